@@ -1,0 +1,38 @@
+# Chat4All — the two commands: `make up` and `make test`. Everything else is a step of those.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NODE_STAMP := node_modules/.install-stamp
+TEST_FILES = $(shell find services operator loadtest cdk8s test -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
+
+.PHONY: help up test typecheck lint unit deps system-deps clean
+
+help:
+	@echo "make up    - install what is needed and start the whole platform locally"
+	@echo "make test  - install what is needed, type-check, lint and run every test"
+
+## deps: npm packages exactly as package-lock.json pins them.
+deps: $(NODE_STAMP)
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+## system-deps: Debian packages the local platform and the tests use.
+system-deps:
+	@scripts/system-deps.sh
+
+up: deps system-deps
+	npx tsx services/platform/main.ts
+
+typecheck: deps
+	npx tsc --noEmit -p tsconfig.json
+
+lint: deps
+	npx eslint .
+
+unit: deps system-deps
+	node --import tsx --test --test-reporter=spec $(TEST_FILES)
+
+test: deps system-deps typecheck lint unit
+
+clean:
+	rm -rf .data .build dist test-artifacts

@@ -1,0 +1,28 @@
+import type { Registry } from 'prom-client';
+import type { RequestHandler } from 'express';
+import type { Config } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Bus } from '../core/ports/bus.ts';
+import type { Clock } from '../core/ports/clock.ts';
+import type { MessageStore } from '../core/ports/message-store.ts';
+import type { Auth } from './auth.ts';
+import type { ApiMetrics } from './metrics.ts';
+
+/** Everything the API needs from outside; `main.ts` builds it, tests pass their own. */
+export interface ApiDeps {
+  config: Config;
+  store: MessageStore;
+  bus: Bus;
+  clock: Clock;
+  logger: Logger;
+  /** The registry the API's metrics are declared on and `/metrics` serves. */
+  registry: Registry;
+}
+
+/** What each group of routes is built from. */
+export interface RouteContext extends ApiDeps {
+  auth: Auth;
+  metrics: ApiMetrics;
+  /** Requires a valid bearer token; see `requireAuth`. */
+  authenticated: RequestHandler;
+}

@@ -1,0 +1,46 @@
+import express from 'express';
+import type { ApiDeps, RouteContext } from './api-deps.ts';
+import { Auth, requireAuth } from './auth.ts';
+import { authRoutes } from './auth-routes.ts';
+import { conversationRoutes } from './conversation-routes.ts';
+import { docsRoutes } from './docs-routes.ts';
+import { errorHandler, notFoundHandler } from './error-handler.ts';
+import { healthRoutes } from './health-routes.ts';
+import { identityRoutes } from './identity-routes.ts';
+import { messageRoutes } from './message-routes.ts';
+import { createApiMetrics } from './metrics.ts';
+import { requestMetrics } from './request-metrics.ts';
+import { traceId } from './trace-id.ts';
+
+export type { ApiDeps };
+
+/**
+ * The public REST API (see docs/api.md). Everything it needs comes in `deps`; it keeps no state of
+ * its own beyond what it builds here, so tests can start as many as they like.
+ */
+export function createApp(deps: ApiDeps): express.Express {
+  const metrics = createApiMetrics(deps.registry);
+  const auth = new Auth(deps);
+  const ctx: RouteContext = { ...deps, auth, metrics, authenticated: requireAuth(auth) };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(traceId());
+  app.use(requestMetrics(metrics));
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+
+  app.use(healthRoutes(ctx));
+  app.use(docsRoutes());
+  app.use(authRoutes(ctx));
+  app.use(identityRoutes(ctx));
+  app.use(conversationRoutes(ctx));
+  app.use(messageRoutes(ctx));
+
+  app.use(notFoundHandler());
+  app.use(errorHandler(deps.logger));
+  return app;
+}

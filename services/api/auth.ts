@@ -1,0 +1,132 @@
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import type { Config } from '../core/config.ts';
+import type { User } from '../core/domain/types.ts';
+import { unauthorized } from '../core/errors.ts';
+import { isoAt, type Clock } from '../core/ports/clock.ts';
+import type { MessageStore } from '../core/ports/message-store.ts';
+import { hashPassword, verifyPassword } from './password.ts';
+
+export const TOKEN_ISSUER = 'chat4all';
+export type Role = 'user' | 'admin' | 'service';
+
+/** Who is calling: a user (`sub` is the user id) or a service client (`sub` is `client:<id>`). */
+export interface Principal {
+  sub: string;
+  role: Role;
+}
+
+export interface IssuedToken {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+}
+
+export type Credentials = { username: string; password: string } | { client_id: string; client_secret: string };
+
+export interface AuthDeps {
+  config: Config;
+  store: MessageStore;
+  clock: Clock;
+}
+
+/**
+ * Registration, credential checks and access tokens (HS256 JWTs signed with `config.jwtSecret`).
+ * Verification pins HS256, so `alg: none` and every other algorithm are refused.
+ */
+export class Auth {
+  private readonly key: Uint8Array;
+  /** A hash of nothing, verified against when the username is unknown so timing does not tell. */
+  private dummyHash: Promise<string> | null = null;
+
+  constructor(private readonly deps: AuthDeps) {
+    this.key = new TextEncoder().encode(deps.config.jwtSecret);
+  }
+
+  /** Creates a user; the usernames in `config.adminUsers` get the admin role. Throws `conflict` when taken. */
+  async register(input: { username: string; password: string; email?: string }): Promise<User> {
+    const { config, store, clock } = this.deps;
+    return store.createUser({
+      user_id: randomUUID(),
+      username: input.username,
+      password_hash: await hashPassword(input.password, config.scryptCost),
+      email: input.email ?? null,
+      role: config.adminUsers.includes(input.username) ? 'admin' : 'user',
+      created_at: isoAt(clock.now()),
+    });
+  }
+
+  /** Exchanges user or client credentials for a token; throws `unauthorized` on bad credentials. */
+  async issueToken(credentials: Credentials): Promise<IssuedToken> {
+    const principal = 'username' in credentials ? await this.checkUser(credentials) : this.checkClient(credentials);
+    if (!principal) throw unauthorized('invalid credentials');
+    const now = Math.floor(this.deps.clock.now() / 1000);
+    const ttl = this.deps.config.jwtTtlSeconds;
+    const access_token = await new SignJWT({ role: principal.role })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(principal.sub)
+      .setIssuer(TOKEN_ISSUER)
+      .setIssuedAt(now)
+      .setExpirationTime(now + ttl)
+      .sign(this.key);
+    return { access_token, token_type: 'Bearer', expires_in: ttl };
+  }
+
+  /** The principal a bearer token stands for; throws `unauthorized` for a missing, bad or expired token. */
+  async verify(token: string): Promise<Principal> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        algorithms: ['HS256'],
+        issuer: TOKEN_ISSUER,
+        currentDate: new Date(this.deps.clock.now()),
+        requiredClaims: ['sub', 'exp'],
+      });
+      const role = payload.role;
+      if (typeof payload.sub !== 'string' || (role !== 'user' && role !== 'admin' && role !== 'service')) {
+        throw unauthorized('the token lacks a subject or role');
+      }
+      return { sub: payload.sub, role };
+    } catch (err) {
+      if (err instanceof joseErrors.JWTExpired) throw unauthorized('the access token has expired');
+      throw unauthorized('the access token is invalid');
+    }
+  }
+
+  private async checkUser(c: { username: string; password: string }): Promise<Principal | null> {
+    const user = await this.deps.store.findUserByName(c.username);
+    if (!user) {
+      // Spend the same scrypt an existing user would cost, so response time does not reveal who exists.
+      this.dummyHash ??= hashPassword('not-a-real-password', this.deps.config.scryptCost);
+      await verifyPassword(c.password, await this.dummyHash);
+      return null;
+    }
+    return (await verifyPassword(c.password, user.password_hash)) ? { sub: user.user_id, role: user.role } : null;
+  }
+
+  private checkClient(c: { client_id: string; client_secret: string }): Principal | null {
+    const expected = this.deps.config.authClients.get(c.client_id);
+    // Compare digests so the comparison takes the same time whatever the lengths, and even for unknown ids.
+    const digest = (s: string) => createHash('sha256').update(s).digest();
+    const same = timingSafeEqual(digest(c.client_secret), digest(expected ?? `\0unknown:${c.client_secret}`));
+    return expected !== undefined && same ? { sub: `client:${c.client_id}`, role: 'service' } : null;
+  }
+}
+
+/** Middleware that requires a valid bearer token and puts its principal in `res.locals.principal`. */
+export function requireAuth(auth: Auth) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const header = req.get('authorization') ?? '';
+    const match = /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i.exec(header);
+    if (!match) throw unauthorized();
+    res.locals.principal = await auth.verify(match[1]!);
+    next();
+  };
+}
+
+/** The caller of an authenticated route. */
+export function principalOf(res: Response): Principal {
+  const p = res.locals.principal as Principal | undefined;
+  if (!p) throw unauthorized();
+  return p;
+}

@@ -1,0 +1,40 @@
+import { Router } from 'express';
+import type { RouteContext } from './api-deps.ts';
+import { principalOf } from './auth.ts';
+import { addMember, conversationFor, createConversation, requireUser } from './conversations.ts';
+import { jsonBody } from './json-body.ts';
+import { listConversationMessages } from './message-queries.ts';
+import { addMemberRequest, createConversationRequest, listMessagesQuery } from './schemas.ts';
+import { parse } from './validate.ts';
+import { conversationJson } from './views.ts';
+
+/** Conversations the caller belongs to, their members and their messages. */
+export function conversationRoutes(ctx: RouteContext): Router {
+  const router = Router();
+
+  router.post('/v1/conversations', ctx.authenticated, jsonBody(), async (req, res) => {
+    const input = parse(createConversationRequest, req.body);
+    res.status(201).json(conversationJson(await createConversation(ctx, principalOf(res), input)));
+  });
+
+  router.get('/v1/conversations', ctx.authenticated, async (_req, res) => {
+    const me = requireUser(principalOf(res));
+    res.json({ conversations: (await ctx.store.listConversations(me)).map(conversationJson) });
+  });
+
+  router.get('/v1/conversations/:id', ctx.authenticated, async (req, res) => {
+    res.json(conversationJson(await conversationFor(ctx, principalOf(res), req.params.id as string)));
+  });
+
+  router.post('/v1/conversations/:id/members', ctx.authenticated, jsonBody(), async (req, res) => {
+    const { user_id } = parse(addMemberRequest, req.body);
+    res.json(conversationJson(await addMember(ctx, principalOf(res), req.params.id as string, user_id)));
+  });
+
+  router.get('/v1/conversations/:id/messages', ctx.authenticated, async (req, res) => {
+    const page = parse(listMessagesQuery, req.query, 'query');
+    res.json(await listConversationMessages(ctx, principalOf(res), req.params.id as string, page));
+  });
+
+  return router;
+}

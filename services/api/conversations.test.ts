@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startTestApi, type TestApi } from './test-api.ts';
+
+describe('conversations', () => {
+  let api: TestApi;
+  before(async () => {
+    api = await startTestApi();
+  });
+  after(async () => {
+    await api.close();
+  });
+
+  it('creates a private conversation with the caller added, visible to members only', async () => {
+    const [a, b, c] = [await api.user(), await api.user(), await api.user()];
+    const res = await api.request('POST', '/v1/conversations', { token: a.token, body: { type: 'private', members: [b.user_id] } });
+    assert.equal(res.status, 201);
+    assert.equal(res.body.type, 'private');
+    assert.deepEqual([...res.body.members].sort(), [a.user_id, b.user_id].sort());
+    const id = res.body.conversation_id;
+
+    assert.equal((await api.request('GET', `/v1/conversations/${id}`, { token: b.token })).body.conversation_id, id);
+    const foreign = await api.request('GET', `/v1/conversations/${id}`, { token: c.token });
+    const missing = await api.request('GET', '/v1/conversations/does-not-exist', { token: c.token });
+    assert.equal(foreign.status, 404);
+    assert.equal(missing.status, 404);
+    assert.equal(foreign.body.detail, missing.body.detail);
+
+    const listA = await api.request('GET', '/v1/conversations', { token: a.token });
+    assert.deepEqual(listA.body.conversations.map((x: { conversation_id: string }) => x.conversation_id), [id]);
+    const listC = await api.request('GET', '/v1/conversations', { token: c.token });
+    assert.deepEqual(listC.body.conversations, []);
+  });
+
+  it('requires exactly two members for a private conversation', async () => {
+    const [a, b, c] = [await api.user(), await api.user(), await api.user()];
+    const three = await api.request('POST', '/v1/conversations', { token: a.token, body: { type: 'private', members: [b.user_id, c.user_id] } });
+    assert.equal(three.status, 400);
+    const alone = await api.request('POST', '/v1/conversations', { token: a.token, body: { type: 'private', members: [a.user_id] } });
+    assert.equal(alone.status, 400);
+    // Duplicates collapse, so this is a valid pair.
+    const dup = await api.request('POST', '/v1/conversations', { token: a.token, body: { type: 'private', members: [b.user_id, b.user_id] } });
+    assert.equal(dup.status, 201);
+    assert.equal(dup.body.members.length, 2);
+  });
+
+  it('names unknown members', async () => {
+    const a = await api.user();
+    const res = await api.request('POST', '/v1/conversations', { token: a.token, body: { type: 'group', members: ['ghost-1', 'ghost-2'] } });
+    assert.equal(res.status, 400);
+    assert.match(res.body.detail, /ghost-1/);
+    assert.deepEqual(res.body.errors.map((e: { field: string }) => e.field), ['members[0]', 'members[1]']);
+  });
+
+  it('creates a group of 300 members', async () => {
+    const a = await api.user();
+    const ids: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const id = `bulk-${i}-${Math.random()}`;
+      await api.store.createUser({ user_id: id, username: `bulk${i}_${Math.random().toString(36).slice(2, 8)}`, password_hash: 'x', created_at: new Date().toISOString() });
+      ids.push(id);
+    }
+    const res = await api.request('POST', '/v1/conversations', { token: a.token, body: { type: 'group', name: 'big', members: ids } });
+    assert.equal(res.status, 201);
+    assert.equal(res.body.members.length, 301);
+    assert.equal(res.body.name, 'big');
+  });
+
+  it('adds members to groups only, by members only, and only existing users', async () => {
+    const [a, b, c, d] = [await api.user(), await api.user(), await api.user(), await api.user()];
+    const group = (await api.request('POST', '/v1/conversations', { token: a.token, body: { type: 'group', members: [b.user_id], name: 'team' } })).body;
+    const added = await api.request('POST', `/v1/conversations/${group.conversation_id}/members`, { token: b.token, body: { user_id: c.user_id } });
+    assert.equal(added.status, 200);
+    assert.ok(added.body.members.includes(c.user_id));
+    assert.equal((await api.request('GET', `/v1/conversations/${group.conversation_id}`, { token: c.token })).status, 200);
+
+    const byOutsider = await api.request('POST', `/v1/conversations/${group.conversation_id}/members`, { token: d.token, body: { user_id: d.user_id } });
+    assert.equal(byOutsider.status, 404);
+
+    const ghost = await api.request('POST', `/v1/conversations/${group.conversation_id}/members`, { token: a.token, body: { user_id: 'ghost' } });
+    assert.equal(ghost.status, 400);
+    assert.equal(ghost.body.errors[0].field, 'user_id');
+
+    const priv = (await api.request('POST', '/v1/conversations', { token: a.token, body: { type: 'private', members: [b.user_id] } })).body;
+    const toPrivate = await api.request('POST', `/v1/conversations/${priv.conversation_id}/members`, { token: a.token, body: { user_id: c.user_id } });
+    assert.equal(toPrivate.status, 400);
+  });
+
+  it('refuses service clients as conversation members', async () => {
+    const tok = await api.request('POST', '/auth/token', { body: { client_id: 'demo-client', client_secret: 'demo-secret' } });
+    const res = await api.request('POST', '/v1/conversations', { token: tok.body.access_token, body: { type: 'group', members: [] } });
+    assert.equal(res.status, 403);
+  });
+});

@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import type { Conversation } from '../core/domain/types.ts';
+import { AppError, badRequest, forbidden, notFound } from '../core/errors.ts';
+import { isoAt, type Clock } from '../core/ports/clock.ts';
+import type { MessageStore } from '../core/ports/message-store.ts';
+import type { Principal } from './auth.ts';
+import { MAX_GROUP_MEMBERS } from './schemas.ts';
+
+export interface ConversationDeps {
+  store: MessageStore;
+  clock: Clock;
+}
+
+/** Service clients act for the platform, not as a person, so they cannot be members. */
+export function requireUser(principal: Principal): string {
+  if (principal.role === 'service') throw forbidden('service clients cannot act as a user here; use a user token');
+  return principal.sub;
+}
+
+/**
+ * Creates a conversation with the caller as a member. Members are deduplicated; a private
+ * conversation has exactly two members; every member must be an existing user.
+ */
+export async function createConversation(
+  deps: ConversationDeps,
+  caller: Principal,
+  input: { type: 'private' | 'group'; members: string[]; name?: string; metadata?: Record<string, unknown> },
+): Promise<Conversation> {
+  const me = requireUser(caller);
+  const members = [...new Set([me, ...input.members])];
+  if (input.type === 'private' && members.length !== 2) {
+    throw badRequest(`a private conversation has exactly two members (you and one other user); got ${members.length}`, [
+      { field: 'members', message: 'must name exactly one other user for a private conversation' },
+    ]);
+  }
+  if (members.length > MAX_GROUP_MEMBERS) {
+    throw badRequest(`a group has at most ${MAX_GROUP_MEMBERS} members`, [{ field: 'members', message: `at most ${MAX_GROUP_MEMBERS}` }]);
+  }
+  const found = await Promise.all(members.map((id) => deps.store.getUser(id)));
+  const unknown = members.filter((_, i) => !found[i]);
+  if (unknown.length > 0) {
+    throw badRequest(
+      `unknown user ids: ${unknown.slice(0, 20).join(', ')}${unknown.length > 20 ? ', …' : ''}`,
+      unknown.map((id) => {
+        const i = input.members.indexOf(id);
+        return { field: i >= 0 ? `members[${i}]` : 'members', message: `no user ${id}` };
+      }),
+    );
+  }
+  return deps.store.createConversation({
+    conversation_id: randomUUID(),
+    type: input.type,
+    members,
+    name: input.name ?? null,
+    metadata: input.metadata ?? null,
+    created_at: isoAt(deps.clock.now()),
+  });
+}
+
+/** The conversation if the caller is a member; a missing one and a foreign one look the same (404). */
+export async function conversationFor(deps: ConversationDeps, caller: Principal, conversationId: string): Promise<Conversation> {
+  const c = await deps.store.getConversation(conversationId);
+  if (!c || !c.members.includes(caller.sub)) throw notFound('conversation');
+  return c;
+}
+
+/** Adds an existing user to a group the caller belongs to (no-op when already a member). */
+export async function addMember(deps: ConversationDeps, caller: Principal, conversationId: string, userId: string): Promise<Conversation> {
+  const c = await conversationFor(deps, caller, conversationId);
+  if (c.type !== 'group') {
+    throw badRequest('members can only be added to a group conversation', [{ field: 'user_id', message: 'this conversation is private' }]);
+  }
+  if (!(await deps.store.getUser(userId))) throw badRequest(`unknown user id: ${userId}`, [{ field: 'user_id', message: `no user ${userId}` }]);
+  if (!c.members.includes(userId) && c.members.length >= MAX_GROUP_MEMBERS) {
+    throw new AppError('conflict', `the group already has ${MAX_GROUP_MEMBERS} members`, { status: 409 });
+  }
+  return deps.store.addMember(conversationId, userId, isoAt(deps.clock.now()));
+}

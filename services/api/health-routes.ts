@@ -1,0 +1,28 @@
+import { Router } from 'express';
+import { unavailable } from '../core/errors.ts';
+import type { RouteContext } from './api-deps.ts';
+
+/** Liveness, readiness and the Prometheus scrape endpoint. */
+export function healthRoutes(ctx: RouteContext): Router {
+  const router = Router();
+
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  router.get('/readyz', async (_req, res) => {
+    const check = (p: () => Promise<boolean>) => p().catch(() => false);
+    const [store, bus] = await Promise.all([check(() => ctx.store.healthy()), check(() => ctx.bus.healthy())]);
+    if (!store || !bus) {
+      const down = [store ? null : 'store', bus ? null : 'bus'].filter(Boolean).join(' and ');
+      throw unavailable(`not ready: the ${down} is unreachable`);
+    }
+    res.json({ status: 'ok' });
+  });
+
+  router.get('/metrics', async (_req, res) => {
+    res.type(ctx.registry.contentType).send(await ctx.registry.metrics());
+  });
+
+  return router;
+}

@@ -1,0 +1,79 @@
+import type { Message } from '../core/domain/types.ts';
+import { conflict, notFound } from '../core/errors.ts';
+import { isoAt, type Clock } from '../core/ports/clock.ts';
+import type { MessageStore } from '../core/ports/message-store.ts';
+import type { Principal } from './auth.ts';
+import { conversationFor } from './conversations.ts';
+import { messageJson } from './views.ts';
+
+export interface MessageQueryDeps {
+  store: MessageStore;
+  clock: Clock;
+}
+
+/** The message if the caller is a member of its conversation; a missing one and a foreign one look the same (404). */
+async function visibleMessage(deps: MessageQueryDeps, caller: Principal, messageId: string): Promise<Message> {
+  const m = await deps.store.getMessage(messageId);
+  const c = m ? await deps.store.getConversation(m.conversation_id) : null;
+  if (!m || !c || !c.members.includes(caller.sub)) throw notFound('message');
+  return m;
+}
+
+/** A message with its deliveries, status and full history. */
+export async function getMessage(deps: MessageQueryDeps, caller: Principal, messageId: string) {
+  const m = await visibleMessage(deps, caller, messageId);
+  const [deliveries, history] = await Promise.all([deps.store.listDeliveries(m.message_id), deps.store.history(m.message_id)]);
+  return messageJson(m, deliveries, history);
+}
+
+/**
+ * A page of a conversation's routed messages in `seq` order. Fetching is how our own clients
+ * receive messages, so the caller's `internal` deliveries of the returned messages that are still
+ * SENT become DELIVERED (the store keeps that forward-only).
+ */
+export async function listConversationMessages(
+  deps: MessageQueryDeps,
+  caller: Principal,
+  conversationId: string,
+  page: { limit: number; after_seq: number },
+) {
+  await conversationFor(deps, caller, conversationId);
+  const rows = await deps.store.listMessages(conversationId, page.after_seq, page.limit + 1);
+  const has_more = rows.length > page.limit;
+  const messages = rows.slice(0, page.limit);
+
+  const at = isoAt(deps.clock.now());
+  const mine = await deps.store.deliveriesFor(
+    caller.sub,
+    messages.map((m) => m.message_id),
+  );
+  for (const d of mine) {
+    if (d.channel === 'internal' && d.status === 'SENT') {
+      await deps.store.applyStatus({ delivery_id: d.delivery_id, status: 'DELIVERED', at, source: 'api' });
+    }
+  }
+
+  const rendered = [];
+  for (const m of messages) rendered.push(messageJson(m, await deps.store.listDeliveries(m.message_id)));
+  return {
+    messages: rendered,
+    next_after_seq: messages.length > 0 ? messages[messages.length - 1]!.seq! : page.after_seq,
+    has_more,
+  };
+}
+
+/**
+ * Marks every delivery of the message to the caller READ. Repeating is harmless: the store only
+ * records real transitions. The sender is not a recipient of its own message: 409.
+ */
+export async function markRead(deps: MessageQueryDeps, caller: Principal, messageId: string) {
+  const m = await visibleMessage(deps, caller, messageId);
+  if (m.sender_id === caller.sub) throw conflict('the sender cannot mark its own message read');
+  const at = isoAt(deps.clock.now());
+  for (const d of await deps.store.deliveriesFor(caller.sub, [m.message_id])) {
+    if (d.status !== 'READ' && d.status !== 'FAILED') {
+      await deps.store.applyStatus({ delivery_id: d.delivery_id, status: 'READ', at, source: 'api' });
+    }
+  }
+  return getMessage(deps, caller, messageId);
+}

@@ -1,0 +1,234 @@
+import { z } from 'zod';
+import {
+  addMemberRequest,
+  apiSchemas,
+  conversationList,
+  conversationView,
+  createConversationRequest,
+  healthView,
+  identityList,
+  identityRequest,
+  identityView,
+  listMessagesQuery,
+  messageAccepted,
+  messagePage,
+  messageView,
+  registerRequest,
+  sendMessageRequest,
+  tokenRequest,
+  tokenResponse,
+  userCreated,
+} from './schemas.ts';
+
+type Schema = z.ZodType;
+
+/** One operation of the API, as the document describes it. */
+interface Operation {
+  method: 'get' | 'post' | 'delete';
+  /** OpenAPI path template (`/v1/messages/{id}`). */
+  path: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  /** Whether a bearer token is required. */
+  secured: boolean;
+  body?: Schema;
+  query?: z.ZodObject;
+  /** The success answer: status, description and body schema (none for 204). */
+  ok: { status: number; description: string; schema?: Schema; contentType?: string };
+  /** The error answers, all problem+json. */
+  errors: number[];
+}
+
+const JSON_ERRORS = [400, 413, 415];
+
+/** Every route of the API. A component test checks that this list and the Express routes agree. */
+export const OPERATIONS: Operation[] = [
+  {
+    method: 'post', path: '/auth/register', tag: 'auth', secured: false, summary: 'Register a user',
+    description: 'Usernames listed in ADMIN_USERS get the admin role.',
+    body: registerRequest, ok: { status: 201, description: 'The user', schema: userCreated }, errors: [...JSON_ERRORS, 409],
+  },
+  {
+    method: 'post', path: '/auth/token', tag: 'auth', secured: false, summary: 'Get an access token',
+    description: 'With `username`/`password` (a user) or `client_id`/`client_secret` (a service client, subject `client:<id>`).',
+    body: tokenRequest, ok: { status: 200, description: 'A bearer JWT', schema: tokenResponse }, errors: [...JSON_ERRORS, 401],
+  },
+  {
+    method: 'post', path: '/v1/users/me/identities', tag: 'identities', secured: true, summary: 'Link an external identity',
+    description: 'Linking an address you already hold is harmless; one held by another user answers 409.',
+    body: identityRequest, ok: { status: 201, description: 'The identity', schema: identityView }, errors: [...JSON_ERRORS, 401, 403, 409],
+  },
+  {
+    method: 'get', path: '/v1/users/me/identities', tag: 'identities', secured: true, summary: 'List your identities',
+    ok: { status: 200, description: 'Your identities', schema: identityList }, errors: [401, 403],
+  },
+  {
+    method: 'delete', path: '/v1/users/me/identities/{channel}/{address}', tag: 'identities', secured: true,
+    summary: 'Unlink an identity', ok: { status: 204, description: 'Unlinked' }, errors: [401, 403, 404],
+  },
+  {
+    method: 'post', path: '/v1/conversations', tag: 'conversations', secured: true, summary: 'Create a conversation',
+    description: 'The caller is added to `members`; a private conversation has exactly two members; every member must exist (400 names the unknown ones).',
+    body: createConversationRequest, ok: { status: 201, description: 'The conversation', schema: conversationView },
+    errors: [...JSON_ERRORS, 401, 403],
+  },
+  {
+    method: 'get', path: '/v1/conversations', tag: 'conversations', secured: true, summary: 'List your conversations',
+    ok: { status: 200, description: 'The conversations you are a member of', schema: conversationList }, errors: [401, 403],
+  },
+  {
+    method: 'get', path: '/v1/conversations/{id}', tag: 'conversations', secured: true, summary: 'Get a conversation',
+    ok: { status: 200, description: 'The conversation', schema: conversationView }, errors: [401, 404],
+  },
+  {
+    method: 'post', path: '/v1/conversations/{id}/members', tag: 'conversations', secured: true, summary: 'Add a member to a group',
+    description: 'Groups only (400 for a private conversation); the caller must be a member and the user must exist.',
+    body: addMemberRequest, ok: { status: 200, description: 'The conversation', schema: conversationView },
+    errors: [...JSON_ERRORS, 401, 404, 409],
+  },
+  {
+    method: 'get', path: '/v1/conversations/{id}/messages', tag: 'conversations', secured: true, summary: 'Page through messages',
+    description: 'Routed messages with `seq > after_seq`, in seq order. Your internal deliveries of the returned messages become DELIVERED.',
+    query: listMessagesQuery, ok: { status: 200, description: 'A page of messages (without history)', schema: messagePage },
+    errors: [400, 401, 404],
+  },
+  {
+    method: 'post', path: '/v1/messages', tag: 'messages', secured: true, summary: 'Send a message',
+    description: 'Answers 202 once the message is durable. The same `message_id` with the same body answers the same 202; with another body, 409.',
+    body: sendMessageRequest, ok: { status: 202, description: 'Accepted', schema: messageAccepted },
+    errors: [...JSON_ERRORS, 401, 404, 409],
+  },
+  {
+    method: 'get', path: '/v1/messages/{id}', tag: 'messages', secured: true, summary: 'Get a message with status and history',
+    ok: { status: 200, description: 'The message', schema: messageView }, errors: [401, 404],
+  },
+  {
+    method: 'post', path: '/v1/messages/{id}/read', tag: 'messages', secured: true, summary: 'Mark a message read',
+    description: 'Marks your deliveries of the message READ; repeating is harmless. The sender gets 409.',
+    ok: { status: 200, description: 'The message', schema: messageView }, errors: [401, 404, 409],
+  },
+  {
+    method: 'get', path: '/healthz', tag: 'health', secured: false, summary: 'Liveness',
+    ok: { status: 200, description: 'Alive', schema: healthView }, errors: [],
+  },
+  {
+    method: 'get', path: '/readyz', tag: 'health', secured: false, summary: 'Readiness (store and bus reachable)',
+    ok: { status: 200, description: 'Ready', schema: healthView }, errors: [503],
+  },
+  {
+    method: 'get', path: '/metrics', tag: 'health', secured: false, summary: 'Prometheus metrics',
+    ok: { status: 200, description: 'Prometheus text format', contentType: 'text/plain; version=0.0.4' }, errors: [],
+  },
+  {
+    method: 'get', path: '/openapi.json', tag: 'docs', secured: false, summary: 'This document',
+    ok: { status: 200, description: 'OpenAPI 3.1', contentType: 'application/json' }, errors: [],
+  },
+  {
+    method: 'get', path: '/docs', tag: 'docs', secured: false, summary: 'This document as a web page',
+    ok: { status: 200, description: 'HTML', contentType: 'text/html' }, errors: [],
+  },
+];
+
+const ERROR_RESPONSES: Record<number, { name: string; description: string }> = {
+  400: { name: 'BadRequest', description: 'Invalid input; `errors` names each bad field' },
+  401: { name: 'Unauthorized', description: 'Missing, invalid or expired bearer token (or bad credentials)' },
+  403: { name: 'Forbidden', description: 'Service clients cannot act as a user here' },
+  404: { name: 'NotFound', description: 'No such resource, or not visible to you' },
+  409: { name: 'Conflict', description: 'Conflicts with the current state' },
+  413: { name: 'ContentTooLarge', description: 'The body is over 64 KiB' },
+  415: { name: 'UnsupportedMediaType', description: 'The body is not application/json' },
+  503: { name: 'ServiceUnavailable', description: 'A dependency is unreachable' },
+};
+
+const ref = (schema: Schema) => {
+  const id = apiSchemas.get(schema)?.id;
+  if (!id) throw new Error('every schema in the document must be registered in apiSchemas');
+  return { $ref: `#/components/schemas/${id}` };
+};
+
+type JsonSchema = Record<string, unknown>;
+
+function withoutMeta(s: JsonSchema): JsonSchema {
+  const { $schema: _s, $id: _i, ...rest } = s;
+  return rest;
+}
+
+/** The OpenAPI 3.1 document, generated from the zod schemas the routes validate with. */
+export function buildOpenApi(opts: { serverUrl?: string } = {}) {
+  const generated = z.toJSONSchema(apiSchemas, {
+    target: 'draft-2020-12',
+    io: 'input',
+    uri: (id) => `#/components/schemas/${id}`,
+    unrepresentable: 'any',
+  });
+  const schemas = Object.fromEntries(Object.entries(generated.schemas).map(([k, v]) => [k, withoutMeta(v as JsonSchema)]));
+
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of OPERATIONS) {
+    const parameters: unknown[] = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+      name: m[1],
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+    }));
+    if (op.query) {
+      const q = withoutMeta(z.toJSONSchema(op.query, { target: 'draft-2020-12', io: 'input' }) as JsonSchema);
+      const required = new Set((q.required as string[] | undefined) ?? []);
+      for (const [name, schema] of Object.entries((q.properties ?? {}) as Record<string, JsonSchema>)) {
+        parameters.push({ name, in: 'query', required: required.has(name), schema });
+      }
+    }
+    const responses: Record<string, unknown> = {
+      [op.ok.status]: {
+        description: op.ok.description,
+        ...(op.ok.schema
+          ? { content: { 'application/json': { schema: ref(op.ok.schema) } } }
+          : op.ok.contentType
+            ? { content: { [op.ok.contentType]: { schema: { type: 'string' } } } }
+            : {}),
+      },
+    };
+    for (const status of op.errors) responses[status] = { $ref: `#/components/responses/${ERROR_RESPONSES[status]!.name}` };
+    if (op.errors.length > 0) responses.default = { $ref: '#/components/responses/Error' };
+
+    (paths[op.path] ??= {})[op.method] = {
+      operationId: `${op.method}${op.path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
+      summary: op.summary,
+      ...(op.description ? { description: op.description } : {}),
+      tags: [op.tag],
+      security: op.secured ? [{ bearerAuth: [] }] : [],
+      ...(parameters.length ? { parameters } : {}),
+      ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body) } } } } : {}),
+      responses,
+    };
+  }
+
+  const problem = (description: string) => ({
+    description,
+    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+  });
+  const responses: Record<string, unknown> = { Error: problem('Unexpected error') };
+  for (const { name, description } of Object.values(ERROR_RESPONSES)) responses[name] = problem(description);
+
+  return {
+    openapi: '3.1.0',
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    info: {
+      title: 'Chat4All API',
+      version: '1',
+      description:
+        'One API to send messages to users on our own clients, WhatsApp and Instagram. Errors are RFC 9457 problem+json; JSON bodies are limited to 64 KiB.',
+    },
+    ...(opts.serverUrl ? { servers: [{ url: opts.serverUrl }] } : {}),
+    tags: [...new Set(OPERATIONS.map((o) => o.tag))].map((name) => ({ name })),
+    paths,
+    components: {
+      schemas,
+      responses,
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    },
+  };
+}
+
+export type OpenApiDocument = ReturnType<typeof buildOpenApi>;

@@ -1,0 +1,122 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Bus } from '../core/ports/bus.ts';
+import type { MessageStore } from '../core/ports/message-store.ts';
+import { isoAt, type Clock } from '../core/ports/clock.ts';
+import type { Message, Payload } from '../core/domain/types.ts';
+import { conflict, notFound } from '../core/errors.ts';
+import { TOPICS } from '../core/topics.ts';
+import type { Logger } from '../core/logger.ts';
+
+export interface SendMessageInput {
+  sender_id: string;
+  message_id?: string;
+  conversation_id: string;
+  channels: string[];
+  payload: Payload;
+  metadata?: Record<string, unknown> | null;
+  trace_id: string;
+}
+
+export interface SendMessageResult {
+  status: 'accepted';
+  message_id: string;
+  conversation_id: string;
+  accepted_at: string;
+  /** False when this was a retry of a message already accepted. */
+  created: boolean;
+}
+
+export interface SendMessageDeps {
+  store: MessageStore;
+  bus: Bus;
+  clock: Clock;
+  logger: Logger;
+  /** Called with the publish time in seconds, or with an error when the bus refused. */
+  onPublish?: (seconds: number, error?: unknown) => void;
+}
+
+/** The record put on the accepted-messages topic: a reference; the store holds the message. */
+export interface AcceptedRecord {
+  message_id: string;
+  conversation_id: string;
+  trace_id: string;
+  accepted_at: string;
+}
+
+/**
+ * Accepts a message: the sender must be a member; the message is stored durably first (the store
+ * is the outbox), then published for routing. If publishing fails, the router's relay publishes
+ * it later, so an accepted message is never lost. The same `message_id` with the same body is a
+ * harmless retry; with another body it is a conflict.
+ */
+export async function sendMessage(deps: SendMessageDeps, input: SendMessageInput): Promise<SendMessageResult> {
+  const conversation = await deps.store.getConversation(input.conversation_id);
+  if (!conversation || !conversation.members.includes(input.sender_id)) throw notFound('conversation');
+
+  const body_hash = bodyHash(input);
+  const message_id = input.message_id ?? randomUUID();
+  const { message, created } = await deps.store.acceptMessage({
+    message_id,
+    conversation_id: input.conversation_id,
+    sender_id: input.sender_id,
+    payload: input.payload,
+    channels: input.channels,
+    metadata: input.metadata ?? null,
+    body_hash,
+    trace_id: input.trace_id,
+    created_at: isoAt(deps.clock.now()),
+  });
+  if (!created && (message.body_hash !== body_hash || message.sender_id !== input.sender_id)) {
+    throw conflict(`message_id ${message_id} was already used for a different message`);
+  }
+  if (message.seq === null) await publish(deps, message);
+  return {
+    status: 'accepted',
+    message_id: message.message_id,
+    conversation_id: message.conversation_id,
+    accepted_at: message.created_at,
+    created,
+  };
+}
+
+async function publish(deps: SendMessageDeps, message: Message) {
+  const record: AcceptedRecord = {
+    message_id: message.message_id,
+    conversation_id: message.conversation_id,
+    trace_id: message.trace_id,
+    accepted_at: message.created_at,
+  };
+  const started = performance.now();
+  try {
+    await deps.bus.publish(TOPICS.accepted, [
+      { key: message.conversation_id, value: JSON.stringify(record), headers: { trace_id: message.trace_id } },
+    ]);
+    deps.onPublish?.((performance.now() - started) / 1000);
+  } catch (err) {
+    // The message is already durable in the store; the relay will publish it.
+    deps.onPublish?.((performance.now() - started) / 1000, err);
+    deps.logger.warn({ err, message_id: message.message_id, conversation_id: message.conversation_id }, 'publish failed; the relay will retry');
+  }
+}
+
+/** A stable fingerprint of what the sender asked for (key order does not matter). */
+export function bodyHash(input: Pick<SendMessageInput, 'conversation_id' | 'channels' | 'payload' | 'metadata'>): string {
+  const canonical = stableStringify({
+    conversation_id: input.conversation_id,
+    channels: input.channels,
+    payload: input.payload,
+    metadata: input.metadata ?? null,
+  });
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+function stableStringify(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableStringify).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableStringify((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}

@@ -1,0 +1,27 @@
+import { randomBytes } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The trace id of a request: the trace-id of a W3C `traceparent`, else a sane `x-request-id`,
+ * else a fresh random 32-hex id. Anything else is ignored rather than copied into logs.
+ */
+export function traceIdOf(req: Request): string {
+  const tp = TRACEPARENT.exec(req.get('traceparent')?.trim().toLowerCase() ?? '');
+  if (tp && !/^0+$/.test(tp[1]!)) return tp[1]!;
+  const rid = req.get('x-request-id')?.trim();
+  if (rid && REQUEST_ID.test(rid)) return rid;
+  return randomBytes(16).toString('hex');
+}
+
+/** Puts the trace id in `res.locals.traceId` and echoes it in `x-trace-id`. */
+export function traceId() {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const id = traceIdOf(req);
+    res.locals.traceId = id;
+    res.setHeader('x-trace-id', id);
+    next();
+  };
+}

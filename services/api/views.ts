@@ -1,0 +1,54 @@
+import { summarizeStatus } from '../core/domain/status.ts';
+import type { Conversation, Delivery, HistoryEntry, Identity, Message } from '../core/domain/types.ts';
+import type { z } from 'zod';
+import type { conversationView, deliveryView, historyView, identityView, messageView } from './schemas.ts';
+
+/** How resources leave the API: only the public fields, optional ones omitted rather than null. */
+
+export function identityJson(i: Identity): z.infer<typeof identityView> {
+  return { channel: i.channel, address: i.address, linked_at: i.linked_at };
+}
+
+export function conversationJson(c: Conversation): z.infer<typeof conversationView> {
+  return {
+    conversation_id: c.conversation_id,
+    type: c.type,
+    members: c.members,
+    name: c.name,
+    metadata: c.metadata,
+    created_at: c.created_at,
+  };
+}
+
+export function deliveryJson(d: Delivery): z.infer<typeof deliveryView> {
+  const out: z.infer<typeof deliveryView> = { recipient_id: d.recipient_id, channel: d.channel, status: d.status, updated_at: d.updated_at };
+  if (d.provider_message_id) out.provider_message_id = d.provider_message_id;
+  if (d.error) out.error = d.error;
+  return out;
+}
+
+export function historyJson(h: HistoryEntry): z.infer<typeof historyView> {
+  const out: z.infer<typeof historyView> = { status: h.status, at: h.at };
+  if (h.recipient_id) out.recipient_id = h.recipient_id;
+  if (h.channel) out.channel = h.channel;
+  if (h.error) out.error = h.error;
+  return out;
+}
+
+/** A message with its deliveries and summarised status; `history` only when given. */
+export function messageJson(m: Message, deliveries: Delivery[], history?: HistoryEntry[]): z.infer<typeof messageView> {
+  const out: z.infer<typeof messageView> = {
+    message_id: m.message_id,
+    conversation_id: m.conversation_id,
+    seq: m.seq,
+    sender_id: m.sender_id,
+    payload: m.payload,
+    channels: m.channels,
+    metadata: m.metadata,
+    created_at: m.created_at,
+    status: summarizeStatus(deliveries),
+    deliveries: deliveries.map(deliveryJson),
+  };
+  if (history) out.history = history.map(historyJson);
+  return out;
+}

@@ -1,0 +1,38 @@
+import { runDemo } from './demo.ts';
+
+const USAGE = `usage: chat4all <command>
+
+commands:
+  demo [--api URL]     send a message from Alice to Bob on every channel and show its statuses
+`;
+
+/** Reads `--name value` from the arguments. */
+export function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  switch (command) {
+    case 'demo':
+      await runDemo(flag(args, 'api') ?? process.env.CHAT4ALL_API ?? 'http://127.0.0.1:8080');
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(USAGE);
+      return command ? 0 : 2;
+    default:
+      process.stderr.write(`unknown command "${command}"\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`chat4all: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,15 @@
+import express from 'express';
+import type { Registry } from 'prom-client';
+import { opsRoutes } from '../core/ops-routes.ts';
+import { webhookRoutes, type WebhookDeps } from './webhook-routes.ts';
+
+/** The connectors' HTTP face: provider webhooks, health and metrics. */
+export function createConnectorsApp(deps: WebhookDeps & { registry: Registry }): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(
+    opsRoutes(deps.registry, async () => ({ store: await deps.store.healthy(), bus: await deps.bus.healthy() })),
+  );
+  app.use(webhookRoutes(deps));
+  return app;
+}

@@ -1,0 +1,66 @@
+import type { DeliveryError, DeliveryStatus, ExternalChannel } from '../core/domain/types.ts';
+
+/** What the provider answered to an accepted send. */
+export interface SendResult {
+  provider_message_id: string;
+}
+
+/** A file to send, by a URL the provider can fetch. */
+export interface OutgoingFile {
+  url: string;
+  filename?: string;
+  caption?: string;
+  /** MIME type when known; chooses the provider's media type (image, video, audio, document). */
+  mime_type?: string;
+}
+
+/** A webhook request exactly as it reached us: the signature is computed over the raw bytes. */
+export interface WebhookRequest {
+  rawBody: Buffer;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** A provider's report about one of our sends. */
+export interface ProviderStatusUpdate {
+  provider_message_id: string;
+  status: DeliveryStatus;
+  /** RFC 3339 time the provider gives for the event. */
+  at: string;
+  error?: DeliveryError;
+}
+
+/** A message an external user wrote to us on a channel. */
+export interface InboundMessage {
+  channel: ExternalChannel;
+  /** The external sender's address (wa_id, IGSID). */
+  from: string;
+  /** Our business address it was sent to, when the provider says. */
+  to?: string;
+  provider_message_id: string;
+  text?: string;
+  at: string;
+}
+
+export interface WebhookResult {
+  statuses: ProviderStatusUpdate[];
+  inbound: InboundMessage[];
+}
+
+/**
+ * One channel plug-in. Adding a channel means writing one of these and registering it in
+ * `connectors/registry.ts`; the core does not change.
+ */
+export interface ChannelConnector {
+  readonly channel: ExternalChannel;
+  /** Sends a text; rejects with a `ProviderError` that says whether a retry can help. */
+  sendText(to: string, text: string): Promise<SendResult>;
+  /** Sends a file by URL; rejects with a `ProviderError`. */
+  sendFile(to: string, file: OutgoingFile): Promise<SendResult>;
+  /** Answers the provider's subscription handshake (`hub.mode`, `hub.verify_token`, `hub.challenge`). */
+  verifySubscription(query: Record<string, unknown>): { status: number; body: string };
+  /**
+   * Verifies the signature over the raw body and parses a webhook. Rejects with an AppError of
+   * status 401 on a missing or bad signature and 400 on a body it cannot read.
+   */
+  parseWebhook(request: WebhookRequest): WebhookResult;
+}

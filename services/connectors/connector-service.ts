@@ -1,0 +1,33 @@
+import type { Subscription } from '../core/ports/bus.ts';
+import type { ExternalChannel } from '../core/domain/types.ts';
+import { deliveryTopic, type DeliveryJob } from '../core/topics.ts';
+import { deliver, type DeliverDeps } from './deliver.ts';
+
+/** The consumer group of one channel's connectors. */
+export const connectorGroup = (channel: ExternalChannel) => `chat4all-connector-${channel}`;
+
+/** Starts consuming the delivery topics of the given channels. */
+export async function startConnectors(
+  deps: DeliverDeps,
+  channels: ExternalChannel[],
+  options: { concurrency?: number } = {},
+): Promise<{ stop(): Promise<void> }> {
+  const subs: Subscription[] = [];
+  for (const channel of channels) {
+    subs.push(
+      await deps.bus.subscribe({
+        group: connectorGroup(channel),
+        topics: [deliveryTopic(channel)],
+        concurrency: options.concurrency,
+        handler: async (msg) => {
+          await deliver(deps, JSON.parse(msg.value) as DeliveryJob);
+        },
+      }),
+    );
+  }
+  return {
+    async stop() {
+      await Promise.all(subs.map((s) => s.stop()));
+    },
+  };
+}

@@ -1,0 +1,147 @@
+import { z } from 'zod';
+import type {
+  ChannelConnector,
+  InboundMessage,
+  OutgoingFile,
+  SendResult,
+  WebhookRequest,
+  WebhookResult,
+} from './channel-connector.ts';
+import { badResponse, graphUrl, items, postGraph, type FetchLike } from './meta-graph-client.ts';
+import { readSignedWebhook, verifySubscription } from './meta-signature.ts';
+import { rejectedLocally } from './provider-error.ts';
+
+export interface InstagramConnectorOptions {
+  /** Origin of the Instagram Messaging API (`https://graph.instagram.com`, `https://graph.facebook.com`), or the simulator. */
+  baseUrl: string;
+  /** Graph API version. @default 'v21.0' */
+  apiVersion?: string;
+  /** Instagram professional account id; sends go to `/{accountId}/messages`. @default sends go to `/me/messages` */
+  accountId?: string;
+  /** Access token, sent as a bearer token. */
+  accessToken: string;
+  /** App secret: webhooks are signed with it. */
+  appSecret: string;
+  /** Token the provider echoes in the subscription handshake. */
+  verifyToken: string;
+  /** How long one provider call may take, body included. @default 10000 */
+  timeoutMs?: number;
+  /** @default globalThis.fetch */
+  fetch?: FetchLike;
+}
+
+/** Bytes of UTF-8, per Meta's documentation. */
+export const INSTAGRAM_MAX_TEXT_BYTES = 1000;
+
+type AttachmentType = 'image' | 'video' | 'audio' | 'file';
+
+/** Instagram Messaging API plug-in. */
+export class InstagramConnector implements ChannelConnector {
+  readonly channel = 'instagram' as const;
+  private readonly opts: Required<Omit<InstagramConnectorOptions, 'accountId'>> & { accountId?: string };
+
+  constructor(options: InstagramConnectorOptions) {
+    this.opts = {
+      ...options,
+      apiVersion: options.apiVersion ?? 'v21.0',
+      timeoutMs: options.timeoutMs ?? 10_000,
+      fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+    };
+    if (!(this.opts.timeoutMs > 0)) throw new RangeError(`timeoutMs must be positive, got ${this.opts.timeoutMs}`);
+  }
+
+  async sendText(to: string, text: string): Promise<SendResult> {
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > INSTAGRAM_MAX_TEXT_BYTES) {
+      throw rejectedLocally(this.channel, 'text_too_long', `text is ${bytes} bytes of UTF-8; Instagram allows ${INSTAGRAM_MAX_TEXT_BYTES}`);
+    }
+    return this.send({ recipient: { id: to }, message: { text } });
+  }
+
+  /**
+   * Sends a file by URL as an image, video, audio or (otherwise) file attachment. Instagram
+   * attachments have no caption, and `file.caption` is not sent: a caller that wants it
+   * delivered sends it with `sendText`, so each call stays one provider message with one id.
+   */
+  async sendFile(to: string, file: OutgoingFile): Promise<SendResult> {
+    return this.send({
+      recipient: { id: to },
+      message: { attachment: { type: attachmentType(file.mime_type), payload: { url: file.url } } },
+    });
+  }
+
+  verifySubscription(query: Record<string, unknown>): { status: number; body: string } {
+    return verifySubscription(query, this.opts.verifyToken);
+  }
+
+  /**
+   * Reads `entry[].messaging[]`: a `read` event becomes READ for its `mid` (Instagram sends no
+   * DELIVERED), a `message` an inbound message. Echoes of our own sends, deleted messages,
+   * unknown events and items it cannot read are skipped.
+   */
+  parseWebhook(request: WebhookRequest): WebhookResult {
+    const parsed = Envelope.safeParse(readSignedWebhook(request, this.opts.appSecret));
+    const result: WebhookResult = { statuses: [], inbound: [] };
+    if (!parsed.success || parsed.data.object !== 'instagram') return result;
+    for (const entry of items(Entry, parsed.data.entry)) {
+      for (const event of items(Event, entry.messaging)) {
+        if (event.read) {
+          result.statuses.push({ provider_message_id: event.read.mid, status: 'READ', at: event.timestamp });
+        } else if (event.message && !event.message.is_echo && !event.message.is_deleted && event.sender) {
+          const inbound: InboundMessage = {
+            channel: 'instagram',
+            from: event.sender.id,
+            provider_message_id: event.message.mid,
+            at: event.timestamp,
+          };
+          if (event.recipient) inbound.to = event.recipient.id;
+          if (event.message.text !== undefined) inbound.text = event.message.text;
+          result.inbound.push(inbound);
+        }
+      }
+    }
+    return result;
+  }
+
+  private async send(body: Record<string, unknown>): Promise<SendResult> {
+    const json = await postGraph({
+      channel: this.channel,
+      url: graphUrl(this.opts.baseUrl, this.opts.apiVersion, this.opts.accountId ?? 'me', 'messages'),
+      accessToken: this.opts.accessToken,
+      body,
+      timeoutMs: this.opts.timeoutMs,
+      fetch: this.opts.fetch,
+    });
+    if (typeof json.message_id !== 'string' || json.message_id === '') {
+      throw badResponse(this.channel, 200, 'no message_id');
+    }
+    return { provider_message_id: json.message_id };
+  }
+}
+
+function attachmentType(mime: string | undefined): AttachmentType {
+  const top = (mime ?? '').split('/')[0]?.trim().toLowerCase();
+  return top === 'image' || top === 'video' || top === 'audio' ? top : 'file';
+}
+
+const unixMillis = z
+  .union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)])
+  .transform((ms) => new Date(Number(ms)).toISOString());
+const id = z.object({ id: z.string().min(1) });
+
+const Envelope = z.object({ object: z.string(), entry: z.unknown().optional() });
+const Entry = z.object({ messaging: z.unknown().optional() });
+const Event = z.object({
+  sender: id.optional(),
+  recipient: id.optional(),
+  timestamp: unixMillis,
+  read: z.object({ mid: z.string().min(1) }).optional(),
+  message: z
+    .object({
+      mid: z.string().min(1),
+      text: z.string().optional(),
+      is_echo: z.boolean().optional(),
+      is_deleted: z.boolean().optional(),
+    })
+    .optional(),
+});

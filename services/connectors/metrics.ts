@@ -1,0 +1,32 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { REQUEST_BUCKETS } from '../core/metrics.ts';
+
+/** Every metric of the connectors, declared in one place. */
+export function createConnectorMetrics(registry: Registry) {
+  return {
+    /** Provider calls by outcome: success, retriable, permanent, skipped (already sent). */
+    sent: new Counter({
+      name: 'messages_sent_total',
+      help: 'Deliveries handed to a provider, by channel and outcome',
+      labelNames: ['channel', 'status'] as const,
+      registers: [registry],
+    }),
+    /** Time of one provider API call. */
+    apiDuration: new Histogram({
+      name: 'connector_api_duration_seconds',
+      help: 'Time of one provider API call, by channel and outcome',
+      labelNames: ['channel', 'outcome'] as const,
+      buckets: REQUEST_BUCKETS,
+      registers: [registry],
+    }),
+    /** Webhooks received from providers, by result. */
+    webhooks: new Counter({
+      name: 'connector_webhooks_total',
+      help: 'Provider webhooks received, by channel and result (ok, bad_signature, bad_request, unknown_message)',
+      labelNames: ['channel', 'result'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+export type ConnectorMetrics = ReturnType<typeof createConnectorMetrics>;

@@ -1,0 +1,86 @@
+import express from 'express';
+import type { Bus } from '../core/ports/bus.ts';
+import type { MessageStore } from '../core/ports/message-store.ts';
+import { isoAt, type Clock } from '../core/ports/clock.ts';
+import type { StatusEvent } from '../core/domain/types.ts';
+import { TOPICS } from '../core/topics.ts';
+import { AppError } from '../core/errors.ts';
+import { PROBLEM_CONTENT_TYPE, toProblem } from '../core/problem.ts';
+import type { Logger } from '../core/logger.ts';
+import type { ChannelConnector } from './channel-connector.ts';
+import type { ConnectorMetrics } from './metrics.ts';
+
+export interface WebhookDeps {
+  store: MessageStore;
+  bus: Bus;
+  clock: Clock;
+  logger: Logger;
+  metrics: ConnectorMetrics;
+  connectors: Map<string, ChannelConnector>;
+}
+
+/**
+ * `GET /webhooks/:channel` answers the provider's subscription handshake; `POST` takes signed
+ * status and inbound webhooks. A status for a send we have not recorded yet answers 503 so the
+ * provider retries it (providers retry non-2xx webhooks).
+ */
+export function webhookRoutes(deps: WebhookDeps): express.Router {
+  const router = express.Router();
+  const connectorFor = (channel: string) => {
+    const c = deps.connectors.get(channel);
+    if (!c) throw new AppError('not_found', `no connector for channel ${channel}`, { status: 404 });
+    return c;
+  };
+
+  router.get('/webhooks/:channel', (req, res) => {
+    const result = connectorFor(req.params.channel).verifySubscription(req.query as Record<string, unknown>);
+    res.status(result.status).type('text/plain').send(result.body);
+  });
+
+  router.post('/webhooks/:channel', express.raw({ type: () => true, limit: '1mb' }), async (req, res) => {
+    const channel = req.params.channel;
+    const connector = connectorFor(channel);
+    const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    let parsed;
+    try {
+      parsed = connector.parseWebhook({ rawBody, headers: req.headers });
+    } catch (err) {
+      deps.metrics.webhooks.inc({ channel, result: err instanceof AppError && err.status === 401 ? 'bad_signature' : 'bad_request' });
+      throw err;
+    }
+    const events: StatusEvent[] = [];
+    let unknown = 0;
+    for (const s of parsed.statuses) {
+      const delivery = await deps.store.findDeliveryByProviderRef(connector.channel, s.provider_message_id);
+      if (!delivery) {
+        unknown++;
+        continue;
+      }
+      events.push({ delivery_id: delivery.delivery_id, status: s.status, at: isoAt(deps.clock.now()), error: s.error, source: 'provider' });
+    }
+    for (const m of parsed.inbound) deps.logger.info({ channel, from: m.from, provider_message_id: m.provider_message_id }, 'inbound message received');
+    if (events.length > 0) {
+      await deps.bus.publish(
+        TOPICS.status,
+        events.map((e) => ({ key: e.delivery_id, value: JSON.stringify(e) })),
+      );
+    }
+    if (unknown > 0) {
+      deps.metrics.webhooks.inc({ channel, result: 'unknown_message' });
+      throw new AppError('unknown_message', `${unknown} status(es) name a message not recorded yet; retry later`, {
+        status: 503,
+        retriable: true,
+        headers: { 'Retry-After': '1' },
+      });
+    }
+    deps.metrics.webhooks.inc({ channel, result: 'ok' });
+    res.status(200).json({ received: true });
+  });
+
+  router.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    const { problem, headers } = toProblem(err);
+    if (problem.status >= 500 && problem.status !== 503) deps.logger.error({ err }, 'webhook handling failed');
+    res.status(problem.status).set(headers).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+  });
+  return router;
+}

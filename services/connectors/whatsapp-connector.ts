@@ -1,0 +1,221 @@
+import { z } from 'zod';
+import type { DeliveryStatus } from '../core/domain/types.ts';
+import type {
+  ChannelConnector,
+  InboundMessage,
+  OutgoingFile,
+  ProviderStatusUpdate,
+  SendResult,
+  WebhookRequest,
+  WebhookResult,
+} from './channel-connector.ts';
+import { badResponse, graphUrl, items, postGraph, type FetchLike } from './meta-graph-client.ts';
+import { readSignedWebhook, verifySubscription } from './meta-signature.ts';
+import { rejectedLocally } from './provider-error.ts';
+
+export interface WhatsAppConnectorOptions {
+  /** Origin of the Cloud API: `https://graph.facebook.com`, or the provider simulator. */
+  baseUrl: string;
+  /** Graph API version. @default 'v21.0' */
+  apiVersion?: string;
+  /** The business phone number we send from. */
+  phoneNumberId: string;
+  /** System-user access token, sent as a bearer token. */
+  accessToken: string;
+  /** Meta app secret: webhooks are signed with it. */
+  appSecret: string;
+  /** Token the provider echoes in the subscription handshake. */
+  verifyToken: string;
+  /** How long one provider call may take, body included. @default 10000 */
+  timeoutMs?: number;
+  /** @default globalThis.fetch */
+  fetch?: FetchLike;
+}
+
+/** Characters, per Meta's documentation. */
+export const WHATSAPP_MAX_TEXT = 4096;
+export const WHATSAPP_MAX_CAPTION = 1024;
+
+type MediaType = 'image' | 'video' | 'audio' | 'document';
+
+// Only the types the Cloud API accepts as image/video/audio; anything else (gif, webp, mkv…)
+// would be rejected as that media type, but is accepted as a document.
+const MEDIA_TYPES: Record<string, MediaType> = {
+  'image/jpeg': 'image',
+  'image/png': 'image',
+  'video/mp4': 'video',
+  'video/3gpp': 'video',
+  'audio/aac': 'audio',
+  'audio/amr': 'audio',
+  'audio/mpeg': 'audio',
+  'audio/mp4': 'audio',
+  'audio/ogg': 'audio',
+};
+
+const STATUSES: Record<string, DeliveryStatus> = { sent: 'SENT', delivered: 'DELIVERED', read: 'READ', failed: 'FAILED' };
+
+/** WhatsApp Business Cloud API plug-in. */
+export class WhatsAppConnector implements ChannelConnector {
+  readonly channel = 'whatsapp' as const;
+  private readonly opts: Required<WhatsAppConnectorOptions>;
+
+  constructor(options: WhatsAppConnectorOptions) {
+    this.opts = {
+      ...options,
+      apiVersion: options.apiVersion ?? 'v21.0',
+      timeoutMs: options.timeoutMs ?? 10_000,
+      fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+    };
+    if (!(this.opts.timeoutMs > 0)) throw new RangeError(`timeoutMs must be positive, got ${this.opts.timeoutMs}`);
+  }
+
+  async sendText(to: string, text: string): Promise<SendResult> {
+    if ([...text].length > WHATSAPP_MAX_TEXT) {
+      throw rejectedLocally(this.channel, 'text_too_long', `text has ${[...text].length} characters; WhatsApp allows ${WHATSAPP_MAX_TEXT}`);
+    }
+    return this.send({
+      messaging_product: 'whatsapp',
+      recipient_type: 'individual',
+      to: this.recipient(to),
+      type: 'text',
+      text: { preview_url: false, body: text },
+    });
+  }
+
+  /**
+   * Sends a file by link. The media type follows `mime_type` (unknown or absent: document).
+   * WhatsApp audio messages carry no caption, so an audio file's caption is not sent.
+   */
+  async sendFile(to: string, file: OutgoingFile): Promise<SendResult> {
+    const caption = file.caption || undefined;
+    if (caption !== undefined && [...caption].length > WHATSAPP_MAX_CAPTION) {
+      throw rejectedLocally(
+        this.channel,
+        'caption_too_long',
+        `caption has ${[...caption].length} characters; WhatsApp allows ${WHATSAPP_MAX_CAPTION}`,
+      );
+    }
+    const type = mediaType(file.mime_type);
+    const media: Record<string, string> = { link: file.url };
+    if (caption !== undefined && type !== 'audio') media.caption = caption;
+    if (type === 'document' && file.filename) media.filename = file.filename;
+    return this.send({
+      messaging_product: 'whatsapp',
+      recipient_type: 'individual',
+      to: this.recipient(to),
+      type,
+      [type]: media,
+    });
+  }
+
+  verifySubscription(query: Record<string, unknown>): { status: number; body: string } {
+    return verifySubscription(query, this.opts.verifyToken);
+  }
+
+  /**
+   * Reads `entry[].changes[]` of field `messages`: `statuses[]` become status updates, `messages[]`
+   * inbound messages. Items it cannot read and unknown fields or statuses are skipped, not
+   * rejected: a 400 would make Meta redeliver the whole batch, and every good item with it.
+   */
+  parseWebhook(request: WebhookRequest): WebhookResult {
+    const parsed = Envelope.safeParse(readSignedWebhook(request, this.opts.appSecret));
+    const result: WebhookResult = { statuses: [], inbound: [] };
+    if (!parsed.success || parsed.data.object !== 'whatsapp_business_account') return result;
+    for (const entry of items(Entry, parsed.data.entry)) {
+      for (const change of items(Change, entry.changes)) {
+        if (change.field !== 'messages') continue;
+        const value = Value.safeParse(change.value);
+        if (!value.success) continue;
+        for (const s of items(Status, value.data.statuses)) {
+          const update = toStatusUpdate(s);
+          if (update) result.statuses.push(update);
+        }
+        const meta = value.data.metadata;
+        for (const m of items(Message, value.data.messages)) {
+          result.inbound.push(toInbound(m, meta?.display_phone_number ?? meta?.phone_number_id));
+        }
+      }
+    }
+    return result;
+  }
+
+  private async send(body: Record<string, unknown>): Promise<SendResult> {
+    const json = await postGraph({
+      channel: this.channel,
+      url: graphUrl(this.opts.baseUrl, this.opts.apiVersion, this.opts.phoneNumberId, 'messages'),
+      accessToken: this.opts.accessToken,
+      body,
+      timeoutMs: this.opts.timeoutMs,
+      fetch: this.opts.fetch,
+    });
+    const id = SendResponse.safeParse(json);
+    if (!id.success) throw badResponse(this.channel, 200, 'no messages[0].id');
+    return { provider_message_id: id.data.messages[0].id };
+  }
+
+  // The Cloud API wants the number in international format, digits only.
+  private recipient(to: string): string {
+    const digits = to.replace(/\D/g, '');
+    if (!digits) throw rejectedLocally(this.channel, 'invalid_recipient', `"${to}" is not a phone number`);
+    return digits;
+  }
+}
+
+function mediaType(mime: string | undefined): MediaType {
+  const essence = (mime ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  return MEDIA_TYPES[essence] ?? 'document';
+}
+
+const unixSeconds = z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform((s) => new Date(Number(s) * 1000).toISOString());
+
+const Envelope = z.object({ object: z.string(), entry: z.unknown().optional() });
+const Entry = z.object({ changes: z.unknown().optional() });
+const Change = z.object({ field: z.string(), value: z.unknown().optional() });
+const Value = z.object({
+  metadata: z.object({ display_phone_number: z.string().optional(), phone_number_id: z.string().optional() }).optional().catch(undefined),
+  statuses: z.unknown().optional(),
+  messages: z.unknown().optional(),
+});
+const Status = z.object({
+  id: z.string().min(1),
+  status: z.string(),
+  timestamp: unixSeconds,
+  errors: z
+    .array(
+      z.object({
+        code: z.union([z.number(), z.string()]),
+        title: z.string().optional(),
+        message: z.string().optional(),
+        error_data: z.object({ details: z.string().optional() }).optional(),
+      }),
+    )
+    .optional(),
+});
+const Message = z.object({
+  from: z.string().min(1),
+  id: z.string().min(1),
+  timestamp: unixSeconds,
+  text: z.object({ body: z.string() }).optional(),
+});
+const SendResponse = z.object({ messages: z.tuple([z.object({ id: z.string().min(1) })], z.unknown()) });
+
+function toStatusUpdate(s: z.output<typeof Status>): ProviderStatusUpdate | null {
+  const status = STATUSES[s.status];
+  if (!status) return null;
+  const update: ProviderStatusUpdate = { provider_message_id: s.id, status, at: s.timestamp };
+  if (status === 'FAILED') {
+    const e = s.errors?.[0];
+    const reason = [e?.title ?? e?.message, e?.error_data?.details].filter(Boolean).join(': ');
+    update.error = e
+      ? { code: String(e.code), message: reason || 'no reason given' }
+      : { code: 'unknown', message: 'WhatsApp reported the message failed without a reason' };
+  }
+  return update;
+}
+
+function toInbound(m: z.output<typeof Message>, to: string | undefined): InboundMessage {
+  const inbound: InboundMessage = { channel: 'whatsapp', from: m.from, provider_message_id: m.id, at: m.timestamp };
+  if (to !== undefined) inbound.to = to;
+  if (m.text) inbound.text = m.text.body;
+  return inbound;
+}

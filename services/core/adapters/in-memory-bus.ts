@@ -1,0 +1,138 @@
+import type { Bus, BusMessage, OutgoingRecord, SubscribeOptions, Subscription } from '../ports/bus.ts';
+import { partitionFor } from '../partitioner.ts';
+
+interface Topic {
+  partitions: BusMessage[][];
+}
+
+interface Member {
+  handler: SubscribeOptions['handler'];
+  wake: () => void;
+}
+
+interface Group {
+  /** Next offset to hand out, per topic and partition. */
+  committed: Map<string, number[]>;
+  members: Set<Member>;
+}
+
+/**
+ * A bus inside one process, with Kafka's semantics where they matter: records keyed to
+ * partitions, each partition handled in order by one member of a group, a record retried until
+ * its handler succeeds. It keeps nothing across a restart: durability comes from the store.
+ */
+export class InMemoryBus implements Bus {
+  private readonly topics = new Map<string, Topic>();
+  private readonly groups = new Map<string, Group>();
+  private closed = false;
+
+  constructor(
+    private readonly partitions = 12,
+    private readonly retryDelayMs = 100,
+  ) {}
+
+  private topic(name: string): Topic {
+    let t = this.topics.get(name);
+    if (!t) {
+      t = { partitions: Array.from({ length: this.partitions }, () => []) };
+      this.topics.set(name, t);
+    }
+    return t;
+  }
+
+  async publish(topic: string, records: OutgoingRecord[]): Promise<void> {
+    if (this.closed) throw new Error('bus is closed');
+    const t = this.topic(topic);
+    for (const r of records) {
+      const partition = partitionFor(r.key, t.partitions.length);
+      const list = t.partitions[partition]!;
+      list.push({ topic, partition, offset: String(list.length), key: r.key, value: r.value, headers: r.headers ?? {} });
+    }
+    for (const g of this.groups.values()) for (const m of g.members) m.wake();
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    let group = this.groups.get(options.group);
+    if (!group) {
+      group = { committed: new Map(), members: new Set() };
+      this.groups.set(options.group, group);
+    }
+    const g = group;
+    for (const name of options.topics) {
+      if (!g.committed.has(name)) g.committed.set(name, Array.from({ length: this.partitions }, () => 0));
+      this.topic(name);
+    }
+    // One member handles every partition of its topics; a partition is worked by one loop at a time.
+    let stopped = false;
+    let wakeUp: (() => void) | null = null;
+    const busy = new Set<string>();
+    const inFlight = new Set<Promise<void>>();
+    const member: Member = {
+      handler: options.handler,
+      wake: () => {
+        const w = wakeUp;
+        wakeUp = null;
+        w?.();
+      },
+    };
+    g.members.add(member);
+    const concurrency = options.concurrency ?? 4;
+
+    const drainPartition = async (name: string, p: number) => {
+      const offsets = g.committed.get(name)!;
+      const list = this.topic(name).partitions[p]!;
+      while (!stopped && offsets[p]! < list.length) {
+        const msg = list[offsets[p]!]!;
+        try {
+          await options.handler(msg);
+          offsets[p] = offsets[p]! + 1;
+        } catch {
+          await new Promise((r) => setTimeout(r, this.retryDelayMs));
+        }
+      }
+    };
+
+    const loop = async () => {
+      while (!stopped) {
+        let started = false;
+        for (const name of options.topics) {
+          const offsets = g.committed.get(name)!;
+          const t = this.topic(name);
+          for (let p = 0; p < t.partitions.length; p++) {
+            const id = `${name}/${p}`;
+            if (busy.has(id) || busy.size >= concurrency) continue;
+            if (offsets[p]! >= t.partitions[p]!.length) continue;
+            busy.add(id);
+            started = true;
+            const run = drainPartition(name, p).finally(() => {
+              busy.delete(id);
+              inFlight.delete(run);
+              member.wake();
+            });
+            inFlight.add(run);
+          }
+        }
+        if (!started) await new Promise<void>((r) => (wakeUp = r));
+      }
+    };
+    const looping = loop();
+
+    return {
+      stop: async () => {
+        stopped = true;
+        member.wake();
+        await looping;
+        await Promise.all([...inFlight]);
+        g.members.delete(member);
+      },
+    };
+  }
+
+  async healthy(): Promise<boolean> {
+    return !this.closed;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}

@@ -1,0 +1,202 @@
+import { Kafka, logLevel, Partitioners, type Consumer, type Producer, type Message as KafkaMessage } from 'kafkajs';
+import type { Bus, BusMessage, OutgoingRecord, SubscribeOptions, Subscription } from '../ports/bus.ts';
+import { unavailable } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  clientId: string;
+  /** Consumer session timeout: a member silent this long is dropped from its group. @default 6000 */
+  sessionTimeoutMs?: number;
+  /** @default 1000 */
+  heartbeatIntervalMs?: number;
+  /** How long a fetch may wait for data. Short keeps latency low. @default 100 */
+  maxWaitTimeMs?: number;
+  /** How long publish batches wait to fill. @default 2 */
+  lingerMs?: number;
+  /** Records per produce request at most. @default 1000 */
+  maxBatch?: number;
+  /** Backoff between attempts of a failing handler. @default 200 */
+  handlerRetryMs?: number;
+  logger?: Logger;
+}
+
+interface Pending {
+  topic: string;
+  records: OutgoingRecord[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * The bus on Kafka (kafkajs). Producer: acks from all in-sync replicas, bounded retries, small
+ * linger batches. Consumers: one per subscription, offsets committed by hand only after the
+ * handler resolved, each partition strictly in order, several partitions at once.
+ */
+export class KafkaBus implements Bus {
+  private readonly kafka: Kafka;
+  private producer: Producer | null = null;
+  private connecting: Promise<Producer> | null = null;
+  private queue: Pending[] = [];
+  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly consumers = new Set<Consumer>();
+  private lastPublishError = 0;
+  private closed = false;
+
+  constructor(private readonly options: KafkaBusOptions) {
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: options.brokers,
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 3000,
+      requestTimeout: 10000,
+      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
+    });
+  }
+
+  private async ensureProducer(): Promise<Producer> {
+    if (this.producer) return this.producer;
+    if (!this.connecting) {
+      const producer = this.kafka.producer({
+        createPartitioner: Partitioners.DefaultPartitioner,
+        allowAutoTopicCreation: false,
+        retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
+      });
+      this.connecting = producer
+        .connect()
+        .then(() => {
+          this.producer = producer;
+          return producer;
+        })
+        .finally(() => {
+          this.connecting = null;
+        });
+    }
+    return this.connecting;
+  }
+
+  async publish(topic: string, records: OutgoingRecord[]): Promise<void> {
+    if (this.closed) throw unavailable('bus is closed');
+    if (records.length === 0) return;
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ topic, records, resolve, reject });
+      const size = this.queue.reduce((n, p) => n + p.records.length, 0);
+      if (size >= (this.options.maxBatch ?? 1000)) void this.flush();
+      else if (!this.flushTimer) this.flushTimer = setTimeout(() => void this.flush(), this.options.lingerMs ?? 2);
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    const byTopic = new Map<string, KafkaMessage[]>();
+    for (const p of batch) {
+      const list = byTopic.get(p.topic) ?? [];
+      for (const r of p.records) list.push({ key: r.key, value: r.value, headers: r.headers });
+      byTopic.set(p.topic, list);
+    }
+    try {
+      const producer = await this.ensureProducer();
+      await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      for (const p of batch) p.resolve();
+    } catch (err) {
+      this.lastPublishError = Date.now();
+      const wrapped = unavailable('the message bus did not take the records', err);
+      for (const p of batch) p.reject(wrapped);
+    }
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    const consumer = this.kafka.consumer({
+      groupId: options.group,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 6000,
+      heartbeatInterval: this.options.heartbeatIntervalMs ?? 1000,
+      maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 100,
+      allowAutoTopicCreation: false,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5000 },
+    });
+    this.consumers.add(consumer);
+    let stopping = false;
+    const log = this.options.logger?.child({ group: options.group });
+    consumer.on(consumer.events.CRASH, (e) => log?.error({ err: e.payload.error }, 'consumer crashed; kafkajs restarts it'));
+    await consumer.connect();
+    for (const topic of options.topics) await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: options.concurrency ?? 4,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
+        let last: string | null = null;
+        const commit = async () => {
+          if (last === null) return;
+          const offset = (BigInt(last) + 1n).toString();
+          await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset }] }] });
+        };
+        let lastBeat = Date.now();
+        for (const m of batch.messages) {
+          if (!isRunning() || isStale()) break;
+          const msg: BusMessage = {
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: m.offset,
+            key: m.key?.toString() ?? '',
+            value: m.value?.toString() ?? '',
+            headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, v?.toString() ?? ''])),
+          };
+          // A record is retried until it succeeds: nothing behind it on the partition overtakes it.
+          for (;;) {
+            try {
+              await options.handler(msg);
+              break;
+            } catch (err) {
+              if (stopping || !isRunning() || isStale()) {
+                await commit();
+                return;
+              }
+              log?.warn({ err, topic: msg.topic, partition: msg.partition, offset: msg.offset }, 'handler failed; retrying');
+              await heartbeat();
+              await new Promise((r) => setTimeout(r, this.options.handlerRetryMs ?? 200));
+            }
+          }
+          resolveOffset(m.offset);
+          last = m.offset;
+          if (Date.now() - lastBeat > 500) {
+            await heartbeat();
+            lastBeat = Date.now();
+          }
+        }
+        await commit();
+      },
+    });
+    return {
+      stop: async () => {
+        stopping = true;
+        // disconnect() waits for the batch in hand, which commits, then leaves the group.
+        await consumer.disconnect();
+        this.consumers.delete(consumer);
+      },
+    };
+  }
+
+  /** Kafka consumer for lag and group introspection. */
+  admin() {
+    return this.kafka.admin();
+  }
+
+  async healthy(): Promise<boolean> {
+    if (this.closed) return false;
+    return Date.now() - this.lastPublishError > 5000;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+    await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => undefined)));
+    await this.producer?.disconnect().catch(() => undefined);
+  }
+}

@@ -1,0 +1,385 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { canTransition } from '../domain/status.ts';
+import type {
+  Channel,
+  Conversation,
+  Delivery,
+  DeliveryStatus,
+  ExternalChannel,
+  HistoryEntry,
+  Identity,
+  Message,
+  StatusEvent,
+  User,
+} from '../domain/types.ts';
+import type { PlannedDelivery } from '../domain/routing.ts';
+import { conflict, notFound } from '../errors.ts';
+import type { AcceptResult, ApplyResult, MessageStore, NewUser, RouteResult } from '../ports/message-store.ts';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS users (
+  user_id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
+  email TEXT, role TEXT NOT NULL DEFAULT 'user', created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS identities (
+  channel TEXT NOT NULL, address TEXT NOT NULL, user_id TEXT NOT NULL, linked_at TEXT NOT NULL,
+  PRIMARY KEY (channel, address));
+CREATE INDEX IF NOT EXISTS identities_user ON identities(user_id);
+CREATE TABLE IF NOT EXISTS conversations (
+  conversation_id TEXT PRIMARY KEY, type TEXT NOT NULL, name TEXT, metadata TEXT,
+  created_at TEXT NOT NULL, last_seq INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS members (
+  conversation_id TEXT NOT NULL, user_id TEXT NOT NULL, joined_at TEXT NOT NULL, pos INTEGER NOT NULL,
+  PRIMARY KEY (conversation_id, user_id));
+CREATE INDEX IF NOT EXISTS members_user ON members(user_id);
+CREATE TABLE IF NOT EXISTS messages (
+  message_id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, sender_id TEXT NOT NULL,
+  payload TEXT NOT NULL, channels TEXT NOT NULL, metadata TEXT, body_hash TEXT NOT NULL,
+  trace_id TEXT NOT NULL, created_at TEXT NOT NULL, seq INTEGER, routed_at TEXT);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_seq ON messages(conversation_id, seq) WHERE seq IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_unrouted ON messages(created_at) WHERE seq IS NULL;
+CREATE TABLE IF NOT EXISTS deliveries (
+  delivery_id TEXT PRIMARY KEY, message_id TEXT NOT NULL, conversation_id TEXT NOT NULL,
+  recipient_id TEXT NOT NULL, channel TEXT NOT NULL, address TEXT, status TEXT NOT NULL,
+  provider_message_id TEXT, error TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+  UNIQUE (message_id, recipient_id, channel, address));
+CREATE INDEX IF NOT EXISTS deliveries_message ON deliveries(message_id);
+CREATE INDEX IF NOT EXISTS deliveries_provider ON deliveries(channel, provider_message_id) WHERE provider_message_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS deliveries_undispatched ON deliveries(created_at)
+  WHERE status = 'SENT' AND provider_message_id IS NULL AND channel <> 'internal';
+CREATE TABLE IF NOT EXISTS history (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL, delivery_id TEXT,
+  recipient_id TEXT, channel TEXT, status TEXT NOT NULL, at TEXT NOT NULL, error TEXT);
+CREATE INDEX IF NOT EXISTS history_message ON history(message_id);
+`;
+
+type Row = Record<string, unknown>;
+
+const toMessage = (r: Row): Message => ({
+  message_id: r.message_id as string,
+  conversation_id: r.conversation_id as string,
+  sender_id: r.sender_id as string,
+  payload: JSON.parse(r.payload as string),
+  channels: JSON.parse(r.channels as string),
+  metadata: r.metadata ? JSON.parse(r.metadata as string) : null,
+  body_hash: r.body_hash as string,
+  trace_id: r.trace_id as string,
+  created_at: r.created_at as string,
+  seq: (r.seq as number | null) ?? null,
+});
+
+const toDelivery = (r: Row): Delivery => ({
+  delivery_id: r.delivery_id as string,
+  message_id: r.message_id as string,
+  conversation_id: r.conversation_id as string,
+  recipient_id: r.recipient_id as string,
+  channel: r.channel as Channel,
+  address: (r.address as string | null) ?? null,
+  status: r.status as DeliveryStatus,
+  provider_message_id: (r.provider_message_id as string | null) ?? null,
+  error: r.error ? JSON.parse(r.error as string) : null,
+  updated_at: r.updated_at as string,
+});
+
+const toUser = (r: Row): User => ({
+  user_id: r.user_id as string,
+  username: r.username as string,
+  email: (r.email as string | null) ?? null,
+  role: r.role as User['role'],
+  created_at: r.created_at as string,
+});
+
+/**
+ * The embedded store: one SQLite file in WAL mode. Several processes may open the same file;
+ * every multi-row change is one transaction, so a crash leaves either all of it or none.
+ */
+export class SqliteMessageStore implements MessageStore {
+  private readonly db: Database.Database;
+  private readonly stmt: ReturnType<SqliteMessageStore['prepare']>;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    this.stmt = this.prepare();
+  }
+
+  private prepare() {
+    const d = this.db;
+    return {
+      insertUser: d.prepare(
+        'INSERT INTO users (user_id, username, password_hash, email, role, created_at) VALUES (@user_id, @username, @password_hash, @email, @role, @created_at)',
+      ),
+      userByName: d.prepare('SELECT * FROM users WHERE username = ?'),
+      userById: d.prepare('SELECT * FROM users WHERE user_id = ?'),
+      identity: d.prepare('SELECT * FROM identities WHERE channel = ? AND address = ?'),
+      insertIdentity: d.prepare(
+        'INSERT INTO identities (channel, address, user_id, linked_at) VALUES (@channel, @address, @user_id, @linked_at)',
+      ),
+      deleteIdentity: d.prepare('DELETE FROM identities WHERE user_id = ? AND channel = ? AND address = ?'),
+      insertConversation: d.prepare(
+        'INSERT INTO conversations (conversation_id, type, name, metadata, created_at) VALUES (?, ?, ?, ?, ?)',
+      ),
+      insertMember: d.prepare(
+        `INSERT OR IGNORE INTO members (conversation_id, user_id, joined_at, pos)
+         VALUES (?, ?, ?, (SELECT COALESCE(MAX(pos), 0) + 1 FROM members WHERE conversation_id = ?))`,
+      ),
+      conversation: d.prepare('SELECT * FROM conversations WHERE conversation_id = ?'),
+      membersOf: d.prepare('SELECT user_id FROM members WHERE conversation_id = ? ORDER BY pos'),
+      conversationsOf: d.prepare(
+        'SELECT c.* FROM conversations c JOIN members m ON m.conversation_id = c.conversation_id WHERE m.user_id = ? ORDER BY c.created_at, c.conversation_id',
+      ),
+      insertMessage: d.prepare(
+        `INSERT OR IGNORE INTO messages (message_id, conversation_id, sender_id, payload, channels, metadata, body_hash, trace_id, created_at)
+         VALUES (@message_id, @conversation_id, @sender_id, @payload, @channels, @metadata, @body_hash, @trace_id, @created_at)`,
+      ),
+      message: d.prepare('SELECT * FROM messages WHERE message_id = ?'),
+      listMessages: d.prepare(
+        'SELECT * FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+      ),
+      unrouted: d.prepare('SELECT * FROM messages WHERE seq IS NULL AND created_at < ? ORDER BY created_at LIMIT ?'),
+      nextSeq: d.prepare('UPDATE conversations SET last_seq = last_seq + 1 WHERE conversation_id = ? RETURNING last_seq'),
+      setSeq: d.prepare('UPDATE messages SET seq = ?, routed_at = ? WHERE message_id = ?'),
+      insertDelivery: d.prepare(
+        `INSERT INTO deliveries (delivery_id, message_id, conversation_id, recipient_id, channel, address, status, error, created_at, updated_at)
+         VALUES (@delivery_id, @message_id, @conversation_id, @recipient_id, @channel, @address, @status, @error, @at, @at)`,
+      ),
+      insertHistory: d.prepare(
+        'INSERT INTO history (message_id, delivery_id, recipient_id, channel, status, at, error) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      delivery: d.prepare('SELECT * FROM deliveries WHERE delivery_id = ?'),
+      deliveriesOf: d.prepare('SELECT * FROM deliveries WHERE message_id = ? ORDER BY rowid'),
+      undispatched: d.prepare(
+        `SELECT * FROM deliveries WHERE status = 'SENT' AND provider_message_id IS NULL AND channel <> 'internal'
+         AND created_at < ? ORDER BY created_at LIMIT ?`,
+      ),
+      setProviderRef: d.prepare('UPDATE deliveries SET provider_message_id = ? WHERE delivery_id = ?'),
+      byProviderRef: d.prepare('SELECT * FROM deliveries WHERE channel = ? AND provider_message_id = ?'),
+      setStatus: d.prepare('UPDATE deliveries SET status = ?, error = ?, updated_at = ? WHERE delivery_id = ?'),
+      history: d.prepare('SELECT * FROM history WHERE message_id = ? ORDER BY at, id'),
+    };
+  }
+
+  private conversationRow(id: string): Conversation | null {
+    const r = this.stmt.conversation.get(id) as Row | undefined;
+    if (!r) return null;
+    return {
+      conversation_id: r.conversation_id as string,
+      type: r.type as Conversation['type'],
+      name: (r.name as string | null) ?? null,
+      metadata: r.metadata ? JSON.parse(r.metadata as string) : null,
+      created_at: r.created_at as string,
+      members: (this.stmt.membersOf.all(id) as Row[]).map((m) => m.user_id as string),
+    };
+  }
+
+  async createUser(user: NewUser): Promise<User> {
+    try {
+      this.stmt.insertUser.run({ email: null, role: 'user', ...user });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw conflict(`username ${user.username} is taken`);
+      throw err;
+    }
+    return toUser(this.stmt.userById.get(user.user_id) as Row);
+  }
+
+  async findUserByName(username: string) {
+    const r = this.stmt.userByName.get(username) as Row | undefined;
+    return r ? { ...toUser(r), password_hash: r.password_hash as string } : null;
+  }
+
+  async getUser(userId: string) {
+    const r = this.stmt.userById.get(userId) as Row | undefined;
+    return r ? toUser(r) : null;
+  }
+
+  async linkIdentity(identity: Identity): Promise<Identity> {
+    return this.db.transaction(() => {
+      const existing = this.stmt.identity.get(identity.channel, identity.address) as Identity | undefined;
+      if (existing) {
+        if (existing.user_id !== identity.user_id) {
+          throw conflict(`${identity.channel} address ${identity.address} is linked to another user`);
+        }
+        return existing;
+      }
+      this.stmt.insertIdentity.run(identity);
+      return identity;
+    })();
+  }
+
+  async listIdentities(userIds: string[]): Promise<Identity[]> {
+    if (userIds.length === 0) return [];
+    const q = `SELECT * FROM identities WHERE user_id IN (${userIds.map(() => '?').join(',')}) ORDER BY linked_at, channel, address`;
+    return this.db.prepare(q).all(...userIds) as Identity[];
+  }
+
+  async unlinkIdentity(userId: string, channel: ExternalChannel, address: string) {
+    return this.stmt.deleteIdentity.run(userId, channel, address).changes > 0;
+  }
+
+  async findIdentity(channel: ExternalChannel, address: string) {
+    return (this.stmt.identity.get(channel, address) as Identity | undefined) ?? null;
+  }
+
+  async createConversation(c: Conversation): Promise<Conversation> {
+    this.db.transaction(() => {
+      this.stmt.insertConversation.run(c.conversation_id, c.type, c.name, c.metadata ? JSON.stringify(c.metadata) : null, c.created_at);
+      for (const m of c.members) this.stmt.insertMember.run(c.conversation_id, m, c.created_at, c.conversation_id);
+    })();
+    return this.conversationRow(c.conversation_id)!;
+  }
+
+  async getConversation(id: string) {
+    return this.conversationRow(id);
+  }
+
+  async listConversations(userId: string) {
+    return (this.stmt.conversationsOf.all(userId) as Row[]).map((r) => this.conversationRow(r.conversation_id as string)!);
+  }
+
+  async addMember(conversationId: string, userId: string, at: string) {
+    if (!this.conversationRow(conversationId)) throw notFound('conversation');
+    this.stmt.insertMember.run(conversationId, userId, at, conversationId);
+    return this.conversationRow(conversationId)!;
+  }
+
+  async acceptMessage(m: Omit<Message, 'seq'>): Promise<AcceptResult> {
+    const info = this.stmt.insertMessage.run({
+      ...m,
+      payload: JSON.stringify(m.payload),
+      channels: JSON.stringify(m.channels),
+      metadata: m.metadata ? JSON.stringify(m.metadata) : null,
+    });
+    const stored = toMessage(this.stmt.message.get(m.message_id) as Row);
+    return { message: stored, created: info.changes > 0 };
+  }
+
+  async getMessage(id: string) {
+    const r = this.stmt.message.get(id) as Row | undefined;
+    return r ? toMessage(r) : null;
+  }
+
+  async listMessages(conversationId: string, afterSeq: number, limit: number) {
+    return (this.stmt.listMessages.all(conversationId, afterSeq, limit) as Row[]).map(toMessage);
+  }
+
+  async listUnrouted(before: string, limit: number) {
+    return (this.stmt.unrouted.all(before, limit) as Row[]).map(toMessage);
+  }
+
+  async routeMessage(messageId: string, plan: PlannedDelivery[], at: string): Promise<RouteResult> {
+    return this.db.transaction((): RouteResult => {
+      const m = this.stmt.message.get(messageId) as Row | undefined;
+      if (!m) throw notFound(`message ${messageId}`);
+      if (m.seq !== null && m.seq !== undefined) {
+        return {
+          seq: m.seq as number,
+          deliveries: (this.stmt.deliveriesOf.all(messageId) as Row[]).map(toDelivery),
+          routedNow: false,
+        };
+      }
+      const next = this.stmt.nextSeq.get(m.conversation_id) as { last_seq: number } | undefined;
+      if (!next) throw notFound(`conversation ${m.conversation_id as string}`);
+      this.stmt.setSeq.run(next.last_seq, at, messageId);
+      for (const p of plan) {
+        const status: DeliveryStatus = p.failed ? 'FAILED' : 'SENT';
+        const id = randomUUID();
+        const error = p.failed ? JSON.stringify(p.failed) : null;
+        this.stmt.insertDelivery.run({
+          delivery_id: id,
+          message_id: messageId,
+          conversation_id: m.conversation_id,
+          recipient_id: p.recipient_id,
+          channel: p.channel,
+          address: p.address,
+          status,
+          error,
+          at,
+        });
+        this.stmt.insertHistory.run(messageId, id, p.recipient_id, p.channel, status, at, error);
+      }
+      return {
+        seq: next.last_seq,
+        deliveries: (this.stmt.deliveriesOf.all(messageId) as Row[]).map(toDelivery),
+        routedNow: true,
+      };
+    }).immediate();
+  }
+
+  async getDelivery(id: string) {
+    const r = this.stmt.delivery.get(id) as Row | undefined;
+    return r ? toDelivery(r) : null;
+  }
+
+  async listDeliveries(messageId: string) {
+    return (this.stmt.deliveriesOf.all(messageId) as Row[]).map(toDelivery);
+  }
+
+  async listUndispatched(before: string, limit: number) {
+    return (this.stmt.undispatched.all(before, limit) as Row[]).map(toDelivery);
+  }
+
+  async recordProviderRef(deliveryId: string, providerMessageId: string) {
+    this.stmt.setProviderRef.run(providerMessageId, deliveryId);
+  }
+
+  async findDeliveryByProviderRef(channel: ExternalChannel, providerMessageId: string) {
+    const r = this.stmt.byProviderRef.get(channel, providerMessageId) as Row | undefined;
+    return r ? toDelivery(r) : null;
+  }
+
+  async applyStatus(e: StatusEvent): Promise<ApplyResult> {
+    return this.db.transaction((): ApplyResult => {
+      const r = this.stmt.delivery.get(e.delivery_id) as Row | undefined;
+      if (!r) return { applied: false, delivery: null };
+      const current = toDelivery(r);
+      if (!canTransition(current.status, e.status)) return { applied: false, delivery: current };
+      const error = e.error ? JSON.stringify(e.error) : null;
+      this.stmt.setStatus.run(e.status, error ?? r.error ?? null, e.at, e.delivery_id);
+      this.stmt.insertHistory.run(current.message_id, current.delivery_id, current.recipient_id, current.channel, e.status, e.at, error);
+      return { applied: true, delivery: toDelivery(this.stmt.delivery.get(e.delivery_id) as Row) };
+    }).immediate();
+  }
+
+  async deliveriesFor(recipientId: string, messageIds: string[]) {
+    if (messageIds.length === 0) return [];
+    const q = `SELECT * FROM deliveries WHERE recipient_id = ? AND message_id IN (${messageIds.map(() => '?').join(',')}) ORDER BY rowid`;
+    return (this.db.prepare(q).all(recipientId, ...messageIds) as Row[]).map(toDelivery);
+  }
+
+  async history(messageId: string): Promise<HistoryEntry[]> {
+    const m = this.stmt.message.get(messageId) as Row | undefined;
+    if (!m) return [];
+    const entries: HistoryEntry[] = [{ status: 'SENT', at: m.created_at as string }];
+    for (const h of this.stmt.history.all(messageId) as Row[]) {
+      const e: HistoryEntry = {
+        status: h.status as DeliveryStatus,
+        at: h.at as string,
+        recipient_id: h.recipient_id as string,
+        channel: h.channel as Channel,
+        delivery_id: h.delivery_id as string,
+      };
+      if (h.error) e.error = JSON.parse(h.error as string);
+      entries.push(e);
+    }
+    return entries;
+  }
+
+  async healthy() {
+    try {
+      this.db.prepare('SELECT 1').get();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close() {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,46 @@
+import type { Config } from './config.ts';
+import type { Bus } from './ports/bus.ts';
+import type { MessageStore } from './ports/message-store.ts';
+import { systemClock, type Clock } from './ports/clock.ts';
+import { InMemoryBus } from './adapters/in-memory-bus.ts';
+import { SqliteMessageStore } from './adapters/sqlite-message-store.ts';
+import type { Logger } from './logger.ts';
+
+export interface Adapters {
+  store: MessageStore;
+  bus: Bus;
+  clock: Clock;
+}
+
+/** The one place that chooses adapters from config. */
+export async function buildAdapters(config: Config, given: Partial<Adapters> = {}, logger?: Logger): Promise<Adapters> {
+  const store = given.store ?? buildStore(config);
+  const bus = given.bus ?? (await buildBus(config, logger));
+  return { store, bus, clock: given.clock ?? systemClock };
+}
+
+function buildStore(config: Config): MessageStore {
+  switch (config.store) {
+    case 'sqlite':
+      return new SqliteMessageStore(config.sqlitePath);
+    case 'memory':
+      return new SqliteMessageStore(':memory:');
+  }
+}
+
+async function buildBus(config: Config, logger?: Logger): Promise<Bus> {
+  switch (config.bus) {
+    case 'memory':
+      return new InMemoryBus(config.partitions);
+    case 'kafka': {
+      const { KafkaBus } = await import('./adapters/kafka-bus.ts');
+      return new KafkaBus({
+        brokers: config.kafkaBrokers,
+        clientId: config.serviceName,
+        sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+        heartbeatIntervalMs: config.kafkaHeartbeatMs,
+        logger,
+      });
+    }
+  }
+}

@@ -1,0 +1,199 @@
+import { z } from 'zod';
+
+const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me-0123456789';
+const DEV_APP_SECRET = 'dev-app-secret';
+
+const port = (def: number, env: string) => z.coerce.number().int().min(0).max(65535).default(def).describe(env);
+const bool = (def: boolean, env: string) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1')
+    .describe(env);
+
+/** Every setting of every service, read from the environment. */
+export const configFields = z.object({
+    /** `dev` allows built-in secrets and says so at start; `production` requires real ones. @default dev */
+    profile: z.enum(['dev', 'production']).default('dev').describe('CHAT4ALL_PROFILE'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('LOG_LEVEL'),
+    /** Folder for the embedded stores. @default .data */
+    dataDir: z.string().min(1).default('.data').describe('DATA_DIR'),
+
+    /** Address the API binds. @default 127.0.0.1 */
+    apiHost: z.string().default('127.0.0.1').describe('API_HOST'),
+    /** @default 8080 */
+    apiPort: port(8080, 'API_PORT'),
+    /** Address the connectors' webhook and metrics server binds. @default 127.0.0.1 */
+    connectorsHost: z.string().default('127.0.0.1').describe('CONNECTORS_HOST'),
+    /** @default 8090 */
+    connectorsPort: port(8090, 'CONNECTORS_PORT'),
+    /** Router metrics and health server port. @default 8091 */
+    routerPort: port(8091, 'ROUTER_PORT'),
+    /** @default 127.0.0.1 */
+    simHost: z.string().default('127.0.0.1').describe('SIM_HOST'),
+    /** Provider simulator port (only when the platform starts the simulator). @default 9300 */
+    simPort: port(9300, 'SIM_PORT'),
+
+    /** Which message store: `sqlite` (embedded) or `memory`. @default sqlite */
+    store: z.enum(['sqlite', 'memory']).default('sqlite').describe('STORE_DRIVER'),
+    /** SQLite database file; defaults to `<dataDir>/chat4all.db`. */
+    sqlitePath: z.string().optional().describe('SQLITE_PATH'),
+    /** Which bus: `memory` (one process) or `kafka`. @default memory */
+    bus: z.enum(['memory', 'kafka']).default('memory').describe('BUS_DRIVER'),
+    /** Kafka bootstrap servers, comma separated. */
+    kafkaBrokers: z
+      .string()
+      .default('')
+      .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+      .describe('KAFKA_BROKERS'),
+    /** Consumer session timeout: a silent member leaves its group after this. @default 6000 */
+    kafkaSessionTimeoutMs: z.coerce.number().int().min(1000).default(6000).describe('KAFKA_SESSION_TIMEOUT_MS'),
+    /** @default 1000 */
+    kafkaHeartbeatMs: z.coerce.number().int().min(100).default(1000).describe('KAFKA_HEARTBEAT_MS'),
+    /** Name of this process, in logs and as the Kafka client id. @default chat4all */
+    serviceName: z.string().default('chat4all').describe('SERVICE_NAME'),
+    /** Partitions of the message and delivery topics. @default 12 */
+    partitions: z.coerce.number().int().min(1).max(1024).default(12).describe('KAFKA_PARTITIONS'),
+
+    /** HMAC secret for access tokens. Required outside the dev profile. */
+    jwtSecret: z.string().optional().describe('JWT_SECRET'),
+    /** Access token lifetime in seconds. @default 3600 */
+    jwtTtlSeconds: z.coerce.number().int().min(60).max(86400 * 7).default(3600).describe('JWT_TTL_SECONDS'),
+    /** Service clients as `id:secret,id2:secret2`. @default dev profile: `demo-client:demo-secret` */
+    authClients: z.string().optional().describe('AUTH_CLIENTS'),
+    /** Usernames that get the admin role when they register, comma separated. @default "" */
+    adminUsers: z
+      .string()
+      .default('')
+      .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+      .describe('ADMIN_USERS'),
+    /** scrypt cost parameter N for password hashes (a power of two). @default 16384 */
+    scryptCost: z.coerce.number().int().min(2).default(16384).describe('SCRYPT_COST'),
+
+    /** Base URL of the WhatsApp Cloud API (the simulator in dev). */
+    whatsappBaseUrl: z.string().url().optional().describe('WHATSAPP_API_BASE'),
+    /** @default v21.0 */
+    whatsappApiVersion: z.string().default('v21.0').describe('WHATSAPP_API_VERSION'),
+    /** @default 100000000000001 */
+    whatsappPhoneNumberId: z.string().default('100000000000001').describe('WHATSAPP_PHONE_NUMBER_ID'),
+    whatsappToken: z.string().optional().describe('WHATSAPP_TOKEN'),
+    /** Base URL of the Instagram Messaging API (the simulator in dev). */
+    instagramBaseUrl: z.string().url().optional().describe('INSTAGRAM_API_BASE'),
+    /** @default v21.0 */
+    instagramApiVersion: z.string().default('v21.0').describe('INSTAGRAM_API_VERSION'),
+    instagramAccountId: z.string().optional().describe('INSTAGRAM_ACCOUNT_ID'),
+    instagramToken: z.string().optional().describe('INSTAGRAM_TOKEN'),
+    /** Meta app secret: webhooks are signed with it. Required outside the dev profile. */
+    metaAppSecret: z.string().optional().describe('META_APP_SECRET'),
+    /** Token the provider echoes in the webhook subscription handshake. */
+    webhookVerifyToken: z.string().optional().describe('WEBHOOK_VERIFY_TOKEN'),
+    /** Provider call timeout. @default 10000 */
+    providerTimeoutMs: z.coerce.number().int().min(10).default(10000).describe('PROVIDER_TIMEOUT_MS'),
+    /** Base URL where providers fetch files by id. @default http://127.0.0.1:8080/files */
+    filesPublicBaseUrl: z.string().url().default('http://127.0.0.1:8080/files').describe('FILES_PUBLIC_BASE_URL'),
+
+    /** How often the outbox relay looks for accepted messages not yet routed. @default 1000 */
+    relayIntervalMs: z.coerce.number().int().min(50).default(1000).describe('RELAY_INTERVAL_MS'),
+    /** How old an unrouted message must be before the relay republishes it. @default 5000 */
+    relayAgeMs: z.coerce.number().int().min(0).default(5000).describe('RELAY_AGE_MS'),
+    /** Whether this process starts the provider simulator (dev platform only). @default false */
+    startSimulator: bool(false, 'START_SIMULATOR'),
+  });
+
+export const configSchema = configFields
+  .superRefine((c, ctx) => {
+    if (c.profile === 'production') {
+      for (const [key, env] of [
+        ['jwtSecret', 'JWT_SECRET'],
+        ['metaAppSecret', 'META_APP_SECRET'],
+        ['webhookVerifyToken', 'WEBHOOK_VERIFY_TOKEN'],
+        ['whatsappToken', 'WHATSAPP_TOKEN'],
+        ['instagramToken', 'INSTAGRAM_TOKEN'],
+      ] as const) {
+        if (!c[key]) ctx.addIssue({ code: 'custom', path: [key], message: `${env} is required when CHAT4ALL_PROFILE=production` });
+      }
+      if (c.jwtSecret && c.jwtSecret.length < 32) {
+        ctx.addIssue({ code: 'custom', path: ['jwtSecret'], message: `JWT_SECRET is ${c.jwtSecret.length} characters: use at least 32` });
+      }
+    }
+    if (c.bus === 'kafka' && c.kafkaBrokers.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['kafkaBrokers'], message: 'BUS_DRIVER=kafka needs KAFKA_BROKERS (host:port,…)' });
+    }
+    if (c.kafkaHeartbeatMs * 3 > c.kafkaSessionTimeoutMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kafkaHeartbeatMs'],
+        message: `KAFKA_HEARTBEAT_MS (${c.kafkaHeartbeatMs}) must be at most a third of KAFKA_SESSION_TIMEOUT_MS (${c.kafkaSessionTimeoutMs}): lower the heartbeat or raise the timeout`,
+      });
+    }
+    if ((c.scryptCost & (c.scryptCost - 1)) !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['scryptCost'], message: `SCRYPT_COST (${c.scryptCost}) must be a power of two, e.g. 16384` });
+    }
+  })
+  .transform((c) => {
+    const simBase = `http://${c.simHost}:${c.simPort}`;
+    const dev = c.profile === 'dev';
+    return {
+      ...c,
+      sqlitePath: c.sqlitePath ?? `${c.dataDir}/chat4all.db`,
+      jwtSecret: c.jwtSecret ?? DEV_JWT_SECRET,
+      authClients: parseClients(c.authClients ?? (dev ? 'demo-client:demo-secret' : '')),
+      whatsappBaseUrl: c.whatsappBaseUrl ?? simBase,
+      whatsappToken: c.whatsappToken ?? 'dev-provider-token',
+      instagramBaseUrl: c.instagramBaseUrl ?? simBase,
+      instagramToken: c.instagramToken ?? 'dev-provider-token',
+      metaAppSecret: c.metaAppSecret ?? DEV_APP_SECRET,
+      webhookVerifyToken: c.webhookVerifyToken ?? 'dev-verify-token',
+      /** Names of the secrets that fell back to built-in dev values, to warn about at start. */
+      devSecretsInUse: dev
+        ? (['JWT_SECRET', 'META_APP_SECRET', 'AUTH_CLIENTS'] as const).filter(
+            (k) => !{ JWT_SECRET: c.jwtSecret, META_APP_SECRET: c.metaAppSecret, AUTH_CLIENTS: c.authClients }[k],
+          )
+        : [],
+    };
+  });
+
+export type Config = z.output<typeof configSchema>;
+
+function parseClients(spec: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const i = part.indexOf(':');
+    if (i > 0) out.set(part.slice(0, i), part.slice(i + 1));
+  }
+  return out;
+}
+
+/** Maps each config key to the environment variable named in its `.describe()`. */
+function envNames(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, schema] of Object.entries(configFields.shape as Record<string, z.ZodType>)) if (schema.description) out[key] = schema.description;
+  return out;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads the whole configuration; reports every problem at once. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Record<string, unknown> = {}): Config {
+  const names = envNames();
+  const raw: Record<string, unknown> = {};
+  for (const [key, name] of Object.entries(names)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') raw[key] = v;
+  }
+  const result = configSchema.safeParse({ ...raw, ...overrides });
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((i) => {
+        const key = String(i.path[0] ?? '');
+        return `${names[key] ?? key}: ${i.message}`;
+      }),
+    );
+  }
+  return result.data;
+}

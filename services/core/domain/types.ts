@@ -1,0 +1,90 @@
+/** The channels a message can be delivered on. `internal` is our own push channel. */
+export const EXTERNAL_CHANNELS = ['whatsapp', 'instagram'] as const;
+export const CHANNELS = ['internal', ...EXTERNAL_CHANNELS] as const;
+export type Channel = (typeof CHANNELS)[number];
+export type ExternalChannel = (typeof EXTERNAL_CHANNELS)[number];
+
+export const DELIVERY_STATUSES = ['SENT', 'DELIVERED', 'READ', 'FAILED'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+export type Payload =
+  | { type: 'text'; text: string }
+  | { type: 'file'; file_id: string; caption?: string };
+
+export interface User {
+  user_id: string;
+  username: string;
+  email?: string | null;
+  role: 'user' | 'admin';
+  created_at: string;
+}
+
+export interface Identity {
+  user_id: string;
+  channel: ExternalChannel;
+  address: string;
+  linked_at: string;
+}
+
+export interface Conversation {
+  conversation_id: string;
+  type: 'private' | 'group';
+  members: string[];
+  name: string | null;
+  metadata: Record<string, unknown> | null;
+  created_at: string;
+}
+
+/** A message as accepted by the API; `seq` is set once a router has ordered it. */
+export interface Message {
+  message_id: string;
+  conversation_id: string;
+  sender_id: string;
+  payload: Payload;
+  /** The channels the sender asked for, as sent (`["all"]` stays `["all"]`). */
+  channels: string[];
+  metadata: Record<string, unknown> | null;
+  created_at: string;
+  seq: number | null;
+  /** Fingerprint of the request body, to tell a retry (same body) from a conflict. */
+  body_hash: string;
+  trace_id: string;
+}
+
+export interface DeliveryError {
+  code: string;
+  message: string;
+}
+
+export interface Delivery {
+  delivery_id: string;
+  message_id: string;
+  conversation_id: string;
+  recipient_id: string;
+  channel: Channel;
+  /** The external address (phone number, IGSID) the delivery goes to; null for internal. */
+  address: string | null;
+  status: DeliveryStatus;
+  provider_message_id: string | null;
+  error: DeliveryError | null;
+  updated_at: string;
+}
+
+export interface HistoryEntry {
+  status: DeliveryStatus;
+  at: string;
+  recipient_id?: string;
+  channel?: Channel;
+  delivery_id?: string;
+  error?: DeliveryError;
+}
+
+/** A status change reported for one delivery (by a connector, the API or a timer). */
+export interface StatusEvent {
+  delivery_id: string;
+  status: DeliveryStatus;
+  at: string;
+  error?: DeliveryError;
+  /** Who reported it: `provider`, `api`, `connector`. */
+  source: string;
+}

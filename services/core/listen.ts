@@ -1,0 +1,24 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type express from 'express';
+
+/** Listens and resolves with the server and its actual port (port 0 picks a free one). */
+export function listen(app: express.Express, host: string, port: number): Promise<{ server: Server; port: number; url: string }> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host);
+    server.once('error', reject);
+    server.once('listening', () => {
+      const actual = (server.address() as AddressInfo).port;
+      resolve({ server, port: actual, url: `http://${host}:${actual}` });
+    });
+  });
+}
+
+/** Closes a server, ending idle keep-alive connections so it does not linger. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 2000).unref();
+  });
+}

@@ -1,0 +1,46 @@
+/** A record to publish. `key` chooses the partition, so records with one key stay in order. */
+export interface OutgoingRecord {
+  key: string;
+  value: string;
+  headers?: Record<string, string>;
+}
+
+/** A record as a consumer sees it. */
+export interface BusMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+}
+
+export interface SubscribeOptions {
+  /** Consumer group: each record is handled by one member of the group. */
+  group: string;
+  topics: string[];
+  /**
+   * Handles one record. The record counts as consumed (its offset is committed) only after this
+   * resolves; when it throws, the same record is handed again after a backoff and nothing behind
+   * it on its partition overtakes it.
+   */
+  handler: (message: BusMessage) => Promise<void>;
+  /** How many partitions are handled at once; each partition stays in order. @default 4 */
+  concurrency?: number;
+}
+
+export interface Subscription {
+  /** Finishes the record in hand, commits, and leaves the group. */
+  stop(): Promise<void>;
+}
+
+/** The message bus between the services (Kafka in production, in-memory on one machine). */
+export interface Bus {
+  /** Publishes records; resolves only once the bus holds them durably (acks from all replicas). */
+  publish(topic: string, records: OutgoingRecord[]): Promise<void>;
+  /** Joins a consumer group and handles records until the subscription is stopped. */
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** Whether the bus can currently take writes (for readiness). */
+  healthy(): Promise<boolean>;
+  close(): Promise<void>;
+}

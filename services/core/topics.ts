@@ -1,0 +1,38 @@
+import type { ExternalChannel } from './domain/types.ts';
+
+/** Every topic of the platform, in one place. Records are keyed by conversation id. */
+export const TOPICS = {
+  /** Messages the API accepted, to be ordered and routed. */
+  accepted: 'chat4all.messages.accepted',
+  /** Status events from connectors and the API, applied by routers. */
+  status: 'chat4all.status.events',
+  /** Records nothing could process, with the reason. */
+  deadLetter: 'chat4all.deadletter',
+} as const;
+
+/** The topic of deliveries waiting for one channel's connector. */
+export const deliveryTopic = (channel: ExternalChannel) => `chat4all.deliveries.${channel}`;
+
+/** Every topic with its partition count. */
+export function topicLayout(partitions: number, channels: readonly ExternalChannel[]) {
+  return [
+    { name: TOPICS.accepted, partitions },
+    { name: TOPICS.status, partitions },
+    { name: TOPICS.deadLetter, partitions: 1 },
+    ...channels.map((c) => ({ name: deliveryTopic(c), partitions })),
+  ];
+}
+
+/** What the router hands a connector for one external delivery. */
+export interface DeliveryJob {
+  delivery_id: string;
+  message_id: string;
+  conversation_id: string;
+  seq: number;
+  channel: ExternalChannel;
+  recipient_id: string;
+  to: string;
+  payload: import('./domain/types.ts').Payload;
+  accepted_at: string;
+  trace_id: string;
+}

@@ -1,0 +1,134 @@
+import type { Server } from 'node:http';
+import type { Config } from '../core/config.ts';
+import { buildAdapters, type Adapters } from '../core/build-adapters.ts';
+import { createLogger, type Logger } from '../core/logger.ts';
+import { createRegistry } from '../core/metrics.ts';
+import { closeServer, listen } from '../core/listen.ts';
+import { EXTERNAL_CHANNELS } from '../core/domain/types.ts';
+import { createApp } from '../api/app.ts';
+import { createRouterMetrics } from '../router/metrics.ts';
+import { createRouterApp } from '../router/app.ts';
+import { startRouter } from '../router/router-service.ts';
+import { buildConnectors } from '../connectors/registry.ts';
+import { createConnectorMetrics } from '../connectors/metrics.ts';
+import { createConnectorsApp } from '../connectors/app.ts';
+import { startConnectors } from '../connectors/connector-service.ts';
+import { createProviderSim } from '../provider-sim/sim.ts';
+
+export interface EmbeddedPlatform {
+  apiUrl: string;
+  routerUrl: string;
+  connectorsUrl: string;
+  /** The provider simulator's URL, when this platform started one. */
+  simUrl: string | null;
+  adapters: Adapters;
+  logger: Logger;
+  /** Runs one outbox relay pass now. */
+  relayTick(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole platform in one process on the embedded defaults: API, router, connectors and,
+ * when asked, the provider simulator. Each keeps its own HTTP server and metric registry, as it
+ * would in its own process.
+ */
+export async function startEmbeddedPlatform(
+  config: Config,
+  options: { logger?: Logger; adapters?: Partial<Adapters> } = {},
+): Promise<EmbeddedPlatform> {
+  const logger = options.logger ?? createLogger('platform', config.logLevel);
+  const adapters = await buildAdapters(config, options.adapters, logger);
+  const servers: Server[] = [];
+  const stops: (() => Promise<void>)[] = [];
+
+  let simUrl: string | null = null;
+  let sim: ReturnType<typeof createProviderSim> | null = null;
+  if (config.startSimulator) {
+    sim = createProviderSim({
+      appSecret: config.metaAppSecret,
+      accessToken: config.whatsappToken,
+      webhookUrls: {},
+      logger: logger.child({ service: 'provider-sim' }),
+    });
+    const s = await listen(sim.app, config.simHost, config.simPort);
+    servers.push(s.server);
+    simUrl = s.url;
+  }
+
+  const connectors = buildConnectors({
+    whatsapp: {
+      baseUrl: simUrl ?? config.whatsappBaseUrl,
+      apiVersion: config.whatsappApiVersion,
+      phoneNumberId: config.whatsappPhoneNumberId,
+      accessToken: config.whatsappToken,
+    },
+    instagram: {
+      baseUrl: simUrl ?? config.instagramBaseUrl,
+      apiVersion: config.instagramApiVersion,
+      accountId: config.instagramAccountId,
+      accessToken: config.instagramToken,
+    },
+    appSecret: config.metaAppSecret,
+    verifyToken: config.webhookVerifyToken,
+    timeoutMs: config.providerTimeoutMs,
+  });
+  const connectorsRegistry = createRegistry('connectors');
+  const connectorMetrics = createConnectorMetrics(connectorsRegistry);
+  const connectorsLogger = logger.child({ service: 'connectors' });
+  const c = await listen(
+    createConnectorsApp({ ...adapters, logger: connectorsLogger, metrics: connectorMetrics, connectors, registry: connectorsRegistry }),
+    config.connectorsHost,
+    config.connectorsPort,
+  );
+  servers.push(c.server);
+  if (simUrl) {
+    const res = await fetch(`${simUrl}/_sim/config`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        webhook_urls: { whatsapp: `${c.url}/webhooks/whatsapp`, instagram: `${c.url}/webhooks/instagram` },
+      }),
+    });
+    if (!res.ok) throw new Error(`could not point the simulator's webhooks at the connectors: ${res.status} ${await res.text()}`);
+  }
+
+  const routerRegistry = createRegistry('router');
+  const routerDeps = { ...adapters, logger: logger.child({ service: 'router' }), metrics: createRouterMetrics(routerRegistry) };
+  const router = await startRouter(routerDeps, { relay: { intervalMs: config.relayIntervalMs, ageMs: config.relayAgeMs } });
+  stops.push(() => router.stop());
+  const r = await listen(createRouterApp({ ...adapters, registry: routerRegistry }), config.apiHost, config.routerPort);
+  servers.push(r.server);
+
+  const connectorService = await startConnectors(
+    { ...adapters, logger: connectorsLogger, metrics: connectorMetrics, connectors, filesBaseUrl: config.filesPublicBaseUrl },
+    [...EXTERNAL_CHANNELS],
+  );
+  stops.push(() => connectorService.stop());
+
+  const apiRegistry = createRegistry('api');
+  const api = await listen(
+    createApp({ config, ...adapters, logger: logger.child({ service: 'api' }), registry: apiRegistry }),
+    config.apiHost,
+    config.apiPort,
+  );
+  servers.push(api.server);
+
+  return {
+    apiUrl: api.url,
+    routerUrl: r.url,
+    connectorsUrl: c.url,
+    simUrl,
+    adapters,
+    logger,
+    relayTick: () => router.relay.tick(),
+    async stop() {
+      // Stop taking requests first, then drain the workers, then close the stores.
+      await Promise.all(servers.map((s) => closeServer(s)));
+      for (const stop of stops.reverse()) await stop();
+      await sim?.close();
+      await adapters.bus.close();
+      await adapters.store.close();
+    },
+  };
+}

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { verifyWebhookSignature } from './signature.ts';
+import { call, provider, startReceiver, startSim, TEST_SECRET, waitFor, webhooksIdle, type RunningSim, type WebhookReceiver } from './test-support.ts';
+
+const ACCOUNT = '17841400000000077';
+
+describe('Instagram Messaging API', () => {
+  let run: RunningSim;
+  let receiver: WebhookReceiver;
+  let sendUrl: string;
+
+  before(async () => {
+    receiver = await startReceiver();
+    run = await startSim({ instagram: { accountId: ACCOUNT } });
+    sendUrl = `${run.url}/v21.0/me/messages`;
+  });
+  after(async () => {
+    await run.stop();
+    await receiver.close();
+  });
+  beforeEach(async () => {
+    await call('POST', `${run.url}/_sim/reset`);
+    await call('POST', `${run.url}/_sim/config`, { webhook_urls: { instagram: receiver.url } });
+    receiver.requests.length = 0;
+  });
+
+  test('accepts a text and emits one signed messaging_seen read event, no delivered', async () => {
+    const res = await provider(sendUrl, { recipient: { id: '6543210987' }, message: { text: 'oi' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.recipient_id, '6543210987');
+    assert.match(res.body.message_id, /^mid\.[A-Za-z0-9_-]+$/);
+    await waitFor('the read event', () => receiver.requests.length >= 1);
+    await webhooksIdle(run);
+    assert.equal(receiver.requests.length, 1);
+    const hook = receiver.requests[0]!;
+    assert.ok(verifyWebhookSignature(hook.raw, hook.headers['x-hub-signature-256'] as string, TEST_SECRET));
+    assert.equal(hook.body.object, 'instagram');
+    const entry = hook.body.entry[0];
+    assert.equal(entry.id, ACCOUNT);
+    assert.equal(typeof entry.time, 'number');
+    const event = entry.messaging[0];
+    assert.deepEqual(event.sender, { id: '6543210987' });
+    assert.deepEqual(event.recipient, { id: ACCOUNT });
+    assert.deepEqual(event.read, { mid: res.body.message_id });
+  });
+
+  test('limits text to 1000 UTF-8 bytes, not characters', async () => {
+    const fits = await provider(sendUrl, { recipient: { id: '1' }, message: { text: '€'.repeat(333) } }); // 999 bytes
+    assert.equal(fits.status, 200);
+    const tooLong = await provider(sendUrl, { recipient: { id: '1' }, message: { text: '€'.repeat(334) } }); // 334 chars, 1002 bytes
+    assert.equal(tooLong.status, 400);
+    assert.equal(tooLong.body.error.code, 100);
+    assert.equal((await call('GET', `${run.url}/_sim/received?channel=instagram`)).body.total, 1);
+  });
+
+  test('accepts attachments and rejects an unknown attachment type', async () => {
+    const ok = await provider(sendUrl, { recipient: { id: '1' }, message: { attachment: { type: 'video', payload: { url: 'https://cdn.example.com/v.mp4' } } } });
+    assert.equal(ok.status, 200);
+    const bad = await provider(sendUrl, { recipient: { id: '1' }, message: { attachment: { type: 'sticker', payload: { url: 'https://cdn.example.com/s' } } } });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.code, 100);
+    const [entry] = (await call('GET', `${run.url}/_sim/received`)).body.received;
+    assert.equal(entry.type, 'video');
+    assert.equal(entry.media.link, 'https://cdn.example.com/v.mp4');
+  });
+
+  test('rejects a body without recipient or message with code 100', async () => {
+    assert.equal((await provider(sendUrl, { message: { text: 'x' } })).body.error.code, 100);
+    assert.equal((await provider(sendUrl, { recipient: { id: '1' } })).body.error.code, 100);
+    assert.equal((await provider(sendUrl, { recipient: { id: '1' }, message: { text: 'a', attachment: {} } })).body.error.code, 100);
+  });
+
+  test('answers 551 for an undeliverable recipient', async () => {
+    await call('POST', `${run.url}/_sim/config`, { undeliverable: { instagram: ['999'] } });
+    const res = await provider(sendUrl, { recipient: { id: '999' }, message: { text: 'hi' } });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.code, 551);
+    assert.equal((await call('GET', `${run.url}/_sim/stats`)).body.instagram.rejected['551'], 1);
+  });
+
+  test('routes /{ig_id}/messages to Instagram, by configured id or by body shape', async () => {
+    const byId = await provider(`${run.url}/v21.0/${ACCOUNT}/messages`, { recipient: { id: '5' }, message: { text: 'a' } });
+    assert.equal(byId.status, 200);
+    const byShape = await provider(`${run.url}/v21.0/17841499999999999/messages`, { recipient: { id: '5' }, message: { text: 'b' } });
+    assert.equal(byShape.status, 200);
+    assert.ok(byShape.body.message_id.startsWith('mid.'));
+    await webhooksIdle(run);
+    const entryIds = receiver.requests.map((h) => h.body.entry[0].id).sort();
+    assert.deepEqual(entryIds, [ACCOUNT, '17841499999999999'].sort());
+  });
+
+  test('answers a sender_action with the recipient id and logs no message', async () => {
+    const res = await provider(sendUrl, { recipient: { id: '5' }, sender_action: 'typing_on' });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, { recipient_id: '5' });
+    assert.equal((await call('GET', `${run.url}/_sim/received`)).body.total, 0);
+  });
+});

@@ -1,0 +1,148 @@
+import { timingSafeEqual } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Channel } from './channel.ts';
+import { newMid, parseInstagramSend, type InstagramSend } from './instagram-api.ts';
+import { isRecord, parseJsonBody, type JsonBody } from './json-body.ts';
+import { metaError } from './meta-error.ts';
+import type { SimContext } from './sim-context.ts';
+import type { RequestOutcome } from './sim-metrics.ts';
+import { emitInstagramRead, emitWhatsAppStatuses } from './webhook-events.ts';
+import { newWamid, parseWhatsAppSend, type WhatsAppSend } from './whatsapp-api.ts';
+
+const VERSION = /^v\d+\.\d+$/;
+
+/**
+ * Graph API dispatches by node type; the simulator has no node registry, so: `me` and the
+ * configured IG account id are Instagram, the configured phone number id is WhatsApp, and any
+ * other id goes by the body's shape (a `recipient` without `messaging_product` is Instagram).
+ */
+function channelOf(ctx: SimContext, nodeId: string, body: JsonBody): Channel {
+  if (nodeId === 'me' || nodeId === ctx.instagram.accountId) return 'instagram';
+  if (nodeId === ctx.whatsapp.phoneNumberId) return 'whatsapp';
+  if (body.ok && isRecord(body.value) && body.value.messaging_product === undefined && isRecord(body.value.recipient)) return 'instagram';
+  return 'whatsapp';
+}
+
+function hasBearer(header: string | undefined, token: string): boolean {
+  const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  if (!match) return false;
+  const given = Buffer.from(match[1]!.trim());
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** The provider endpoints: WhatsApp `/{version}/{phone_number_id}/messages`, Instagram `/{version}/me|{ig_id}/messages`. */
+export function createProviderRouter(ctx: SimContext): Router {
+  const router = express.Router();
+  const rawBody = express.raw({ type: () => true, limit: '1mb' });
+  const roll = (rate: number): boolean => rate > 0 && ctx.random() < rate;
+
+  router.post('/:version/:nodeId/messages', rawBody, async (req: Request<{ version: string; nodeId: string }>, res: Response) => {
+    const { version, nodeId } = req.params;
+    const body = parseJsonBody(req.body);
+    const channel = channelOf(ctx, nodeId, body);
+    const { stats, faults: allFaults } = ctx.state;
+    const faults = allFaults[channel];
+    stats.request(channel);
+    const reject = (code: number, outcome: RequestOutcome, details?: string): void => {
+      const answer = metaError(channel, code, details);
+      stats.outcome(channel, outcome, code);
+      res.status(answer.status).set(answer.headers).json(answer.body);
+    };
+    const hang = async (): Promise<void> => {
+      await ctx.holds.wait(res, ctx.timeoutHoldMs);
+      res.destroy();
+    };
+
+    const latency = faults.latency_ms + (faults.latency_jitter_ms > 0 ? Math.round(ctx.random() * faults.latency_jitter_ms) : 0);
+    if (latency > 0) {
+      stats.fault(channel, 'latency');
+      if (!(await ctx.holds.wait(res, latency))) return void res.destroy();
+    }
+    if (faults.down) {
+      stats.fault(channel, 'down');
+      return reject(2, 'fault_down');
+    }
+    if (!hasBearer(req.get('authorization'), ctx.accessToken)) {
+      return reject(190, 'rejected', 'Invalid OAuth access token - Cannot parse access token');
+    }
+    if (!VERSION.test(version)) return reject(100, 'rejected', `Unknown path components: /${version}/${nodeId}/messages`);
+    if (!body.ok) return reject(100, 'rejected', body.details);
+    const parsed = channel === 'whatsapp' ? parseWhatsAppSend(body.value) : parseInstagramSend(body.value);
+    if (!parsed.ok) return reject(100, 'rejected', parsed.details);
+    // Injected faults hit only calls that would otherwise succeed, so a rate means what it says.
+    if (roll(faults.timeout_rate)) {
+      stats.fault(channel, 'timeout');
+      stats.outcome(channel, 'fault_timeout');
+      return hang();
+    }
+    if (roll(faults.error_rate)) {
+      stats.fault(channel, 'error');
+      return reject(faults.error_code, 'fault_error');
+    }
+
+    const answer =
+      channel === 'whatsapp'
+        ? acceptWhatsApp(ctx, nodeId, parsed.value as WhatsAppSend)
+        : acceptInstagram(ctx, nodeId, parsed.value as InstagramSend);
+    if ('code' in answer) return reject(answer.code, 'rejected');
+    stats.outcome(channel, 'accepted');
+    if (answer.logged && roll(faults.lost_response_rate)) {
+      stats.fault(channel, 'lost_response');
+      return hang();
+    }
+    res.status(200).json(answer.body);
+  });
+
+  router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const status = (err as { status?: number }).status ?? 500;
+    const channel: Channel = req.path.split('/')[2] === 'me' ? 'instagram' : 'whatsapp';
+    const answer = metaError(channel, status === 413 ? 100 : 1, (err as Error).message);
+    ctx.logger.warn({ err, path: req.path }, 'provider request failed before validation');
+    res.status(status >= 400 && status < 600 ? status : 500).json(answer.body);
+  });
+  return router;
+}
+
+type Acceptance = { code: number } | { logged: boolean; body: unknown };
+
+function acceptWhatsApp(ctx: SimContext, phoneNumberId: string, send: WhatsAppSend): Acceptance {
+  if (send.kind === 'mark_read') return { logged: false, body: { success: true } };
+  if (ctx.state.config.undeliverable.whatsapp.has(send.waId)) return { code: 131026 };
+  const id = newWamid();
+  const now = ctx.clock.now();
+  ctx.state.received.record({
+    channel: 'whatsapp',
+    to: send.waId,
+    type: send.type,
+    ...(send.text !== undefined ? { text: send.text } : {}),
+    ...(send.media !== undefined ? { media: send.media } : {}),
+    provider_message_id: id,
+    at: new Date(now).toISOString(),
+  });
+  emitWhatsAppStatuses(ctx, { phoneNumberId, messageId: id, recipientId: send.waId, sentAtMs: now });
+  return {
+    logged: true,
+    body: { messaging_product: 'whatsapp', contacts: [{ input: send.input, wa_id: send.waId }], messages: [{ id }] },
+  };
+}
+
+function acceptInstagram(ctx: SimContext, nodeId: string, send: InstagramSend): Acceptance {
+  if (send.kind === 'sender_action') return { logged: false, body: { recipient_id: send.recipientId } };
+  if (ctx.state.config.undeliverable.instagram.has(send.recipientId)) return { code: 551 };
+  const mid = newMid();
+  const now = ctx.clock.now();
+  ctx.state.received.record({
+    channel: 'instagram',
+    to: send.recipientId,
+    type: send.type,
+    ...(send.text !== undefined ? { text: send.text } : {}),
+    ...(send.media !== undefined ? { media: send.media } : {}),
+    provider_message_id: mid,
+    at: new Date(now).toISOString(),
+  });
+  const accountId = nodeId === 'me' ? ctx.instagram.accountId : nodeId;
+  emitInstagramRead(ctx, { accountId, mid, recipientId: send.recipientId, sentAtMs: now });
+  return { logged: true, body: { recipient_id: send.recipientId, message_id: mid } };
+}

@@ -1,0 +1,86 @@
+import type { Channel } from './channel.ts';
+import { instagramInboundWebhook, instagramReadWebhook, newMid } from './instagram-api.ts';
+import type { SimContext } from './sim-context.ts';
+import { planStatuses } from './status-plan.ts';
+import { newWamid, whatsAppInboundWebhook, whatsAppStatusWebhook, type WhatsAppStatus } from './whatsapp-api.ts';
+
+/** Emits `sent`, `delivered` and (with auto-read) `read` for an accepted WhatsApp send. */
+export function emitWhatsAppStatuses(
+  ctx: SimContext,
+  message: { phoneNumberId: string; messageId: string; recipientId: string; sentAtMs: number },
+): void {
+  const { config } = ctx.state;
+  const delays = config.webhookDelaysMs;
+  const statuses: Array<{ status: WhatsAppStatus; delayMs: number }> = [
+    { status: 'sent', delayMs: delays.sent },
+    { status: 'delivered', delayMs: delays.delivered },
+  ];
+  if (config.autoRead) statuses.push({ status: 'read', delayMs: delays.read });
+  const plan = planStatuses(statuses, config, ctx.random);
+  ctx.dispatcher.dispatch(
+    'whatsapp',
+    plan.map((p) => ({
+      delayMs: p.delayMs,
+      payload: whatsAppStatusWebhook(ctx.whatsapp, {
+        phoneNumberId: message.phoneNumberId,
+        messageId: message.messageId,
+        status: p.status,
+        timestampMs: message.sentAtMs + p.nominalDelayMs,
+        recipientId: message.recipientId,
+      }),
+    })),
+    config.order === 'in_order',
+  );
+}
+
+/** Emits the `messaging_seen` read event (Instagram has no sent or delivered events) if auto-read is on. */
+export function emitInstagramRead(ctx: SimContext, message: { accountId: string; mid: string; recipientId: string; sentAtMs: number }): void {
+  const { config } = ctx.state;
+  if (!config.autoRead) return;
+  const plan = planStatuses([{ status: 'read', delayMs: config.webhookDelaysMs.read }], config, ctx.random);
+  ctx.dispatcher.dispatch(
+    'instagram',
+    plan.map((p) => ({
+      delayMs: p.delayMs,
+      payload: instagramReadWebhook({ accountId: message.accountId, recipientId: message.recipientId, mid: message.mid, timestampMs: message.sentAtMs + p.nominalDelayMs }),
+    })),
+    config.order === 'in_order',
+  );
+}
+
+/** A message a simulated external user sends to us. */
+export interface InboundMessage {
+  channel: Channel;
+  from: string;
+  /** WhatsApp: our phone number id; Instagram: our account id. Defaults to the configured one. */
+  to?: string;
+  text: string;
+  /** WhatsApp contact profile name. */
+  name?: string;
+}
+
+/** Emits a signed inbound message webhook now (twice in duplicate mode) and returns its message id. */
+export function emitInbound(ctx: SimContext, message: InboundMessage): string {
+  const now = ctx.clock.now();
+  const { config } = ctx.state;
+  let id: string;
+  let payload: unknown;
+  if (message.channel === 'whatsapp') {
+    id = newWamid();
+    const from = message.from.replace(/^\+/, '');
+    payload = whatsAppInboundWebhook(ctx.whatsapp, {
+      phoneNumberId: message.to ?? ctx.whatsapp.phoneNumberId,
+      from,
+      name: message.name ?? `Sim User ${from}`,
+      messageId: id,
+      text: message.text,
+      timestampMs: now,
+    });
+  } else {
+    id = newMid();
+    payload = instagramInboundWebhook({ accountId: message.to ?? ctx.instagram.accountId, from: message.from, mid: id, text: message.text, timestampMs: now });
+  }
+  const copies = config.duplicate ? 2 : 1;
+  ctx.dispatcher.dispatch(message.channel, Array.from({ length: copies }, () => ({ delayMs: 0, payload })), true);
+  return id;
+}

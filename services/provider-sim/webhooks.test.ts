@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, test } from 'node:test';
+import { verifyWebhookSignature } from './signature.ts';
+import { call, provider, startReceiver, startSim, TEST_SECRET, waitFor, waText, webhooksIdle } from './test-support.ts';
+
+const WA_SEND = '/v21.0/100000000000002/messages';
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('webhook delivery', () => {
+  test('retries a receiver that answers 500, with the same signed body', async () => {
+    const receiver = await startReceiver((n) => (n <= 2 ? 500 : 200));
+    const run = await startSim({ webhookUrls: { whatsapp: receiver.url } });
+    try {
+      const res = await call('POST', `${run.url}/_sim/inbound`, { channel: 'whatsapp', from: '+5511977776666', text: 'hi' });
+      assert.equal(res.status, 202);
+      await webhooksIdle(run);
+      assert.equal(receiver.requests.length, 3);
+      assert.equal(new Set(receiver.requests.map((r) => r.raw)).size, 1, 'every retry carries the same body');
+      assert.ok(receiver.requests.every((r) => verifyWebhookSignature(r.raw, r.headers['x-hub-signature-256'] as string, TEST_SECRET)));
+      const stats = (await call('GET', `${run.url}/_sim/stats`)).body.whatsapp.webhooks;
+      assert.deepEqual({ sent: stats.sent, failed: stats.failed, attempts: stats.attempts }, { sent: 1, failed: 0, attempts: 3 });
+    } finally {
+      await run.stop();
+      await receiver.close();
+    }
+  });
+
+  test('gives up after maxAttempts when the receiver is unreachable, and counts it', async () => {
+    const run = await startSim({
+      webhookUrls: { instagram: `http://127.0.0.1:${await closedPort()}/hook` },
+      webhookRetry: { baseDelayMs: 5, maxAttempts: 4 },
+    });
+    try {
+      await call('POST', `${run.url}/_sim/inbound`, { channel: 'instagram', from: '77', text: 'anyone?' });
+      await webhooksIdle(run);
+      const stats = (await call('GET', `${run.url}/_sim/stats`)).body.instagram.webhooks;
+      assert.deepEqual({ sent: stats.sent, failed: stats.failed, attempts: stats.attempts }, { sent: 0, failed: 1, attempts: 4 });
+      const metrics = await (await fetch(`${run.url}/metrics`)).text();
+      assert.match(metrics, /provider_sim_webhooks_total\{channel="instagram",result="failed"\} 1/);
+    } finally {
+      await run.stop();
+    }
+  });
+
+  test('shuffled order can deliver read before delivered, keeping each status timestamp', async () => {
+    const receiver = await startReceiver();
+    // random() = 0 turns [sent, delivered, read] into [delivered, read, sent].
+    // Sent 10 ms before a second boundary: sent (+5 ms) falls in the first second, delivered
+    // (+40) and read (+80) in the next, whatever order they are delivered in.
+    const run = await startSim({
+      webhookUrls: { whatsapp: receiver.url },
+      order: 'shuffled',
+      random: () => 0,
+      clock: { now: () => 1_700_000_000_990 },
+      webhookDelaysMs: { sent: 5, delivered: 40, read: 80 },
+    });
+    try {
+      await provider(`${run.url}${WA_SEND}`, waText('5511999999999', 'shuffle me'));
+      await webhooksIdle(run);
+      const statuses = receiver.requests.map((r) => r.body.entry[0].changes[0].value.statuses[0]);
+      assert.deepEqual(statuses.map((s) => s.status), ['delivered', 'read', 'sent']);
+      assert.deepEqual(statuses.map((s) => s.timestamp), ['1700000001', '1700000001', '1700000000']);
+    } finally {
+      await run.stop();
+      await receiver.close();
+    }
+  });
+
+  test('duplicate mode sends every status twice', async () => {
+    const receiver = await startReceiver();
+    const run = await startSim({ webhookUrls: { whatsapp: receiver.url } });
+    try {
+      await call('POST', `${run.url}/_sim/config`, { duplicate: true });
+      await provider(`${run.url}${WA_SEND}`, waText('5511999999999', 'twice'));
+      await webhooksIdle(run);
+      const statuses = receiver.requests.map((r) => r.body.entry[0].changes[0].value.statuses[0].status);
+      assert.deepEqual(statuses, ['sent', 'sent', 'delivered', 'delivered', 'read', 'read']);
+    } finally {
+      await run.stop();
+      await receiver.close();
+    }
+  });
+
+  test('close() cancels scheduled webhooks: nothing is sent afterwards', async () => {
+    const receiver = await startReceiver();
+    const run = await startSim({ webhookUrls: { whatsapp: receiver.url }, webhookDelaysMs: { sent: 5_000, delivered: 5_000, read: 5_000 } });
+    await provider(`${run.url}${WA_SEND}`, waText('5511999999999', 'never reported'));
+    assert.equal(run.sim.state.stats.snapshot().whatsapp.webhooks.pending, 3);
+    const started = performance.now();
+    await run.stop();
+    assert.ok(performance.now() - started < 1000, 'close does not wait for the timers');
+    const after = run.sim.state.stats.snapshot().whatsapp.webhooks;
+    assert.deepEqual({ pending: after.pending, attempts: after.attempts }, { pending: 0, attempts: 0 });
+    assert.equal(receiver.requests.length, 0);
+    await receiver.close();
+  });
+
+  test('reset cancels webhooks still scheduled', async () => {
+    const receiver = await startReceiver();
+    const run = await startSim({ webhookUrls: { whatsapp: receiver.url }, webhookDelaysMs: { sent: 5_000, delivered: 5_000, read: 5_000 } });
+    try {
+      await provider(`${run.url}${WA_SEND}`, waText('5511999999999', 'forgotten'));
+      await call('POST', `${run.url}/_sim/reset`);
+      await webhooksIdle(run);
+      assert.equal(receiver.requests.length, 0);
+    } finally {
+      await run.stop();
+      await receiver.close();
+    }
+  });
+});
+
+describe('inbound messages from simulated users', () => {
+  test('WhatsApp inbound has messages, contacts and metadata in the real shape', async () => {
+    const receiver = await startReceiver();
+    const run = await startSim({ webhookUrls: { whatsapp: receiver.url }, whatsapp: { wabaId: 'WABA1', phoneNumberId: 'PN1', displayPhoneNumber: '15551234567' } });
+    try {
+      const res = await call('POST', `${run.url}/_sim/inbound`, { channel: 'whatsapp', from: '+5511977776666', text: 'Olá', name: 'Maria' });
+      assert.equal(res.status, 202);
+      assert.match(res.body.id, /^wamid\./);
+      const hook = await waitFor('the inbound webhook', () => receiver.requests[0]);
+      assert.ok(verifyWebhookSignature(hook.raw, hook.headers['x-hub-signature-256'] as string, TEST_SECRET));
+      assert.equal(hook.body.object, 'whatsapp_business_account');
+      assert.equal(hook.body.entry[0].id, 'WABA1');
+      const value = hook.body.entry[0].changes[0].value;
+      assert.deepEqual(value.metadata, { display_phone_number: '15551234567', phone_number_id: 'PN1' });
+      assert.deepEqual(value.contacts, [{ profile: { name: 'Maria' }, wa_id: '5511977776666' }]);
+      const [message] = value.messages;
+      assert.equal(message.id, res.body.id);
+      assert.equal(message.from, '5511977776666');
+      assert.equal(message.type, 'text');
+      assert.deepEqual(message.text, { body: 'Olá' });
+      assert.match(message.timestamp, /^\d{10}$/);
+    } finally {
+      await run.stop();
+      await receiver.close();
+    }
+  });
+
+  test('Instagram inbound has messaging[].message with mid and text', async () => {
+    const receiver = await startReceiver();
+    const run = await startSim({ webhookUrls: { instagram: receiver.url }, instagram: { accountId: 'IG1' } });
+    try {
+      const res = await call('POST', `${run.url}/_sim/inbound`, { channel: 'instagram', from: 'IGSID42', text: 'hey' });
+      assert.equal(res.status, 202);
+      const hook = await waitFor('the inbound webhook', () => receiver.requests[0]);
+      assert.equal(hook.body.object, 'instagram');
+      const event = hook.body.entry[0].messaging[0];
+      assert.equal(hook.body.entry[0].id, 'IG1');
+      assert.deepEqual(event.sender, { id: 'IGSID42' });
+      assert.deepEqual(event.recipient, { id: 'IG1' });
+      assert.deepEqual(event.message, { mid: res.body.id, text: 'hey' });
+    } finally {
+      await run.stop();
+      await receiver.close();
+    }
+  });
+
+  test('inbound without a webhook URL is refused with 409, and a bad sender with 400', async () => {
+    const run = await startSim();
+    try {
+      const none = await call('POST', `${run.url}/_sim/inbound`, { channel: 'instagram', from: 'x', text: 'y' });
+      assert.equal(none.status, 409);
+      assert.match(none.body.detail, /webhook_urls\.instagram/);
+      const bad = await call('POST', `${run.url}/_sim/inbound`, { channel: 'whatsapp', from: 'abc', text: 'y' });
+      assert.equal(bad.status, 400);
+      assert.deepEqual(bad.body.errors.map((e: { field: string }) => e.field), ['from']);
+    } finally {
+      await run.stop();
+    }
+  });
+});

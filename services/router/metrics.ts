@@ -1,0 +1,67 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { E2E_BUCKETS, REQUEST_BUCKETS } from '../core/metrics.ts';
+
+/** Every metric of the router, declared in one place. */
+export function createRouterMetrics(registry: Registry) {
+  return {
+    /** Accepted messages handled, by outcome: routed, duplicate (already routed), missing, failed. */
+    processed: new Counter({
+      name: 'messages_processed_total',
+      help: 'Accepted messages the router handled, by outcome',
+      labelNames: ['status'] as const,
+      registers: [registry],
+    }),
+    /** Time to route one accepted message (read, order, plan, write, dispatch). */
+    processingDuration: new Histogram({
+      name: 'processing_duration_seconds',
+      help: 'Time to route one accepted message',
+      buckets: REQUEST_BUCKETS,
+      registers: [registry],
+    }),
+    /** Time of one store write by the router. */
+    storeWriteDuration: new Histogram({
+      name: 'store_write_duration_seconds',
+      help: 'Time of one store write by the router, by operation',
+      labelNames: ['operation'] as const,
+      buckets: REQUEST_BUCKETS,
+      registers: [registry],
+    }),
+    /** Status events applied or ignored (ignored: would move backwards or repeat). */
+    statusEvents: new Counter({
+      name: 'status_events_total',
+      help: 'Status events handled by the router, by status and result',
+      labelNames: ['status', 'result'] as const,
+      registers: [registry],
+    }),
+    /** Accept → delivered time, per channel. */
+    deliveryLatency: new Histogram({
+      name: 'chat4all_delivery_latency_seconds',
+      help: 'Time from acceptance by the API to DELIVERED, per channel',
+      labelNames: ['channel'] as const,
+      buckets: E2E_BUCKETS,
+      registers: [registry],
+    }),
+    /** Messages and deliveries the outbox relay published again. */
+    relayRepublished: new Counter({
+      name: 'relay_republished_total',
+      help: 'Records the outbox relay published again because they were not handled in time, by kind',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    /** Deliveries handed to connectors, per channel. */
+    dispatched: new Counter({
+      name: 'deliveries_dispatched_total',
+      help: 'External deliveries handed to a connector topic, per channel',
+      labelNames: ['channel'] as const,
+      registers: [registry],
+    }),
+    /** Accepted messages waiting for the router (the relay's view of the outbox). */
+    unrouted: new Gauge({
+      name: 'outbox_unrouted_messages',
+      help: 'Accepted messages older than the relay age that no router has ordered yet',
+      registers: [registry],
+    }),
+  };
+}
+
+export type RouterMetrics = ReturnType<typeof createRouterMetrics>;

@@ -1,0 +1,101 @@
+import { isoAt } from '../core/ports/clock.ts';
+import { TOPICS } from '../core/topics.ts';
+import type { AcceptedRecord } from '../api/send-message.ts';
+import { dispatch, type RouterDeps } from './route-message.ts';
+
+export interface RelayOptions {
+  /** How often to look. */
+  intervalMs: number;
+  /** How old an unhandled record must be before it is published again. */
+  ageMs: number;
+  /** How many records per look. @default 500 */
+  batch?: number;
+}
+
+/**
+ * The outbox relay: the store is the source of truth, the bus only a way to wake workers. Any
+ * accepted message still unrouted, or external delivery still unsent, after `ageMs` is
+ * published again (after a crashed API, a lost bus record, a broker that lost its data).
+ * Each record is republished with a growing pause, so a long backlog is not flooded again.
+ */
+export function startRelay(deps: RouterDeps, options: RelayOptions) {
+  const lastTry = new Map<string, { at: number; tries: number }>();
+  const batch = options.batch ?? 500;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> | null = null;
+  let stopped = false;
+
+  const due = (id: string, now: number) => {
+    const t = lastTry.get(id);
+    if (!t) return true;
+    return now - t.at >= options.ageMs * 2 ** Math.min(t.tries, 6);
+  };
+  const mark = (id: string, now: number) => {
+    const t = lastTry.get(id);
+    lastTry.set(id, { at: now, tries: (t?.tries ?? 0) + 1 });
+  };
+
+  async function tick() {
+    const now = deps.clock.now();
+    const before = isoAt(now - options.ageMs);
+    const unrouted = await deps.store.listUnrouted(before, batch);
+    deps.metrics.unrouted.set(unrouted.length);
+    const records = unrouted.filter((m) => due(m.message_id, now));
+    if (records.length > 0) {
+      await deps.bus.publish(
+        TOPICS.accepted,
+        records.map((m) => {
+          const r: AcceptedRecord = {
+            message_id: m.message_id,
+            conversation_id: m.conversation_id,
+            trace_id: m.trace_id,
+            accepted_at: m.created_at,
+          };
+          return { key: m.conversation_id, value: JSON.stringify(r), headers: { trace_id: m.trace_id } };
+        }),
+      );
+      for (const m of records) mark(m.message_id, now);
+      deps.metrics.relayRepublished.inc({ kind: 'message' }, records.length);
+      deps.logger.info({ count: records.length }, 'relay republished unrouted messages');
+    }
+    const undispatched = (await deps.store.listUndispatched(before, batch)).filter((d) => due(d.delivery_id, now));
+    for (const d of undispatched) {
+      const message = await deps.store.getMessage(d.message_id);
+      if (!message) continue;
+      await dispatch(deps, message, [d]);
+      mark(d.delivery_id, now);
+    }
+    if (undispatched.length > 0) {
+      deps.metrics.relayRepublished.inc({ kind: 'delivery' }, undispatched.length);
+      deps.logger.info({ count: undispatched.length }, 'relay re-dispatched unsent deliveries');
+    }
+    // Forget what is no longer pending so the map does not grow without bound.
+    if (lastTry.size > 10 * batch) {
+      const pending = new Set([...unrouted.map((m) => m.message_id), ...undispatched.map((d) => d.delivery_id)]);
+      for (const id of lastTry.keys()) if (!pending.has(id)) lastTry.delete(id);
+    }
+  }
+
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = tick()
+        .catch((err) => deps.logger.warn({ err }, 'relay pass failed; will try again'))
+        .finally(() => {
+          running = null;
+          schedule();
+        });
+    }, options.intervalMs);
+  };
+  schedule();
+
+  return {
+    /** Runs one pass now (tests use this instead of waiting). */
+    tick,
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}

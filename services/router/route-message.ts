@@ -1,0 +1,84 @@
+import type { Bus } from '../core/ports/bus.ts';
+import type { MessageStore } from '../core/ports/message-store.ts';
+import { isoAt, type Clock } from '../core/ports/clock.ts';
+import { planDeliveries } from '../core/domain/routing.ts';
+import type { Delivery, ExternalChannel, Message } from '../core/domain/types.ts';
+import { EXTERNAL_CHANNELS } from '../core/domain/types.ts';
+import { deliveryTopic, type DeliveryJob } from '../core/topics.ts';
+import type { Logger } from '../core/logger.ts';
+import { messageLogger } from '../core/logger.ts';
+import type { RouterMetrics } from './metrics.ts';
+
+export interface RouterDeps {
+  store: MessageStore;
+  bus: Bus;
+  clock: Clock;
+  logger: Logger;
+  metrics: RouterMetrics;
+}
+
+/**
+ * Routes one accepted message: gives it the conversation's next sequence number, expands it
+ * into deliveries (recipient × channel) and hands the external ones to their connectors.
+ * Safe to run twice for one message: the store keeps the first routing, and deliveries not yet
+ * accepted by a provider are handed over again (connectors skip what they already sent).
+ */
+export async function routeMessage(deps: RouterDeps, messageId: string): Promise<'routed' | 'duplicate' | 'missing'> {
+  const started = performance.now();
+  const message = await deps.store.getMessage(messageId);
+  if (!message) {
+    deps.logger.warn({ message_id: messageId }, 'accepted record names a message the store does not have');
+    deps.metrics.processed.inc({ status: 'missing' });
+    return 'missing';
+  }
+  const log = messageLogger(deps.logger, message);
+  const conversation = await deps.store.getConversation(message.conversation_id);
+  const members = conversation?.members ?? [];
+  const identities = await deps.store.listIdentities(members.filter((m) => m !== message.sender_id));
+  const plan = planDeliveries({ senderId: message.sender_id, members, requested: message.channels, identities });
+
+  const writeStarted = performance.now();
+  const routed = await deps.store.routeMessage(message.message_id, plan, isoAt(deps.clock.now()));
+  deps.metrics.storeWriteDuration.observe({ operation: 'route' }, (performance.now() - writeStarted) / 1000);
+
+  await dispatch(deps, { ...message, seq: routed.seq }, routed.deliveries);
+  const outcome = routed.routedNow ? 'routed' : 'duplicate';
+  deps.metrics.processed.inc({ status: outcome });
+  deps.metrics.processingDuration.observe((performance.now() - started) / 1000);
+  log.debug({ seq: routed.seq, deliveries: routed.deliveries.length, outcome }, 'message routed');
+  return outcome;
+}
+
+/** Publishes a delivery job for every external delivery no provider has accepted yet. */
+export async function dispatch(deps: Pick<RouterDeps, 'bus' | 'metrics'>, message: Message, deliveries: Delivery[]) {
+  const byChannel = new Map<ExternalChannel, DeliveryJob[]>();
+  for (const d of deliveries) {
+    if (!isExternal(d.channel) || d.status !== 'SENT' || d.provider_message_id || !d.address) continue;
+    const job: DeliveryJob = {
+      delivery_id: d.delivery_id,
+      message_id: message.message_id,
+      conversation_id: message.conversation_id,
+      seq: message.seq ?? 0,
+      channel: d.channel,
+      recipient_id: d.recipient_id,
+      to: d.address,
+      payload: message.payload,
+      accepted_at: message.created_at,
+      trace_id: message.trace_id,
+    };
+    const list = byChannel.get(d.channel) ?? [];
+    list.push(job);
+    byChannel.set(d.channel, list);
+  }
+  for (const [channel, jobs] of byChannel) {
+    await deps.bus.publish(
+      deliveryTopic(channel),
+      jobs.map((j) => ({ key: j.conversation_id, value: JSON.stringify(j), headers: { trace_id: j.trace_id } })),
+    );
+    deps.metrics.dispatched.inc({ channel }, jobs.length);
+  }
+}
+
+function isExternal(channel: string): channel is ExternalChannel {
+  return (EXTERNAL_CHANNELS as readonly string[]).includes(channel);
+}

@@ -1,0 +1,51 @@
+import type { Subscription } from '../core/ports/bus.ts';
+import type { StatusEvent } from '../core/domain/types.ts';
+import { TOPICS } from '../core/topics.ts';
+import type { AcceptedRecord } from '../api/send-message.ts';
+import { routeMessage, type RouterDeps } from './route-message.ts';
+import { applyStatus } from './apply-status.ts';
+import { startRelay, type RelayOptions } from './relay.ts';
+
+/** Consumer group of the routers: each accepted message is handled by one router. */
+export const ROUTER_GROUP = 'chat4all-router';
+/** Consumer group that applies status events. */
+export const STATUS_GROUP = 'chat4all-status';
+
+export interface RouterService {
+  relay: ReturnType<typeof startRelay>;
+  stop(): Promise<void>;
+}
+
+/** Starts a router: consumes accepted messages and status events, and runs the outbox relay. */
+export async function startRouter(deps: RouterDeps, options: { relay: RelayOptions; concurrency?: number }): Promise<RouterService> {
+  const subs: Subscription[] = [];
+  subs.push(
+    await deps.bus.subscribe({
+      group: ROUTER_GROUP,
+      topics: [TOPICS.accepted],
+      concurrency: options.concurrency,
+      handler: async (msg) => {
+        const record = JSON.parse(msg.value) as AcceptedRecord;
+        await routeMessage(deps, record.message_id);
+      },
+    }),
+  );
+  subs.push(
+    await deps.bus.subscribe({
+      group: STATUS_GROUP,
+      topics: [TOPICS.status],
+      concurrency: options.concurrency,
+      handler: async (msg) => {
+        await applyStatus(deps, JSON.parse(msg.value) as StatusEvent);
+      },
+    }),
+  );
+  const relay = startRelay(deps, options.relay);
+  return {
+    relay,
+    async stop() {
+      await relay.stop();
+      await Promise.all(subs.map((s) => s.stop()));
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import type { Bus, BusMessage } from '../../services/core/ports/bus.ts';
+import { eventually } from '../support/api-client.ts';
+
+export interface BusFixture {
+  bus: Bus;
+  /** A topic no other test uses, with the given partitions. */
+  topic(partitions: number): Promise<string>;
+  /** A second bus on the same cluster (another process, as far as the group knows). */
+  another(): Promise<Bus>;
+}
+
+const id = () => randomBytes(4).toString('hex');
+
+/** The same assertions for every Bus adapter. */
+export function busContract(name: string, fixture: () => BusFixture, timeoutMs = 30000) {
+  it(`${name}: delivers every record once per group, in order per key`, async () => {
+    const f = fixture();
+    const topic = await f.topic(4);
+    const keys = ['k1', 'k2', 'k3', 'k4', 'k5'];
+    const seen = new Map<string, number[]>();
+    const sub = await f.bus.subscribe({
+      group: `g-${id()}`,
+      topics: [topic],
+      handler: async (m: BusMessage) => {
+        const v = JSON.parse(m.value) as { n: number };
+        const list = seen.get(m.key) ?? [];
+        list.push(v.n);
+        seen.set(m.key, list);
+      },
+    });
+    try {
+      const records = Array.from({ length: 200 }, (_, n) => ({ key: keys[n % keys.length]!, value: JSON.stringify({ n }) }));
+      await f.bus.publish(topic, records.slice(0, 100));
+      await f.bus.publish(topic, records.slice(100));
+      await eventually(async () => [...seen.values()].reduce((a, l) => a + l.length, 0) >= 200, 'all records', timeoutMs);
+      for (const [, list] of seen) assert.deepEqual(list, [...list].sort((a, b) => a - b), 'per-key order');
+      assert.equal([...seen.values()].reduce((a, l) => a + l.length, 0), 200, 'no record twice');
+    } finally {
+      await sub.stop();
+    }
+  });
+
+  it(`${name}: retries a failing record and lets nothing behind it on its partition overtake it`, async () => {
+    const f = fixture();
+    const topic = await f.topic(1);
+    const order: number[] = [];
+    let failures = 0;
+    const sub = await f.bus.subscribe({
+      group: `g-${id()}`,
+      topics: [topic],
+      handler: async (m) => {
+        const { n } = JSON.parse(m.value) as { n: number };
+        if (n === 2 && failures < 3) {
+          failures++;
+          throw new Error('transient');
+        }
+        order.push(n);
+      },
+    });
+    try {
+      await f.bus.publish(topic, [1, 2, 3, 4].map((n) => ({ key: 'same', value: JSON.stringify({ n }) })));
+      await eventually(async () => order.length >= 4, 'all four records', timeoutMs);
+      assert.equal(failures, 3);
+      assert.deepEqual(order, [1, 2, 3, 4]);
+    } finally {
+      await sub.stop();
+    }
+  });
+
+  it(`${name}: a new member of the group continues after what was handled`, async () => {
+    const f = fixture();
+    const topic = await f.topic(2);
+    const group = `g-${id()}`;
+    const first: number[] = [];
+    const sub1 = await f.bus.subscribe({ group, topics: [topic], handler: async (m) => void first.push(JSON.parse(m.value).n) });
+    await f.bus.publish(topic, Array.from({ length: 20 }, (_, n) => ({ key: `k${n % 3}`, value: JSON.stringify({ n }) })));
+    await eventually(async () => first.length >= 20, 'first twenty', timeoutMs);
+    await sub1.stop();
+    const other = await f.another();
+    const second: number[] = [];
+    const sub2 = await other.subscribe({ group, topics: [topic], handler: async (m) => void second.push(JSON.parse(m.value).n) });
+    try {
+      await f.bus.publish(topic, Array.from({ length: 10 }, (_, n) => ({ key: `k${n % 3}`, value: JSON.stringify({ n: 100 + n }) })));
+      await eventually(async () => second.length >= 10, 'the next ten', timeoutMs);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual([...second].sort((a, b) => a - b), Array.from({ length: 10 }, (_, n) => 100 + n), 'nothing handled twice');
+    } finally {
+      await sub2.stop();
+      if (other !== f.bus) await other.close();
+    }
+  });
+}
