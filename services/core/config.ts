@@ -27,6 +27,8 @@ export const configFields = z.object({
     connectorsHost: z.string().default('127.0.0.1').describe('CONNECTORS_HOST'),
     /** @default 8090 */
     connectorsPort: port(8090, 'CONNECTORS_PORT'),
+    /** Address the router's metrics and health server binds. @default 127.0.0.1 */
+    routerHost: z.string().default('127.0.0.1').describe('ROUTER_HOST'),
     /** Router metrics and health server port. @default 8091 */
     routerPort: port(8091, 'ROUTER_PORT'),
     /** @default 127.0.0.1 */
@@ -87,6 +89,13 @@ export const configFields = z.object({
     metaAppSecret: z.string().optional().describe('META_APP_SECRET'),
     /** Token the provider echoes in the webhook subscription handshake. */
     webhookVerifyToken: z.string().optional().describe('WEBHOOK_VERIFY_TOKEN'),
+    /** Channels this connector process serves, comma separated. @default whatsapp,instagram */
+    connectorChannels: z
+      .string()
+      .default('whatsapp,instagram')
+      .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+      .pipe(z.array(z.enum(['whatsapp', 'instagram'])).min(1))
+      .describe('CONNECTOR_CHANNELS'),
     /** Provider call timeout. @default 10000 */
     providerTimeoutMs: z.coerce.number().int().min(10).default(10000).describe('PROVIDER_TIMEOUT_MS'),
     /** Base URL where providers fetch files by id. @default http://127.0.0.1:8080/files */

@@ -10,6 +10,7 @@ import { createRouterMetrics } from '../router/metrics.ts';
 import { createRouterApp } from '../router/app.ts';
 import { startRouter } from '../router/router-service.ts';
 import { buildConnectors } from '../connectors/registry.ts';
+import { connectorSettings } from '../connectors/settings.ts';
 import { createConnectorMetrics } from '../connectors/metrics.ts';
 import { createConnectorsApp } from '../connectors/app.ts';
 import { startConnectors } from '../connectors/connector-service.ts';
@@ -56,23 +57,7 @@ export async function startEmbeddedPlatform(
     simUrl = s.url;
   }
 
-  const connectors = buildConnectors({
-    whatsapp: {
-      baseUrl: simUrl ?? config.whatsappBaseUrl,
-      apiVersion: config.whatsappApiVersion,
-      phoneNumberId: config.whatsappPhoneNumberId,
-      accessToken: config.whatsappToken,
-    },
-    instagram: {
-      baseUrl: simUrl ?? config.instagramBaseUrl,
-      apiVersion: config.instagramApiVersion,
-      accountId: config.instagramAccountId,
-      accessToken: config.instagramToken,
-    },
-    appSecret: config.metaAppSecret,
-    verifyToken: config.webhookVerifyToken,
-    timeoutMs: config.providerTimeoutMs,
-  });
+  const connectors = buildConnectors(connectorSettings(config, simUrl ?? undefined));
   const connectorsRegistry = createRegistry('connectors');
   const connectorMetrics = createConnectorMetrics(connectorsRegistry);
   const connectorsLogger = logger.child({ service: 'connectors' });
@@ -97,7 +82,7 @@ export async function startEmbeddedPlatform(
   const routerDeps = { ...adapters, logger: logger.child({ service: 'router' }), metrics: createRouterMetrics(routerRegistry) };
   const router = await startRouter(routerDeps, { relay: { intervalMs: config.relayIntervalMs, ageMs: config.relayAgeMs } });
   stops.push(() => router.stop());
-  const r = await listen(createRouterApp({ ...adapters, registry: routerRegistry }), config.apiHost, config.routerPort);
+  const r = await listen(createRouterApp({ ...adapters, registry: routerRegistry }), config.routerHost, config.routerPort);
   servers.push(r.server);
 
   const connectorService = await startConnectors(

@@ -1,0 +1,59 @@
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { createLogger, type Logger } from './logger.ts';
+
+export interface Running {
+  /** Finish work in hand, commit, leave groups, close stores. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The shape of every `main.ts`: read the config (report every problem, exit 2), warn loudly
+ * about dev secrets, start, and stop gracefully on SIGTERM/SIGINT (exit 0), bounded in time.
+ */
+export function runService(service: string, start: (config: Config, logger: Logger) => Promise<Running>): void {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${service}: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(process.env.SERVICE_NAME ?? service, config.logLevel);
+  if (config.devSecretsInUse.length > 0) {
+    logger.warn({ secrets: config.devSecretsInUse }, 'DEV PROFILE: built-in development secrets are in use; never expose this instance');
+  }
+  start(config, logger).then(
+    (running) => {
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'stopping');
+        const force = setTimeout(() => {
+          logger.error('graceful stop took too long; exiting');
+          process.exit(1);
+        }, 20_000);
+        force.unref();
+        running.stop().then(
+          () => {
+            logger.info('stopped');
+            process.exit(0);
+          },
+          (err: unknown) => {
+            logger.error({ err }, 'stop failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    },
+    (err: unknown) => {
+      logger.fatal({ err }, 'could not start');
+      process.exit(1);
+    },
+  );
+}
