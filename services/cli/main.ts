@@ -1,9 +1,16 @@
 import { runDemo } from './demo.ts';
+import { platformCommand } from './platform-command.ts';
 
 const USAGE = `usage: chat4all <command>
 
 commands:
   demo [--api URL]     send a message from Alice to Bob on every channel and show its statuses
+  platform ps                          list the local platform's processes
+  platform kill <name> [--signal KILL|TERM]   stop one (it stays down until start)
+  platform start <name>                start a stopped process again
+  platform scale router=<n>            run n routers
+  platform broker down|up              take the dev Kafka broker off the network and back
+  platform down                        stop everything
 `;
 
 /** Reads `--name value` from the arguments. */
@@ -18,6 +25,8 @@ async function main(argv: string[]): Promise<number> {
     case 'demo':
       await runDemo(flag(args, 'api') ?? process.env.CHAT4ALL_API ?? 'http://127.0.0.1:8080');
       return 0;
+    case 'platform':
+      return platformCommand(args, (s) => process.stdout.write(`${s}\n`));
     case undefined:
     case 'help':
     case '--help':

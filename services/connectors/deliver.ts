@@ -2,7 +2,7 @@ import type { Bus } from '../core/ports/bus.ts';
 import type { MessageStore } from '../core/ports/message-store.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import type { StatusEvent } from '../core/domain/types.ts';
-import { TOPICS, type DeliveryJob } from '../core/topics.ts';
+import type { DeliveryJob } from '../core/topics.ts';
 import { messageLogger, type Logger } from '../core/logger.ts';
 import type { ChannelConnector } from './channel-connector.ts';
 import { ProviderError, toDeliveryError } from './provider-error.ts';
@@ -20,18 +20,39 @@ export interface DeliverDeps {
 }
 
 /**
- * Delivers one job to its provider, once. The store tells whether a provider already accepted
- * this delivery (a replay after a crash), in which case nothing is sent again. A permanent
- * provider error ends the delivery FAILED with the provider's code; a retriable one is thrown,
- * so the record is handed again later and nothing behind it overtakes it.
+ * Delivers one job to its provider, once, in conversation order. The store tells whether a
+ * provider already accepted this delivery (a replay after a crash), in which case nothing is sent
+ * again. Older deliveries of the same conversation and channel that are still unsent (their
+ * record was lost, or is being retried elsewhere) go out first, so the provider sees seq order.
+ * A permanent provider error ends the delivery FAILED with the provider's code; a retriable one
+ * is thrown, so the record is handed again later and nothing behind it overtakes it.
  */
 export async function deliver(deps: DeliverDeps, job: DeliveryJob): Promise<'sent' | 'skipped' | 'failed'> {
-  const log = messageLogger(deps.logger, job).child({ delivery_id: job.delivery_id, channel: job.channel });
   const current = await deps.store.getDelivery(job.delivery_id);
   if (!current || current.status !== 'SENT' || current.provider_message_id) {
     deps.metrics.sent.inc({ channel: job.channel, status: 'skipped' });
     return 'skipped';
   }
+  for (const older of await deps.store.listUnsentBefore(job.conversation_id, job.channel, job.seq)) {
+    const message = await deps.store.getMessage(older.message_id);
+    if (!message || !older.address) continue;
+    await sendOne(deps, {
+      ...job,
+      delivery_id: older.delivery_id,
+      message_id: older.message_id,
+      seq: older.seq,
+      recipient_id: older.recipient_id,
+      to: older.address,
+      payload: message.payload,
+      accepted_at: message.created_at,
+      trace_id: message.trace_id,
+    });
+  }
+  return sendOne(deps, job);
+}
+
+async function sendOne(deps: DeliverDeps, job: DeliveryJob): Promise<'sent' | 'failed'> {
+  const log = messageLogger(deps.logger, job).child({ delivery_id: job.delivery_id, channel: job.channel });
   const connector = deps.connectors.get(job.channel);
   if (!connector) throw new Error(`no connector for channel ${job.channel}`);
 
@@ -60,6 +81,7 @@ export async function deliver(deps: DeliverDeps, job: DeliveryJob): Promise<'sen
       log.warn({ err }, 'provider call failed; will retry');
       throw err;
     }
+    // Recorded at once in the store, so no later job sends this delivery again.
     const event: StatusEvent = {
       delivery_id: job.delivery_id,
       status: 'FAILED',
@@ -67,7 +89,7 @@ export async function deliver(deps: DeliverDeps, job: DeliveryJob): Promise<'sen
       error: toDeliveryError(err),
       source: 'connector',
     };
-    await deps.bus.publish(TOPICS.status, [{ key: job.conversation_id, value: JSON.stringify(event), headers: { trace_id: job.trace_id } }]);
+    await deps.store.applyStatus(event);
     log.warn({ error: event.error }, 'provider refused the delivery for good');
     return 'failed';
   }

@@ -131,7 +131,7 @@ describe('InstagramConnector', () => {
       assert.equal((await providerError(() => ig.sendText('IGSID-1', 'x'))).retriable, false);
     });
 
-    it('times out and reports unreachable as retriable', async () => {
+    it('times out and reports unreachable as retriable', { timeout: 5000 }, async () => {
       provider.reply({ hang: true });
       const timeout = await providerError(() => connector({ timeoutMs: 100 }).sendText('IGSID-1', 'x'));
       assert.equal(timeout.code, 'provider_timeout');

@@ -32,7 +32,7 @@ export async function postGraph(req: GraphPost): Promise<Record<string, unknown>
       },
       body: JSON.stringify(req.body),
       // Covers reading the body too: a provider that sends headers and then stalls still times out.
-      
+      signal: AbortSignal.timeout(req.timeoutMs),
     });
     text = await response.text();
   } catch (err) {

@@ -139,7 +139,7 @@ export function providerErrorFromResponse(
     });
   }
   const parts = [graph.message ?? 'no message'];
-  if (graph.details) parts.push(graph.details);
+  if (graph.details && graph.details !== graph.message) parts.push(graph.details);
   const extra = [`code ${graph.code ?? 'none'}`];
   if (graph.subcode !== null) extra.push(`subcode ${graph.subcode}`);
   if (graph.type) extra.push(graph.type);

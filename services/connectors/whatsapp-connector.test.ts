@@ -112,6 +112,7 @@ describe('WhatsAppConnector', () => {
         [{ mime_type: 'audio/ogg; codecs=opus' }, 'audio'],
         [{ mime_type: 'application/pdf', filename: 'r.pdf' }, 'document'],
         [{ mime_type: 'image/gif' }, 'document'],
+        [{ mime_type: 'constructor' }, 'document'],
         [{ filename: 'r.bin' }, 'document'],
       ] as const;
       for (const [file, type] of cases) {
@@ -180,7 +181,7 @@ describe('WhatsAppConnector', () => {
       assert.equal(err.providerCode, 190);
     });
 
-    it('times out a provider that never answers with a retriable provider_timeout', async () => {
+    it('times out a provider that never answers with a retriable provider_timeout', { timeout: 5000 }, async () => {
       provider.reply({ hang: true });
       const started = Date.now();
       const err = await providerError(() => connector({ timeoutMs: 100 }).sendText('5511', 'x'));
@@ -253,7 +254,9 @@ describe('WhatsAppConnector', () => {
                 recipient_id: '5512',
                 errors: [{ code: 131026, title: 'Message undeliverable' }],
               },
+              { id: 'wamid.4', status: 'failed', timestamp: '1700000003', errors: 'garbled' },
               { id: 'wamid.3', status: 'deleted', timestamp: '1700000004' },
+              { id: 'wamid.3', status: 'constructor', timestamp: '1700000004' },
               { status: 'sent', timestamp: '1700000005' },
             ],
           }),
@@ -269,6 +272,12 @@ describe('WhatsAppConnector', () => {
           status: 'FAILED',
           at: '2023-11-14T22:13:23.000Z',
           error: { code: '131026', message: 'Message undeliverable' },
+        },
+        {
+          provider_message_id: 'wamid.4',
+          status: 'FAILED',
+          at: '2023-11-14T22:13:23.000Z',
+          error: { code: 'unknown', message: 'WhatsApp reported the message failed without a reason' },
         },
       ]);
     });

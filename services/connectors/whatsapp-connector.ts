@@ -40,19 +40,25 @@ type MediaType = 'image' | 'video' | 'audio' | 'document';
 
 // Only the types the Cloud API accepts as image/video/audio; anything else (gif, webp, mkv…)
 // would be rejected as that media type, but is accepted as a document.
-const MEDIA_TYPES: Record<string, MediaType> = {
-  'image/jpeg': 'image',
-  'image/png': 'image',
-  'video/mp4': 'video',
-  'video/3gpp': 'video',
-  'audio/aac': 'audio',
-  'audio/amr': 'audio',
-  'audio/mpeg': 'audio',
-  'audio/mp4': 'audio',
-  'audio/ogg': 'audio',
-};
+// Maps, not object literals: a provider string such as "constructor" must not find a prototype member.
+const MEDIA_TYPES = new Map<string, MediaType>([
+  ['image/jpeg', 'image'],
+  ['image/png', 'image'],
+  ['video/mp4', 'video'],
+  ['video/3gpp', 'video'],
+  ['audio/aac', 'audio'],
+  ['audio/amr', 'audio'],
+  ['audio/mpeg', 'audio'],
+  ['audio/mp4', 'audio'],
+  ['audio/ogg', 'audio'],
+]);
 
-const STATUSES: Record<string, DeliveryStatus> = { sent: 'SENT', delivered: 'DELIVERED', read: 'READ', failed: 'FAILED' };
+const STATUSES = new Map<string, DeliveryStatus>([
+  ['sent', 'SENT'],
+  ['delivered', 'DELIVERED'],
+  ['read', 'READ'],
+  ['failed', 'FAILED'],
+]);
 
 /** WhatsApp Business Cloud API plug-in. */
 export class WhatsAppConnector implements ChannelConnector {
@@ -163,7 +169,7 @@ export class WhatsAppConnector implements ChannelConnector {
 
 function mediaType(mime: string | undefined): MediaType {
   const essence = (mime ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  return MEDIA_TYPES[essence] ?? 'document';
+  return MEDIA_TYPES.get(essence) ?? 'document';
 }
 
 const unixSeconds = z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform((s) => new Date(Number(s) * 1000).toISOString());
@@ -189,7 +195,9 @@ const Status = z.object({
         error_data: z.object({ details: z.string().optional() }).optional(),
       }),
     )
-    .optional(),
+    .optional()
+    // A FAILED status with an unreadable reason is still a FAILED status.
+    .catch(undefined),
 });
 const Message = z.object({
   from: z.string().min(1),
@@ -200,7 +208,7 @@ const Message = z.object({
 const SendResponse = z.object({ messages: z.tuple([z.object({ id: z.string().min(1) })], z.unknown()) });
 
 function toStatusUpdate(s: z.output<typeof Status>): ProviderStatusUpdate | null {
-  const status = STATUSES[s.status];
+  const status = STATUSES.get(s.status);
   if (!status) return null;
   const update: ProviderStatusUpdate = { provider_message_id: s.id, status, at: s.timestamp };
   if (status === 'FAILED') {

@@ -3,6 +3,7 @@
  * Run: node --import tsx --test services/devbroker/dev-broker.test.ts
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { startDevBroker, type DevBroker } from './dev-broker.ts';
@@ -31,6 +32,17 @@ function alive(pid: number): boolean {
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
     throw err;
   }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 describe('dev broker (librdkafka mock cluster)', { timeout: 120_000 }, () => {
@@ -195,5 +207,43 @@ describe('dev broker (librdkafka mock cluster)', { timeout: 120_000 }, () => {
     assert.equal(alive(pid), false, `pid ${pid} still alive`);
     await broker.stop(); // idempotent
     await assert.rejects(broker.ping(), /not running/);
+  });
+});
+
+describe('dev broker on fixed ports', { timeout: 60_000 }, () => {
+  const started: DevBroker[] = [];
+  after(async () => {
+    for (const b of started) await b.stop();
+  });
+
+  it('restarts on the same port with fresh, empty topics; refuses a port in use', async () => {
+    const port = await freePort();
+    const first = await startDevBroker({ topics: [{ name: 'fixed.t', partitions: 3 }], ports: [port] });
+    started.push(first);
+    assert.deepEqual(first.bootstrap, [`127.0.0.1:${port}`]);
+    await assert.rejects(startDevBroker({ topics: [], ports: [port] }), /cannot listen on 127\.0\.0\.1:\d+/);
+
+    const kafka = new Kafka({ clientId: 'devbroker-fixed', brokers: first.bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 2 } });
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    try {
+      await within(5_000, 'produce', producer.send({ topic: 'fixed.t', acks: -1, messages: [{ key: 'k', value: 'v' }] }));
+      await first.stop();
+      const second = await startDevBroker({ topics: [{ name: 'fixed.t', partitions: 3 }], ports: [port] });
+      started.push(second);
+      assert.deepEqual(second.bootstrap, [`127.0.0.1:${port}`]);
+      await within(10_000, 'produce after restart', producer.send({ topic: 'fixed.t', acks: -1, messages: [{ key: 'k', value: 'v2' }] }));
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const offsets = await within(5_000, 'offsets', admin.fetchTopicOffsets('fixed.t'));
+        const total = offsets.reduce((n, o) => n + Number(o.high), 0);
+        assert.equal(total, 1, 'only the message produced after the restart is there');
+      } finally {
+        await admin.disconnect();
+      }
+    } finally {
+      await producer.disconnect();
+    }
   });
 });

@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { PartitionAssigners, type PartitionAssigner } from 'kafkajs';
 
 const execFileAsync = promisify(execFile);
 
@@ -31,8 +32,13 @@ export interface DevBrokerTopic {
 
 export interface StartDevBrokerOptions {
   topics: DevBrokerTopic[];
-  /** Number of mock brokers (ids 1..brokers). Default 1. */
+  /** Number of mock brokers (ids 1..brokers). Default: ports.length, else 1. */
   brokers?: number;
+  /**
+   * Fixed loopback ports, one per broker in id order (default: ephemeral). A broker
+   * restarted on the same ports keeps its bootstrap address (its data is gone).
+   */
+  ports?: number[];
   /** Path of a prebuilt devbroker binary; default: build .build/devbroker if stale. */
   binary?: string;
   logger?: DevBrokerLogger;
@@ -137,9 +143,16 @@ export async function startDevBroker(opts: StartDevBrokerOptions): Promise<DevBr
   const log = opts.logger;
   const startTimeoutMs = opts.startTimeoutMs ?? 10_000;
   const commandTimeoutMs = opts.commandTimeoutMs ?? 5_000;
-  const brokers = opts.brokers ?? 1;
+  const brokers = opts.brokers ?? (opts.ports?.length || 1);
   if (!Number.isInteger(brokers) || brokers < 1 || brokers > 32) throw new Error(`dev broker: brokers must be 1..32`);
   const args = ['--brokers', String(brokers)];
+  if (opts.ports) {
+    if (opts.ports.length !== brokers) throw new Error(`dev broker: ${opts.ports.length} ports given for ${brokers} broker(s)`);
+    for (const p of opts.ports) {
+      if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`dev broker: bad port ${p}`);
+      args.push('--port', String(p));
+    }
+  }
   for (const t of opts.topics) {
     if (!TOPIC_NAME.test(t.name)) throw new Error(`dev broker: bad topic name ${JSON.stringify(t.name)}`);
     if (!Number.isInteger(t.partitions) || t.partitions < 1) throw new Error(`dev broker: bad partitions for ${t.name}`);
@@ -170,8 +183,10 @@ export async function startDevBroker(opts: StartDevBrokerOptions): Promise<DevBr
   // Writing to a dead child's stdin must not crash the test process.
   child.stdin!.on('error', () => {});
 
+  let stopping: Promise<void> | undefined;
   const queue: Pending[] = [];
   let inflight: (Pending & { timer: NodeJS.Timeout }) | undefined;
+  let lateAnswers = 0; // answers still owed to timed-out commands, dropped when they come
   let bootstrap: string[] | undefined;
   let readyResolve: (() => void) | undefined;
   const ready = new Promise<void>((res) => (readyResolve = res));
@@ -187,6 +202,7 @@ export async function startDevBroker(opts: StartDevBrokerOptions): Promise<DevBr
     const timer = setTimeout(() => {
       const p = inflight;
       inflight = undefined;
+      lateAnswers++;
       p?.reject(new Error(`dev broker: no answer to "${next.line}" within ${commandTimeoutMs} ms`));
       pump();
     }, commandTimeoutMs);
@@ -203,7 +219,12 @@ export async function startDevBroker(opts: StartDevBrokerOptions): Promise<DevBr
       readyResolve?.();
       return;
     }
-    if (inflight && (l.startsWith('OK') || l.startsWith('ERR'))) {
+    const isAnswer = l.startsWith('OK') || l.startsWith('ERR');
+    if (isAnswer && lateAnswers > 0) {
+      lateAnswers--;
+      return;
+    }
+    if (inflight && isAnswer) {
       const p = inflight;
       inflight = undefined;
       clearTimeout(p.timer);
@@ -212,6 +233,7 @@ export async function startDevBroker(opts: StartDevBrokerOptions): Promise<DevBr
       pump();
       return;
     }
+    if (stopping && l === 'OK bye') return; // answer to stop()'s quit
     log?.warn(`dev broker[${pid}]: unexpected output: ${l}`);
   });
 
@@ -231,7 +253,6 @@ export async function startDevBroker(opts: StartDevBrokerOptions): Promise<DevBr
       pump();
     });
 
-  let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       if (exitInfo || pid === undefined) return;
@@ -308,5 +329,31 @@ export async function startDevBroker(opts: StartDevBrokerOptions): Promise<DevBr
       await command('ping');
     },
     stop,
+  };
+}
+
+/**
+ * kafkajs' round-robin assigner, delayed by `delayMs` before the leader answers.
+ *
+ * Works around a librdkafka 2.0.2 mock-cluster race: the mock completes a group sync as
+ * soon as the leader's SyncGroup (carrying every member's assignment) arrives; a follower
+ * whose SyncGroup arrives after that gets INVALID_REQUEST, which kafkajs treats as
+ * non-retriable, so that consumer crashes for good (CRASH event with restart=false).
+ * Delaying the leader lets followers' SyncGroups reach the mock first. Keeps kafkajs'
+ * protocol name, so members with and without the delay can share a group. Only meant for
+ * the dev broker; against a real Kafka it merely slows each rebalance by `delayMs`.
+ */
+export function devBrokerAssigner(delayMs = 300): PartitionAssigner {
+  return (config) => {
+    const inner = PartitionAssigners.roundRobin(config);
+    return {
+      name: inner.name,
+      version: inner.version,
+      protocol: (subscription) => inner.protocol(subscription),
+      assign: async (group) => {
+        await new Promise((r) => setTimeout(r, delayMs));
+        return inner.assign(group);
+      },
+    };
   };
 }

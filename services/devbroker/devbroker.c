@@ -9,7 +9,13 @@
  *       $(pkg-config --cflags --libs rdkafka)
  *
  * Usage:
- *   devbroker [--brokers N] [--topic name:partitions]... [--debug list]
+ *   devbroker [--brokers N] [--topic name:partitions]... [--port P]...
+ *             [--debug list]
+ *
+ * --port P (repeatable, one per broker, in broker id order) makes broker i listen
+ * on 127.0.0.1:P_i instead of an ephemeral port, so a restarted devbroker keeps
+ * its bootstrap address. librdkafka 2.0.2 has no API for this: the mock binds
+ * 127.0.0.1:0, so this program interposes bind() (see below).
  *
  * Protocol (stdout, one line each):
  *   BOOTSTRAP 127.0.0.1:P1,127.0.0.1:P2,...
@@ -25,9 +31,14 @@
  * stdin EOF, SIGTERM, SIGINT or "quit" destroy the cluster and exit 0.
  * Logs (librdkafka's and our own) go to stderr only.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* RTLD_NEXT */
 
+#include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,6 +52,82 @@
 #define LINE_MAX_LEN 1024
 
 static volatile sig_atomic_t stop_requested = 0;
+
+/* Fixed listener ports (--port), handed out in order to the mock's binds. */
+static int fixed_ports[32];
+static int fixed_port_cnt  = 0;
+static int fixed_port_next = 0;
+
+/*
+ * bind() interposer: the executable's definition wins over libc's for calls
+ * made from librdkafka.so. When the mock binds a listener to 127.0.0.1:0 and
+ * --port was given, substitute the next fixed port (with SO_REUSEADDR so a
+ * restart is not blocked by TIME_WAIT). Every other bind passes through.
+ */
+static int is_fixed_port(int port) {
+        int i;
+        for (i = 0; i < fixed_port_cnt; i++)
+                if (fixed_ports[i] == port)
+                        return 1;
+        return 0;
+}
+
+int bind(int fd, const struct sockaddr *addr, socklen_t len) {
+        static int (*real_bind)(int, const struct sockaddr *, socklen_t);
+        if (!real_bind)
+                *(void **)(&real_bind) = dlsym(RTLD_NEXT, "bind");
+        if (fixed_port_cnt && addr && addr->sa_family == AF_INET &&
+            len >= (socklen_t)sizeof(struct sockaddr_in)) {
+                struct sockaddr_in sin;
+                int one = 1;
+                memcpy(&sin, addr, sizeof(sin));
+                if (sin.sin_addr.s_addr == htonl(INADDR_LOOPBACK)) {
+                        if (sin.sin_port == 0 &&
+                            fixed_port_next < fixed_port_cnt) {
+                                sin.sin_port = htons(
+                                    (uint16_t)fixed_ports[fixed_port_next++]);
+                                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+                                           sizeof(one));
+                                return real_bind(
+                                    fd, (const struct sockaddr *)&sin,
+                                    sizeof(sin));
+                        }
+                        /* Re-listen after "up" on a fixed port. */
+                        if (is_fixed_port(ntohs(sin.sin_port)))
+                                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+                                           sizeof(one));
+                }
+        }
+        return real_bind(fd, addr, len);
+}
+
+/* librdkafka 2.0.2 aborts (assertion in its cleanup path) when a mock listener
+ * cannot bind, so check the fixed ports first and fail with a clear message. */
+static int check_fixed_ports(void) {
+        int i;
+        for (i = 0; i < fixed_port_cnt; i++) {
+                struct sockaddr_in sin;
+                int one = 1, rc;
+                int fd = socket(AF_INET, SOCK_STREAM, 0);
+                if (fd < 0)
+                        return -1;
+                memset(&sin, 0, sizeof(sin));
+                sin.sin_family      = AF_INET;
+                sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+                sin.sin_port        = htons((uint16_t)fixed_ports[i]);
+                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+                rc = bind(fd, (struct sockaddr *)&sin, sizeof(sin));
+                close(fd);
+                if (rc) {
+                        fprintf(stderr,
+                                "devbroker: cannot listen on 127.0.0.1:%d: "
+                                "%s\n",
+                                fixed_ports[i], strerror(errno));
+                        return -1;
+                }
+        }
+        return 0;
+}
 
 static void on_signal(int sig) {
         (void)sig;
@@ -122,7 +209,7 @@ static rd_kafka_resp_err_t create_topic(rd_kafka_mock_cluster_t *mc,
 static void usage(const char *argv0) {
         fprintf(stderr,
                 "usage: %s [--brokers N] [--topic name:partitions]... "
-                "[--debug list]\n",
+                "[--port P]... [--debug list]\n",
                 argv0);
 }
 
@@ -245,6 +332,15 @@ int main(int argc, char **argv) {
                         }
                         topics[topic_cnt]        = spec;
                         topic_parts[topic_cnt++] = (int)parts;
+                } else if (!strcmp(argv[i], "--port") && i + 1 < argc) {
+                        long port;
+                        if (fixed_port_cnt == 32 ||
+                            parse_int(argv[++i], 1, 65535, &port)) {
+                                fprintf(stderr,
+                                        "devbroker: bad or too many --port\n");
+                                return 2;
+                        }
+                        fixed_ports[fixed_port_cnt++] = (int)port;
                 } else if (!strcmp(argv[i], "--debug") && i + 1 < argc) {
                         debug = argv[++i];
                 } else {
@@ -252,6 +348,16 @@ int main(int argc, char **argv) {
                         return 2;
                 }
         }
+
+        if (fixed_port_cnt && fixed_port_cnt != broker_cnt) {
+                fprintf(stderr,
+                        "devbroker: %d --port given for %ld broker(s)\n",
+                        fixed_port_cnt, broker_cnt);
+                return 2;
+        }
+
+        if (check_fixed_ports())
+                return 1;
 
         /* No SA_RESTART: a signal interrupts the blocking fgets() below. */
         memset(&sa, 0, sizeof(sa));
@@ -279,7 +385,8 @@ int main(int argc, char **argv) {
 
         mc = rd_kafka_mock_cluster_new(rk, (int)broker_cnt);
         if (!mc) {
-                fprintf(stderr, "devbroker: rd_kafka_mock_cluster_new failed\n");
+                fprintf(stderr, "devbroker: rd_kafka_mock_cluster_new failed%s\n",
+                        fixed_port_cnt ? " (is a --port already in use?)" : "");
                 rd_kafka_destroy(rk);
                 return 1;
         }

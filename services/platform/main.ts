@@ -1,52 +1,80 @@
-import { loadConfig, ConfigError } from '../core/config.ts';
-import { createLogger } from '../core/logger.ts';
-import { startEmbeddedPlatform } from './embedded-platform.ts';
+import { writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import express from 'express';
+import { Supervisor } from './supervisor.ts';
+import { controlRoutes } from './control-server.ts';
+import { processTable } from './status-view.ts';
+import { listen } from '../core/listen.ts';
 
-/** `make up` on the embedded defaults: everything in one process, with the provider simulator. */
+/**
+ * `make up`: the whole platform as separate processes on loopback — dev Kafka broker, provider
+ * simulator, two connectors, two routers and the API — with a control API for the CLI.
+ */
 async function main() {
-  let config;
-  try {
-    config = loadConfig(process.env, { startSimulator: process.env.START_SIMULATOR ?? 'true' });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-  const logger = createLogger('platform', config.logLevel);
-  if (config.devSecretsInUse.length > 0) {
-    logger.warn({ secrets: config.devSecretsInUse }, 'DEV PROFILE: built-in development secrets are in use; never expose this platform');
-  }
-  const platform = await startEmbeddedPlatform(config, { logger });
-  const lines = [
-    '',
-    'Chat4All is up (embedded defaults: in-memory bus, SQLite at ' + config.sqlitePath + ')',
-    `  API            ${platform.apiUrl}   (OpenAPI: ${platform.apiUrl}/openapi.json, docs: ${platform.apiUrl}/docs)`,
-    `  provider sim   ${platform.simUrl ?? '(external)'}   (admin: /_sim/received, /_sim/faults)`,
-    `  connectors     ${platform.connectorsUrl}   (webhooks: /webhooks/whatsapp, /webhooks/instagram)`,
-    `  router         ${platform.routerUrl}/metrics`,
-    '',
-    'Try it:',
-    `  npx chat4all demo --api ${platform.apiUrl}`,
-    '',
-    'Ctrl-C stops everything.',
-    '',
-  ];
-  process.stdout.write(lines.join('\n'));
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    await platform.stop();
+  const dataDir = resolve(process.env.DATA_DIR ?? '.data');
+  mkdirSync(dataDir, { recursive: true });
+  const supervisor = new Supervisor({
+    dataDir,
+    routers: Number(process.env.ROUTERS ?? 2),
+    partitions: Number(process.env.KAFKA_PARTITIONS ?? 12),
+    apiPort: Number(process.env.API_PORT ?? 8080),
+    simPort: Number(process.env.SIM_PORT ?? 9300),
+    logLevel: process.env.LOG_LEVEL ?? 'info',
+  });
+  const tty = process.stdout.isTTY;
+  process.stdout.write('starting Chat4All: dev broker, provider simulator, connectors, routers, API …\n');
+  if (!tty) supervisor.on('change', (p) => process.stdout.write(`[platform] ${p.name} ${p.state}${p.pid ? ` pid=${p.pid}` : ''}\n`));
+
+  let shuttingDown = false;
+  const shutdown = async (why: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    if (timer) clearInterval(timer);
+    process.stdout.write(`\nstopping (${why}) …\n`);
+    await supervisor.down();
+    rmSync(join(dataDir, 'platform.json'), { force: true });
+    process.stdout.write('stopped.\n');
     process.exit(0);
   };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('Ctrl-C'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  try {
+    await supervisor.start();
+  } catch (err) {
+    process.stderr.write(`could not start the platform: ${(err as Error).message}\n`);
+    await supervisor.down();
+    process.exit(1);
+  }
+  const app = express();
+  app.use('/control', controlRoutes(supervisor, () => void shutdown('platform down')));
+  const control = await listen(app, '127.0.0.1', Number(process.env.CONTROL_PORT ?? 8079));
+  writeFileSync(join(dataDir, 'platform.json'), JSON.stringify({ control_url: `${control.url}/control`, pid: process.pid, api_url: supervisor.apiUrl }));
+
+  const header = [
+    '',
+    'Chat4All is up (dev profile: built-in secrets; SQLite in ' + dataDir + ')',
+    `  API            ${supervisor.apiUrl}   (docs: ${supervisor.apiUrl}/docs, OpenAPI: ${supervisor.apiUrl}/openapi.json)`,
+    `  provider sim   ${supervisor.simUrl}   (what it received: ${supervisor.simUrl}/_sim/received)`,
+    `  Kafka (dev)    ${supervisor.bootstrap.join(',')}`,
+    `  logs           ${join(dataDir, 'logs')}`,
+    `  reports        ${resolve('reports')}`,
+    '',
+    'Try it:   npx chat4all demo',
+    'Operate:  npx chat4all platform ps | kill <name> [--signal KILL|TERM] | start <name> | scale router=<n> | down',
+    '',
+  ].join('\n');
+  let timer: NodeJS.Timeout | null = null;
+  if (tty) {
+    const draw = () => process.stdout.write(`\x1b[2J\x1b[H${header}\n${processTable(supervisor.ps())}\n\nCtrl-C stops everything.\n`);
+    draw();
+    timer = setInterval(draw, 1000);
+  } else {
+    process.stdout.write(`${header}\n${processTable(supervisor.ps())}\n`);
+  }
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`chat4all: could not start: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.stderr.write(`chat4all: ${err instanceof Error ? err.stack : String(err)}\n`);
   process.exit(1);
 });

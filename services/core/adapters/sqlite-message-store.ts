@@ -47,6 +47,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
   UNIQUE (message_id, recipient_id, channel, address));
 CREATE INDEX IF NOT EXISTS deliveries_message ON deliveries(message_id);
 CREATE INDEX IF NOT EXISTS deliveries_provider ON deliveries(channel, provider_message_id) WHERE provider_message_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS deliveries_unsent ON deliveries(conversation_id, channel)
+  WHERE status = 'SENT' AND provider_message_id IS NULL;
 CREATE INDEX IF NOT EXISTS deliveries_undispatched ON deliveries(created_at)
   WHERE status = 'SENT' AND provider_message_id IS NULL AND channel <> 'internal';
 CREATE TABLE IF NOT EXISTS history (
@@ -157,6 +159,11 @@ export class SqliteMessageStore implements MessageStore {
       undispatched: d.prepare(
         `SELECT * FROM deliveries WHERE status = 'SENT' AND provider_message_id IS NULL AND channel <> 'internal'
          AND created_at < ? ORDER BY created_at LIMIT ?`,
+      ),
+      unsentBefore: d.prepare(
+        `SELECT d.*, m.seq AS seq FROM deliveries d JOIN messages m ON m.message_id = d.message_id
+         WHERE d.conversation_id = ? AND d.channel = ? AND d.status = 'SENT' AND d.provider_message_id IS NULL
+         AND m.seq < ? ORDER BY m.seq, d.rowid`,
       ),
       setProviderRef: d.prepare('UPDATE deliveries SET provider_message_id = ? WHERE delivery_id = ?'),
       byProviderRef: d.prepare('SELECT * FROM deliveries WHERE channel = ? AND provider_message_id = ?'),
@@ -322,6 +329,13 @@ export class SqliteMessageStore implements MessageStore {
 
   async listUndispatched(before: string, limit: number) {
     return (this.stmt.undispatched.all(before, limit) as Row[]).map(toDelivery);
+  }
+
+  async listUnsentBefore(conversationId: string, channel: ExternalChannel, beforeSeq: number) {
+    return (this.stmt.unsentBefore.all(conversationId, channel, beforeSeq) as Row[]).map((r) => ({
+      ...toDelivery(r),
+      seq: r.seq as number,
+    }));
   }
 
   async recordProviderRef(deliveryId: string, providerMessageId: string) {

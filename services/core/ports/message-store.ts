@@ -81,6 +81,11 @@ export interface MessageStore {
   listDeliveries(messageId: string): Promise<Delivery[]>;
   /** External deliveries still SENT with no provider id, created before `before` (for re-dispatch). */
   listUndispatched(before: string, limit: number): Promise<Delivery[]>;
+  /**
+   * External deliveries of a conversation on one channel that no provider has accepted yet and
+   * whose message's seq is below `beforeSeq`, in seq order (what must go out before that seq).
+   */
+  listUnsentBefore(conversationId: string, channel: ExternalChannel, beforeSeq: number): Promise<(Delivery & { seq: number })[]>;
   /** Records the provider's id for a delivery the provider accepted. */
   recordProviderRef(deliveryId: string, providerMessageId: string): Promise<void>;
   findDeliveryByProviderRef(channel: ExternalChannel, providerMessageId: string): Promise<Delivery | null>;
@@ -90,7 +95,7 @@ export interface MessageStore {
    * status really changed. Returns whether it applied.
    */
   applyStatus(event: StatusEvent): Promise<ApplyResult>;
-  /** Marks a recipient's SENT deliveries of the given channel for these messages as `status`. */
+  /** A recipient's deliveries of the given messages. */
   deliveriesFor(recipientId: string, messageIds: string[]): Promise<Delivery[]>;
 
   history(messageId: string): Promise<HistoryEntry[]>;
