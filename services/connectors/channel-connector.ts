@@ -20,9 +20,21 @@ export interface WebhookRequest {
   headers: Record<string, string | string[] | undefined>;
 }
 
+/** Options of one send. */
+export interface SendOptions {
+  /**
+   * Our reference for this send (the delivery id). The provider echoes it back in its webhooks
+   * (WhatsApp `biz_opaque_callback_data`, Instagram `message.metadata` in the echo), so a send
+   * whose answer was lost in a crash can still be matched to its delivery.
+   */
+  reference?: string;
+}
+
 /** A provider's report about one of our sends. */
 export interface ProviderStatusUpdate {
   provider_message_id: string;
+  /** Our reference for the send, when the provider echoed it. */
+  reference?: string;
   status: DeliveryStatus;
   /** RFC 3339 time the provider gives for the event. */
   at: string;
@@ -53,9 +65,9 @@ export interface WebhookResult {
 export interface ChannelConnector {
   readonly channel: ExternalChannel;
   /** Sends a text; rejects with a `ProviderError` that says whether a retry can help. */
-  sendText(to: string, text: string): Promise<SendResult>;
+  sendText(to: string, text: string, options?: SendOptions): Promise<SendResult>;
   /** Sends a file by URL; rejects with a `ProviderError`. */
-  sendFile(to: string, file: OutgoingFile): Promise<SendResult>;
+  sendFile(to: string, file: OutgoingFile, options?: SendOptions): Promise<SendResult>;
   /** Answers the provider's subscription handshake (`hub.mode`, `hub.verify_token`, `hub.challenge`). */
   verifySubscription(query: Record<string, unknown>): { status: number; body: string };
   /**

@@ -14,7 +14,7 @@ runService('connectors', async (config, logger) => {
   const metrics = createConnectorMetrics(registry);
   const connectors = buildConnectors(connectorSettings(config));
   const service = await startConnectors(
-    { ...adapters, logger, metrics, connectors, filesBaseUrl: config.filesPublicBaseUrl },
+    { ...adapters, logger, metrics, connectors, filesBaseUrl: config.filesPublicBaseUrl, inDoubtGraceMs: config.inDoubtGraceMs },
     config.connectorChannels,
   );
   const http = await listen(

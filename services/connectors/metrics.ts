@@ -19,6 +19,13 @@ export function createConnectorMetrics(registry: Registry) {
       buckets: REQUEST_BUCKETS,
       registers: [registry],
     }),
+    /** Sends whose outcome was in doubt after a crash or timeout: recovered from the provider's echo, or sent again. */
+    ambiguous: new Counter({
+      name: 'connector_in_doubt_sends_total',
+      help: 'Sends whose earlier attempt had an unknown outcome, by channel and outcome (recovered, resent)',
+      labelNames: ['channel', 'outcome'] as const,
+      registers: [registry],
+    }),
     /** Webhooks received from providers, by result. */
     webhooks: new Counter({
       name: 'connector_webhooks_total',

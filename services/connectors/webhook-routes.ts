@@ -51,7 +51,15 @@ export function webhookRoutes(deps: WebhookDeps): express.Router {
     const events: StatusEvent[] = [];
     let unknown = 0;
     for (const s of parsed.statuses) {
-      const delivery = await deps.store.findDeliveryByProviderRef(connector.channel, s.provider_message_id);
+      let delivery = await deps.store.findDeliveryByProviderRef(connector.channel, s.provider_message_id);
+      if (!delivery && s.reference) {
+        // The provider echoed our reference: a send whose answer we never recorded (a crash) is matched now.
+        const candidate = await deps.store.getDelivery(s.reference);
+        if (candidate && candidate.channel === connector.channel && (await deps.store.recordProviderRef(candidate.delivery_id, s.provider_message_id))) {
+          delivery = { ...candidate, provider_message_id: s.provider_message_id };
+          deps.logger.info({ delivery_id: candidate.delivery_id, provider_message_id: s.provider_message_id }, 'recovered a send from the provider echo');
+        }
+      }
       if (!delivery) {
         unknown++;
         continue;

@@ -5,6 +5,7 @@ import { systemClock, type Clock } from './ports/clock.ts';
 import { InMemoryBus } from './adapters/in-memory-bus.ts';
 import { SqliteMessageStore } from './adapters/sqlite-message-store.ts';
 import type { Logger } from './logger.ts';
+import { devBrokerAssigner } from '../devbroker/dev-broker.ts';
 
 export interface Adapters {
   store: MessageStore;
@@ -40,6 +41,12 @@ async function buildBus(config: Config, logger?: Logger): Promise<Bus> {
         sessionTimeoutMs: config.kafkaSessionTimeoutMs,
         heartbeatIntervalMs: config.kafkaHeartbeatMs,
         logger,
+        partitionAssigners: config.kafkaAssignDelayMs > 0 ? [devBrokerAssigner(config.kafkaAssignDelayMs)] : undefined,
+        onFatal: () => {
+          // A consumer that will never consume again must not look alive: stop, so it is seen and restarted.
+          logger?.fatal('a Kafka consumer stopped for good; stopping the process');
+          process.kill(process.pid, 'SIGTERM');
+        },
       });
     }
   }

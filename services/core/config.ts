@@ -52,6 +52,11 @@ export const configFields = z.object({
     kafkaSessionTimeoutMs: z.coerce.number().int().min(1000).default(6000).describe('KAFKA_SESSION_TIMEOUT_MS'),
     /** @default 1000 */
     kafkaHeartbeatMs: z.coerce.number().int().min(100).default(1000).describe('KAFKA_HEARTBEAT_MS'),
+    /**
+     * Delay before a group leader assigns partitions. The dev broker needs about 300 ms so that
+     * followers sync in time; 0 for a real Kafka. @default 0
+     */
+    kafkaAssignDelayMs: z.coerce.number().int().min(0).max(10000).default(0).describe('KAFKA_ASSIGN_DELAY_MS'),
     /** Name of this process, in logs and as the Kafka client id. @default chat4all */
     serviceName: z.string().default('chat4all').describe('SERVICE_NAME'),
     /** Partitions of the message and delivery topics. @default 12 */
@@ -98,6 +103,8 @@ export const configFields = z.object({
       .describe('CONNECTOR_CHANNELS'),
     /** Provider call timeout. @default 10000 */
     providerTimeoutMs: z.coerce.number().int().min(10).default(10000).describe('PROVIDER_TIMEOUT_MS'),
+    /** How long a connector waits for a provider's echo of a send in doubt before sending it again. @default 5000 */
+    inDoubtGraceMs: z.coerce.number().int().min(0).default(5000).describe('IN_DOUBT_GRACE_MS'),
     /** Base URL where providers fetch files by id. @default http://127.0.0.1:8080/files */
     filesPublicBaseUrl: z.string().url().default('http://127.0.0.1:8080/files').describe('FILES_PUBLIC_BASE_URL'),
 

@@ -2,10 +2,10 @@
  * CLI: start one dev broker and keep it up until SIGINT/SIGTERM (used by `make up`).
  *
  *   tsx services/devbroker/main.ts [--brokers N] [--topic name:partitions]...
- *       [--partitions N] [--bootstrap-file path]
+ *       [--partitions N] [--port P]... [--bootstrap-file path] [--debug contexts]
  *
  * Environment (arguments win): DEV_BROKER_BROKERS, DEV_BROKER_TOPICS ("a:6,b:1"),
- * DEV_BROKER_PARTITIONS, DEV_BROKER_BOOTSTRAP_FILE.
+ * DEV_BROKER_PARTITIONS, DEV_BROKER_PORTS ("9092,9093"), DEV_BROKER_BOOTSTRAP_FILE.
  * Without topics it creates the platform's topic layout (services/core/topics.ts).
  * Prints "BOOTSTRAP host:port,..." on stdout once ready.
  */
@@ -36,13 +36,16 @@ async function main(): Promise<void> {
       brokers: { type: 'string' },
       topic: { type: 'string', multiple: true },
       partitions: { type: 'string' },
+      port: { type: 'string', multiple: true },
       'bootstrap-file': { type: 'string' },
       debug: { type: 'string' },
     },
     strict: true,
   });
   const env = process.env;
-  const brokers = positiveInt(values.brokers ?? env.DEV_BROKER_BROKERS, 'brokers', 1);
+  const portSpecs = values.port?.length ? values.port : (env.DEV_BROKER_PORTS ?? '').split(',').filter((s) => s.trim());
+  const ports = portSpecs.length ? portSpecs.map((p) => positiveInt(p.trim(), 'port', 0)) : undefined;
+  const brokers = positiveInt(values.brokers ?? env.DEV_BROKER_BROKERS, 'brokers', ports?.length ?? 1);
   const partitions = positiveInt(values.partitions ?? env.DEV_BROKER_PARTITIONS, 'partitions', 6);
   const specs = values.topic?.length ? values.topic : (env.DEV_BROKER_TOPICS ?? '').split(',').filter((s) => s.trim());
   const topics = specs.length ? specs.map((s) => parseTopic(s.trim())) : topicLayout(partitions, EXTERNAL_CHANNELS);
@@ -53,7 +56,7 @@ async function main(): Promise<void> {
     warn: (m: string) => console.error(m),
     debug: values.debug ? (m: string) => console.error(m) : undefined,
   };
-  const broker = await startDevBroker({ topics, brokers, logger, debug: values.debug });
+  const broker = await startDevBroker({ topics, brokers, ports, logger, debug: values.debug });
   const bootstrap = broker.bootstrap.join(',');
   if (bootstrapFile) writeFileSync(bootstrapFile, `${bootstrap}\n`);
   console.log(`BOOTSTRAP ${bootstrap}`);

@@ -86,7 +86,7 @@ export async function startEmbeddedPlatform(
   servers.push(r.server);
 
   const connectorService = await startConnectors(
-    { ...adapters, logger: connectorsLogger, metrics: connectorMetrics, connectors, filesBaseUrl: config.filesPublicBaseUrl },
+    { ...adapters, logger: connectorsLogger, metrics: connectorMetrics, connectors, filesBaseUrl: config.filesPublicBaseUrl, inDoubtGraceMs: config.inDoubtGraceMs },
     [...EXTERNAL_CHANNELS],
   );
   stops.push(() => connectorService.stop());

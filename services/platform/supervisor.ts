@@ -158,6 +158,8 @@ export class Supervisor extends EventEmitter {
       BUS_DRIVER: 'kafka',
       KAFKA_BROKERS: this.bootstrap.join(','),
       KAFKA_PARTITIONS: String(this.opts.partitions),
+      KAFKA_ASSIGN_DELAY_MS: '300',
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
       STORE_DRIVER: 'sqlite',
       DATA_DIR: this.opts.dataDir,
       SQLITE_PATH: join(this.opts.dataDir, 'chat4all.db'),

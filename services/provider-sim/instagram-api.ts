@@ -4,12 +4,14 @@ import type { ReceivedMedia } from './received-log.ts';
 
 /** Text limit of the Instagram Messaging API, in UTF-8 bytes. */
 export const INSTAGRAM_TEXT_MAX_BYTES = 1000;
+/** `message.metadata` limit, in characters. */
+export const INSTAGRAM_METADATA_MAX = 1000;
 
 const ATTACHMENT_TYPES = ['image', 'video', 'audio', 'file'] as const;
 
 /** A valid `POST /{version}/me/messages` body. */
 export type InstagramSend =
-  | { kind: 'message'; recipientId: string; type: string; text?: string; media?: ReceivedMedia }
+  | { kind: 'message'; recipientId: string; type: string; text?: string; media?: ReceivedMedia; metadata?: string }
   | { kind: 'sender_action'; recipientId: string };
 
 /** A new message id, `mid.<random>`. */
@@ -33,12 +35,20 @@ export function parseInstagramSend(body: unknown): Parsed<InstagramSend> {
   if (message.text !== undefined && message.attachment !== undefined) {
     return { ok: false, details: 'param message must have either text or attachment, not both.' };
   }
+  const metadata = message.metadata;
+  if (metadata !== undefined) {
+    if (typeof metadata !== 'string') return { ok: false, details: 'param message[metadata] must be a string.' };
+    if ([...metadata].length > INSTAGRAM_METADATA_MAX) {
+      return { ok: false, details: `Length of param message[metadata] must be less than or equal to ${INSTAGRAM_METADATA_MAX}.` };
+    }
+  }
+  const reference = metadata === undefined ? {} : { metadata };
   if (message.text !== undefined) {
     if (typeof message.text !== 'string' || message.text === '') return { ok: false, details: 'param message[text] must be a non-empty string.' };
     if (Buffer.byteLength(message.text, 'utf8') > INSTAGRAM_TEXT_MAX_BYTES) {
       return { ok: false, details: `Length of param message[text] must be less than or equal to ${INSTAGRAM_TEXT_MAX_BYTES} (UTF-8 bytes).` };
     }
-    return { ok: true, value: { kind: 'message', recipientId, type: 'text', text: message.text } };
+    return { ok: true, value: { kind: 'message', recipientId, type: 'text', text: message.text, ...reference } };
   }
   const attachment = message.attachment;
   if (!isRecord(attachment)) return { ok: false, details: 'param message must have text or attachment.' };
@@ -49,7 +59,43 @@ export function parseInstagramSend(body: unknown): Parsed<InstagramSend> {
   if (!isRecord(payload) || !isHttpUrl(payload.url)) {
     return { ok: false, details: 'param message[attachment][payload][url] must be a valid http(s) URL.' };
   }
-  return { ok: true, value: { kind: 'message', recipientId, type: attachment.type, media: { link: payload.url } } };
+  return { ok: true, value: { kind: 'message', recipientId, type: attachment.type, media: { link: payload.url }, ...reference } };
+}
+
+/**
+ * A message echo: our account `accountId` sent `mid` to user `recipientId`. Carries the text, or
+ * the attachment as `attachments[]`, and the send's `message.metadata` when it had one.
+ */
+export function instagramEchoWebhook(event: {
+  accountId: string;
+  recipientId: string;
+  mid: string;
+  timestampMs: number;
+  text?: string;
+  attachment?: { type: string; url: string };
+  metadata?: string;
+}): unknown {
+  const message: Record<string, unknown> = { mid: event.mid, is_echo: true };
+  if (event.text !== undefined) message.text = event.text;
+  if (event.attachment !== undefined) message.attachments = [{ type: event.attachment.type, payload: { url: event.attachment.url } }];
+  if (event.metadata !== undefined) message.metadata = event.metadata;
+  return {
+    object: 'instagram',
+    entry: [
+      {
+        id: event.accountId,
+        time: event.timestampMs,
+        messaging: [
+          {
+            sender: { id: event.accountId },
+            recipient: { id: event.recipientId },
+            timestamp: event.timestampMs,
+            message,
+          },
+        ],
+      },
+    ],
+  };
 }
 
 /** A `messaging_seen` read event: the user `recipientId` read our message `mid`. */

@@ -25,24 +25,77 @@ describe('Instagram Messaging API', () => {
     receiver.requests.length = 0;
   });
 
-  test('accepts a text and emits one signed messaging_seen read event, no delivered', async () => {
+  test('accepts a text and emits a signed message echo then a messaging_seen read event, no delivered', async () => {
     const res = await provider(sendUrl, { recipient: { id: '6543210987' }, message: { text: 'oi' } });
     assert.equal(res.status, 200);
     assert.equal(res.body.recipient_id, '6543210987');
     assert.match(res.body.message_id, /^mid\.[A-Za-z0-9_-]+$/);
-    await waitFor('the read event', () => receiver.requests.length >= 1);
+    await waitFor('the echo and the read event', () => receiver.requests.length >= 2);
     await webhooksIdle(run);
-    assert.equal(receiver.requests.length, 1);
-    const hook = receiver.requests[0]!;
-    assert.ok(verifyWebhookSignature(hook.raw, hook.headers['x-hub-signature-256'] as string, TEST_SECRET));
-    assert.equal(hook.body.object, 'instagram');
-    const entry = hook.body.entry[0];
-    assert.equal(entry.id, ACCOUNT);
-    assert.equal(typeof entry.time, 'number');
-    const event = entry.messaging[0];
-    assert.deepEqual(event.sender, { id: '6543210987' });
-    assert.deepEqual(event.recipient, { id: ACCOUNT });
-    assert.deepEqual(event.read, { mid: res.body.message_id });
+    assert.equal(receiver.requests.length, 2);
+    for (const hook of receiver.requests) {
+      assert.ok(verifyWebhookSignature(hook.raw, hook.headers['x-hub-signature-256'] as string, TEST_SECRET));
+      assert.equal(hook.body.object, 'instagram');
+      assert.equal(hook.body.entry[0].id, ACCOUNT);
+      assert.equal(typeof hook.body.entry[0].time, 'number');
+    }
+    const [echo, read] = receiver.requests.map((h) => h.body.entry[0].messaging[0]);
+    assert.deepEqual(echo.sender, { id: ACCOUNT });
+    assert.deepEqual(echo.recipient, { id: '6543210987' });
+    assert.equal(typeof echo.timestamp, 'number');
+    assert.deepEqual(echo.message, { mid: res.body.message_id, is_echo: true, text: 'oi' }, 'no metadata key without metadata');
+    assert.deepEqual(read.sender, { id: '6543210987' });
+    assert.deepEqual(read.recipient, { id: ACCOUNT });
+    assert.deepEqual(read.read, { mid: res.body.message_id });
+  });
+
+  test('echoes message.metadata in the signed echo webhook and lists it as reference', async () => {
+    const res = await provider(sendUrl, { recipient: { id: '6543210987' }, message: { text: 'tracked', metadata: 'delivery-123' } });
+    assert.equal(res.status, 200);
+    await webhooksIdle(run);
+    const echoHook = receiver.requests.find((h) => h.body.entry[0].messaging[0].message?.is_echo === true);
+    assert.ok(echoHook, 'an echo webhook arrived');
+    assert.ok(verifyWebhookSignature(echoHook.raw, echoHook.headers['x-hub-signature-256'] as string, TEST_SECRET));
+    assert.deepEqual(echoHook.body.entry[0].messaging[0].message, { mid: res.body.message_id, is_echo: true, text: 'tracked', metadata: 'delivery-123' });
+    const readHook = receiver.requests.find((h) => h.body.entry[0].messaging[0].read !== undefined);
+    assert.deepEqual(readHook?.body.entry[0].messaging[0].read, { mid: res.body.message_id }, 'the read event is unchanged');
+    const [entry] = (await call('GET', `${run.url}/_sim/received`)).body.received;
+    assert.equal(entry.reference, 'delivery-123');
+    assert.equal(entry.provider_message_id, res.body.message_id);
+  });
+
+  test('echoes an attachment as attachments[] with its metadata', async () => {
+    const url = 'https://cdn.example.com/p.png';
+    const res = await provider(sendUrl, { recipient: { id: '42' }, message: { attachment: { type: 'image', payload: { url } }, metadata: 'd-9' } });
+    assert.equal(res.status, 200);
+    await webhooksIdle(run);
+    const echo = receiver.requests.map((h) => h.body.entry[0].messaging[0]).find((e) => e.message?.is_echo);
+    assert.deepEqual(echo.message, { mid: res.body.message_id, is_echo: true, attachments: [{ type: 'image', payload: { url } }], metadata: 'd-9' });
+  });
+
+  test('validates message.metadata: a string of at most 1000 characters, else 400 code 100', async () => {
+    const fits = await provider(sendUrl, { recipient: { id: '1' }, message: { text: 'a', metadata: '€'.repeat(1000) } });
+    assert.equal(fits.status, 200);
+    for (const metadata of ['x'.repeat(1001), 42, { id: 'x' }]) {
+      const bad = await provider(sendUrl, { recipient: { id: '1' }, message: { text: 'a', metadata } });
+      assert.equal(bad.status, 400, JSON.stringify(metadata).slice(0, 20));
+      assert.equal(bad.body.error.code, 100);
+      assert.match(bad.body.error.message, /metadata/);
+    }
+    assert.equal((await call('GET', `${run.url}/_sim/received`)).body.total, 1);
+  });
+
+  test('without auto-read emits the echo only; duplicate mode sends echo and read twice', async () => {
+    await call('POST', `${run.url}/_sim/config`, { auto_read: false });
+    await provider(sendUrl, { recipient: { id: '1' }, message: { text: 'a', metadata: 'r1' } });
+    await webhooksIdle(run);
+    assert.deepEqual(receiver.requests.map((h) => h.body.entry[0].messaging[0].message?.metadata), ['r1']);
+    receiver.requests.length = 0;
+    await call('POST', `${run.url}/_sim/config`, { auto_read: true, duplicate: true });
+    await provider(sendUrl, { recipient: { id: '1' }, message: { text: 'b', metadata: 'r2' } });
+    await webhooksIdle(run);
+    const kinds = receiver.requests.map((h) => (h.body.entry[0].messaging[0].read ? 'read' : h.body.entry[0].messaging[0].message.metadata));
+    assert.deepEqual(kinds, ['r2', 'r2', 'read', 'read']);
   });
 
   test('limits text to 1000 UTF-8 bytes, not characters', async () => {
@@ -87,7 +140,7 @@ describe('Instagram Messaging API', () => {
     assert.ok(byShape.body.message_id.startsWith('mid.'));
     await webhooksIdle(run);
     const entryIds = receiver.requests.map((h) => h.body.entry[0].id).sort();
-    assert.deepEqual(entryIds, [ACCOUNT, '17841499999999999'].sort());
+    assert.deepEqual(entryIds, [ACCOUNT, ACCOUNT, '17841499999999999', '17841499999999999'].sort(), 'an echo and a read event each');
   });
 
   test('answers a sender_action with the recipient id and logs no message', async () => {

@@ -6,7 +6,7 @@ import { isRecord, parseJsonBody, type JsonBody } from './json-body.ts';
 import { metaError } from './meta-error.ts';
 import type { SimContext } from './sim-context.ts';
 import type { RequestOutcome } from './sim-metrics.ts';
-import { emitInstagramRead, emitWhatsAppStatuses } from './webhook-events.ts';
+import { emitInstagramEvents, emitWhatsAppStatuses } from './webhook-events.ts';
 import { newWamid, parseWhatsAppSend, type WhatsAppSend } from './whatsapp-api.ts';
 
 const VERSION = /^v\d+\.\d+$/;
@@ -119,9 +119,16 @@ function acceptWhatsApp(ctx: SimContext, phoneNumberId: string, send: WhatsAppSe
     ...(send.text !== undefined ? { text: send.text } : {}),
     ...(send.media !== undefined ? { media: send.media } : {}),
     provider_message_id: id,
+    ...(send.callbackData !== undefined ? { reference: send.callbackData } : {}),
     at: new Date(now).toISOString(),
   });
-  emitWhatsAppStatuses(ctx, { phoneNumberId, messageId: id, recipientId: send.waId, sentAtMs: now });
+  emitWhatsAppStatuses(ctx, {
+    phoneNumberId,
+    messageId: id,
+    recipientId: send.waId,
+    sentAtMs: now,
+    ...(send.callbackData !== undefined ? { callbackData: send.callbackData } : {}),
+  });
   return {
     logged: true,
     body: { messaging_product: 'whatsapp', contacts: [{ input: send.input, wa_id: send.waId }], messages: [{ id }] },
@@ -140,9 +147,18 @@ function acceptInstagram(ctx: SimContext, nodeId: string, send: InstagramSend): 
     ...(send.text !== undefined ? { text: send.text } : {}),
     ...(send.media !== undefined ? { media: send.media } : {}),
     provider_message_id: mid,
+    ...(send.metadata !== undefined ? { reference: send.metadata } : {}),
     at: new Date(now).toISOString(),
   });
   const accountId = nodeId === 'me' ? ctx.instagram.accountId : nodeId;
-  emitInstagramRead(ctx, { accountId, mid, recipientId: send.recipientId, sentAtMs: now });
+  emitInstagramEvents(ctx, {
+    accountId,
+    mid,
+    recipientId: send.recipientId,
+    sentAtMs: now,
+    ...(send.text !== undefined ? { text: send.text } : {}),
+    ...(send.media?.link !== undefined ? { attachment: { type: send.type, url: send.media.link } } : {}),
+    ...(send.metadata !== undefined ? { metadata: send.metadata } : {}),
+  });
   return { logged: true, body: { recipient_id: send.recipientId, message_id: mid } };
 }

@@ -18,6 +18,11 @@ export interface ReceivedMessage {
   text?: string;
   media?: ReceivedMedia;
   provider_message_id: string;
+  /**
+   * The caller's reference, echoed in webhooks: WhatsApp `biz_opaque_callback_data`,
+   * Instagram `message.metadata`. Not part of the duplicate key.
+   */
+  reference?: string;
   /** Arrival time, RFC 3339. */
   at: string;
 }

@@ -1,13 +1,16 @@
 import type { Channel } from './channel.ts';
-import { instagramInboundWebhook, instagramReadWebhook, newMid } from './instagram-api.ts';
+import { instagramEchoWebhook, instagramInboundWebhook, instagramReadWebhook, newMid } from './instagram-api.ts';
 import type { SimContext } from './sim-context.ts';
 import { planStatuses } from './status-plan.ts';
 import { newWamid, whatsAppInboundWebhook, whatsAppStatusWebhook, type WhatsAppStatus } from './whatsapp-api.ts';
 
-/** Emits `sent`, `delivered` and (with auto-read) `read` for an accepted WhatsApp send. */
+/**
+ * Emits `sent`, `delivered` and (with auto-read) `read` for an accepted WhatsApp send; each
+ * carries the send's `biz_opaque_callback_data` when it had one.
+ */
 export function emitWhatsAppStatuses(
   ctx: SimContext,
-  message: { phoneNumberId: string; messageId: string; recipientId: string; sentAtMs: number },
+  message: { phoneNumberId: string; messageId: string; recipientId: string; sentAtMs: number; callbackData?: string },
 ): void {
   const { config } = ctx.state;
   const delays = config.webhookDelaysMs;
@@ -27,23 +30,54 @@ export function emitWhatsAppStatuses(
         status: p.status,
         timestampMs: message.sentAtMs + p.nominalDelayMs,
         recipientId: message.recipientId,
+        ...(message.callbackData !== undefined ? { callbackData: message.callbackData } : {}),
       }),
     })),
     config.order === 'in_order',
   );
 }
 
-/** Emits the `messaging_seen` read event (Instagram has no sent or delivered events) if auto-read is on. */
-export function emitInstagramRead(ctx: SimContext, message: { accountId: string; mid: string; recipientId: string; sentAtMs: number }): void {
+/** An accepted Instagram send, as its webhooks need it. */
+export interface InstagramSent {
+  accountId: string;
+  mid: string;
+  recipientId: string;
+  sentAtMs: number;
+  text?: string;
+  attachment?: { type: string; url: string };
+  /** The send's `message.metadata`. */
+  metadata?: string;
+}
+
+/**
+ * Emits the message echo at the `sent` delay and, with auto-read, the `messaging_seen` read
+ * event at the `read` delay (Instagram has no sent or delivered statuses). Both follow the
+ * order and duplicate settings like WhatsApp statuses.
+ */
+export function emitInstagramEvents(ctx: SimContext, message: InstagramSent): void {
   const { config } = ctx.state;
-  if (!config.autoRead) return;
-  const plan = planStatuses([{ status: 'read', delayMs: config.webhookDelaysMs.read }], config, ctx.random);
+  const delays = config.webhookDelaysMs;
+  const events: Array<{ status: 'echo' | 'read'; delayMs: number }> = [{ status: 'echo', delayMs: delays.sent }];
+  if (config.autoRead) events.push({ status: 'read', delayMs: delays.read });
+  const plan = planStatuses(events, config, ctx.random);
   ctx.dispatcher.dispatch(
     'instagram',
-    plan.map((p) => ({
-      delayMs: p.delayMs,
-      payload: instagramReadWebhook({ accountId: message.accountId, recipientId: message.recipientId, mid: message.mid, timestampMs: message.sentAtMs + p.nominalDelayMs }),
-    })),
+    plan.map((p) => {
+      const timestampMs = message.sentAtMs + p.nominalDelayMs;
+      const payload =
+        p.status === 'echo'
+          ? instagramEchoWebhook({
+              accountId: message.accountId,
+              recipientId: message.recipientId,
+              mid: message.mid,
+              timestampMs,
+              ...(message.text !== undefined ? { text: message.text } : {}),
+              ...(message.attachment !== undefined ? { attachment: message.attachment } : {}),
+              ...(message.metadata !== undefined ? { metadata: message.metadata } : {}),
+            })
+          : instagramReadWebhook({ accountId: message.accountId, recipientId: message.recipientId, mid: message.mid, timestampMs });
+      return { delayMs: p.delayMs, payload };
+    }),
     config.order === 'in_order',
   );
 }

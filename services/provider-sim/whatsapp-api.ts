@@ -6,6 +6,8 @@ import type { ReceivedMedia } from './received-log.ts';
 export const WHATSAPP_TEXT_MAX = 4096;
 /** Media caption limit, in characters. */
 export const WHATSAPP_CAPTION_MAX = 1024;
+/** `biz_opaque_callback_data` limit, in characters. */
+export const WHATSAPP_CALLBACK_DATA_MAX = 512;
 
 const MEDIA_TYPES = ['image', 'document', 'audio', 'video'] as const;
 
@@ -21,7 +23,7 @@ export interface WhatsAppAccount {
 
 /** A valid `POST /{version}/{phone_number_id}/messages` body. */
 export type WhatsAppSend =
-  | { kind: 'message'; input: string; waId: string; type: string; text?: string; media?: ReceivedMedia }
+  | { kind: 'message'; input: string; waId: string; type: string; text?: string; media?: ReceivedMedia; callbackData?: string }
   | { kind: 'mark_read'; messageId: string };
 
 /** Status values the simulator emits. */
@@ -61,6 +63,14 @@ export function parseWhatsAppSend(body: unknown): Parsed<WhatsAppSend> {
   const waId = whatsAppWaId(body.to);
   if (waId === undefined) return { ok: false, details: 'Param to must be a phone number of 8 to 15 digits, optionally with a leading +.' };
   const input = body.to as string;
+  const callbackData = body.biz_opaque_callback_data;
+  if (callbackData !== undefined) {
+    if (typeof callbackData !== 'string') return { ok: false, details: 'Param biz_opaque_callback_data must be a string.' };
+    if (charCount(callbackData) > WHATSAPP_CALLBACK_DATA_MAX) {
+      return { ok: false, details: `Param biz_opaque_callback_data must be at most ${WHATSAPP_CALLBACK_DATA_MAX} characters long.` };
+    }
+  }
+  const reference = callbackData === undefined ? {} : { callbackData };
   const type = body.type ?? 'text';
   if (type === 'text') {
     const text = body.text;
@@ -70,7 +80,7 @@ export function parseWhatsAppSend(body: unknown): Parsed<WhatsAppSend> {
     if (charCount(text.body) > WHATSAPP_TEXT_MAX) {
       return { ok: false, details: `Param text[body] must be at most ${WHATSAPP_TEXT_MAX} characters long.` };
     }
-    return { ok: true, value: { kind: 'message', input, waId, type, text: text.body } };
+    return { ok: true, value: { kind: 'message', input, waId, type, text: text.body, ...reference } };
   }
   if (typeof type !== 'string' || !(MEDIA_TYPES as readonly string[]).includes(type)) {
     return { ok: false, details: `Param type must be one of {text, ${MEDIA_TYPES.join(', ')}} (the simulator supports no other) - got "${String(type)}".` };
@@ -97,7 +107,7 @@ export function parseWhatsAppSend(body: unknown): Parsed<WhatsAppSend> {
     media.caption = object.caption;
   }
   if (type === 'document' && typeof object.filename === 'string') media.filename = object.filename;
-  return { ok: true, value: { kind: 'message', input, waId, type, media } };
+  return { ok: true, value: { kind: 'message', input, waId, type, media, ...reference } };
 }
 
 function envelope(account: WhatsAppAccount, phoneNumberId: string, value: Record<string, unknown>): unknown {
@@ -123,10 +133,13 @@ function envelope(account: WhatsAppAccount, phoneNumberId: string, value: Record
 
 const unixSeconds = (ms: number): string => String(Math.floor(ms / 1000));
 
-/** A status webhook (`value.statuses[]`) for one sent message. */
+/**
+ * A status webhook (`value.statuses[]`) for one sent message; `callbackData` (the send's
+ * `biz_opaque_callback_data`) is echoed as the status's `biz_opaque_callback_data` when given.
+ */
 export function whatsAppStatusWebhook(
   account: WhatsAppAccount,
-  status: { phoneNumberId: string; messageId: string; status: WhatsAppStatus; timestampMs: number; recipientId: string },
+  status: { phoneNumberId: string; messageId: string; status: WhatsAppStatus; timestampMs: number; recipientId: string; callbackData?: string },
 ): unknown {
   return envelope(account, status.phoneNumberId, {
     statuses: [
@@ -135,6 +148,7 @@ export function whatsAppStatusWebhook(
         status: status.status,
         timestamp: unixSeconds(status.timestampMs),
         recipient_id: status.recipientId,
+        ...(status.callbackData !== undefined ? { biz_opaque_callback_data: status.callbackData } : {}),
       },
     ],
   });

@@ -82,6 +82,45 @@ describe('WhatsApp Cloud API', () => {
     assert.deepEqual(statuses, ['sent', 'delivered']);
   });
 
+  test('echoes biz_opaque_callback_data in every signed status webhook and lists it as reference', async () => {
+    const res = await provider(sendUrl, { ...(waText('5511988887777', 'tracked') as object), biz_opaque_callback_data: 'delivery-123' });
+    assert.equal(res.status, 200);
+    const wamid = res.body.messages[0].id;
+    await webhooksIdle(run);
+    assert.equal(receiver.requests.length, 3);
+    for (const hook of receiver.requests) {
+      assert.ok(verifyWebhookSignature(hook.raw, hook.headers['x-hub-signature-256'] as string, TEST_SECRET));
+    }
+    const statuses = receiver.requests.map((h) => h.body.entry[0].changes[0].value.statuses[0]);
+    assert.deepEqual(statuses.map((s) => [s.status, s.id, s.biz_opaque_callback_data]), [
+      ['sent', wamid, 'delivery-123'],
+      ['delivered', wamid, 'delivery-123'],
+      ['read', wamid, 'delivery-123'],
+    ]);
+    const [entry] = (await call('GET', `${run.url}/_sim/received`)).body.received;
+    assert.equal(entry.reference, 'delivery-123');
+  });
+
+  test('echoes biz_opaque_callback_data of a media send too; a send without it has no such key', async () => {
+    await call('POST', `${run.url}/_sim/config`, { auto_read: false });
+    const media = { messaging_product: 'whatsapp', to: '5511999999999', type: 'document', document: { link: 'https://cdn.example.com/a.pdf' }, biz_opaque_callback_data: 'd-7' };
+    assert.equal((await provider(sendUrl, media)).status, 200);
+    await webhooksIdle(run);
+    assert.deepEqual(receiver.requests.map((h) => h.body.entry[0].changes[0].value.statuses[0].biz_opaque_callback_data), ['d-7', 'd-7']);
+    receiver.requests.length = 0;
+    await provider(sendUrl, waText('5511999999999', 'untracked'));
+    await webhooksIdle(run);
+    assert.equal(receiver.requests.length, 2);
+    assert.ok(receiver.requests.every((h) => !('biz_opaque_callback_data' in h.body.entry[0].changes[0].value.statuses[0])));
+    const received = (await call('GET', `${run.url}/_sim/received`)).body.received;
+    assert.deepEqual(received.map((m: { reference?: string }) => m.reference), ['d-7', undefined]);
+  });
+
+  test('accepts biz_opaque_callback_data of exactly 512 characters', async () => {
+    const res = await provider(sendUrl, { ...(waText('5511999999999', 'x') as object), biz_opaque_callback_data: '😀'.repeat(512) });
+    assert.equal(res.status, 200);
+  });
+
   test('accepts media by link or id, with a caption of 1024 characters', async () => {
     const image = await provider(sendUrl, { messaging_product: 'whatsapp', to: '5511999999999', type: 'image', image: { link: 'https://cdn.example.com/a.png', caption: 'c'.repeat(1024) } });
     assert.equal(image.status, 200);
@@ -110,6 +149,8 @@ describe('WhatsApp Cloud API', () => {
     ['image without link or id', { messaging_product: 'whatsapp', to: '5511999999999', type: 'image', image: {} }, /link or id/],
     ['unsupported type', { messaging_product: 'whatsapp', to: '5511999999999', type: 'sticker', sticker: { id: '1' } }, /Param type/],
     ['a JSON array', [], /JSON object/],
+    ['biz_opaque_callback_data of 513 characters', { ...(waText('5511999999999', 'x') as object), biz_opaque_callback_data: 'r'.repeat(513) }, /biz_opaque_callback_data/],
+    ['biz_opaque_callback_data not a string', { ...(waText('5511999999999', 'x') as object), biz_opaque_callback_data: 7 }, /biz_opaque_callback_data/],
   ];
   for (const [name, body, details] of invalid) {
     test(`rejects ${name} with 400 code 100 and logs nothing`, async () => {

@@ -55,6 +55,19 @@ export function createRouterMetrics(registry: Registry) {
       labelNames: ['channel'] as const,
       registers: [registry],
     }),
+    /** Partitions this router holds, per topic (changes on every rebalance). */
+    assignedPartitions: new Gauge({
+      name: 'kafka_consumer_assigned_partitions',
+      help: 'Partitions assigned to this consumer, per topic',
+      labelNames: ['topic'] as const,
+      registers: [registry],
+    }),
+    /** Rebalances this router took part in. */
+    rebalances: new Counter({
+      name: 'kafka_consumer_rebalances_total',
+      help: 'Group rebalances this consumer took part in',
+      registers: [registry],
+    }),
     /** Accepted messages waiting for the router (the relay's view of the outbox). */
     unrouted: new Gauge({
       name: 'outbox_unrouted_messages',

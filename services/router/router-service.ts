@@ -24,6 +24,11 @@ export async function startRouter(deps: RouterDeps, options: { relay: RelayOptio
       group: ROUTER_GROUP,
       topics: [TOPICS.accepted],
       concurrency: options.concurrency,
+      onAssignment: (assignment) => {
+        deps.metrics.rebalances.inc();
+        for (const [topic, partitions] of Object.entries(assignment)) deps.metrics.assignedPartitions.set({ topic }, partitions.length);
+        if (!assignment[TOPICS.accepted]) deps.metrics.assignedPartitions.set({ topic: TOPICS.accepted }, 0);
+      },
       handler: async (msg) => {
         const record = JSON.parse(msg.value) as AcceptedRecord;
         await routeMessage(deps, record.message_id);

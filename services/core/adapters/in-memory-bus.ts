@@ -77,6 +77,7 @@ export class InMemoryBus implements Bus {
     };
     g.members.add(member);
     const concurrency = options.concurrency ?? 4;
+    options.onAssignment?.(Object.fromEntries(options.topics.map((t) => [t, Array.from({ length: this.partitions }, (_, i) => i)])));
 
     const drainPartition = async (name: string, p: number) => {
       const offsets = g.committed.get(name)!;

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, Partitioners, type Consumer, type Producer, type Message as KafkaMessage } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Consumer, type PartitionAssigner, type Producer, type Message as KafkaMessage } from 'kafkajs';
 import type { Bus, BusMessage, OutgoingRecord, SubscribeOptions, Subscription } from '../ports/bus.ts';
 import { unavailable } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -19,6 +19,10 @@ export interface KafkaBusOptions {
   /** Backoff between attempts of a failing handler. @default 200 */
   handlerRetryMs?: number;
   logger?: Logger;
+  /** Partition assigners for consumer groups (the dev broker needs a patient one). @default round robin */
+  partitionAssigners?: PartitionAssigner[];
+  /** Called when a consumer crashed for good (kafkajs will not restart it): the process should stop. */
+  onFatal?: (err: unknown) => void;
 }
 
 interface Pending {
@@ -118,12 +122,24 @@ export class KafkaBus implements Bus {
       heartbeatInterval: this.options.heartbeatIntervalMs ?? 1000,
       maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 100,
       allowAutoTopicCreation: false,
+      ...(this.options.partitionAssigners ? { partitionAssigners: this.options.partitionAssigners } : {}),
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5000 },
     });
     this.consumers.add(consumer);
     let stopping = false;
     const log = this.options.logger?.child({ group: options.group });
-    consumer.on(consumer.events.CRASH, (e) => log?.error({ err: e.payload.error }, 'consumer crashed; kafkajs restarts it'));
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (e.payload.restart) {
+        log?.warn({ err: e.payload.error }, 'consumer crashed; kafkajs restarts it');
+        return;
+      }
+      log?.error({ err: e.payload.error }, 'consumer crashed for good');
+      this.options.onFatal?.(e.payload.error);
+    });
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      log?.info({ assignment: e.payload.memberAssignment }, 'joined group');
+      options.onAssignment?.(e.payload.memberAssignment);
+    });
     await consumer.connect();
     for (const topic of options.topics) await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({

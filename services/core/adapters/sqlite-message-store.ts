@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
   delivery_id TEXT PRIMARY KEY, message_id TEXT NOT NULL, conversation_id TEXT NOT NULL,
   recipient_id TEXT NOT NULL, channel TEXT NOT NULL, address TEXT, status TEXT NOT NULL,
   provider_message_id TEXT, error TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+  in_flight_since TEXT,
   UNIQUE (message_id, recipient_id, channel, address));
 CREATE INDEX IF NOT EXISTS deliveries_message ON deliveries(message_id);
 CREATE INDEX IF NOT EXISTS deliveries_provider ON deliveries(channel, provider_message_id) WHERE provider_message_id IS NOT NULL;
@@ -83,6 +84,7 @@ const toDelivery = (r: Row): Delivery => ({
   provider_message_id: (r.provider_message_id as string | null) ?? null,
   error: r.error ? JSON.parse(r.error as string) : null,
   updated_at: r.updated_at as string,
+  in_flight_since: (r.in_flight_since as string | null) ?? null,
 });
 
 const toUser = (r: Row): User => ({
@@ -165,7 +167,10 @@ export class SqliteMessageStore implements MessageStore {
          WHERE d.conversation_id = ? AND d.channel = ? AND d.status = 'SENT' AND d.provider_message_id IS NULL
          AND m.seq < ? ORDER BY m.seq, d.rowid`,
       ),
-      setProviderRef: d.prepare('UPDATE deliveries SET provider_message_id = ? WHERE delivery_id = ?'),
+      setProviderRef: d.prepare(
+        'UPDATE deliveries SET provider_message_id = ?, in_flight_since = NULL WHERE delivery_id = ? AND (provider_message_id IS NULL OR provider_message_id = ?)',
+      ),
+      setInFlight: d.prepare('UPDATE deliveries SET in_flight_since = ? WHERE delivery_id = ?'),
       byProviderRef: d.prepare('SELECT * FROM deliveries WHERE channel = ? AND provider_message_id = ?'),
       setStatus: d.prepare('UPDATE deliveries SET status = ?, error = ?, updated_at = ? WHERE delivery_id = ?'),
       history: d.prepare('SELECT * FROM history WHERE message_id = ? ORDER BY at, id'),
@@ -338,8 +343,16 @@ export class SqliteMessageStore implements MessageStore {
     }));
   }
 
+  async markInFlight(deliveryId: string, at: string) {
+    this.stmt.setInFlight.run(at, deliveryId);
+  }
+
+  async clearInFlight(deliveryId: string) {
+    this.stmt.setInFlight.run(null, deliveryId);
+  }
+
   async recordProviderRef(deliveryId: string, providerMessageId: string) {
-    this.stmt.setProviderRef.run(providerMessageId, deliveryId);
+    return this.stmt.setProviderRef.run(providerMessageId, deliveryId, providerMessageId).changes > 0;
   }
 
   async findDeliveryByProviderRef(channel: ExternalChannel, providerMessageId: string) {

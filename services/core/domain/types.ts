@@ -68,6 +68,11 @@ export interface Delivery {
   provider_message_id: string | null;
   error: DeliveryError | null;
   updated_at: string;
+  /**
+   * Set while a provider call is under way and its outcome unknown (the answer may be lost in a
+   * crash); cleared once the provider answered either way.
+   */
+  in_flight_since: string | null;
 }
 
 export interface HistoryEntry {

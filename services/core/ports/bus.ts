@@ -27,6 +27,8 @@ export interface SubscribeOptions {
   handler: (message: BusMessage) => Promise<void>;
   /** How many partitions are handled at once; each partition stays in order. @default 4 */
   concurrency?: number;
+  /** Called whenever the group hands this member its partitions (after every rebalance). */
+  onAssignment?: (assignment: Record<string, number[]>) => void;
 }
 
 export interface Subscription {

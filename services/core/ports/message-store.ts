@@ -86,8 +86,15 @@ export interface MessageStore {
    * whose message's seq is below `beforeSeq`, in seq order (what must go out before that seq).
    */
   listUnsentBefore(conversationId: string, channel: ExternalChannel, beforeSeq: number): Promise<(Delivery & { seq: number })[]>;
-  /** Records the provider's id for a delivery the provider accepted. */
-  recordProviderRef(deliveryId: string, providerMessageId: string): Promise<void>;
+  /** Notes that a provider call for this delivery starts now (its outcome is unknown until recorded). */
+  markInFlight(deliveryId: string, at: string): Promise<void>;
+  /** Notes that the provider answered without accepting (the call is no longer in doubt). */
+  clearInFlight(deliveryId: string): Promise<void>;
+  /**
+   * Records the provider's id for a delivery the provider accepted, and ends its in-flight mark.
+   * Returns false when the delivery already had a different provider id (it was sent twice).
+   */
+  recordProviderRef(deliveryId: string, providerMessageId: string): Promise<boolean>;
   findDeliveryByProviderRef(channel: ExternalChannel, providerMessageId: string): Promise<Delivery | null>;
 
   /**
