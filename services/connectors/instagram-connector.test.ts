@@ -100,6 +100,30 @@ describe('InstagramConnector', () => {
     });
   });
 
+  describe('reference', () => {
+    it('puts options.reference into message.metadata of a text and of a file', async () => {
+      provider.reply(sent('mid.R1'), sent('mid.R2'));
+      await ig.sendText('IGSID-1', 'hello', { reference: 'delivery-1' });
+      await ig.sendFile('IGSID-1', { url: 'https://f/x.png', mime_type: 'image/png' }, { reference: 'delivery-2' });
+      assert.deepEqual(provider.requests[0]?.json, { recipient: { id: 'IGSID-1' }, message: { text: 'hello', metadata: 'delivery-1' } });
+      assert.deepEqual(provider.requests[1]?.json, {
+        recipient: { id: 'IGSID-1' },
+        message: { attachment: { type: 'image', payload: { url: 'https://f/x.png' } }, metadata: 'delivery-2' },
+      });
+    });
+
+    it('sends no metadata without a reference, and rejects one over 1000 characters without calling', async () => {
+      provider.reply(sent('mid.N'), sent('mid.1000'));
+      await ig.sendText('IGSID-1', 'x', { reference: '' });
+      assert.deepEqual(provider.requests[0]?.json, { recipient: { id: 'IGSID-1' }, message: { text: 'x' } });
+      await ig.sendText('IGSID-1', 'x', { reference: '😀'.repeat(1000) });
+      const err = await providerError(() => ig.sendText('IGSID-1', 'x', { reference: 'r'.repeat(1001) }));
+      assert.equal(err.code, 'reference_too_long');
+      assert.equal(err.retriable, false);
+      assert.equal(provider.requests.length, 2);
+    });
+  });
+
   describe('provider errors', () => {
     it('makes the rate limit 613 retriable', async () => {
       provider.reply({ status: 400, body: metaError(613, 'Calls to this api have exceeded the rate limit.') });
@@ -186,6 +210,37 @@ describe('InstagramConnector', () => {
       assert.deepEqual(result.statuses, []);
       assert.deepEqual(result.inbound, [
         { channel: 'instagram', from: 'IGSID-1', to: 'IGACC', provider_message_id: 'mid.IN1', text: 'oi', at: '2023-11-14T22:13:20.000Z' },
+      ]);
+    });
+
+    it('turns an echo with metadata into SENT with that reference; echoes without metadata stay ignored', () => {
+      const result = ig.parseWebhook(
+        signed(
+          envelope(
+            {
+              sender: { id: 'IGACC' },
+              recipient: { id: 'IGSID-1' },
+              timestamp: 1700000000500,
+              message: { mid: 'mid.OUT1', is_echo: true, text: 'us', metadata: 'delivery-1' },
+            },
+            {
+              sender: { id: 'IGACC' },
+              recipient: { id: 'IGSID-1' },
+              timestamp: 1700000000600,
+              message: { mid: 'mid.OUT2', is_echo: true, attachments: [{ type: 'image', payload: { url: 'https://f/x' } }], metadata: 'delivery-2' },
+            },
+            { sender: { id: 'IGACC' }, recipient: { id: 'IGSID-1' }, timestamp: 1700000000700, message: { mid: 'mid.OUT3', is_echo: true, text: 'no ref' } },
+            { sender: { id: 'IGACC' }, recipient: { id: 'IGSID-1' }, timestamp: 1700000000800, message: { mid: 'mid.OUT4', is_echo: true, text: 'bad', metadata: 7 } },
+            { sender: { id: 'IGSID-1' }, recipient: { id: 'IGACC' }, timestamp: 1700000000900, message: { mid: 'mid.IN1', text: 'oi', metadata: 'ignored' } },
+          ),
+        ),
+      );
+      assert.deepEqual(result.statuses, [
+        { provider_message_id: 'mid.OUT1', status: 'SENT', reference: 'delivery-1', at: '2023-11-14T22:13:20.500Z' },
+        { provider_message_id: 'mid.OUT2', status: 'SENT', reference: 'delivery-2', at: '2023-11-14T22:13:20.600Z' },
+      ]);
+      assert.deepEqual(result.inbound, [
+        { channel: 'instagram', from: 'IGSID-1', to: 'IGACC', provider_message_id: 'mid.IN1', text: 'oi', at: '2023-11-14T22:13:20.900Z' },
       ]);
     });
 

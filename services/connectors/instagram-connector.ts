@@ -3,6 +3,7 @@ import type {
   ChannelConnector,
   InboundMessage,
   OutgoingFile,
+  SendOptions,
   SendResult,
   WebhookRequest,
   WebhookResult,
@@ -32,6 +33,8 @@ export interface InstagramConnectorOptions {
 
 /** Bytes of UTF-8, per Meta's documentation. */
 export const INSTAGRAM_MAX_TEXT_BYTES = 1000;
+/** Characters of `message.metadata`, where a send's reference goes. */
+export const INSTAGRAM_MAX_REFERENCE = 1000;
 
 type AttachmentType = 'image' | 'video' | 'audio' | 'file';
 
@@ -50,23 +53,25 @@ export class InstagramConnector implements ChannelConnector {
     if (!(this.opts.timeoutMs > 0)) throw new RangeError(`timeoutMs must be positive, got ${this.opts.timeoutMs}`);
   }
 
-  async sendText(to: string, text: string): Promise<SendResult> {
+  /** Sends a text; `options.reference` goes into `message.metadata`, echoed in the message echo webhook. */
+  async sendText(to: string, text: string, options?: SendOptions): Promise<SendResult> {
     const bytes = Buffer.byteLength(text, 'utf8');
     if (bytes > INSTAGRAM_MAX_TEXT_BYTES) {
       throw rejectedLocally(this.channel, 'text_too_long', `text is ${bytes} bytes of UTF-8; Instagram allows ${INSTAGRAM_MAX_TEXT_BYTES}`);
     }
-    return this.send({ recipient: { id: to }, message: { text } });
+    return this.send({ recipient: { id: to }, message: { text, ...this.metadata(options) } });
   }
 
   /**
    * Sends a file by URL as an image, video, audio or (otherwise) file attachment. Instagram
    * attachments have no caption, and `file.caption` is not sent: a caller that wants it
    * delivered sends it with `sendText`, so each call stays one provider message with one id.
+   * `options.reference` goes into `message.metadata`, as for a text.
    */
-  async sendFile(to: string, file: OutgoingFile): Promise<SendResult> {
+  async sendFile(to: string, file: OutgoingFile, options?: SendOptions): Promise<SendResult> {
     return this.send({
       recipient: { id: to },
-      message: { attachment: { type: attachmentType(file.mime_type), payload: { url: file.url } } },
+      message: { attachment: { type: attachmentType(file.mime_type), payload: { url: file.url } }, ...this.metadata(options) },
     });
   }
 
@@ -76,8 +81,10 @@ export class InstagramConnector implements ChannelConnector {
 
   /**
    * Reads `entry[].messaging[]`: a `read` event becomes READ for its `mid` (Instagram sends no
-   * DELIVERED), a `message` an inbound message. Echoes of our own sends, deleted messages,
-   * unknown events and items it cannot read are skipped.
+   * DELIVERED), a `message` an inbound message. The echo of our own send (`is_echo`) becomes SENT
+   * with its `metadata` as `reference` when it carries metadata (the only way to match a send
+   * whose answer was lost); echoes without metadata, deleted messages, unknown events and items
+   * it cannot read are skipped.
    */
   parseWebhook(request: WebhookRequest): WebhookResult {
     const parsed = Envelope.safeParse(readSignedWebhook(request, this.opts.appSecret));
@@ -87,6 +94,10 @@ export class InstagramConnector implements ChannelConnector {
       for (const event of items(Event, entry.messaging)) {
         if (event.read) {
           result.statuses.push({ provider_message_id: event.read.mid, status: 'READ', at: event.timestamp });
+        } else if (event.message?.is_echo) {
+          if (event.message.metadata && !event.message.is_deleted) {
+            result.statuses.push({ provider_message_id: event.message.mid, status: 'SENT', reference: event.message.metadata, at: event.timestamp });
+          }
         } else if (event.message && !event.message.is_echo && !event.message.is_deleted && event.sender) {
           const inbound: InboundMessage = {
             channel: 'instagram',
@@ -101,6 +112,20 @@ export class InstagramConnector implements ChannelConnector {
       }
     }
     return result;
+  }
+
+  // Checked before anything is sent: the API would refuse the whole message.
+  private metadata(options: SendOptions | undefined): { metadata?: string } {
+    const reference = options?.reference;
+    if (reference === undefined || reference === '') return {};
+    if ([...reference].length > INSTAGRAM_MAX_REFERENCE) {
+      throw rejectedLocally(
+        this.channel,
+        'reference_too_long',
+        `reference has ${[...reference].length} characters; message.metadata allows ${INSTAGRAM_MAX_REFERENCE}`,
+      );
+    }
+    return { metadata: reference };
   }
 
   private async send(body: Record<string, unknown>): Promise<SendResult> {
@@ -142,6 +167,8 @@ const Event = z.object({
       text: z.string().optional(),
       is_echo: z.boolean().optional(),
       is_deleted: z.boolean().optional(),
+      // An unreadable metadata only loses the crash-recovery hint, not the event.
+      metadata: z.string().optional().catch(undefined),
     })
     .optional(),
 });

@@ -89,6 +89,46 @@ describe('WhatsAppConnector', () => {
     });
   });
 
+  describe('reference', () => {
+    it('puts options.reference into biz_opaque_callback_data of a text and of a file', async () => {
+      provider.reply(sent('wamid.R1'), sent('wamid.R2'));
+      await wa.sendText('5511999999999', 'olá', { reference: 'delivery-1' });
+      await wa.sendFile('5511999999999', { url: 'https://files.example/a.pdf', mime_type: 'application/pdf' }, { reference: 'delivery-2' });
+      assert.deepEqual(provider.requests[0]?.json, {
+        messaging_product: 'whatsapp',
+        recipient_type: 'individual',
+        to: '5511999999999',
+        type: 'text',
+        text: { preview_url: false, body: 'olá' },
+        biz_opaque_callback_data: 'delivery-1',
+      });
+      assert.deepEqual(provider.requests[1]?.json, {
+        messaging_product: 'whatsapp',
+        recipient_type: 'individual',
+        to: '5511999999999',
+        type: 'document',
+        document: { link: 'https://files.example/a.pdf' },
+        biz_opaque_callback_data: 'delivery-2',
+      });
+    });
+
+    it('sends no biz_opaque_callback_data without a reference', async () => {
+      provider.reply(sent('wamid.N1'), sent('wamid.N2'));
+      await wa.sendText('5511999999999', 'x', {});
+      await wa.sendText('5511999999999', 'x', { reference: '' });
+      assert.ok(provider.requests.every((r) => !('biz_opaque_callback_data' in (r.json as object))));
+    });
+
+    it('rejects a reference over 512 characters without calling', async () => {
+      provider.reply(sent('wamid.512'));
+      await wa.sendText('5511999999999', 'x', { reference: 'r'.repeat(512) });
+      const err = await providerError(() => wa.sendText('5511999999999', 'x', { reference: 'r'.repeat(513) }));
+      assert.equal(err.code, 'reference_too_long');
+      assert.equal(err.retriable, false);
+      assert.equal(provider.requests.length, 1);
+    });
+  });
+
   describe('sendFile', () => {
     it('sends a JPEG as an image with its caption and no filename', async () => {
       provider.reply(sent('wamid.IMG'));
@@ -278,6 +318,42 @@ describe('WhatsAppConnector', () => {
           status: 'FAILED',
           at: '2023-11-14T22:13:23.000Z',
           error: { code: 'unknown', message: 'WhatsApp reported the message failed without a reason' },
+        },
+      ]);
+    });
+
+    it('sets reference on each status from biz_opaque_callback_data', () => {
+      const result = wa.parseWebhook(
+        signed(
+          envelope({
+            messaging_product: 'whatsapp',
+            metadata,
+            statuses: [
+              { id: 'wamid.1', status: 'sent', timestamp: '1700000000', recipient_id: '5511', biz_opaque_callback_data: 'delivery-1' },
+              { id: 'wamid.2', status: 'delivered', timestamp: '1700000001', recipient_id: '5511' },
+              { id: 'wamid.3', status: 'read', timestamp: '1700000002', recipient_id: '5511', biz_opaque_callback_data: 42 },
+              {
+                id: 'wamid.4',
+                status: 'failed',
+                timestamp: '1700000003',
+                recipient_id: '5511',
+                biz_opaque_callback_data: 'delivery-4',
+                errors: [{ code: 131026, title: 'Message undeliverable' }],
+              },
+            ],
+          }),
+        ),
+      );
+      assert.deepEqual(result.statuses, [
+        { provider_message_id: 'wamid.1', reference: 'delivery-1', status: 'SENT', at: '2023-11-14T22:13:20.000Z' },
+        { provider_message_id: 'wamid.2', status: 'DELIVERED', at: '2023-11-14T22:13:21.000Z' },
+        { provider_message_id: 'wamid.3', status: 'READ', at: '2023-11-14T22:13:22.000Z' },
+        {
+          provider_message_id: 'wamid.4',
+          reference: 'delivery-4',
+          status: 'FAILED',
+          at: '2023-11-14T22:13:23.000Z',
+          error: { code: '131026', message: 'Message undeliverable' },
         },
       ]);
     });

@@ -5,6 +5,7 @@ import type {
   InboundMessage,
   OutgoingFile,
   ProviderStatusUpdate,
+  SendOptions,
   SendResult,
   WebhookRequest,
   WebhookResult,
@@ -35,6 +36,8 @@ export interface WhatsAppConnectorOptions {
 /** Characters, per Meta's documentation. */
 export const WHATSAPP_MAX_TEXT = 4096;
 export const WHATSAPP_MAX_CAPTION = 1024;
+/** Characters of `biz_opaque_callback_data`, where a send's reference goes. */
+export const WHATSAPP_MAX_REFERENCE = 512;
 
 type MediaType = 'image' | 'video' | 'audio' | 'document';
 
@@ -75,7 +78,8 @@ export class WhatsAppConnector implements ChannelConnector {
     if (!(this.opts.timeoutMs > 0)) throw new RangeError(`timeoutMs must be positive, got ${this.opts.timeoutMs}`);
   }
 
-  async sendText(to: string, text: string): Promise<SendResult> {
+  /** Sends a text; `options.reference` goes into `biz_opaque_callback_data`, echoed in every status webhook. */
+  async sendText(to: string, text: string, options?: SendOptions): Promise<SendResult> {
     if ([...text].length > WHATSAPP_MAX_TEXT) {
       throw rejectedLocally(this.channel, 'text_too_long', `text has ${[...text].length} characters; WhatsApp allows ${WHATSAPP_MAX_TEXT}`);
     }
@@ -85,14 +89,16 @@ export class WhatsAppConnector implements ChannelConnector {
       to: this.recipient(to),
       type: 'text',
       text: { preview_url: false, body: text },
+      ...this.callbackData(options),
     });
   }
 
   /**
    * Sends a file by link. The media type follows `mime_type` (unknown or absent: document).
    * WhatsApp audio messages carry no caption, so an audio file's caption is not sent.
+   * `options.reference` goes into `biz_opaque_callback_data`, as for a text.
    */
-  async sendFile(to: string, file: OutgoingFile): Promise<SendResult> {
+  async sendFile(to: string, file: OutgoingFile, options?: SendOptions): Promise<SendResult> {
     const caption = file.caption || undefined;
     if (caption !== undefined && [...caption].length > WHATSAPP_MAX_CAPTION) {
       throw rejectedLocally(
@@ -111,6 +117,7 @@ export class WhatsAppConnector implements ChannelConnector {
       to: this.recipient(to),
       type,
       [type]: media,
+      ...this.callbackData(options),
     });
   }
 
@@ -120,7 +127,8 @@ export class WhatsAppConnector implements ChannelConnector {
 
   /**
    * Reads `entry[].changes[]` of field `messages`: `statuses[]` become status updates, `messages[]`
-   * inbound messages. Items it cannot read and unknown fields or statuses are skipped, not
+   * inbound messages; a status's `biz_opaque_callback_data` becomes its `reference`. Items it
+   * cannot read and unknown fields or statuses are skipped, not
    * rejected: a 400 would make Meta redeliver the whole batch, and every good item with it.
    */
   parseWebhook(request: WebhookRequest): WebhookResult {
@@ -159,6 +167,20 @@ export class WhatsAppConnector implements ChannelConnector {
     return { provider_message_id: id.data.messages[0].id };
   }
 
+  // Checked before anything is sent: the Cloud API would refuse the whole message with code 100.
+  private callbackData(options: SendOptions | undefined): { biz_opaque_callback_data?: string } {
+    const reference = options?.reference;
+    if (reference === undefined || reference === '') return {};
+    if ([...reference].length > WHATSAPP_MAX_REFERENCE) {
+      throw rejectedLocally(
+        this.channel,
+        'reference_too_long',
+        `reference has ${[...reference].length} characters; biz_opaque_callback_data allows ${WHATSAPP_MAX_REFERENCE}`,
+      );
+    }
+    return { biz_opaque_callback_data: reference };
+  }
+
   // The Cloud API wants the number in international format, digits only.
   private recipient(to: string): string {
     const digits = to.replace(/\D/g, '');
@@ -186,6 +208,8 @@ const Status = z.object({
   id: z.string().min(1),
   status: z.string(),
   timestamp: unixSeconds,
+  // An unreadable reference only loses the crash-recovery hint, not the status.
+  biz_opaque_callback_data: z.string().optional().catch(undefined),
   errors: z
     .array(
       z.object({
@@ -211,6 +235,7 @@ function toStatusUpdate(s: z.output<typeof Status>): ProviderStatusUpdate | null
   const status = STATUSES.get(s.status);
   if (!status) return null;
   const update: ProviderStatusUpdate = { provider_message_id: s.id, status, at: s.timestamp };
+  if (s.biz_opaque_callback_data) update.reference = s.biz_opaque_callback_data;
   if (status === 'FAILED') {
     const e = s.errors?.[0];
     const reason = [e?.title ?? e?.message, e?.error_data?.details].filter(Boolean).join(': ');

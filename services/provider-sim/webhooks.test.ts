@@ -76,6 +76,38 @@ describe('webhook delivery', () => {
     }
   });
 
+  test('Instagram echo follows the same rules: shuffled before/after read with nominal timestamps, retried with the same signed body', async () => {
+    // The first POST fails: the echo (or whatever comes first) is retried with identical bytes.
+    const receiver = await startReceiver((n) => (n === 1 ? 500 : 200));
+    // random() = 0 turns [echo, read] into [read, echo].
+    const run = await startSim({
+      webhookUrls: { instagram: receiver.url },
+      order: 'shuffled',
+      random: () => 0,
+      clock: { now: () => 1_700_000_000_000 },
+      webhookDelaysMs: { sent: 5, delivered: 10, read: 250 },
+    });
+    try {
+      const res = await provider(`${run.url}/v21.0/me/messages`, { recipient: { id: '77' }, message: { text: 'x', metadata: 'ref-1' } });
+      await webhooksIdle(run);
+      assert.equal(receiver.requests.length, 3);
+      assert.equal(receiver.requests[0]!.raw, receiver.requests[1]!.raw, 'the failed POST is retried with the same body');
+      assert.ok(receiver.requests.every((r) => verifyWebhookSignature(r.raw, r.headers['x-hub-signature-256'] as string, TEST_SECRET)));
+      const events = receiver.requests.slice(1).map((r) => r.body.entry[0].messaging[0]);
+      assert.deepEqual(
+        events.map((e) => [e.read ? 'read' : 'echo', e.timestamp]),
+        [
+          ['read', 1_700_000_000_250],
+          ['echo', 1_700_000_000_005],
+        ],
+      );
+      assert.deepEqual(events[1].message, { mid: res.body.message_id, is_echo: true, text: 'x', metadata: 'ref-1' });
+    } finally {
+      await run.stop();
+      await receiver.close();
+    }
+  });
+
   test('duplicate mode sends every status twice', async () => {
     const receiver = await startReceiver();
     const run = await startSim({ webhookUrls: { whatsapp: receiver.url } });

@@ -31,6 +31,18 @@ export async function routeMessage(deps: RouterDeps, messageId: string): Promise
     deps.metrics.processed.inc({ status: 'missing' });
     return 'missing';
   }
+  // Messages of this conversation accepted earlier but not yet ordered (their record was lost or
+  // is late) take their seq first, so seq order is acceptance order.
+  for (const older of await deps.store.listUnroutedBefore(message.message_id)) {
+    await routeOne(deps, older);
+  }
+  const outcome = await routeOne(deps, message);
+  deps.metrics.processed.inc({ status: outcome });
+  deps.metrics.processingDuration.observe((performance.now() - started) / 1000);
+  return outcome;
+}
+
+async function routeOne(deps: RouterDeps, message: Message): Promise<'routed' | 'duplicate'> {
   const log = messageLogger(deps.logger, message);
   const conversation = await deps.store.getConversation(message.conversation_id);
   const members = conversation?.members ?? [];
@@ -43,8 +55,6 @@ export async function routeMessage(deps: RouterDeps, messageId: string): Promise
 
   await dispatch(deps, { ...message, seq: routed.seq }, routed.deliveries);
   const outcome = routed.routedNow ? 'routed' : 'duplicate';
-  deps.metrics.processed.inc({ status: outcome });
-  deps.metrics.processingDuration.observe((performance.now() - started) / 1000);
   log.debug({ seq: routed.seq, deliveries: routed.deliveries.length, outcome }, 'message routed');
   return outcome;
 }

@@ -46,6 +46,7 @@ export interface LoadResult {
  * Bounded by `durationMs`, or by `stop()`.
  */
 export function startSteadyLoad(conversations: LoadConversation[], rate: number, durationMs: number) {
+  const run = randomUUID().slice(0, 6);
   const counters = conversations.map(() => 0);
   const accepted: SentRecord[] = [];
   const failed: LoadResult['failed'] = [];
@@ -57,7 +58,7 @@ export function startSteadyLoad(conversations: LoadConversation[], rate: number,
   const send = (idx: number) => {
     const c = conversations[idx]!;
     const n = ++counters[idx]!;
-    const record: SentRecord = { message_id: randomUUID(), conversation: idx, n, text: `L${idx}-${n}`, to: c.to };
+    const record: SentRecord = { message_id: randomUUID(), conversation: idx, n, text: `L${run}.${idx}-${n}`, to: c.to };
     const p = c.sender
       .call('POST', '/v1/messages', {
         message_id: record.message_id,
@@ -150,7 +151,7 @@ export async function verifyAtProvider(simUrl: string, accepted: SentRecord[], t
   const outOfOrder: string[] = [];
   const lastByTo = new Map<string, number>();
   for (const r of received) {
-    const m = /^L(\d+)-(\d+)$/.exec(r.text ?? '');
+    const m = /^L\w+\.(\d+)-(\d+)$/.exec(r.text ?? '');
     if (!m || !want.has(r.text!)) continue;
     const n = Number(m[2]);
     const prev = lastByTo.get(r.to) ?? 0;

@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS messages (
   trace_id TEXT NOT NULL, created_at TEXT NOT NULL, seq INTEGER, routed_at TEXT);
 CREATE UNIQUE INDEX IF NOT EXISTS messages_seq ON messages(conversation_id, seq) WHERE seq IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_unrouted ON messages(created_at) WHERE seq IS NULL;
+CREATE INDEX IF NOT EXISTS messages_unrouted_conv ON messages(conversation_id) WHERE seq IS NULL;
 CREATE TABLE IF NOT EXISTS deliveries (
   delivery_id TEXT PRIMARY KEY, message_id TEXT NOT NULL, conversation_id TEXT NOT NULL,
   recipient_id TEXT NOT NULL, channel TEXT NOT NULL, address TEXT, status TEXT NOT NULL,
@@ -147,6 +148,11 @@ export class SqliteMessageStore implements MessageStore {
         'SELECT * FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?',
       ),
       unrouted: d.prepare('SELECT * FROM messages WHERE seq IS NULL AND created_at < ? ORDER BY created_at LIMIT ?'),
+      // rowid is acceptance order: the store assigns it when the API commits the message.
+      unroutedBefore: d.prepare(
+        `SELECT o.* FROM messages o JOIN messages m ON m.message_id = ?
+         WHERE o.conversation_id = m.conversation_id AND o.seq IS NULL AND o.rowid < m.rowid ORDER BY o.rowid`,
+      ),
       nextSeq: d.prepare('UPDATE conversations SET last_seq = last_seq + 1 WHERE conversation_id = ? RETURNING last_seq'),
       setSeq: d.prepare('UPDATE messages SET seq = ?, routed_at = ? WHERE message_id = ?'),
       insertDelivery: d.prepare(
@@ -282,6 +288,10 @@ export class SqliteMessageStore implements MessageStore {
 
   async listUnrouted(before: string, limit: number) {
     return (this.stmt.unrouted.all(before, limit) as Row[]).map(toMessage);
+  }
+
+  async listUnroutedBefore(messageId: string) {
+    return (this.stmt.unroutedBefore.all(messageId) as Row[]).map(toMessage);
   }
 
   async routeMessage(messageId: string, plan: PlannedDelivery[], at: string): Promise<RouteResult> {

@@ -72,6 +72,12 @@ export interface MessageStore {
   listUnrouted(before: string, limit: number): Promise<Message[]>;
 
   /**
+   * Messages of the same conversation accepted before this one (in acceptance order) that no
+   * router has ordered yet: they must take their seq first.
+   */
+  listUnroutedBefore(messageId: string): Promise<Message[]>;
+
+  /**
    * Gives a message its next per-conversation sequence number and creates its deliveries, in one
    * atomic step. Idempotent: a message already routed returns its seq and deliveries unchanged.
    */
