@@ -31,6 +31,11 @@ export interface SendMessageDeps {
   bus: Bus;
   clock: Clock;
   logger: Logger;
+  /**
+   * How long a request waits for the bus before answering anyway: the message is durable in the
+   * store already and the relay publishes what is left. @default 1000
+   */
+  publishWaitMs?: number;
   /** Called with the publish time in seconds, or with an error when the bus refused. */
   onPublish?: (seconds: number, error?: unknown) => void;
 }
@@ -69,7 +74,12 @@ export async function sendMessage(deps: SendMessageDeps, input: SendMessageInput
   if (!created && (message.body_hash !== body_hash || message.sender_id !== input.sender_id)) {
     throw conflict(`message_id ${message_id} was already used for a different message`);
   }
-  if (message.seq === null) await publish(deps, message);
+  if (message.seq === null && (await deps.bus.healthy())) {
+    const published = publish(deps, message);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([published, new Promise((r) => (timer = setTimeout(r, deps.publishWaitMs ?? 1000)))]);
+    clearTimeout(timer);
+  }
   return {
     status: 'accepted',
     message_id: message.message_id,

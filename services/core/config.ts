@@ -103,11 +103,13 @@ export const configFields = z.object({
       .describe('CONNECTOR_CHANNELS'),
     /** Provider call timeout. @default 10000 */
     providerTimeoutMs: z.coerce.number().int().min(10).default(10000).describe('PROVIDER_TIMEOUT_MS'),
-    /** How long a connector waits for a provider's echo of a send in doubt before sending it again. @default 5000 */
-    inDoubtGraceMs: z.coerce.number().int().min(0).default(5000).describe('IN_DOUBT_GRACE_MS'),
+    /** How long a connector waits for a provider's echo of a send in doubt before sending it again. @default 15000 */
+    inDoubtGraceMs: z.coerce.number().int().min(0).default(15000).describe('IN_DOUBT_GRACE_MS'),
     /** Base URL where providers fetch files by id. @default http://127.0.0.1:8080/files */
     filesPublicBaseUrl: z.string().url().default('http://127.0.0.1:8080/files').describe('FILES_PUBLIC_BASE_URL'),
 
+    /** How long the API waits for the bus before answering 202 anyway (the store already holds the message). @default 1000 */
+    publishWaitMs: z.coerce.number().int().min(0).default(1000).describe('PUBLISH_WAIT_MS'),
     /** How often the outbox relay looks for accepted messages not yet routed. @default 1000 */
     relayIntervalMs: z.coerce.number().int().min(50).default(1000).describe('RELAY_INTERVAL_MS'),
     /** How old an unrouted message must be before the relay republishes it. @default 5000 */

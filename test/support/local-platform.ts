@@ -12,7 +12,7 @@ export async function startLocalPlatform(options: Partial<SupervisorOptions> = {
     partitions: 12,
     logLevel: process.env.TEST_LOG_LEVEL ?? 'info',
     ...options,
-    env: { SCRYPT_COST: '1024', RELAY_INTERVAL_MS: '500', RELAY_AGE_MS: '3000', IN_DOUBT_GRACE_MS: '3000', ...options.env },
+    env: { SCRYPT_COST: '1024', RELAY_INTERVAL_MS: '500', RELAY_AGE_MS: '3000', IN_DOUBT_GRACE_MS: '10000', ...options.env },
   });
   try {
     await supervisor.start();

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, Partitioners, type Consumer, type PartitionAssigner, type Producer, type Message as KafkaMessage } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Consumer, type EachBatchPayload, type PartitionAssigner, type Producer, type Message as KafkaMessage } from 'kafkajs';
 import type { Bus, BusMessage, OutgoingRecord, SubscribeOptions, Subscription } from '../ports/bus.ts';
 import { unavailable } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -116,87 +116,130 @@ export class KafkaBus implements Bus {
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
-    const consumer = this.kafka.consumer({
-      groupId: options.group,
-      sessionTimeout: this.options.sessionTimeoutMs ?? 6000,
-      heartbeatInterval: this.options.heartbeatIntervalMs ?? 1000,
-      maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 100,
-      allowAutoTopicCreation: false,
-      ...(this.options.partitionAssigners ? { partitionAssigners: this.options.partitionAssigners } : {}),
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5000 },
-    });
-    this.consumers.add(consumer);
-    let stopping = false;
     const log = this.options.logger?.child({ group: options.group });
-    consumer.on(consumer.events.CRASH, (e) => {
-      if (e.payload.restart) {
-        log?.warn({ err: e.payload.error }, 'consumer crashed; kafkajs restarts it');
-        return;
-      }
-      log?.error({ err: e.payload.error }, 'consumer crashed for good');
-      this.options.onFatal?.(e.payload.error);
-    });
-    consumer.on(consumer.events.GROUP_JOIN, (e) => {
-      log?.info({ assignment: e.payload.memberAssignment }, 'joined group');
-      options.onAssignment?.(e.payload.memberAssignment);
-    });
-    await consumer.connect();
-    for (const topic of options.topics) await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      partitionsConsumedConcurrently: options.concurrency ?? 4,
-      eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
-        let last: string | null = null;
-        const commit = async () => {
-          if (last === null) return;
-          const offset = (BigInt(last) + 1n).toString();
-          await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset }] }] });
-        };
-        let lastBeat = Date.now();
-        for (const m of batch.messages) {
-          if (!isRunning() || isStale()) break;
-          const msg: BusMessage = {
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: m.offset,
-            key: m.key?.toString() ?? '',
-            value: m.value?.toString() ?? '',
-            headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, v?.toString() ?? ''])),
-          };
-          // A record is retried until it succeeds: nothing behind it on the partition overtakes it.
-          for (;;) {
-            try {
-              await options.handler(msg);
-              break;
-            } catch (err) {
-              if (stopping || !isRunning() || isStale()) {
-                await commit();
-                return;
-              }
-              log?.warn({ err, topic: msg.topic, partition: msg.partition, offset: msg.offset }, 'handler failed; retrying');
-              await heartbeat();
-              await new Promise((r) => setTimeout(r, this.options.handlerRetryMs ?? 200));
-            }
-          }
-          resolveOffset(m.offset);
-          last = m.offset;
-          if (Date.now() - lastBeat > 500) {
-            await heartbeat();
-            lastBeat = Date.now();
-          }
+    let current: Consumer | null = null;
+    let stopping = false;
+
+    // A consumer kafkajs gave up on (e.g. the broker lost the group) is replaced by a new one,
+    // which rejoins and resumes from the committed offsets.
+    const replace = async (dead: Consumer) => {
+      this.consumers.delete(dead);
+      await dead.disconnect().catch(() => undefined);
+      for (let attempt = 1; !stopping; attempt++) {
+        await new Promise((r) => setTimeout(r, Math.min(500 * attempt, 5000)));
+        if (stopping) return;
+        try {
+          await start();
+          log?.info({ attempt }, 'consumer recreated');
+          return;
+        } catch (err) {
+          log?.warn({ err, attempt }, 'could not recreate the consumer yet');
         }
-        await commit();
-      },
-    });
+      }
+    };
+
+    const start = async () => {
+      const consumer = this.kafka.consumer({
+        groupId: options.group,
+        sessionTimeout: this.options.sessionTimeoutMs ?? 6000,
+        heartbeatInterval: this.options.heartbeatIntervalMs ?? 1000,
+        maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 100,
+        allowAutoTopicCreation: false,
+        ...(this.options.partitionAssigners ? { partitionAssigners: this.options.partitionAssigners } : {}),
+        retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
+      });
+      current = consumer;
+      this.consumers.add(consumer);
+      consumer.on(consumer.events.CRASH, (e) => {
+        if (e.payload.restart) {
+          log?.warn({ err: e.payload.error }, 'consumer crashed; kafkajs restarts it');
+          return;
+        }
+        if (stopping) return;
+        log?.error({ err: e.payload.error }, 'consumer crashed for good; replacing it');
+        void replace(consumer).catch((err) => this.options.onFatal?.(err));
+      });
+      consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        log?.info({ assignment: e.payload.memberAssignment }, 'joined group');
+        options.onAssignment?.(e.payload.memberAssignment);
+      });
+      try {
+        await consumer.connect();
+        for (const topic of options.topics) await consumer.subscribe({ topic, fromBeginning: true });
+        await consumer.run({
+          autoCommit: false,
+          partitionsConsumedConcurrently: options.concurrency ?? 4,
+          eachBatchAutoResolve: false,
+          eachBatch: (payload) => this.handleBatch(payload, options, log, () => stopping),
+        });
+      } catch (err) {
+        this.consumers.delete(consumer);
+        await consumer.disconnect().catch(() => undefined);
+        throw err;
+      }
+    };
+
+    await start();
     return {
       stop: async () => {
         stopping = true;
         // disconnect() waits for the batch in hand, which commits, then leaves the group.
-        await consumer.disconnect();
-        this.consumers.delete(consumer);
+        const c = current as Consumer | null;
+        if (c) {
+          await c.disconnect();
+          this.consumers.delete(c);
+        }
       },
     };
+  }
+
+  /** Handles one fetched batch in order; commits what was handled, and only that. */
+  private async handleBatch(
+    { batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }: EachBatchPayload,
+    options: SubscribeOptions,
+    log: Logger | undefined,
+    stopping: () => boolean,
+  ) {
+    let last: string | null = null;
+    const commit = async () => {
+      if (last === null) return;
+      const offset = (BigInt(last) + 1n).toString();
+      await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset }] }] });
+    };
+    let lastBeat = Date.now();
+    for (const m of batch.messages) {
+      if (!isRunning() || isStale()) break;
+      const msg: BusMessage = {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: m.offset,
+        key: m.key?.toString() ?? '',
+        value: m.value?.toString() ?? '',
+        headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, v?.toString() ?? ''])),
+      };
+      // A record is retried until it succeeds: nothing behind it on the partition overtakes it.
+      for (;;) {
+        try {
+          await options.handler(msg);
+          break;
+        } catch (err) {
+          if (stopping() || !isRunning() || isStale()) {
+            await commit();
+            return;
+          }
+          log?.warn({ err, topic: msg.topic, partition: msg.partition, offset: msg.offset }, 'handler failed; retrying');
+          await heartbeat().catch(() => undefined);
+          await new Promise((r) => setTimeout(r, this.options.handlerRetryMs ?? 200));
+        }
+      }
+      resolveOffset(m.offset);
+      last = m.offset;
+      if (Date.now() - lastBeat > 500) {
+        await heartbeat();
+        lastBeat = Date.now();
+      }
+    }
+    await commit();
   }
 
   /** Kafka consumer for lag and group introspection. */
