@@ -67,18 +67,28 @@ describe('docs, health and metrics', () => {
     assert.doesNotMatch(res.text, /<script/);
   });
 
-  it('answers /healthz and /readyz, and 503 when the bus is down', async () => {
+  it('answers /healthz and /readyz: degraded without the bus, 503 without the store', async () => {
     assert.deepEqual((await api.request('GET', '/healthz')).body, { status: 'ok' });
     assert.equal((await api.request('GET', '/readyz')).status, 200);
-    const healthy = api.bus.healthy.bind(api.bus);
+    const busHealthy = api.bus.healthy.bind(api.bus);
     api.bus.healthy = async () => false;
+    try {
+      const res = await api.request('GET', '/readyz');
+      assert.equal(res.status, 200, 'messages are still accepted durably without the bus');
+      assert.equal(res.body.status, 'degraded');
+      assert.equal(res.body.checks.bus, false);
+    } finally {
+      api.bus.healthy = busHealthy;
+    }
+    const storeHealthy = api.store.healthy.bind(api.store);
+    api.store.healthy = async () => false;
     try {
       const res = await api.request('GET', '/readyz');
       assert.equal(res.status, 503);
       assert.match(res.headers.get('content-type') ?? '', /problem\+json/);
-      assert.match(res.body.detail, /bus/);
+      assert.match(res.body.detail, /store/);
     } finally {
-      api.bus.healthy = healthy;
+      api.store.healthy = storeHealthy;
     }
   });
 
