@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_STAMP := node_modules/.install-stamp
 TEST_FILES = $(shell find services operator loadtest cdk8s test -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
 
-.PHONY: help up test typecheck lint unit deps system-deps clean
+.PHONY: help up up-embedded test typecheck lint unit deps system-deps clean
 
 help:
 	@echo "make up    - install what is needed and start the whole platform locally"
@@ -22,6 +22,9 @@ system-deps:
 
 up: deps system-deps
 	npx tsx services/platform/main.ts
+
+up-embedded: deps
+	npx tsx services/platform/embedded-main.ts
 
 typecheck: deps
 	npx tsc --noEmit -p tsconfig.json
