@@ -11,6 +11,7 @@ import { messageRoutes } from './message-routes.ts';
 import { createApiMetrics } from './metrics.ts';
 import { requestMetrics } from './request-metrics.ts';
 import { traceId } from './trace-id.ts';
+import { webhookRoutes } from '../webhooks/webhook-routes.ts';
 
 export type { ApiDeps };
 
@@ -39,6 +40,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(identityRoutes(ctx));
   app.use(conversationRoutes(ctx));
   app.use(messageRoutes(ctx));
+  app.use(webhookRoutes(ctx));
 
   app.use(notFoundHandler());
   app.use(errorHandler(deps.logger));

@@ -19,6 +19,13 @@ import {
   tokenResponse,
   userCreated,
 } from './schemas.ts';
+import {
+  createWebhookRequest,
+  webhookAttemptList,
+  webhookCreated,
+  webhookDeliveriesQuery,
+  webhookList,
+} from '../webhooks/webhook-schemas.ts';
 
 type Schema = z.ZodType;
 
@@ -127,6 +134,25 @@ export const OPERATIONS: Operation[] = [
   {
     method: 'get', path: '/docs', tag: 'docs', secured: false, summary: 'This document as a web page',
     ok: { status: 200, description: 'HTML', contentType: 'text/html' }, errors: [],
+  },
+  {
+    method: 'post', path: '/v1/webhooks', tag: 'webhooks', secured: true, summary: 'Subscribe a webhook',
+    description: 'Callbacks for the status changes of the messages you send, signed with the secret (see docs/webhooks.md). The secret is in this answer only. The URL must be http(s) and must not resolve to a private, loopback, link-local or metadata address.',
+    body: createWebhookRequest, ok: { status: 201, description: 'The webhook with its secret', schema: webhookCreated },
+    errors: [...JSON_ERRORS, 401, 403, 409],
+  },
+  {
+    method: 'get', path: '/v1/webhooks', tag: 'webhooks', secured: true, summary: 'List your webhooks',
+    description: 'Without secrets.', ok: { status: 200, description: 'Your webhooks', schema: webhookList }, errors: [401, 403],
+  },
+  {
+    method: 'delete', path: '/v1/webhooks/{id}', tag: 'webhooks', secured: true, summary: 'Delete a webhook',
+    description: 'Its pending events are dropped.', ok: { status: 204, description: 'Deleted' }, errors: [401, 403, 404],
+  },
+  {
+    method: 'get', path: '/v1/webhooks/{id}/deliveries', tag: 'webhooks', secured: true, summary: 'Recent delivery attempts of a webhook',
+    description: 'Every attempt with the receiver\'s HTTP status (or the error), newest first.',
+    query: webhookDeliveriesQuery, ok: { status: 200, description: 'Attempts', schema: webhookAttemptList }, errors: [400, 401, 403, 404],
   },
 ];
 

@@ -1,4 +1,4 @@
-import type { Subscription } from '../core/ports/bus.ts';
+import type { Bus, Subscription } from '../core/ports/bus.ts';
 import type { ExternalChannel } from '../core/domain/types.ts';
 import { deliveryTopic, type DeliveryJob } from '../core/topics.ts';
 import { deliver, type DeliverDeps } from './deliver.ts';
@@ -6,11 +6,14 @@ import { deliver, type DeliverDeps } from './deliver.ts';
 /** The consumer group of one channel's connectors. */
 export const connectorGroup = (channel: ExternalChannel) => `chat4all-connector-${channel}`;
 
-/** Starts consuming the delivery topics of the given channels. */
+/**
+ * Starts consuming the delivery topics of the given channels, and keeps the gauge of waiting
+ * deliveries (the store-and-forward backlog) fresh.
+ */
 export async function startConnectors(
-  deps: DeliverDeps,
+  deps: DeliverDeps & { bus: Bus },
   channels: ExternalChannel[],
-  options: { concurrency?: number } = {},
+  options: { concurrency?: number; gaugeIntervalMs?: number } = {},
 ): Promise<{ stop(): Promise<void> }> {
   const subs: Subscription[] = [];
   for (const channel of channels) {
@@ -25,8 +28,15 @@ export async function startConnectors(
       }),
     );
   }
+  const refresh = async () => {
+    for (const channel of channels) deps.metrics.waiting.set({ channel }, await deps.store.countUnsent(channel));
+  };
+  const gauge = setInterval(() => void refresh().catch(() => undefined), options.gaugeIntervalMs ?? 2000);
+  gauge.unref();
+  await refresh();
   return {
     async stop() {
+      clearInterval(gauge);
       await Promise.all(subs.map((s) => s.stop()));
     },
   };

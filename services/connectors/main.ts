@@ -2,23 +2,19 @@ import { buildAdapters } from '../core/build-adapters.ts';
 import { createRegistry } from '../core/metrics.ts';
 import { closeServer, listen } from '../core/listen.ts';
 import { runService } from '../core/run-service.ts';
-import { buildConnectors } from './registry.ts';
-import { connectorSettings } from './settings.ts';
-import { createConnectorMetrics } from './metrics.ts';
+import { buildConnectorRuntime } from './connector-runtime.ts';
 import { createConnectorsApp } from './app.ts';
 import { startConnectors } from './connector-service.ts';
 
 runService('connectors', async (config, logger) => {
   const adapters = await buildAdapters(config, {}, logger);
   const registry = createRegistry('connectors');
-  const metrics = createConnectorMetrics(registry);
-  const connectors = buildConnectors(connectorSettings(config));
-  const service = await startConnectors(
-    { ...adapters, logger, metrics, connectors, filesBaseUrl: config.filesPublicBaseUrl, inDoubtGraceMs: config.inDoubtGraceMs },
-    config.connectorChannels,
-  );
+  const runtime = buildConnectorRuntime(config, adapters, logger, registry);
+  const service = await startConnectors({ ...runtime.deliverDeps, bus: adapters.bus }, config.connectorChannels, {
+    concurrency: config.consumerConcurrency,
+  });
   const http = await listen(
-    createConnectorsApp({ ...adapters, logger, metrics, connectors, registry }),
+    createConnectorsApp({ ...adapters, logger, metrics: runtime.metrics, connectors: runtime.connectors, registry }),
     config.connectorsHost,
     config.connectorsPort,
   );
@@ -27,6 +23,7 @@ runService('connectors', async (config, logger) => {
     async stop() {
       await closeServer(http.server);
       await service.stop();
+      runtime.shutdown();
       await adapters.bus.close();
       await adapters.store.close();
     },

@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { REQUEST_BUCKETS } from '../core/metrics.ts';
 
 /** Every metric of the connectors, declared in one place. */
@@ -24,6 +24,41 @@ export function createConnectorMetrics(registry: Registry) {
       name: 'connector_in_doubt_sends_total',
       help: 'Sends whose earlier attempt had an unknown outcome, by channel and outcome (recovered, resent)',
       labelNames: ['channel', 'outcome'] as const,
+      registers: [registry],
+    }),
+    /** Breaker state per channel and operation: 0 closed, 1 open, 2 half-open. */
+    breakerState: new Gauge({
+      name: 'circuit_breaker_state',
+      help: 'Circuit breaker state per channel and provider operation: 0 closed, 1 open, 2 half-open',
+      labelNames: ['channel', 'operation'] as const,
+      registers: [registry],
+    }),
+    /** Every breaker transition. */
+    breakerTransitions: new Counter({
+      name: 'circuit_breaker_transitions_total',
+      help: 'Circuit breaker transitions per channel and operation',
+      labelNames: ['channel', 'operation', 'from', 'to'] as const,
+      registers: [registry],
+    }),
+    /** Deliveries not yet accepted by the provider (store-and-forward backlog), per channel. */
+    waiting: new Gauge({
+      name: 'connector_deliveries_waiting',
+      help: 'External deliveries accepted by the platform and not yet accepted by the provider, per channel',
+      labelNames: ['channel'] as const,
+      registers: [registry],
+    }),
+    /** Deliveries that waited longer than the maximum age and were failed. */
+    expired: new Counter({
+      name: 'connector_deliveries_expired_total',
+      help: 'Deliveries failed because they waited longer than the maximum age, per channel',
+      labelNames: ['channel'] as const,
+      registers: [registry],
+    }),
+    /** Time spent waiting for the pacer (per-sender rate limit). */
+    pacingWait: new Counter({
+      name: 'connector_pacing_wait_seconds_total',
+      help: 'Seconds provider calls waited for the per-sender rate limit, per channel',
+      labelNames: ['channel'] as const,
       registers: [registry],
     }),
     /** Webhooks received from providers, by result. */

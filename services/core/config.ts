@@ -48,6 +48,11 @@ export const configFields = z.object({
       .default('')
       .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
       .describe('KAFKA_BROKERS'),
+    /**
+     * Partitions a consumer handles at once (each in order). A retriable provider failure holds
+     * its partition while it waits, so connectors want this as high as the partition count. @default 12
+     */
+    consumerConcurrency: z.coerce.number().int().min(1).max(1024).default(12).describe('CONSUMER_CONCURRENCY'),
     /** Consumer session timeout: a silent member leaves its group after this. @default 6000 */
     kafkaSessionTimeoutMs: z.coerce.number().int().min(1000).default(6000).describe('KAFKA_SESSION_TIMEOUT_MS'),
     /** @default 1000 */
@@ -103,13 +108,44 @@ export const configFields = z.object({
       .describe('CONNECTOR_CHANNELS'),
     /** Provider call timeout. @default 10000 */
     providerTimeoutMs: z.coerce.number().int().min(10).default(10000).describe('PROVIDER_TIMEOUT_MS'),
-    /** How long a connector waits for a provider's echo of a send in doubt before sending it again. @default 15000 */
+    /** Share of failed provider calls (percent) in the window that opens a breaker. @default 50 */
+    breakerErrorPercent: z.coerce.number().min(1).max(100).default(50).describe('BREAKER_ERROR_PERCENT'),
+    /** Provider calls in the window before a breaker may open. @default 5 */
+    breakerVolumeThreshold: z.coerce.number().int().min(1).default(5).describe('BREAKER_VOLUME_THRESHOLD'),
+    /** How long an open breaker waits before letting one probe through. @default 5000 */
+    breakerResetMs: z.coerce.number().int().min(100).default(5000).describe('BREAKER_RESET_MS'),
+    /** The breaker's rolling window. @default 10000 */
+    breakerWindowMs: z.coerce.number().int().min(1000).default(10000).describe('BREAKER_WINDOW_MS'),
+    /** First retry delay of a retriable provider failure. @default 200 */
+    retryBaseMs: z.coerce.number().int().min(1).default(200).describe('RETRY_BASE_MS'),
+    /** Longest retry delay. @default 5000 */
+    retryMaxMs: z.coerce.number().int().min(1).default(5000).describe('RETRY_MAX_MS'),
+    /** How long a delivery may wait for its provider before it is FAILED (store-and-forward bound). @default 14400000 (4 h) */
+    maxDeliveryAgeMs: z.coerce.number().int().min(1).default(4 * 3600 * 1000).describe('MAX_DELIVERY_AGE_MS'),
+    /** WhatsApp messages per second per sender number. @default 80 */
+    whatsappRatePerSender: z.coerce.number().min(0).default(80).describe('WHATSAPP_RATE_PER_SENDER'),
+    /** Instagram text calls per second per account. @default 300 */
+    instagramTextRate: z.coerce.number().min(0).default(300).describe('INSTAGRAM_TEXT_RATE'),
+    /** Instagram media calls per second per account. @default 10 */
+    instagramMediaRate: z.coerce.number().min(0).default(10).describe('INSTAGRAM_MEDIA_RATE'),
+    /**
+     * How long a connector waits for a provider's echo of a send left in doubt by an earlier
+     * process (a crash) before sending it again. @default 15000
+     */
     inDoubtGraceMs: z.coerce.number().int().min(0).default(15000).describe('IN_DOUBT_GRACE_MS'),
+    /** The same, for a send left in doubt by this process (a timeout): its webhook receiver was up all along. @default 2000 */
+    inDoubtShortGraceMs: z.coerce.number().int().min(0).default(2000).describe('IN_DOUBT_SHORT_GRACE_MS'),
     /** Base URL where providers fetch files by id. @default http://127.0.0.1:8080/files */
     filesPublicBaseUrl: z.string().url().default('http://127.0.0.1:8080/files').describe('FILES_PUBLIC_BASE_URL'),
 
     /** How long the API waits for the bus before answering 202 anyway (the store already holds the message). @default 1000 */
     publishWaitMs: z.coerce.number().int().min(0).default(1000).describe('PUBLISH_WAIT_MS'),
+    /** Whether client webhooks may target private, loopback or link-local addresses (tests, closed networks). @default false */
+    webhooksAllowPrivateTargets: bool(false, 'WEBHOOKS_ALLOW_PRIVATE_TARGETS'),
+    /** How long a client webhook event is retried before it is given up. @default 24 */
+    webhookRetryHours: z.coerce.number().min(0.001).max(24 * 14).default(24).describe('WEBHOOK_RETRY_HOURS'),
+    /** Timeout of one client webhook call. @default 5000 */
+    webhookTimeoutMs: z.coerce.number().int().min(100).max(60000).default(5000).describe('WEBHOOK_TIMEOUT_MS'),
     /** How often the outbox relay looks for accepted messages not yet routed. @default 1000 */
     relayIntervalMs: z.coerce.number().int().min(50).default(1000).describe('RELAY_INTERVAL_MS'),
     /** How old an unrouted message must be before the relay republishes it. @default 5000 */

@@ -9,9 +9,9 @@ import { createApp } from '../api/app.ts';
 import { createRouterMetrics } from '../router/metrics.ts';
 import { createRouterApp } from '../router/app.ts';
 import { startRouter } from '../router/router-service.ts';
-import { buildConnectors } from '../connectors/registry.ts';
-import { connectorSettings } from '../connectors/settings.ts';
-import { createConnectorMetrics } from '../connectors/metrics.ts';
+import { startWebhookDispatcher } from '../webhooks/dispatcher.ts';
+import { webhookSettings } from '../webhooks/settings.ts';
+import { buildConnectorRuntime } from '../connectors/connector-runtime.ts';
 import { createConnectorsApp } from '../connectors/app.ts';
 import { startConnectors } from '../connectors/connector-service.ts';
 import { createProviderSim } from '../provider-sim/sim.ts';
@@ -57,12 +57,12 @@ export async function startEmbeddedPlatform(
     simUrl = s.url;
   }
 
-  const connectors = buildConnectors(connectorSettings(config, simUrl ?? undefined));
   const connectorsRegistry = createRegistry('connectors');
-  const connectorMetrics = createConnectorMetrics(connectorsRegistry);
   const connectorsLogger = logger.child({ service: 'connectors' });
+  const runtime = buildConnectorRuntime(config, adapters, connectorsLogger, connectorsRegistry, simUrl ?? undefined);
+  stops.push(async () => runtime.shutdown());
   const c = await listen(
-    createConnectorsApp({ ...adapters, logger: connectorsLogger, metrics: connectorMetrics, connectors, registry: connectorsRegistry }),
+    createConnectorsApp({ ...adapters, logger: connectorsLogger, metrics: runtime.metrics, connectors: runtime.connectors, registry: connectorsRegistry }),
     config.connectorsHost,
     config.connectorsPort,
   );
@@ -82,13 +82,15 @@ export async function startEmbeddedPlatform(
   const routerDeps = { ...adapters, logger: logger.child({ service: 'router' }), metrics: createRouterMetrics(routerRegistry) };
   const router = await startRouter(routerDeps, { relay: { intervalMs: config.relayIntervalMs, ageMs: config.relayAgeMs } });
   stops.push(() => router.stop());
+  const webhooks = startWebhookDispatcher(
+    { store: adapters.store, clock: adapters.clock, logger: routerDeps.logger, registry: routerRegistry },
+    { ...webhookSettings(config), intervalMs: 200 },
+  );
+  stops.push(() => webhooks.stop());
   const r = await listen(createRouterApp({ ...adapters, registry: routerRegistry }), config.routerHost, config.routerPort);
   servers.push(r.server);
 
-  const connectorService = await startConnectors(
-    { ...adapters, logger: connectorsLogger, metrics: connectorMetrics, connectors, filesBaseUrl: config.filesPublicBaseUrl, inDoubtGraceMs: config.inDoubtGraceMs },
-    [...EXTERNAL_CHANNELS],
-  );
+  const connectorService = await startConnectors({ ...runtime.deliverDeps, bus: adapters.bus }, [...EXTERNAL_CHANNELS]);
   stops.push(() => connectorService.stop());
 
   const apiRegistry = createRegistry('api');

@@ -181,10 +181,14 @@ export class Supervisor extends EventEmitter {
     this.emit('change', { ...m.info });
   }
 
-  /** Starts one process (again); resolves once it answers its health check. */
-  async startProcess(name: string): Promise<ProcessInfo> {
+  /**
+   * Starts one process (again); resolves once it answers its health check. `env` overrides its
+   * environment from now on (e.g. a shorter maximum delivery age for an experiment).
+   */
+  async startProcess(name: string, env: Record<string, string> = {}): Promise<ProcessInfo> {
     const m = this.procs.get(name);
     if (!m) throw new Error(`no process named ${name}; see 'platform ps'`);
+    Object.assign(m.env, env);
     if (m.info.state === 'running' || m.info.state === 'starting') return { ...m.info };
     this.set(m, { state: 'starting', exit_code: null, signal: null, restarts: m.info.restarts + 1 });
     if (m.info.role === 'broker') {

@@ -49,4 +49,6 @@ export const inboundSchema = z
 export const receivedQuerySchema = z.object({
   channel: z.enum(CHANNELS).optional(),
   to: z.string().trim().min(1).optional(),
+  /** Only entries with a higher `index`: poll with the previous answer's `last_index`. */
+  after: z.coerce.number().int().min(0).optional(),
 });

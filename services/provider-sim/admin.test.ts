@@ -40,6 +40,36 @@ describe('admin API', () => {
     assert.equal((await call('GET', `${run.url}/_sim/received?channel=sms`)).status, 400);
   });
 
+  test('received?after= lists only newer entries, so a poller reads each message once', async () => {
+    const start = (await call('GET', `${run.url}/_sim/received?after=0`)).body.last_index as number;
+    await provider(waUrl, waText('5511911111111', 'one'));
+    await provider(`${run.url}/v21.0/me/messages`, { recipient: { id: '17841' }, message: { text: 'ig' } });
+    await provider(waUrl, waText('5511911111111', 'two'));
+
+    const first = (await call('GET', `${run.url}/_sim/received?channel=whatsapp&after=${start}`)).body;
+    assert.deepEqual(first.received.map((r: { text: string }) => r.text), ['one', 'two']);
+    assert.deepEqual(first.received.map((r: { index: number }) => r.index), [start + 1, start + 3]);
+    assert.equal(first.last_index, start + 3);
+
+    await provider(waUrl, waText('5511911111111', 'one'));
+    const next = (await call('GET', `${run.url}/_sim/received?channel=whatsapp&after=${first.last_index}`)).body;
+    assert.deepEqual(next.received.map((r: { text: string }) => r.text), ['one']);
+    assert.equal(next.duplicates, 1, 'a repeat of a message before the window still counts');
+    assert.equal(next.received[0].duplicate_count, 1);
+
+    const empty = (await call('GET', `${run.url}/_sim/received?after=${next.last_index}`)).body;
+    assert.equal(empty.total, 0);
+    assert.equal(empty.last_index, next.last_index);
+
+    // A reset empties the log but never reuses an index: an old `after` sees only new entries.
+    await call('POST', `${run.url}/_sim/reset`);
+    await provider(waUrl, waText('5511911111111', 'after reset'));
+    const fresh = (await call('GET', `${run.url}/_sim/received?after=${next.last_index}`)).body;
+    assert.deepEqual(fresh.received.map((r: { text: string }) => r.text), ['after reset']);
+    assert.equal(fresh.duplicates, 0);
+    assert.equal((await call('GET', `${run.url}/_sim/received?after=-1`)).status, 400);
+  });
+
   test('config changes apply and are shown; invalid config is refused field by field', async () => {
     const res = await call('POST', `${run.url}/_sim/config`, {
       webhook_urls: { whatsapp: 'http://127.0.0.1:9/wa', instagram: null },

@@ -29,6 +29,8 @@ export interface ReceivedMessage {
 
 /** A recorded message as listed by `GET /_sim/received`. */
 export interface ReceivedListing extends ReceivedMessage {
+  /** Position in the log since the simulator started: 1, 2, 3, …; never reused, not even after a reset. */
+  index: number;
   /** How many OTHER accepted messages have the same channel, recipient, type and content. */
   duplicate_count: number;
 }
@@ -38,6 +40,8 @@ export interface ReceivedFilter {
   channel?: Channel;
   /** Recipient; for WhatsApp a leading `+` is ignored. */
   to?: string;
+  /** Only entries with `index` greater than this (an incremental poll). */
+  after?: number;
 }
 
 /** Answer of `GET /_sim/received`. */
@@ -45,26 +49,49 @@ export interface ReceivedReport {
   received: ReceivedListing[];
   /** Number of listed messages. */
   total: number;
-  /** Listed messages that repeat the content of an earlier listed one. */
+  /**
+   * Listed messages that repeat the content of an earlier one. Without `after` the earlier one is
+   * listed too; with `after` it may lie before the window, so polls can add their counts up.
+   */
   duplicates: number;
+  /** The highest index recorded so far (0 when nothing was): the next poll's `after`. */
+  last_index: number;
+}
+
+interface Entry extends ReceivedMessage {
+  index: number;
+  key: string;
+  /** 1 for the first message with this content, 2 for its first repeat, … */
+  occurrence: number;
 }
 
 function contentKey(m: ReceivedMessage): string {
   return JSON.stringify([m.channel, m.to, m.type, m.text ?? null, m.media?.link ?? null, m.media?.id ?? null, m.media?.caption ?? null]);
 }
 
-/** Accepted provider calls in arrival order, so tests can assert nothing was lost or sent twice. */
+/**
+ * Accepted provider calls in arrival order, so tests can assert nothing was lost or sent twice.
+ * Content counts are kept as calls arrive, so an incremental poll (`after`) costs only its window.
+ */
 export class ReceivedLog {
-  private readonly entries: ReceivedMessage[] = [];
+  private entries: Entry[] = [];
+  private readonly counts = new Map<string, number>();
+  private lastIndex = 0;
 
   /** Appends an accepted call. */
   record(message: ReceivedMessage): void {
-    this.entries.push(message);
+    const key = contentKey(message);
+    const occurrence = (this.counts.get(key) ?? 0) + 1;
+    this.counts.set(key, occurrence);
+    this.entries.push({ ...message, index: ++this.lastIndex, key, occurrence });
   }
 
   /** Lists accepted calls matching `filter`, with duplicate counts. */
   list(filter: ReceivedFilter = {}): ReceivedReport {
-    const selected = this.entries.filter((m) => {
+    // Indexes are consecutive inside `entries` (a clear empties it), so the window is a slice.
+    const first = this.entries[0]?.index ?? this.lastIndex + 1;
+    const window = filter.after === undefined ? this.entries : this.entries.slice(Math.max(0, filter.after - first + 1));
+    const selected = window.filter((m) => {
       if (filter.channel !== undefined && m.channel !== filter.channel) return false;
       if (filter.to !== undefined) {
         const to = m.channel === 'whatsapp' ? filter.to.replace(/^\+/, '') : filter.to;
@@ -72,16 +99,19 @@ export class ReceivedLog {
       }
       return true;
     });
-    // Channel and recipient are part of the content key, so counting inside the filtered
-    // selection gives the same answer as counting over the whole log.
-    const counts = new Map<string, number>();
-    for (const m of selected) counts.set(contentKey(m), (counts.get(contentKey(m)) ?? 0) + 1);
-    const received = selected.map((m) => ({ ...m, duplicate_count: (counts.get(contentKey(m)) ?? 1) - 1 }));
-    return { received, total: selected.length, duplicates: selected.length - counts.size };
+    // Channel and recipient are part of the content key, so the log-wide counts are also the
+    // counts inside any channel/recipient selection.
+    let duplicates = 0;
+    const received = selected.map(({ key, occurrence, ...m }) => {
+      if (occurrence > 1) duplicates++;
+      return { ...m, duplicate_count: (this.counts.get(key) ?? 1) - 1 };
+    });
+    return { received, total: selected.length, duplicates, last_index: this.lastIndex };
   }
 
-  /** Forgets every recorded call. */
+  /** Forgets every recorded call; indexes keep counting up. */
   clear(): void {
-    this.entries.length = 0;
+    this.entries = [];
+    this.counts.clear();
   }
 }

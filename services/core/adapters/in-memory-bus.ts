@@ -1,5 +1,6 @@
 import type { Bus, BusMessage, OutgoingRecord, SubscribeOptions, Subscription } from '../ports/bus.ts';
 import { partitionFor } from '../partitioner.ts';
+import { retryDelay } from './kafka-bus.ts';
 
 interface Topic {
   partitions: BusMessage[][];
@@ -87,8 +88,8 @@ export class InMemoryBus implements Bus {
         try {
           await options.handler(msg);
           offsets[p] = offsets[p]! + 1;
-        } catch {
-          await new Promise((r) => setTimeout(r, this.retryDelayMs));
+        } catch (err) {
+          await new Promise((r) => setTimeout(r, retryDelay(err, this.retryDelayMs)));
         }
       }
     };

@@ -25,6 +25,15 @@ export interface KafkaBusOptions {
   onFatal?: (err: unknown) => void;
 }
 
+/** A handler error may ask for a pause before the retry (`retryAfterMs`, capped at 30 s). */
+function hasRetryAfter(err: unknown): boolean {
+  return typeof (err as { retryAfterMs?: unknown } | null)?.retryAfterMs === 'number';
+}
+export function retryDelay(err: unknown, fallbackMs: number): number {
+  const asked = (err as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+  return typeof asked === 'number' && asked >= 0 ? Math.min(asked, 30_000) : fallbackMs;
+}
+
 interface Pending {
   topic: string;
   records: OutgoingRecord[];
@@ -227,9 +236,13 @@ export class KafkaBus implements Bus {
             await commit();
             return;
           }
-          log?.warn({ err, topic: msg.topic, partition: msg.partition, offset: msg.offset }, 'handler failed; retrying');
-          await heartbeat().catch(() => undefined);
-          await new Promise((r) => setTimeout(r, this.options.handlerRetryMs ?? 200));
+          const wait = retryDelay(err, this.options.handlerRetryMs ?? 200);
+          if (!hasRetryAfter(err)) log?.warn({ err, topic: msg.topic, partition: msg.partition, offset: msg.offset }, 'handler failed; retrying');
+          // Wait in slices, heartbeating, so a long wait does not cost the partition.
+          for (let waited = 0; waited < wait && !stopping() && isRunning() && !isStale(); waited += 1000) {
+            await heartbeat().catch(() => undefined);
+            await new Promise((r) => setTimeout(r, Math.min(1000, wait - waited)));
+          }
         }
       }
       resolveOffset(m.offset);

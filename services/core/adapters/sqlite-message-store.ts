@@ -18,6 +18,16 @@ import type {
 import type { PlannedDelivery } from '../domain/routing.ts';
 import { conflict, notFound } from '../errors.ts';
 import type { AcceptResult, ApplyResult, MessageStore, NewUser, RouteResult } from '../ports/message-store.ts';
+import type {
+  HistoryRecord,
+  NewWebhook,
+  NewWebhookEvent,
+  Webhook,
+  WebhookAttempt,
+  WebhookAttemptRecord,
+  WebhookEvent,
+  WebhookEventStatus,
+} from '../ports/message-store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (
@@ -175,6 +185,9 @@ export class SqliteMessageStore implements MessageStore {
       ),
       setProviderRef: d.prepare(
         'UPDATE deliveries SET provider_message_id = ?, in_flight_since = NULL WHERE delivery_id = ? AND (provider_message_id IS NULL OR provider_message_id = ?)',
+      ),
+      countUnsent: d.prepare(
+        `SELECT COUNT(*) AS n FROM deliveries WHERE channel = ? AND status = 'SENT' AND provider_message_id IS NULL`,
       ),
       setInFlight: d.prepare('UPDATE deliveries SET in_flight_since = ? WHERE delivery_id = ?'),
       byProviderRef: d.prepare('SELECT * FROM deliveries WHERE channel = ? AND provider_message_id = ?'),
@@ -353,6 +366,10 @@ export class SqliteMessageStore implements MessageStore {
     }));
   }
 
+  async countUnsent(channel: ExternalChannel) {
+    return (this.stmt.countUnsent.get(channel) as { n: number }).n;
+  }
+
   async markInFlight(deliveryId: string, at: string) {
     this.stmt.setInFlight.run(at, deliveryId);
   }
@@ -418,5 +435,232 @@ export class SqliteMessageStore implements MessageStore {
 
   async close() {
     if (this.db.open) this.db.close();
+  }
+
+  // ---------------------------------------------------------------- outbound webhooks (services/webhooks)
+
+  /** Tables of the outbound webhooks, created on first use. Times that are compared are epoch ms. */
+  private static readonly WEBHOOK_SCHEMA = `
+CREATE TABLE IF NOT EXISTS webhooks (
+  webhook_id TEXT PRIMARY KEY, owner_id TEXT NOT NULL, url TEXT NOT NULL, events TEXT NOT NULL,
+  secret TEXT NOT NULL, created_at TEXT NOT NULL, start_after INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS webhooks_owner ON webhooks(owner_id);
+CREATE TABLE IF NOT EXISTS webhook_cursor (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS webhook_events (
+  event_id TEXT PRIMARY KEY, webhook_id TEXT NOT NULL, type TEXT NOT NULL, message_id TEXT NOT NULL,
+  seq INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
+  attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, deadline INTEGER NOT NULL,
+  lease_until INTEGER);
+CREATE INDEX IF NOT EXISTS webhook_events_due ON webhook_events(next_attempt_at) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS webhook_events_order ON webhook_events(webhook_id, message_id, seq) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS webhook_events_done ON webhook_events(created_at) WHERE status <> 'pending';
+CREATE TABLE IF NOT EXISTS webhook_attempts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, webhook_id TEXT NOT NULL, attempt INTEGER NOT NULL,
+  at TEXT NOT NULL, status_code INTEGER, error TEXT, duration_ms INTEGER NOT NULL, result TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS webhook_attempts_webhook ON webhook_attempts(webhook_id, id);
+CREATE INDEX IF NOT EXISTS webhook_attempts_event ON webhook_attempts(event_id);
+`;
+
+  private webhookStatements: ReturnType<SqliteMessageStore['prepareWebhooks']> | null = null;
+
+  private get wh() {
+    if (!this.webhookStatements) {
+      this.db.exec(SqliteMessageStore.WEBHOOK_SCHEMA);
+      this.webhookStatements = this.prepareWebhooks();
+    }
+    return this.webhookStatements;
+  }
+
+  private prepareWebhooks() {
+    const d = this.db;
+    return {
+      insert: d.prepare(
+        `INSERT INTO webhooks (webhook_id, owner_id, url, events, secret, created_at, start_after)
+         VALUES (@webhook_id, @owner_id, @url, @events, @secret, @created_at, (SELECT COALESCE(MAX(id), 0) FROM history))`,
+      ),
+      byId: d.prepare('SELECT * FROM webhooks WHERE webhook_id = ?'),
+      byOwner: d.prepare('SELECT * FROM webhooks WHERE owner_id = ? ORDER BY created_at, rowid'),
+      delete: d.prepare('DELETE FROM webhooks WHERE owner_id = ? AND webhook_id = ?'),
+      deleteEvents: d.prepare('DELETE FROM webhook_events WHERE webhook_id = ?'),
+      deleteAttempts: d.prepare('DELETE FROM webhook_attempts WHERE webhook_id = ?'),
+      cursor: d.prepare("SELECT position FROM webhook_cursor WHERE name = 'history'"),
+      moveCursor: d.prepare(
+        `INSERT INTO webhook_cursor (name, position) VALUES ('history', ?)
+         ON CONFLICT(name) DO UPDATE SET position = MAX(position, excluded.position)`,
+      ),
+      windowEnd: d.prepare('SELECT MAX(id) AS last FROM (SELECT id FROM history WHERE id > ? ORDER BY id LIMIT ?)'),
+      window: d.prepare(
+        `SELECT h.*, m.sender_id AS sender_id, m.conversation_id AS conversation_id
+         FROM history h JOIN messages m ON m.message_id = h.message_id
+         WHERE h.id > ? AND h.id <= ? AND m.sender_id IN (SELECT owner_id FROM webhooks) ORDER BY h.id`,
+      ),
+      insertEvent: d.prepare(
+        `INSERT OR IGNORE INTO webhook_events (event_id, webhook_id, type, message_id, seq, body, created_at, next_attempt_at, deadline)
+         VALUES (@event_id, @webhook_id, @type, @message_id, @seq, @body, @created_at, @next_attempt_at, @deadline)`,
+      ),
+      due: d.prepare(
+        `SELECT e.* FROM webhook_events e
+         WHERE e.status = 'pending' AND e.next_attempt_at <= @now AND (e.lease_until IS NULL OR e.lease_until < @now)
+         AND NOT EXISTS (SELECT 1 FROM webhook_events p WHERE p.webhook_id = e.webhook_id AND p.message_id = e.message_id
+                         AND p.status = 'pending' AND p.seq < e.seq)
+         ORDER BY e.next_attempt_at, e.seq LIMIT @limit`,
+      ),
+      lease: d.prepare(
+        `UPDATE webhook_events SET lease_until = @until
+         WHERE event_id = @id AND status = 'pending' AND (lease_until IS NULL OR lease_until < @now)`,
+      ),
+      insertAttempt: d.prepare(
+        `INSERT INTO webhook_attempts (event_id, webhook_id, attempt, at, status_code, error, duration_ms, result)
+         VALUES (@event_id, @webhook_id, (SELECT COUNT(*) + 1 FROM webhook_attempts WHERE event_id = @event_id),
+                 @at, @status_code, @error, @duration_ms, @result)`,
+      ),
+      settle: d.prepare(
+        `UPDATE webhook_events SET attempts = attempts + 1, lease_until = NULL,
+           status = CASE WHEN status = 'pending' THEN @status ELSE status END,
+           next_attempt_at = CASE WHEN status = 'pending' THEN @next_attempt_at ELSE next_attempt_at END
+         WHERE event_id = @event_id`,
+      ),
+      attempts: d.prepare(
+        `SELECT a.*, e.type AS type, e.message_id AS message_id FROM webhook_attempts a
+         JOIN webhook_events e ON e.event_id = a.event_id WHERE a.webhook_id = ? ORDER BY a.id DESC LIMIT ?`,
+      ),
+      pending: d.prepare("SELECT COUNT(*) AS n FROM webhook_events WHERE status = 'pending'"),
+      pruneAttempts: d.prepare(
+        `DELETE FROM webhook_attempts WHERE event_id IN
+         (SELECT event_id FROM webhook_events WHERE status <> 'pending' AND created_at < ?)`,
+      ),
+      pruneEvents: d.prepare("DELETE FROM webhook_events WHERE status <> 'pending' AND created_at < ?"),
+    };
+  }
+
+  private static toWebhook(r: Row): Webhook {
+    return {
+      webhook_id: r.webhook_id as string,
+      owner_id: r.owner_id as string,
+      url: r.url as string,
+      events: JSON.parse(r.events as string),
+      secret: r.secret as string,
+      created_at: r.created_at as string,
+      start_after: r.start_after as number,
+    };
+  }
+
+  async createWebhook(webhook: NewWebhook): Promise<Webhook> {
+    this.wh.insert.run({ ...webhook, events: JSON.stringify(webhook.events) });
+    return SqliteMessageStore.toWebhook(this.wh.byId.get(webhook.webhook_id) as Row);
+  }
+
+  async listWebhooks(ownerId: string): Promise<Webhook[]> {
+    return (this.wh.byOwner.all(ownerId) as Row[]).map(SqliteMessageStore.toWebhook);
+  }
+
+  async getWebhook(webhookId: string): Promise<Webhook | null> {
+    const r = this.wh.byId.get(webhookId) as Row | undefined;
+    return r ? SqliteMessageStore.toWebhook(r) : null;
+  }
+
+  async deleteWebhook(ownerId: string, webhookId: string): Promise<boolean> {
+    const wh = this.wh;
+    return this.db.transaction(() => {
+      if (wh.delete.run(ownerId, webhookId).changes === 0) return false;
+      wh.deleteEvents.run(webhookId);
+      wh.deleteAttempts.run(webhookId);
+      return true;
+    }).immediate();
+  }
+
+  async webhookCursor(): Promise<number> {
+    return ((this.wh.cursor.get() as { position: number } | undefined)?.position) ?? 0;
+  }
+
+  async historyForWebhooks(afterId: number, limit: number): Promise<{ entries: HistoryRecord[]; lastId: number }> {
+    const wh = this.wh;
+    return this.db.transaction(() => {
+      const last = (wh.windowEnd.get(afterId, limit) as { last: number | null }).last;
+      if (last === null) return { entries: [], lastId: afterId };
+      const entries = (wh.window.all(afterId, last) as Row[]).map(
+        (r): HistoryRecord => ({
+          id: r.id as number,
+          message_id: r.message_id as string,
+          conversation_id: r.conversation_id as string,
+          sender_id: r.sender_id as string,
+          delivery_id: (r.delivery_id as string | null) ?? null,
+          recipient_id: (r.recipient_id as string | null) ?? null,
+          channel: (r.channel as string | null) ?? null,
+          status: r.status as DeliveryStatus,
+          at: r.at as string,
+          error: r.error ? JSON.parse(r.error as string) : null,
+        }),
+      );
+      return { entries, lastId: last };
+    })();
+  }
+
+  async enqueueWebhookEvents(events: NewWebhookEvent[], cursor: number): Promise<void> {
+    const wh = this.wh;
+    this.db.transaction(() => {
+      for (const e of events) wh.insertEvent.run(e);
+      wh.moveCursor.run(cursor);
+    }).immediate();
+  }
+
+  async claimWebhookEvents(now: number, leaseUntil: number, limit: number): Promise<WebhookEvent[]> {
+    const wh = this.wh;
+    return this.db.transaction(() => {
+      const claimed: WebhookEvent[] = [];
+      for (const r of wh.due.all({ now, limit }) as Row[]) {
+        if (wh.lease.run({ id: r.event_id, until: leaseUntil, now }).changes === 0) continue;
+        claimed.push({
+          event_id: r.event_id as string,
+          webhook_id: r.webhook_id as string,
+          type: r.type as string,
+          message_id: r.message_id as string,
+          seq: r.seq as number,
+          body: r.body as string,
+          created_at: r.created_at as string,
+          status: r.status as WebhookEventStatus,
+          attempts: r.attempts as number,
+          next_attempt_at: r.next_attempt_at as number,
+          deadline: r.deadline as number,
+          lease_until: leaseUntil,
+        });
+      }
+      return claimed;
+    }).immediate();
+  }
+
+  async recordWebhookAttempt(attempt: WebhookAttempt, next: { status: WebhookEventStatus; next_attempt_at: number }): Promise<void> {
+    const wh = this.wh;
+    this.db.transaction(() => {
+      wh.insertAttempt.run(attempt);
+      wh.settle.run({ event_id: attempt.event_id, ...next });
+    }).immediate();
+  }
+
+  async listWebhookAttempts(webhookId: string, limit: number): Promise<WebhookAttemptRecord[]> {
+    return (this.wh.attempts.all(webhookId, limit) as Row[]).map((r) => ({
+      event_id: r.event_id as string,
+      webhook_id: r.webhook_id as string,
+      attempt: r.attempt as number,
+      type: r.type as string,
+      message_id: r.message_id as string,
+      at: r.at as string,
+      status_code: (r.status_code as number | null) ?? null,
+      error: (r.error as string | null) ?? null,
+      duration_ms: r.duration_ms as number,
+      result: r.result as WebhookAttempt['result'],
+    }));
+  }
+
+  async countPendingWebhookEvents(): Promise<number> {
+    return (this.wh.pending.get() as { n: number }).n;
+  }
+
+  async pruneWebhookEvents(before: string): Promise<number> {
+    const wh = this.wh;
+    return this.db.transaction(() => {
+      wh.pruneAttempts.run(before);
+      return wh.pruneEvents.run(before).changes;
+    }).immediate();
   }
 }

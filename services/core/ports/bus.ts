@@ -21,8 +21,9 @@ export interface SubscribeOptions {
   topics: string[];
   /**
    * Handles one record. The record counts as consumed (its offset is committed) only after this
-   * resolves; when it throws, the same record is handed again after a backoff and nothing behind
-   * it on its partition overtakes it.
+   * resolves; when it throws, the same record is handed again after a backoff (the error's
+   * numeric `retryAfterMs` when it has one, at most 30 s) and nothing behind it on its partition
+   * overtakes it.
    */
   handler: (message: BusMessage) => Promise<void>;
   /** How many partitions are handled at once; each partition stays in order. @default 4 */

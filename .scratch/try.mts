@@ -1,0 +1,10 @@
+import { startTestPlatform } from '../test/support/embedded.ts';
+import { prepareConversations, runOpenLoad } from '../loadtest/generator.ts';
+const p = await startTestPlatform();
+const target = { apiUrl: p.apiUrl, simUrl: p.simUrl! };
+let t = Date.now();
+const prepared = await prepareConversations(target, 10);
+console.log('prepared in', Date.now() - t);
+const r = await runOpenLoad({ target, prepared, rate: Number(process.argv[2] ?? 50), durationMs: 3000, deliveryDeadlineMs: 5000, onProgress: (x) => console.log(JSON.stringify(x)) });
+console.log(JSON.stringify({ ...r, accepted_ids: r.accepted_ids.length, timeline: r.timeline }, null, 1));
+await p.stop();

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+const FIELDS = ['accepted_per_s', 'delivered_per_s', 'http_limit_per_s', 'bus_limit_per_s', 'e2e_p50_ms', 'e2e_p99_ms', 'offered_rate'] as const;
+
+test('the smoke bench starts the platform, measures the three things and writes every field', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'chat4all-bench-'));
+  const out = join(dir, 'latest.json');
+  try {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bench.ts', '--smoke', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    // Bounded: a hung bench is stopped by its PID (it stops the platform it started).
+    const timer = setTimeout(() => process.kill(child.pid!, 'SIGTERM'), 100_000);
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    clearTimeout(timer);
+    assert.equal(code, 0, output);
+    assert.match(output, /of bare HTTP/);
+    assert.match(output, /of raw bus/);
+
+    const r = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
+    for (const f of FIELDS) assert.ok(typeof r[f] === 'number' && (r[f] as number) > 0, `${f} is a positive number: ${String(r[f])}`);
+    assert.equal(r.lost, 0);
+    assert.equal(r.duplicates, 0);
+    assert.equal(typeof r.git_commit, 'string');
+    const machine = r.machine as { cores: number; memory_gb: number };
+    assert.ok(machine.cores > 0 && machine.memory_gb > 0);
+    assert.ok((r.steps as unknown[]).length > 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

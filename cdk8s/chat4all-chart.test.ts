@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { z } from 'zod';
+import { Chat4AllPropsError } from './chart-props.ts';
+import { readDashboards, readRuleGroups } from './observability-files.ts';
+import { assertValidManifest } from './testing/k8s-validate.ts';
+import { byKind, named, synth, type K8sObject } from './testing/render.ts';
+import { ENTRYPOINTS } from './workloads.ts';
+
+const spec = z.object({ target: z.string() });
+type Container = { name: string; command: string[]; env: { name: string; value?: string; valueFrom?: { secretKeyRef?: object } }[]; [k: string]: unknown };
+type PodSpec = { containers: Container[]; securityContext: Record<string, unknown>; terminationGracePeriodSeconds: number; topologySpreadConstraints?: { labelSelector: { matchLabels: object } }[] };
+const podSpec = (d: K8sObject) => (d.spec as { template: { spec: PodSpec } }).template.spec;
+const container = (d: K8sObject) => podSpec(d).containers[0]!;
+
+describe('Chat4AllChart (default settings: hpa mode)', () => {
+  const objs = synth({}, spec);
+
+  test('every object passes schema validation', () => {
+    for (const o of objs) assertValidManifest(o);
+    assert.equal(objs.length, 32);
+  });
+
+  test('each service runs its compiled entry point with probes on /healthz and /readyz', () => {
+    const api = named(objs, 'Deployment', 'chat4all-api');
+    const c = container(api) as Container & Record<string, { httpGet: { path: string; port: string } }>;
+    assert.deepEqual(c.command, ['node', ENTRYPOINTS.api]);
+    assert.equal(c.readinessProbe!.httpGet.path, '/readyz');
+    assert.equal(c.livenessProbe!.httpGet.path, '/healthz');
+    assert.equal(c.startupProbe!.httpGet.path, '/healthz');
+    assert.equal(c.readinessProbe!.httpGet.port, 'http');
+    assert.deepEqual(container(named(objs, 'Deployment', 'chat4all-connector-whatsapp')).command, ['node', ENTRYPOINTS.connector]);
+    assert.deepEqual(container(named(objs, 'Deployment', 'chat4all-operator')).command, ['node', 'dist/operator/main.js']);
+  });
+
+  test('routers and connectors scale on the External lag metric of their group and topic; the API on CPU', () => {
+    const hpa = named(objs, 'HorizontalPodAutoscaler', 'chat4all-router').spec as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    assert.equal(hpa.metrics[0].type, 'External');
+    assert.equal(hpa.metrics[0].external.metric.name, 'chat4all_consumergroup_lag');
+    assert.deepEqual(hpa.metrics[0].external.metric.selector.matchLabels, { consumergroup: 'chat4all-router', topic: 'chat4all.messages.accepted' });
+    assert.deepEqual(hpa.metrics[0].external.target, { type: 'AverageValue', averageValue: '100' });
+    assert.equal(hpa.maxReplicas, 12);
+    assert.equal(hpa.behavior.scaleDown.stabilizationWindowSeconds, 300);
+    assert.equal(hpa.scaleTargetRef.name, 'chat4all-router');
+    const ig = named(objs, 'HorizontalPodAutoscaler', 'chat4all-connector-instagram').spec as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    assert.deepEqual(ig.metrics[0].external.metric.selector.matchLabels, { consumergroup: 'chat4all-connector-instagram', topic: 'chat4all.deliveries.instagram' });
+    const api = named(objs, 'HorizontalPodAutoscaler', 'chat4all-api').spec as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    assert.deepEqual(api.metrics[0].resource, { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } });
+    assert.equal(byKind(objs, 'ScaledObject').length, 0);
+  });
+
+  test('autoscaled Deployments have no replicas; the operator keeps its own', () => {
+    for (const n of ['api', 'router', 'connector-whatsapp', 'connector-instagram']) assert.equal((named(objs, 'Deployment', `chat4all-${n}`).spec as { replicas?: number }).replicas, undefined, n);
+    assert.equal((named(objs, 'Deployment', 'chat4all-operator').spec as { replicas?: number }).replicas, 1);
+  });
+
+  test('selectors match the pod labels of Services, PDBs, spread constraints and NetworkPolicies', () => {
+    for (const d of byKind(objs, 'Deployment')) {
+      const sel = (d.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;
+      const podLabels = (d.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels;
+      for (const [k, v] of Object.entries(sel)) assert.equal(podLabels[k], v, `${d.metadata.name} ${k}`);
+      assert.deepEqual((named(objs, 'Service', d.metadata.name).spec as { selector: object }).selector, sel);
+      assert.deepEqual((named(objs, 'PodDisruptionBudget', d.metadata.name).spec as { selector: { matchLabels: object } }).selector.matchLabels, sel);
+      assert.deepEqual(podSpec(d).topologySpreadConstraints![0]!.labelSelector.matchLabels, sel);
+      assert.deepEqual((named(objs, 'NetworkPolicy', d.metadata.name).spec as { podSelector: { matchLabels: object } }).podSelector.matchLabels, sel);
+    }
+  });
+
+  test('pods run non-root, read-only, without capabilities, RuntimeDefault seccomp; secrets only by reference', () => {
+    for (const d of byKind(objs, 'Deployment')) {
+      const ps = podSpec(d);
+      assert.equal(ps.securityContext.runAsNonRoot, true);
+      assert.deepEqual(ps.securityContext.seccompProfile, { type: 'RuntimeDefault' });
+      const c = container(d) as Container & { securityContext: Record<string, unknown> };
+      assert.deepEqual(c.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+      for (const e of c.env) if (/SECRET|TOKEN|PASSWORD|CLIENTS|KEY/.test(e.name)) assert.ok(e.valueFrom?.secretKeyRef, `${d.metadata.name} ${e.name} must come from a Secret`);
+    }
+    const cm = named(objs, 'ConfigMap', 'chat4all-config') as K8sObject & { data: Record<string, string> };
+    assert.equal(cm.data.API_HOST, '0.0.0.0');
+    assert.equal(cm.data.BUS_DRIVER, 'kafka');
+    assert.equal(cm.data.CHAT4ALL_PROFILE, 'production');
+    for (const k of Object.keys(cm.data)) assert.doesNotMatch(k, /SECRET|TOKEN|PASSWORD/);
+  });
+
+  test('routers get time to finish, commit and leave their group', () => {
+    assert.ok(podSpec(named(objs, 'Deployment', 'chat4all-router')).terminationGracePeriodSeconds >= 25);
+    assert.throws(() => synth({ router: { terminationGracePeriodSeconds: 10 } }, spec), /router.terminationGracePeriodSeconds \(10\) is shorter than 25 s/);
+  });
+
+  test('the operator may act only in its namespace: a Role, no wildcard', () => {
+    assert.equal(byKind(objs, 'ClusterRole').length + byKind(objs, 'ClusterRoleBinding').length, 0);
+    const role = named(objs, 'Role', 'chat4all-operator') as K8sObject & { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+    for (const r of role.rules) for (const x of [...r.apiGroups, ...r.resources, ...r.verbs]) assert.notEqual(x, '*');
+    const verbs = (res: string) => role.rules.filter((r) => r.resources.includes(res)).flatMap((r) => r.verbs);
+    assert.deepEqual(verbs('pods'), ['get', 'list', 'watch', 'delete']);
+    assert.deepEqual(verbs('deployments/scale'), ['get', 'patch']);
+    assert.ok(verbs('experiments/status').includes('patch'));
+    assert.ok(verbs('leases').includes('update'));
+    assert.ok(verbs('events').includes('create'));
+    assert.equal(podSpec(named(objs, 'Deployment', 'chat4all-operator')).containers.length, 1);
+  });
+
+  test('everything is denied unless a policy allows it; routers accept only Prometheus', () => {
+    const deny = named(objs, 'NetworkPolicy', 'chat4all-default-deny').spec as { policyTypes: string[]; ingress?: unknown };
+    assert.deepEqual(deny.policyTypes, ['Ingress', 'Egress']);
+    assert.equal(deny.ingress, undefined);
+    const router = named(objs, 'NetworkPolicy', 'chat4all-router').spec as { ingress: { from: object[]; ports: { port: number }[] }[] };
+    assert.deepEqual(router.ingress[0]!.from, [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }]);
+    assert.deepEqual(router.ingress[0]!.ports, [{ port: 8091, protocol: 'TCP' }]);
+  });
+
+  test('ServiceMonitor and PrometheusRule carry the release label', () => {
+    const custom = synth({ monitoring: { release: 'prom' } }, spec);
+    assert.equal(named(custom, 'ServiceMonitor', 'chat4all').metadata.labels!.release, 'prom');
+    assert.equal(named(custom, 'PrometheusRule', 'chat4all-alerts').metadata.labels!.release, 'prom');
+  });
+});
+
+describe('Chat4AllChart (keda mode)', () => {
+  const objs = synth({ autoscaling: { mode: 'keda' }, connectors: { autoscaling: { minReplicas: 0, activationLagThreshold: 10 } } }, spec);
+
+  test('ScaledObjects with apache-kafka triggers replace the HPAs, never both', () => {
+    assert.equal(byKind(objs, 'HorizontalPodAutoscaler').length, 0);
+    assert.equal(byKind(objs, 'ScaledObject').length, 4);
+    for (const o of objs) assertValidManifest(o);
+    const so = named(objs, 'ScaledObject', 'chat4all-connector-whatsapp').spec as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    assert.equal(so.minReplicaCount, 0);
+    assert.equal(so.scaleTargetRef.name, 'chat4all-connector-whatsapp');
+    assert.equal(so.triggers[0].type, 'apache-kafka');
+    assert.deepEqual(
+      { ...so.triggers[0].metadata },
+      { bootstrapServers: 'chat4all-kafka-bootstrap.kafka:9092', consumerGroup: 'chat4all-connector-whatsapp', topic: 'chat4all.deliveries.whatsapp', lagThreshold: '50', activationLagThreshold: '10', offsetResetPolicy: 'earliest', allowIdleConsumers: 'false' },
+    );
+    assert.equal((named(objs, 'ScaledObject', 'chat4all-api').spec as { triggers: { type: string }[] }).triggers[0]!.type, 'cpu');
+  });
+});
+
+describe('Chat4AllChart refuses the traps', () => {
+  test('maxReplicas above the partitions of the topic', () => {
+    assert.throws(() => synth({ kafka: { partitions: 6 }, router: { autoscaling: { maxReplicas: 8 } } }, spec), (err: unknown) => {
+      assert.ok(err instanceof Chat4AllPropsError);
+      assert.match(err.message, /router.autoscaling.maxReplicas \(8\) exceeds the partitions of topic chat4all.messages.accepted \(6\): extra consumers would sit idle; raise kafka.partitions or lower router.autoscaling.maxReplicas/);
+      assert.match(err.message, /connectors.autoscaling.maxReplicas \(12\) exceeds/); // every problem at once
+      return true;
+    });
+  });
+  test('fixed replicas above the partitions', () => {
+    assert.throws(() => synth({ autoscaling: { mode: 'none' }, kafka: { partitions: 2 }, router: { replicas: 3 }, connectors: { autoscaling: { maxReplicas: 2 } } }, spec), /router.replicas \(3\) exceeds the partitions/);
+  });
+  test('scale to zero without a topic, or with an HPA', () => {
+    assert.throws(() => synth({ autoscaling: { mode: 'keda' }, router: { autoscaling: { minReplicas: 0, lagOnTopic: false } } }, spec), /router.autoscaling.minReplicas is 0 but the lag is not measured on a topic/);
+    assert.throws(() => synth({ router: { autoscaling: { minReplicas: 0 } } }, spec), /an HPA cannot scale to zero/);
+  });
+  test('unknown settings (a typo) instead of silently ignoring them', () => {
+    assert.throws(() => synth({ routr: {} } as never, spec), /Unrecognized key/);
+  });
+});
+
+describe('monitoring files', () => {
+  test('dashboards and rule files become ConfigMaps and rule groups; a missing folder gives none', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chat4all-obs-'));
+    mkdirSync(join(dir, 'dashboards'));
+    mkdirSync(join(dir, 'alerts'));
+    writeFileSync(join(dir, 'dashboards', 'Chat4All Overview.json'), JSON.stringify({ title: 'Chat4All' }));
+    writeFileSync(join(dir, 'alerts', 'platform.yaml'), 'groups:\n  - name: chat4all-platform\n    rules:\n      - alert: RouterDown\n        expr: up{job="router"} == 0\n');
+    const objs = synth({ monitoring: { dashboardsNamespace: 'monitoring' } }, spec, { dashboards: readDashboards(join(dir, 'dashboards')), ruleGroups: readRuleGroups(join(dir, 'alerts')) });
+    const cm = named(objs, 'ConfigMap', 'chat4all-dashboard-chat4all-overview') as K8sObject & { data: Record<string, string> };
+    assert.equal(cm.metadata.labels!.grafana_dashboard, '1');
+    assert.equal(cm.metadata.namespace, 'monitoring');
+    assert.equal(JSON.parse(cm.data['Chat4All Overview.json']!).title, 'Chat4All');
+    const rule = named(objs, 'PrometheusRule', 'chat4all-alerts').spec as { groups: { name: string }[] };
+    assert.deepEqual(rule.groups.map((g) => g.name), ['chat4all-kubernetes', 'chat4all-platform']);
+    for (const o of objs) assertValidManifest(o);
+    assert.deepEqual(readDashboards(join(dir, 'missing')), []);
+    assert.deepEqual(readRuleGroups(join(dir, 'missing')), []);
+  });
+});

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { z } from 'zod';
+import { REPO_ROOT, byKind, synth } from './testing/render.ts';
+import { ENTRYPOINTS } from './workloads.ts';
+
+/*
+ * No Docker engine here: instead this builds the very JavaScript the Dockerfile builds
+ * (`tsc -p tsconfig.build.json`) and starts the API with the image's command, `node <entry>`.
+ * The output goes to .build/image/dist so that node_modules resolves as in the image (/app).
+ */
+const IMAGE_ROOT = join(REPO_ROOT, '.build', 'image');
+const run = promisify(execFile);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe('the image start commands', () => {
+  before(async () => {
+    rmSync(join(IMAGE_ROOT, 'dist'), { recursive: true, force: true });
+    await run(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', join(IMAGE_ROOT, 'dist')], { cwd: REPO_ROOT });
+  });
+
+  test('the Dockerfile compiles with tsconfig.build.json, drops dev dependencies and runs as non-root', () => {
+    const df = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    assert.match(df, /RUN npx tsc -p tsconfig\.build\.json/);
+    assert.match(df, /npm prune --omit=dev/);
+    assert.match(df, /^FROM \$\{NODE_IMAGE\} AS runtime$/m);
+    assert.match(df, /ARG NODE_IMAGE=node:20-[a-z]+-slim/);
+    assert.match(df, /^USER 10001:10001$/m);
+    assert.match(df, /^WORKDIR \/app$/m);
+    assert.match(df, /^CMD \["node", "dist\/services\/api\/main\.js"\]$/m);
+  });
+
+  test('every service entry point the chart runs exists after the build (the operator once it lands)', () => {
+    for (const [svc, entry] of Object.entries(ENTRYPOINTS)) {
+      const source = join(REPO_ROOT, entry.replace(/^dist\//, '').replace(/\.js$/, '.ts'));
+      if (svc === 'operator' && !existsSync(source)) continue; // TODO(#7): operator/main.ts is the operator issue's
+      assert.ok(existsSync(join(IMAGE_ROOT, entry)), `${entry} was not built`);
+    }
+    const objs = synth({ providerSim: { enabled: true } }, z.object({}));
+    const commands = byKind(objs, 'Deployment').map((d) => (d.spec as { template: { spec: { containers: { command: string[] }[] } } }).template.spec.containers[0]!.command);
+    for (const c of commands) assert.ok(Object.values(ENTRYPOINTS).includes(c[1] as never) && c[0] === 'node' && c.length === 2, JSON.stringify(c));
+  });
+
+  test('`node dist/services/api/main.js` serves /healthz', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [ENTRYPOINTS.api], {
+      cwd: IMAGE_ROOT,
+      env: { PATH: process.env.PATH, API_HOST: '127.0.0.1', API_PORT: String(port), STORE_DRIVER: 'memory', BUS_DRIVER: 'memory', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      const deadline = Date.now() + 15_000;
+      let body: unknown = null;
+      while (Date.now() < deadline && body === null) {
+        try {
+          const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) });
+          if (res.ok) body = await res.json();
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      assert.deepEqual(body, { status: 'ok' }, output);
+    } finally {
+      process.kill(child.pid!, 'SIGTERM');
+    }
+    assert.equal(await exited, 0, `graceful stop on SIGTERM exits 0\n${output}`);
+  });
+
+  after(() => rmSync(join(IMAGE_ROOT, 'dist'), { recursive: true, force: true }));
+});

@@ -1,0 +1,189 @@
+import { API_PRESTOP_SECONDS, defaultLagTopic, type Chat4AllProps } from './chart-props.ts';
+
+/** The compiled entry point of each process, as the image runs it (`node <entry>`, WORKDIR /app). */
+export const ENTRYPOINTS = {
+  api: 'dist/services/api/main.js',
+  router: 'dist/services/router/main.js',
+  connector: 'dist/services/connectors/main.js',
+  'provider-sim': 'dist/services/provider-sim/main.js',
+  // The operator is another issue's work: this is the contract its main.ts must meet.
+  operator: 'dist/operator/main.js',
+} as const;
+
+/** Consumer groups, as services/router/router-service.ts and services/connectors/connector-service.ts name them. */
+export const ROUTER_GROUP = 'chat4all-router';
+export const connectorGroup = (channel: string) => `chat4all-connector-${channel}`;
+
+export type EnvVar =
+  | { name: string; value: string }
+  | { name: string; valueFrom: { secretKeyRef: { name: string; key: string; optional: boolean } } }
+  | { name: string; valueFrom: { fieldRef: { fieldPath: string } } };
+
+type Resources = Chat4AllProps['api']['resources'];
+
+/** One Deployment of the platform and everything about it the other objects need. */
+export interface Workload {
+  /** `app.kubernetes.io/component` and the object name suffix. */
+  component: string;
+  /** Which props section configures it. */
+  key: 'api' | 'router' | 'connectors' | 'providerSim' | 'operator';
+  command: string[];
+  port: number;
+  readinessPath: string;
+  env: EnvVar[];
+  /** How it scales when autoscaling.mode is not `none`. */
+  scaling: { kind: 'cpu' } | { kind: 'lag'; group: string; topic: string } | { kind: 'fixed' };
+  replicas: number;
+  resources: Resources;
+  terminationGracePeriodSeconds: number;
+  preStopSleepSeconds: number;
+  /** Only the operator talks to the Kubernetes API. */
+  serviceAccount: boolean;
+}
+
+const secretEnv = (name: string, ref: { name: string; key: string; optional: boolean }): EnvVar => ({ name, valueFrom: { secretKeyRef: { ...ref } } });
+
+/** Every credential the services' config reads (production profile requires all but the optional ones). */
+function serviceSecrets(p: Chat4AllProps): EnvVar[] {
+  const s = p.secrets;
+  return [
+    secretEnv('JWT_SECRET', s.jwtSecret),
+    secretEnv('META_APP_SECRET', s.metaAppSecret),
+    secretEnv('WEBHOOK_VERIFY_TOKEN', s.webhookVerifyToken),
+    secretEnv('WHATSAPP_TOKEN', s.whatsappToken),
+    secretEnv('INSTAGRAM_TOKEN', s.instagramToken),
+    secretEnv('AUTH_CLIENTS', s.authClients),
+    secretEnv('S3_ACCESS_KEY_ID', s.objectStoreAccessKey),
+    secretEnv('S3_SECRET_ACCESS_KEY', s.objectStoreSecretKey),
+    secretEnv('CASSANDRA_USERNAME', s.cassandraUsername),
+    secretEnv('CASSANDRA_PASSWORD', s.cassandraPassword),
+  ];
+}
+
+const podName: EnvVar = { name: 'SERVICE_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } };
+
+/** The workloads of one installation, in a fixed order. */
+export function workloads(p: Chat4AllProps): Workload[] {
+  const out: Workload[] = [
+    {
+      component: 'api',
+      key: 'api',
+      command: ['node', ENTRYPOINTS.api],
+      port: 8080,
+      readinessPath: '/readyz',
+      env: [podName, ...serviceSecrets(p)],
+      scaling: { kind: 'cpu' },
+      replicas: p.api.replicas,
+      resources: p.api.resources,
+      terminationGracePeriodSeconds: p.api.terminationGracePeriodSeconds,
+      preStopSleepSeconds: API_PRESTOP_SECONDS,
+      serviceAccount: false,
+    },
+    {
+      component: 'router',
+      key: 'router',
+      command: ['node', ENTRYPOINTS.router],
+      port: 8091,
+      readinessPath: '/readyz',
+      env: [podName, ...serviceSecrets(p)],
+      scaling: { kind: 'lag', group: ROUTER_GROUP, topic: defaultLagTopic('router') },
+      replicas: p.router.replicas,
+      resources: p.router.resources,
+      terminationGracePeriodSeconds: p.router.terminationGracePeriodSeconds,
+      preStopSleepSeconds: 0,
+      serviceAccount: false,
+    },
+    ...p.connectors.channels.map(
+      (channel): Workload => ({
+        component: `connector-${channel}`,
+        key: 'connectors',
+        command: ['node', ENTRYPOINTS.connector],
+        port: 8090,
+        readinessPath: '/readyz',
+        env: [podName, { name: 'CONNECTOR_CHANNELS', value: channel }, ...serviceSecrets(p)],
+        scaling: { kind: 'lag', group: connectorGroup(channel), topic: defaultLagTopic(`connector-${channel}`) },
+        replicas: p.connectors.replicas,
+        resources: p.connectors.resources,
+        terminationGracePeriodSeconds: p.connectors.terminationGracePeriodSeconds,
+        preStopSleepSeconds: 0,
+        serviceAccount: false,
+      }),
+    ),
+  ];
+  if (p.providerSim.enabled) {
+    out.push({
+      component: 'provider-sim',
+      key: 'providerSim',
+      command: ['node', ENTRYPOINTS['provider-sim']],
+      port: 9300,
+      readinessPath: '/healthz', // the simulator has no dependencies to wait for
+      env: [
+        secretEnv('SIM_APP_SECRET', p.secrets.metaAppSecret),
+        secretEnv('SIM_ACCESS_TOKEN', p.secrets.whatsappToken),
+        { name: 'SIM_LOG_LEVEL', value: p.logLevel },
+        ...p.connectors.channels.map((c) => ({
+          name: `SIM_WEBHOOK_${c.toUpperCase()}_URL`,
+          value: `http://${p.name}-connector-${c}:8090/webhooks/${c}`,
+        })),
+      ],
+      scaling: { kind: 'fixed' },
+      replicas: 1, // its fault state lives in memory: one instance
+      resources: p.providerSim.resources,
+      terminationGracePeriodSeconds: 10,
+      preStopSleepSeconds: 0,
+      serviceAccount: false,
+    });
+  }
+  if (p.operator.enabled) {
+    out.push({
+      component: 'operator',
+      key: 'operator',
+      command: ['node', ENTRYPOINTS.operator],
+      port: 8092,
+      readinessPath: '/readyz',
+      env: [podName, { name: 'WATCH_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
+      scaling: { kind: 'fixed' },
+      replicas: p.operator.replicas,
+      resources: p.operator.resources,
+      terminationGracePeriodSeconds: 30,
+      preStopSleepSeconds: 0,
+      serviceAccount: true,
+    });
+  }
+  return out;
+}
+
+/** Non-secret settings shared by every service, as the ConfigMap holds them. */
+export function sharedConfig(p: Chat4AllProps): Record<string, string> {
+  const sim = `http://${p.name}-provider-sim:9300`;
+  return {
+    CHAT4ALL_PROFILE: p.profile,
+    LOG_LEVEL: p.logLevel,
+    NODE_ENV: 'production',
+    DATA_DIR: '/tmp/chat4all',
+    BUS_DRIVER: 'kafka',
+    KAFKA_BROKERS: p.kafka.bootstrapServers,
+    KAFKA_PARTITIONS: String(p.kafka.partitions),
+    STORE_DRIVER: p.store.driver,
+    CASSANDRA_CONTACT_POINTS: p.store.cassandra.contactPoints,
+    CASSANDRA_LOCAL_DATA_CENTER: p.store.cassandra.localDataCenter,
+    CASSANDRA_KEYSPACE: p.store.cassandra.keyspace,
+    S3_ENDPOINT: p.objectStore.endpoint,
+    S3_BUCKET: p.objectStore.bucket,
+    S3_REGION: p.objectStore.region,
+    FILES_PUBLIC_BASE_URL: `${p.api.publicUrl || `http://${p.name}-api:8080`}/files`,
+    WHATSAPP_API_BASE: p.providerSim.enabled ? sim : p.connectors.whatsappApiBase,
+    INSTAGRAM_API_BASE: p.providerSim.enabled ? sim : p.connectors.instagramApiBase,
+    // In a pod every server binds all interfaces; the defaults (127.0.0.1) are for one machine.
+    API_HOST: '0.0.0.0',
+    API_PORT: '8080',
+    ROUTER_HOST: '0.0.0.0',
+    ROUTER_PORT: '8091',
+    CONNECTORS_HOST: '0.0.0.0',
+    CONNECTORS_PORT: '8090',
+    SIM_HOST: '0.0.0.0',
+    SIM_PORT: '9300',
+    OPERATOR_HOST: '0.0.0.0',
+    OPERATOR_PORT: '8092',
+  };
+}

@@ -1,0 +1,152 @@
+{{/* Name prefix of every object: values.name, else the release name. */}}
+{{- define "chat4all.fullname" -}}
+{{- default .Release.Name .Values.name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels of every object (cdk8s/chat4all-chart.ts commonLabels). */}}
+{{- define "chat4all.labels" -}}
+app.kubernetes.io/name: chat4all
+app.kubernetes.io/instance: {{ include "chat4all.fullname" . }}
+app.kubernetes.io/part-of: chat4all
+app.kubernetes.io/version: {{ .Values.image.tag | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{/* The labels selecting every pod of the installation. */}}
+{{- define "chat4all.instanceLabels" -}}
+app.kubernetes.io/name: chat4all
+app.kubernetes.io/instance: {{ include "chat4all.fullname" . }}
+{{- end -}}
+
+{{/*
+The workloads (cdk8s/workloads.ts): component, values key, entry point, port, readiness path,
+how it scales, consumer group and topic. Used as: include "chat4all.workloads" . | fromYaml
+*/}}
+{{- define "chat4all.workloads" -}}
+items:
+  - component: api
+    key: api
+    entry: dist/services/api/main.js
+    port: 8080
+    readinessPath: /readyz
+    scaling: cpu
+    preStopSleepSeconds: 5
+    grace: {{ .Values.api.terminationGracePeriodSeconds }}
+    replicas: {{ .Values.api.replicas }}
+    serviceAccount: false
+  - component: router
+    key: router
+    entry: dist/services/router/main.js
+    port: 8091
+    readinessPath: /readyz
+    scaling: lag
+    group: chat4all-router
+    topic: chat4all.messages.accepted
+    preStopSleepSeconds: 0
+    grace: {{ .Values.router.terminationGracePeriodSeconds }}
+    replicas: {{ .Values.router.replicas }}
+    serviceAccount: false
+{{- range .Values.connectors.channels }}
+  - component: connector-{{ . }}
+    key: connectors
+    channel: {{ . }}
+    entry: dist/services/connectors/main.js
+    port: 8090
+    readinessPath: /readyz
+    scaling: lag
+    group: chat4all-connector-{{ . }}
+    topic: chat4all.deliveries.{{ . }}
+    preStopSleepSeconds: 0
+    grace: {{ $.Values.connectors.terminationGracePeriodSeconds }}
+    replicas: {{ $.Values.connectors.replicas }}
+    serviceAccount: false
+{{- end }}
+{{- if .Values.providerSim.enabled }}
+  - component: provider-sim
+    key: providerSim
+    entry: dist/services/provider-sim/main.js
+    port: 9300
+    readinessPath: /healthz
+    scaling: fixed
+    preStopSleepSeconds: 0
+    grace: 10
+    replicas: 1
+    serviceAccount: false
+{{- end }}
+{{- if .Values.operator.enabled }}
+  - component: operator
+    key: operator
+    entry: dist/operator/main.js
+    port: 8092
+    readinessPath: /readyz
+    scaling: fixed
+    preStopSleepSeconds: 0
+    grace: 30
+    replicas: {{ .Values.operator.replicas }}
+    serviceAccount: true
+{{- end }}
+{{- end -}}
+
+{{- define "chat4all.secretEnv" -}}
+- name: {{ .env }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ .ref.name }}
+      key: {{ .ref.key }}
+      optional: {{ .ref.optional }}
+{{- end -}}
+
+{{/* Every credential the services' config reads, by reference. */}}
+{{- define "chat4all.serviceSecrets" -}}
+{{- $s := .Values.secrets -}}
+{{- range $pair := list (list "JWT_SECRET" "jwtSecret") (list "META_APP_SECRET" "metaAppSecret") (list "WEBHOOK_VERIFY_TOKEN" "webhookVerifyToken") (list "WHATSAPP_TOKEN" "whatsappToken") (list "INSTAGRAM_TOKEN" "instagramToken") (list "AUTH_CLIENTS" "authClients") (list "S3_ACCESS_KEY_ID" "objectStoreAccessKey") (list "S3_SECRET_ACCESS_KEY" "objectStoreSecretKey") (list "CASSANDRA_USERNAME" "cassandraUsername") (list "CASSANDRA_PASSWORD" "cassandraPassword") }}
+{{ include "chat4all.secretEnv" (dict "env" (index $pair 0) "ref" (index $s (index $pair 1))) }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The rules cdk8s/chart-props.ts refuses (same messages): consumers beyond the partitions, scale to
+zero where it cannot work, grace periods shorter than a graceful stop.
+*/}}
+{{- define "chat4all.validate" -}}
+{{- $v := .Values -}}
+{{- $mode := $v.autoscaling.mode -}}
+{{- $p := int $v.kafka.partitions -}}
+{{- $problems := list -}}
+{{- $topics := list -}}
+{{- range $v.connectors.channels }}{{ $topics = append $topics (printf "chat4all.deliveries.%s" .) }}{{ end -}}
+{{- range $w := list (dict "key" "router" "topic" "chat4all.messages.accepted" "v" $v.router) (dict "key" "connectors" "topic" (join ", " $topics) "v" $v.connectors) -}}
+{{- $a := $w.v.autoscaling -}}
+{{- if and (eq $mode "none") (gt (int $w.v.replicas) $p) -}}
+{{- $problems = append $problems (printf "%s.replicas (%d) exceeds the partitions of topic %s (%d): extra consumers would sit idle; raise kafka.partitions or lower %s.replicas" $w.key (int $w.v.replicas) $w.topic $p $w.key) -}}
+{{- end -}}
+{{- if ne $mode "none" -}}
+{{- if gt (int $a.maxReplicas) $p -}}
+{{- $problems = append $problems (printf "%s.autoscaling.maxReplicas (%d) exceeds the partitions of topic %s (%d): extra consumers would sit idle; raise kafka.partitions or lower %s.autoscaling.maxReplicas" $w.key (int $a.maxReplicas) $w.topic $p $w.key) -}}
+{{- end -}}
+{{- if gt (int $a.minReplicas) (int $a.maxReplicas) -}}
+{{- $problems = append $problems (printf "%s.autoscaling.minReplicas (%d) exceeds maxReplicas (%d)" $w.key (int $a.minReplicas) (int $a.maxReplicas)) -}}
+{{- end -}}
+{{- if and (eq (int $a.minReplicas) 0) (eq $mode "hpa") -}}
+{{- $problems = append $problems (printf "%s.autoscaling.minReplicas is 0 but an HPA cannot scale to zero (alpha feature HPAScaleToZero): use autoscaling.mode keda or minReplicas 1" $w.key) -}}
+{{- end -}}
+{{- if and (eq (int $a.minReplicas) 0) (not $a.lagOnTopic) -}}
+{{- $problems = append $problems (printf "%s.autoscaling.minReplicas is 0 but the lag is not measured on a topic (lagOnTopic false): a group with no committed offsets has no known topics, so its lag reads 0 and the workload would never scale up from zero; set %s.autoscaling.lagOnTopic true or minReplicas 1" $w.key $w.key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and (ne $mode "none") (gt (int $v.api.autoscaling.minReplicas) (int $v.api.autoscaling.maxReplicas)) -}}
+{{- $problems = append $problems (printf "api.autoscaling.minReplicas (%d) exceeds maxReplicas (%d)" (int $v.api.autoscaling.minReplicas) (int $v.api.autoscaling.maxReplicas)) -}}
+{{- end -}}
+{{- range $key := list "api" "router" "connectors" -}}
+{{- $g := int (index $v $key).terminationGracePeriodSeconds -}}
+{{- $need := ternary 30 25 (eq $key "api") -}}
+{{- if lt $g $need -}}
+{{- $problems = append $problems (printf "%s.terminationGracePeriodSeconds (%d) is shorter than %d s: the service allows itself 20 s to finish, commit and leave its group%s; raise it to at least %d" $key $g $need (ternary " after a 5 s preStop pause" "" (eq $key "api")) $need) -}}
+{{- end -}}
+{{- end -}}
+{{- if $problems -}}
+{{- fail (printf "invalid Chat4All settings:\n  - %s" (join "\n  - " $problems)) -}}
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,215 @@
+import { performance } from 'node:perf_hooks';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../core/logger.ts';
+import { isoAt, type Clock } from '../core/ports/clock.ts';
+import type { MessageStore, Webhook, WebhookAttempt, WebhookEvent } from '../core/ports/message-store.ts';
+import { eventsFor } from './events.ts';
+import { createWebhookMetrics } from './metrics.ts';
+import { DEFAULT_WEBHOOK_SETTINGS, type WebhookSettings } from './settings.ts';
+import { httpTransport, type WebhookTransport } from './transport.ts';
+import { signWebhook, WEBHOOK_HEADERS } from './verify.ts';
+
+export interface WebhookDispatcherDeps {
+  store: MessageStore;
+  clock: Clock;
+  logger: Logger;
+  /** Where `webhook_*` metrics are declared (one dispatcher per registry). */
+  registry: Registry;
+  /** How callbacks are sent. @default httpTransport({ allowPrivateTargets }) */
+  transport?: WebhookTransport;
+}
+
+export interface WebhookDispatcherOptions extends Partial<WebhookSettings> {
+  /** Pause between passes. @default 1000 */
+  intervalMs?: number;
+  /** Most callbacks in flight at once. @default 8 */
+  concurrency?: number;
+  /** History entries looked at per store read. @default 500 */
+  batch?: number;
+  /** First retry delay; each retry doubles it. @default 1000 */
+  baseDelayMs?: number;
+  /** Longest retry delay. @default 3600000 (1 h) */
+  maxDelayMs?: number;
+  /** Delivered and failed events (with their attempts) are deleted this long after creation. @default 168 (7 days) */
+  retentionHours?: number;
+  /** Random numbers in [0, 1) for the retry jitter (tests pass a constant). @default Math.random */
+  random?: () => number;
+}
+
+/**
+ * The delay before retry number `attempt` (1 = the retry after the first attempt): exponential
+ * from `baseDelayMs`, capped at `maxDelayMs`, with "equal jitter" (between half and all of it),
+ * so receivers that fail together are not all retried at the same instant.
+ */
+export function retryDelay(attempt: number, o: { baseDelayMs: number; maxDelayMs: number }, random: () => number): number {
+  const ceiling = Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** Math.min(attempt - 1, 40));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+const LEASE_MARGIN_MS = 10_000;
+/** Most store reads per pass for each step, so one pass stays bounded under a backlog. */
+const MAX_ROUNDS = 10;
+const PRUNE_EVERY_MS = 3_600_000;
+
+/**
+ * The webhook dispatcher. The store's status history is an ordered log of every delivery
+ * transition; each pass (1) turns the entries after the durable cursor into events for the
+ * senders' webhooks (the outbox `webhook_events`, with stable ids, stored together with the new
+ * cursor), then (2) leases the due events and POSTs them, signed, at most `concurrency` at a time,
+ * retrying non-2xx answers and errors with backoff until `retryHours` after the event was made.
+ * Several dispatchers may run on one store: the lease keeps two from sending one event at once,
+ * and delivery stays at-least-once (a dispatcher that dies mid-send leaves the event to be sent
+ * again once its lease ends).
+ */
+export function startWebhookDispatcher(deps: WebhookDispatcherDeps, options: WebhookDispatcherOptions = {}) {
+  const o = {
+    ...DEFAULT_WEBHOOK_SETTINGS,
+    intervalMs: 1000,
+    concurrency: 8,
+    batch: 500,
+    baseDelayMs: 1000,
+    maxDelayMs: 3_600_000,
+    retentionHours: 168,
+    random: Math.random,
+    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+  } as Required<WebhookDispatcherOptions>;
+  const metrics = createWebhookMetrics(deps.registry);
+  const transport = deps.transport ?? httpTransport({ allowPrivateTargets: o.allowPrivateTargets });
+  const log = deps.logger.child({ component: 'webhook-dispatcher' });
+  let lastPrune = 0;
+
+  /** Step 1: history entries after the cursor become events. */
+  async function enqueue() {
+    let cursor = await deps.store.webhookCursor();
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const { entries, lastId } = await deps.store.historyForWebhooks(cursor, o.batch);
+      if (lastId === cursor) return;
+      // Read the webhooks after the entries: a webhook created meanwhile has `start_after` at or
+      // beyond every entry read, so none of its events can be missed.
+      const bySender = new Map<string, Webhook[]>();
+      for (const sender of new Set(entries.map((e) => e.sender_id))) bySender.set(sender, await deps.store.listWebhooks(sender));
+      const now = deps.clock.now();
+      const schedule = { created_at: isoAt(now), now, deadline: now + o.retryHours * 3_600_000 };
+      const events = entries.flatMap((e) => eventsFor(e, bySender.get(e.sender_id) ?? [], schedule));
+      await deps.store.enqueueWebhookEvents(events, lastId);
+      cursor = lastId;
+    }
+  }
+
+  /** Sends one event once and records the attempt. */
+  async function send(event: WebhookEvent, webhook: Webhook) {
+    const startedAt = deps.clock.now();
+    const timestamp = Math.floor(startedAt / 1000);
+    const headers = {
+      'content-type': 'application/json',
+      'user-agent': 'Chat4All-Webhooks/1',
+      [WEBHOOK_HEADERS.id]: event.event_id,
+      [WEBHOOK_HEADERS.timestamp]: String(timestamp),
+      [WEBHOOK_HEADERS.signature]: signWebhook(webhook.secret, timestamp, event.body),
+    };
+    const started = performance.now();
+    let statusCode: number | null = null;
+    let error: string | null = null;
+    try {
+      statusCode = (await transport({ url: webhook.url, headers, body: event.body, timeoutMs: o.timeoutMs })).status;
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const now = deps.clock.now();
+    const success = statusCode !== null && statusCode >= 200 && statusCode < 300;
+    if (!success && error === null) error = `HTTP ${statusCode}`;
+    let result: WebhookAttempt['result'];
+    let next: { status: 'pending' | 'delivered' | 'failed'; next_attempt_at: number };
+    if (success) {
+      result = 'success';
+      next = { status: 'delivered', next_attempt_at: now };
+    } else if (now >= event.deadline) {
+      result = 'failed';
+      next = { status: 'failed', next_attempt_at: now };
+    } else {
+      result = 'retry';
+      // The last retry happens at the deadline itself, so every event is tried for the whole window.
+      next = { status: 'pending', next_attempt_at: Math.min(event.deadline, now + retryDelay(event.attempts + 1, o, o.random)) };
+    }
+    await deps.store.recordWebhookAttempt(
+      {
+        event_id: event.event_id,
+        webhook_id: event.webhook_id,
+        at: isoAt(startedAt),
+        status_code: statusCode,
+        error: success ? null : error,
+        duration_ms: Math.round(seconds * 1000),
+        result,
+      },
+      next,
+    );
+    metrics.deliveries.inc({ result });
+    metrics.duration.observe(seconds);
+    const fields = { event_id: event.event_id, webhook_id: event.webhook_id, message_id: event.message_id, status_code: statusCode, attempt: event.attempts + 1 };
+    if (result === 'failed') log.warn({ ...fields, error }, 'webhook event given up after its retry window');
+    else if (result === 'retry') log.info({ ...fields, error, next_attempt_at: isoAt(next.next_attempt_at) }, 'webhook delivery failed; will retry');
+  }
+
+  /** Step 2: lease the due events and send them; returns how many were sent. */
+  async function deliverDue(): Promise<number> {
+    const now = deps.clock.now();
+    const claimed = await deps.store.claimWebhookEvents(now, now + o.timeoutMs + LEASE_MARGIN_MS, o.concurrency);
+    const webhooks = new Map<string, Webhook | null>();
+    await Promise.all(
+      claimed.map(async (event) => {
+        if (!webhooks.has(event.webhook_id)) webhooks.set(event.webhook_id, await deps.store.getWebhook(event.webhook_id));
+        const webhook = webhooks.get(event.webhook_id);
+        // Deleted meanwhile: its events are deleted with it.
+        if (!webhook) return;
+        await send(event, webhook);
+      }),
+    );
+    return claimed.length;
+  }
+
+  async function pass() {
+    await enqueue();
+    // Each round may free the next event of a message (events of one message go in order).
+    for (let round = 0; round < MAX_ROUNDS; round++) if ((await deliverDue()) === 0) break;
+    metrics.pending.set(await deps.store.countPendingWebhookEvents());
+    const now = deps.clock.now();
+    if (now - lastPrune >= PRUNE_EVERY_MS) {
+      lastPrune = now;
+      await deps.store.pruneWebhookEvents(isoAt(now - o.retentionHours * 3_600_000));
+    }
+  }
+
+  // Passes never overlap: a tick() during a timed pass runs after it.
+  let chain: Promise<void> = Promise.resolve();
+  const tick = () => {
+    const run = chain.then(pass);
+    chain = run.catch(() => undefined);
+    return run;
+  };
+
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      tick()
+        .catch((err) => log.warn({ err }, 'webhook dispatcher pass failed; will try again'))
+        .finally(schedule);
+    }, o.intervalMs);
+  };
+  schedule();
+
+  return {
+    /** Runs one pass now (tests use this instead of waiting). */
+    tick,
+    /** Stops the timer and waits for the pass under way. */
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await chain;
+    },
+  };
+}
+
+export type WebhookDispatcher = ReturnType<typeof startWebhookDispatcher>;

@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import type { HistoryRecord, NewWebhookEvent, Webhook } from '../core/ports/message-store.ts';
+
+/**
+ * The event types a webhook can subscribe to: one per delivery transition. A delivery is one
+ * recipient on one channel, so a message to two recipients on two channels gives up to four
+ * `message.delivered` events.
+ */
+export const WEBHOOK_EVENT_TYPES = ['message.sent', 'message.delivered', 'message.read', 'message.failed'] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+const TYPE_OF_STATUS: Record<HistoryRecord['status'], WebhookEventType> = {
+  SENT: 'message.sent',
+  DELIVERED: 'message.delivered',
+  READ: 'message.read',
+  FAILED: 'message.failed',
+};
+
+/** The JSON body of every callback (documented in docs/webhooks.md). */
+export interface WebhookEventBody {
+  /** The event id, also in the `Chat4All-Webhook-Id` header; the same on every retry. */
+  event_id: string;
+  type: WebhookEventType;
+  webhook_id: string;
+  /** When the status changed (RFC 3339 UTC). */
+  occurred_at: string;
+  message_id: string;
+  conversation_id: string;
+  /** The delivery's new status. */
+  status: HistoryRecord['status'];
+  recipient_id: string | null;
+  channel: string | null;
+  /** Why the delivery failed (`message.failed` only). */
+  error?: { code: string; message: string };
+}
+
+/**
+ * A stable event id for one (webhook, history entry): a dispatcher that creates the same event
+ * twice (after a crash, or two dispatchers at once) makes the same id, which the store ignores.
+ */
+export function webhookEventId(webhookId: string, historyId: number): string {
+  return `evt_${createHash('sha256').update(`${webhookId}/${historyId}`).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * The events one history entry makes for the sender's webhooks: one per webhook that subscribes
+ * to its type and was created before the entry.
+ */
+export function eventsFor(
+  entry: HistoryRecord,
+  webhooks: Webhook[],
+  schedule: { created_at: string; now: number; deadline: number },
+): NewWebhookEvent[] {
+  const type = TYPE_OF_STATUS[entry.status];
+  return webhooks
+    .filter((w) => w.owner_id === entry.sender_id && w.start_after < entry.id && w.events.includes(type))
+    .map((w) => {
+      const event_id = webhookEventId(w.webhook_id, entry.id);
+      const body: WebhookEventBody = {
+        event_id,
+        type,
+        webhook_id: w.webhook_id,
+        occurred_at: entry.at,
+        message_id: entry.message_id,
+        conversation_id: entry.conversation_id,
+        status: entry.status,
+        recipient_id: entry.recipient_id,
+        channel: entry.channel,
+      };
+      if (entry.status === 'FAILED' && entry.error) body.error = { code: entry.error.code, message: entry.error.message };
+      return {
+        event_id,
+        webhook_id: w.webhook_id,
+        type,
+        message_id: entry.message_id,
+        seq: entry.id,
+        body: JSON.stringify(body),
+        created_at: schedule.created_at,
+        next_attempt_at: schedule.now,
+        deadline: schedule.deadline,
+      };
+    });
+}
