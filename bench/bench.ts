@@ -53,7 +53,7 @@ const FULL: Settings = {
   httpLimitMs: 5000,
   busMessages: 100_000,
   warmupMs: 5000,
-  stepRates: [200, 400, 800, 1600, 3200, 6400],
+  stepRates: [25, 50, 100, 200, 400, 800, 1600, 3200, 6400],
   stepMs: 10_000,
   fixedRates: [500, 2000],
   fixedMs: 10_000,
@@ -68,9 +68,9 @@ const SMOKE: Settings = {
   httpLimitMs: 1500,
   busMessages: 10_000,
   warmupMs: 1000,
-  stepRates: [50, 100],
+  stepRates: [20, 40],
   stepMs: 2000,
-  fixedRates: [50],
+  fixedRates: [20],
   fixedMs: 2000,
   deadlineMs: 5000,
 };
@@ -193,7 +193,7 @@ async function main(argv: string[]): Promise<number> {
       );
       return { run, result };
     };
-    await runAt(Math.min(200, s.stepRates[0]!), s.warmupMs, 'warm-up');
+    await runAt(s.stepRates[0]!, s.warmupMs, 'warm-up');
 
     const steps: RateRun[] = [];
     let lastGood: RateRun | null = null;

@@ -171,6 +171,7 @@ export const chat4allPropsFields = z.strictObject({
       objectStorePorts: z.array(z.number().int()).default([9000, 443]),
       kubeApiPorts: z.array(z.number().int()).default([443, 6443]),
       providerPorts: z.array(z.number().int()).default([443]).describe('egress of the connectors to the providers'),
+      webhookPorts: z.array(z.number().int()).default([443, 80]).describe("egress of the routers to clients' webhook URLs"),
     })
     .prefault({}),
   podDisruptionBudget: z.strictObject({ enabled: z.boolean().default(true), maxUnavailable: z.number().int().min(1).default(1) }).prefault({}),

@@ -273,6 +273,7 @@ export class Chat4AllChart extends Chart {
       { to: [{ podSelector: { matchLabels: instance } }] },
       ...(w.key === 'api' || w.key === 'router' || w.key === 'connectors' ? [{ ports: data }] : []),
       ...(w.key === 'connectors' ? [{ ports: tcp(p.networkPolicy.providerPorts) }] : []),
+      ...(w.key === 'router' ? [{ ports: tcp(p.networkPolicy.webhookPorts) }] : []), // clients' webhook URLs
       ...(w.key === 'operator' ? [{ ports: tcp([...p.networkPolicy.kubeApiPorts, ...p.networkPolicy.kafkaPorts]) }] : []),
     ];
     new k8s.KubeNetworkPolicy(this, `${w.component}-netpol`, {

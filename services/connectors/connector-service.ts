@@ -1,33 +1,72 @@
 import type { Bus, Subscription } from '../core/ports/bus.ts';
 import type { ExternalChannel } from '../core/domain/types.ts';
+import { isoAt } from '../core/ports/clock.ts';
+import { partitionFor } from '../core/partitioner.ts';
 import { deliveryTopic, type DeliveryJob } from '../core/topics.ts';
-import { deliver, type DeliverDeps } from './deliver.ts';
+import { deliver, drainConversation, type DeliverDeps } from './deliver.ts';
 
 /** The consumer group of one channel's connectors. */
 export const connectorGroup = (channel: ExternalChannel) => `chat4all-connector-${channel}`;
 
+export interface ConnectorServiceOptions {
+  /** Partitions of the delivery topics (to know which conversations this process owns). */
+  partitions: number;
+  concurrency?: number;
+  /** How often parked deliveries are looked at. @default 250 */
+  retryIntervalMs?: number;
+  /** Conversations drained at once by the retry loop. @default 8 */
+  retryConcurrency?: number;
+  /** @default 2000 */
+  gaugeIntervalMs?: number;
+}
+
 /**
- * Starts consuming the delivery topics of the given channels, and keeps the gauge of waiting
- * deliveries (the store-and-forward backlog) fresh.
+ * Starts consuming the delivery topics of the given channels; runs the retry loop that drains
+ * parked conversations when they are due (only those on partitions this process owns, so two
+ * connector processes never drain one conversation); keeps the waiting-deliveries gauge fresh.
  */
 export async function startConnectors(
   deps: DeliverDeps & { bus: Bus },
   channels: ExternalChannel[],
-  options: { concurrency?: number; gaugeIntervalMs?: number } = {},
-): Promise<{ stop(): Promise<void> }> {
+  options: ConnectorServiceOptions,
+): Promise<{ stop(): Promise<void>; retryTick(): Promise<void> }> {
   const subs: Subscription[] = [];
+  const owned = new Map<ExternalChannel, Set<number>>();
   for (const channel of channels) {
+    const topic = deliveryTopic(channel);
     subs.push(
       await deps.bus.subscribe({
         group: connectorGroup(channel),
-        topics: [deliveryTopic(channel)],
+        topics: [topic],
         concurrency: options.concurrency,
+        onAssignment: (assignment) => owned.set(channel, new Set(assignment[topic] ?? [])),
         handler: async (msg) => {
           await deliver(deps, JSON.parse(msg.value) as DeliveryJob);
         },
       }),
     );
   }
+
+  let running: Promise<void> | null = null;
+  const retryTick = async () => {
+    for (const channel of channels) {
+      const mine = owned.get(channel);
+      if (!mine || mine.size === 0) continue;
+      const due = await deps.store.listDueParked(channel, isoAt(deps.clock.now()), 1000);
+      const conversations = [...new Set(due.map((d) => d.conversation_id))].filter((c) => mine.has(partitionFor(c, options.partitions)));
+      const width = options.retryConcurrency ?? 8;
+      for (let i = 0; i < conversations.length; i += width) {
+        await Promise.all(conversations.slice(i, i + width).map((c) => drainConversation(deps, c, channel, Infinity)));
+      }
+    }
+  };
+  const retry = setInterval(() => {
+    if (running) return;
+    running = retryTick()
+      .catch((err) => deps.logger.warn({ err }, 'retry pass failed; will try again'))
+      .finally(() => (running = null));
+  }, options.retryIntervalMs ?? 250);
+
   const refresh = async () => {
     for (const channel of channels) deps.metrics.waiting.set({ channel }, await deps.store.countUnsent(channel));
   };
@@ -35,8 +74,11 @@ export async function startConnectors(
   gauge.unref();
   await refresh();
   return {
+    retryTick,
     async stop() {
+      clearInterval(retry);
       clearInterval(gauge);
+      await running;
       await Promise.all(subs.map((s) => s.stop()));
     },
   };

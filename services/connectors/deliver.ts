@@ -5,7 +5,7 @@ import type { DeliveryJob } from '../core/topics.ts';
 import { messageLogger, type Logger } from '../core/logger.ts';
 import type { ChannelConnector } from './channel-connector.ts';
 import { ProviderError, toDeliveryError } from './provider-error.ts';
-import { backoffDelay, RetryLater, type BackoffOptions } from './retry-policy.ts';
+import { backoffDelay, type BackoffOptions } from './retry-policy.ts';
 import { isBreakerTimeout, isOpenBreaker } from './guarded-connector.ts';
 import type { ConnectorMetrics } from './metrics.ts';
 
@@ -17,7 +17,7 @@ export interface DeliverDeps {
   connectors: Map<string, ChannelConnector>;
   /** Where providers fetch files: `<base>/<file_id>`. */
   filesBaseUrl: string;
-  /** How long to wait for a provider's echo of a send left in doubt by an earlier process. */
+  /** How long a send left in doubt by an earlier process (a crash) waits for the provider's echo. */
   inDoubtGraceMs: number;
   /** The same for a send left in doubt by this process (its webhook receiver was up). */
   inDoubtShortGraceMs: number;
@@ -34,36 +34,76 @@ export interface DeliverDeps {
 const IN_DOUBT = new Set(['provider_timeout', 'provider_network_error']);
 
 /**
- * Delivers one job to its provider, once, in conversation order. The store tells whether a
- * provider already accepted this delivery (a replay after a crash), in which case nothing is sent
- * again. Older deliveries of the same conversation and channel that are still unsent go out
- * first, so the provider sees seq order. A permanent provider error ends the delivery FAILED with
- * the provider's code. A retriable one — or an open breaker — throws `RetryLater`: the record is
- * not committed, waits durably on its partition, and is handed again after a backoff, so nothing
- * behind it overtakes it. A delivery that waited longer than the maximum age is FAILED.
+ * Delivers one job: drains its conversation on its channel, in seq order, up to the job's seq.
+ * Older deliveries still unsent go first, so the provider sees seq order; a delivery the provider
+ * already accepted is never sent again (a replay after a crash). When a delivery cannot go now
+ * (provider down, breaker open, a retriable error, an in-doubt send awaiting its echo) it is
+ * parked in the store with the time of its next attempt and everything behind it in its
+ * conversation waits too; the Kafka record is done — nothing blocks the partition, and the
+ * connector's retry loop drains parked conversations when they are due.
  */
-export async function deliver(deps: DeliverDeps, job: DeliveryJob): Promise<'sent' | 'skipped' | 'failed'> {
+export async function deliver(deps: DeliverDeps, job: DeliveryJob): Promise<'sent' | 'skipped' | 'failed' | 'waiting'> {
   const current = await deps.store.getDelivery(job.delivery_id);
   if (!current || current.status !== 'SENT' || current.provider_message_id) {
     deps.metrics.sent.inc({ channel: job.channel, status: 'skipped' });
     return 'skipped';
   }
-  for (const older of await deps.store.listUnsentBefore(job.conversation_id, job.channel, job.seq)) {
-    const message = await deps.store.getMessage(older.message_id);
-    if (!message || !older.address) continue;
-    await sendOne(deps, older, {
-      ...job,
-      delivery_id: older.delivery_id,
-      message_id: older.message_id,
-      seq: older.seq,
-      recipient_id: older.recipient_id,
-      to: older.address,
-      payload: message.payload,
-      accepted_at: message.created_at,
-      trace_id: message.trace_id,
-    });
-  }
-  return sendOne(deps, current, job);
+  return drainConversation(deps, job.conversation_id, job.channel, job.seq);
+}
+
+/** In-process lock per conversation and channel: one drain at a time. */
+const locks = new Map<string, Promise<unknown>>();
+function withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const prev = locks.get(key) ?? Promise.resolve();
+  const run = prev.then(fn, fn);
+  const tail = run.catch(() => undefined);
+  locks.set(key, tail);
+  void tail.then(() => {
+    if (locks.get(key) === tail) locks.delete(key);
+  });
+  return run;
+}
+
+/**
+ * Sends a conversation's unsent deliveries on one channel in seq order, up to `upToSeq`
+ * (Infinity: all). Stops at the first that has to wait.
+ */
+export function drainConversation(
+  deps: DeliverDeps,
+  conversationId: string,
+  channel: DeliveryJob['channel'],
+  upToSeq: number,
+): Promise<'sent' | 'failed' | 'waiting' | 'skipped'> {
+  return withLock(`${channel}:${conversationId}`, async () => {
+    const pending = await deps.store.listUnsentBefore(conversationId, channel, upToSeq + 1);
+    if (pending.length === 0) return 'skipped';
+    let last: 'sent' | 'failed' | 'waiting' = 'sent';
+    for (const d of pending) {
+      if (d.next_attempt_at && Date.parse(d.next_attempt_at) > deps.clock.now()) return 'waiting';
+      const message = await deps.store.getMessage(d.message_id);
+      if (!message || !d.address) continue;
+      const job: DeliveryJob = {
+        delivery_id: d.delivery_id,
+        message_id: d.message_id,
+        conversation_id: conversationId,
+        seq: d.seq,
+        channel,
+        recipient_id: d.recipient_id,
+        to: d.address,
+        payload: message.payload,
+        accepted_at: message.created_at,
+        trace_id: message.trace_id,
+      };
+      last = await sendOne(deps, d, job);
+      if (last === 'waiting') return 'waiting';
+    }
+    return last;
+  });
+}
+
+async function park(deps: DeliverDeps, deliveryId: string, delayMs: number): Promise<'waiting'> {
+  await deps.store.parkDelivery(deliveryId, isoAt(deps.clock.now() + delayMs));
+  return 'waiting';
 }
 
 async function fail(deps: DeliverDeps, job: DeliveryJob, error: DeliveryError) {
@@ -73,7 +113,7 @@ async function fail(deps: DeliverDeps, job: DeliveryJob, error: DeliveryError) {
   deps.attempts.delete(job.delivery_id);
 }
 
-async function sendOne(deps: DeliverDeps, delivery: Delivery, job: DeliveryJob): Promise<'sent' | 'failed'> {
+async function sendOne(deps: DeliverDeps, delivery: Delivery, job: DeliveryJob): Promise<'sent' | 'failed' | 'waiting'> {
   const log = messageLogger(deps.logger, job).child({ delivery_id: job.delivery_id, channel: job.channel });
   const connector = deps.connectors.get(job.channel);
   if (!connector) throw new Error(`no connector for channel ${job.channel}`);
@@ -92,15 +132,14 @@ async function sendOne(deps: DeliverDeps, delivery: Delivery, job: DeliveryJob):
 
   if (delivery.in_flight_since) {
     // An earlier call's outcome is unknown (a crash or a timeout). If the provider took it, its
-    // webhook echoes our reference and the webhook handler records the provider id: wait for that
-    // before sending again, so a crash does not become a duplicate.
+    // webhook echoes our reference and the webhook handler records the provider id (which ends
+    // the wait). Until the grace period is over the delivery waits; then it is sent again.
     const leftByCrash = Date.parse(delivery.in_flight_since) < deps.startedAt;
-    const ref = await waitForProviderRef(deps, delivery.delivery_id, leftByCrash ? deps.inDoubtGraceMs : deps.inDoubtShortGraceMs);
-    if (ref) {
-      deps.metrics.ambiguous.inc({ channel: job.channel, outcome: 'recovered' });
-      log.info({ provider_message_id: ref }, 'an earlier attempt had reached the provider; not sending again');
-      deps.attempts.delete(job.delivery_id);
-      return 'sent';
+    const from = leftByCrash ? Math.max(Date.parse(delivery.in_flight_since), deps.startedAt) : Date.parse(delivery.in_flight_since);
+    const graceEnd = from + (leftByCrash ? deps.inDoubtGraceMs : deps.inDoubtShortGraceMs);
+    if (deps.clock.now() < graceEnd) {
+      if (!delivery.next_attempt_at) log.info({ until: isoAt(graceEnd) }, 'an earlier attempt is in doubt; waiting for the provider to echo it');
+      return park(deps, delivery.delivery_id, graceEnd - deps.clock.now());
     }
     deps.metrics.ambiguous.inc({ channel: job.channel, outcome: 'resent' });
     log.warn('an earlier attempt left no trace at the provider; sending again');
@@ -146,17 +185,6 @@ async function sendOne(deps: DeliverDeps, delivery: Delivery, job: DeliveryJob):
     const retryAfter = err instanceof ProviderError ? err.retryAfterMs : null;
     const delay = backoffDelay(attempt, deps.backoff, retryAfter);
     if (!openBreaker || attempt === 1) log.warn({ err, attempt, retry_in_ms: delay }, 'provider call failed; the delivery waits and is tried again');
-    throw new RetryLater(`${job.channel} delivery ${job.delivery_id} waits (${outcome})`, delay, { cause: err });
-  }
-}
-
-/** Waits for a provider id to show up for a delivery (recorded from a webhook echo), up to `graceMs`. */
-async function waitForProviderRef(deps: DeliverDeps, deliveryId: string, graceMs: number): Promise<string | null> {
-  const deadline = deps.clock.now() + graceMs;
-  for (;;) {
-    const d = await deps.store.getDelivery(deliveryId);
-    if (d?.provider_message_id) return d.provider_message_id;
-    if (deps.clock.now() >= deadline) return null;
-    await new Promise((r) => setTimeout(r, 100));
+    return park(deps, job.delivery_id, delay);
   }
 }

@@ -12,6 +12,7 @@ runService('connectors', async (config, logger) => {
   const runtime = buildConnectorRuntime(config, adapters, logger, registry);
   const service = await startConnectors({ ...runtime.deliverDeps, bus: adapters.bus }, config.connectorChannels, {
     concurrency: config.consumerConcurrency,
+    partitions: config.partitions,
   });
   const http = await listen(
     createConnectorsApp({ ...adapters, logger, metrics: runtime.metrics, connectors: runtime.connectors, registry }),

@@ -17,15 +17,3 @@ export function backoffDelay(attempt: number, options: BackoffOptions = DEFAULT_
   const jittered = ceiling / 2 + random() * (ceiling / 2);
   return Math.round(Math.max(jittered, retryAfterMs ?? 0));
 }
-
-/** An error that asks the bus to hand the record again after `retryAfterMs`. */
-export class RetryLater extends Error {
-  constructor(
-    message: string,
-    readonly retryAfterMs: number,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'RetryLater';
-  }
-}

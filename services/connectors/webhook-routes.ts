@@ -57,6 +57,7 @@ export function webhookRoutes(deps: WebhookDeps): express.Router {
         const candidate = await deps.store.getDelivery(s.reference);
         if (candidate && candidate.channel === connector.channel && (await deps.store.recordProviderRef(candidate.delivery_id, s.provider_message_id))) {
           delivery = { ...candidate, provider_message_id: s.provider_message_id };
+          deps.metrics.ambiguous.inc({ channel: connector.channel, outcome: 'recovered' });
           deps.logger.info({ delivery_id: candidate.delivery_id, provider_message_id: s.provider_message_id }, 'recovered a send from the provider echo');
         }
       }

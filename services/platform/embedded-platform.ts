@@ -90,7 +90,9 @@ export async function startEmbeddedPlatform(
   const r = await listen(createRouterApp({ ...adapters, registry: routerRegistry }), config.routerHost, config.routerPort);
   servers.push(r.server);
 
-  const connectorService = await startConnectors({ ...runtime.deliverDeps, bus: adapters.bus }, [...EXTERNAL_CHANNELS]);
+  const connectorService = await startConnectors({ ...runtime.deliverDeps, bus: adapters.bus }, [...EXTERNAL_CHANNELS], {
+    partitions: config.partitions,
+  });
   stops.push(() => connectorService.stop());
 
   const apiRegistry = createRegistry('api');

@@ -55,12 +55,14 @@ CREATE TABLE IF NOT EXISTS deliveries (
   delivery_id TEXT PRIMARY KEY, message_id TEXT NOT NULL, conversation_id TEXT NOT NULL,
   recipient_id TEXT NOT NULL, channel TEXT NOT NULL, address TEXT, status TEXT NOT NULL,
   provider_message_id TEXT, error TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
-  in_flight_since TEXT,
+  in_flight_since TEXT, next_attempt_at TEXT, attempts INTEGER NOT NULL DEFAULT 0,
   UNIQUE (message_id, recipient_id, channel, address));
 CREATE INDEX IF NOT EXISTS deliveries_message ON deliveries(message_id);
 CREATE INDEX IF NOT EXISTS deliveries_provider ON deliveries(channel, provider_message_id) WHERE provider_message_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS deliveries_unsent ON deliveries(conversation_id, channel)
   WHERE status = 'SENT' AND provider_message_id IS NULL;
+CREATE INDEX IF NOT EXISTS deliveries_parked ON deliveries(channel, next_attempt_at)
+  WHERE next_attempt_at IS NOT NULL AND status = 'SENT' AND provider_message_id IS NULL;
 CREATE INDEX IF NOT EXISTS deliveries_undispatched ON deliveries(created_at)
   WHERE status = 'SENT' AND provider_message_id IS NULL AND channel <> 'internal';
 CREATE TABLE IF NOT EXISTS history (
@@ -96,6 +98,7 @@ const toDelivery = (r: Row): Delivery => ({
   error: r.error ? JSON.parse(r.error as string) : null,
   updated_at: r.updated_at as string,
   in_flight_since: (r.in_flight_since as string | null) ?? null,
+  next_attempt_at: (r.next_attempt_at as string | null) ?? null,
 });
 
 const toUser = (r: Row): User => ({
@@ -176,15 +179,20 @@ export class SqliteMessageStore implements MessageStore {
       deliveriesOf: d.prepare('SELECT * FROM deliveries WHERE message_id = ? ORDER BY rowid'),
       undispatched: d.prepare(
         `SELECT * FROM deliveries WHERE status = 'SENT' AND provider_message_id IS NULL AND channel <> 'internal'
-         AND created_at < ? ORDER BY created_at LIMIT ?`,
+         AND next_attempt_at IS NULL AND created_at < ? ORDER BY created_at LIMIT ?`,
       ),
       unsentBefore: d.prepare(
         `SELECT d.*, m.seq AS seq FROM deliveries d JOIN messages m ON m.message_id = d.message_id
          WHERE d.conversation_id = ? AND d.channel = ? AND d.status = 'SENT' AND d.provider_message_id IS NULL
          AND m.seq < ? ORDER BY m.seq, d.rowid`,
       ),
+      park: d.prepare('UPDATE deliveries SET next_attempt_at = ?, attempts = attempts + 1 WHERE delivery_id = ?'),
+      dueParked: d.prepare(
+        `SELECT * FROM deliveries WHERE channel = ? AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?
+         AND status = 'SENT' AND provider_message_id IS NULL ORDER BY next_attempt_at LIMIT ?`,
+      ),
       setProviderRef: d.prepare(
-        'UPDATE deliveries SET provider_message_id = ?, in_flight_since = NULL WHERE delivery_id = ? AND (provider_message_id IS NULL OR provider_message_id = ?)',
+        'UPDATE deliveries SET provider_message_id = ?, in_flight_since = NULL, next_attempt_at = NULL WHERE delivery_id = ? AND (provider_message_id IS NULL OR provider_message_id = ?)',
       ),
       countUnsent: d.prepare(
         `SELECT COUNT(*) AS n FROM deliveries WHERE channel = ? AND status = 'SENT' AND provider_message_id IS NULL`,
@@ -364,6 +372,14 @@ export class SqliteMessageStore implements MessageStore {
       ...toDelivery(r),
       seq: r.seq as number,
     }));
+  }
+
+  async parkDelivery(deliveryId: string, nextAttemptAt: string) {
+    this.stmt.park.run(nextAttemptAt, deliveryId);
+  }
+
+  async listDueParked(channel: ExternalChannel, now: string, limit: number) {
+    return (this.stmt.dueParked.all(channel, now, limit) as Row[]).map(toDelivery);
   }
 
   async countUnsent(channel: ExternalChannel) {

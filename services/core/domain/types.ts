@@ -73,6 +73,8 @@ export interface Delivery {
    * crash); cleared once the provider answered either way.
    */
   in_flight_since: string | null;
+  /** Set while the delivery waits for its provider (store-and-forward): when to try again. */
+  next_attempt_at: string | null;
 }
 
 export interface HistoryEntry {

@@ -96,6 +96,13 @@ export interface MessageStore {
   markInFlight(deliveryId: string, at: string): Promise<void>;
   /** Notes that the provider answered without accepting (the call is no longer in doubt). */
   clearInFlight(deliveryId: string): Promise<void>;
+  /** Parks a delivery until `nextAttemptAt` (store-and-forward), counting the attempt. */
+  parkDelivery(deliveryId: string, nextAttemptAt: string): Promise<void>;
+  /**
+   * Parked deliveries of a channel due by `now`, oldest due first: the heads of conversations
+   * waiting for their provider.
+   */
+  listDueParked(channel: ExternalChannel, now: string, limit: number): Promise<Delivery[]>;
   /** How many external deliveries on a channel wait for their provider (SENT, no provider id). */
   countUnsent(channel: ExternalChannel): Promise<number>;
   /**
