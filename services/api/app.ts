@@ -12,6 +12,7 @@ import { createApiMetrics } from './metrics.ts';
 import { requestMetrics } from './request-metrics.ts';
 import { traceId } from './trace-id.ts';
 import { webhookRoutes } from '../webhooks/webhook-routes.ts';
+import { deadLetterRoutes } from './dead-letter-routes.ts';
 
 export type { ApiDeps };
 
@@ -41,6 +42,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(conversationRoutes(ctx));
   app.use(messageRoutes(ctx));
   app.use(webhookRoutes(ctx));
+  app.use(deadLetterRoutes(ctx));
 
   app.use(notFoundHandler());
   app.use(errorHandler(deps.logger));

@@ -5,10 +5,13 @@ import type { MessageStore } from '../core/ports/message-store.ts';
 import type { Principal } from './auth.ts';
 import { conversationFor } from './conversations.ts';
 import { messageJson } from './views.ts';
+import type { ApiMetrics } from './metrics.ts';
 
 export interface MessageQueryDeps {
   store: MessageStore;
   clock: Clock;
+  /** Where accept → delivered times of internal deliveries are recorded, when given. */
+  metrics?: Pick<ApiMetrics, 'deliveryLatency'>;
 }
 
 /** The message if the caller is a member of its conversation; a missing one and a foreign one look the same (404). */
@@ -49,7 +52,9 @@ export async function listConversationMessages(
   );
   for (const d of mine) {
     if (d.channel === 'internal' && d.status === 'SENT') {
-      await deps.store.applyStatus({ delivery_id: d.delivery_id, status: 'DELIVERED', at, source: 'api' });
+      const { applied } = await deps.store.applyStatus({ delivery_id: d.delivery_id, status: 'DELIVERED', at, source: 'api' });
+      const accepted = messages.find((m) => m.message_id === d.message_id)?.created_at;
+      if (applied && accepted) deps.metrics?.deliveryLatency.observe({ channel: 'internal' }, Math.max(0, Date.parse(at) - Date.parse(accepted)) / 1000);
     }
   }
 

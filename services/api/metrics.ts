@@ -54,6 +54,14 @@ export function createApiMetrics(registry: Registry) {
       help: 'Publishes of accepted messages that the bus refused',
       registers: [registry],
     }),
+    /** Accept → delivered time of internal deliveries (the API marks them DELIVERED when the recipient fetches); routers record the external channels. */
+    deliveryLatency: new Histogram<'channel'>({
+      name: 'chat4all_delivery_latency_seconds',
+      help: 'Time from acceptance by the API to DELIVERED, per channel',
+      labelNames: ['channel'],
+      buckets: E2E_BUCKETS,
+      registers: [registry],
+    }),
   };
 }
 

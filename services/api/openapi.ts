@@ -26,6 +26,7 @@ import {
   webhookDeliveriesQuery,
   webhookList,
 } from '../webhooks/webhook-schemas.ts';
+import { deadLetterList, deadLetterQuery, deadLetterView, purgeResult, replayAllResult, replayRequest } from './dead-letter-routes.ts';
 
 type Schema = z.ZodType;
 
@@ -153,6 +154,28 @@ export const OPERATIONS: Operation[] = [
     method: 'get', path: '/v1/webhooks/{id}/deliveries', tag: 'webhooks', secured: true, summary: 'Recent delivery attempts of a webhook',
     description: 'Every attempt with the receiver\'s HTTP status (or the error), newest first.',
     query: webhookDeliveriesQuery, ok: { status: 200, description: 'Attempts', schema: webhookAttemptList }, errors: [400, 401, 403, 404],
+  },
+  {
+    method: 'get', path: '/v1/admin/dead-letters', tag: 'admin', secured: true, summary: 'List dead letters',
+    description: 'Records no worker could process, with the reason and where they came from. Admin role only.',
+    query: deadLetterQuery, ok: { status: 200, description: 'Dead letters, newest first', schema: deadLetterList }, errors: [400, 401, 403],
+  },
+  {
+    method: 'get', path: '/v1/admin/dead-letters/{id}', tag: 'admin', secured: true, summary: 'Show a dead letter',
+    ok: { status: 200, description: 'The dead letter', schema: deadLetterView }, errors: [401, 403, 404],
+  },
+  {
+    method: 'post', path: '/v1/admin/dead-letters/{id}/replay', tag: 'admin', secured: true, summary: 'Replay a dead letter',
+    description: 'Publishes the record again on its original topic with its key, or a fixed `value` instead.',
+    body: replayRequest, ok: { status: 200, description: 'The dead letter, now replayed', schema: deadLetterView }, errors: [...JSON_ERRORS, 401, 403, 404],
+  },
+  {
+    method: 'post', path: '/v1/admin/dead-letters/replay', tag: 'admin', secured: true, summary: 'Replay every open dead letter',
+    ok: { status: 200, description: 'How many were replayed', schema: replayAllResult }, errors: [401, 403],
+  },
+  {
+    method: 'delete', path: '/v1/admin/dead-letters', tag: 'admin', secured: true, summary: 'Purge the open dead letters',
+    ok: { status: 200, description: 'How many were purged', schema: purgeResult }, errors: [401, 403],
   },
 ];
 

@@ -74,6 +74,7 @@ export async function sendMessage(deps: SendMessageDeps, input: SendMessageInput
   if (!created && (message.body_hash !== body_hash || message.sender_id !== input.sender_id)) {
     throw conflict(`message_id ${message_id} was already used for a different message`);
   }
+  if (created) deps.logger.info({ message_id, conversation_id: message.conversation_id, trace_id: message.trace_id }, 'message accepted');
   if (message.seq === null && (await deps.bus.healthy())) {
     const published = publish(deps, message);
     let timer: NodeJS.Timeout | undefined;

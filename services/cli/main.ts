@@ -1,5 +1,6 @@
 import { runDemo } from './demo.ts';
 import { platformCommand } from './platform-command.ts';
+import { dlqCommand } from './dlq-command.ts';
 
 const USAGE = `usage: chat4all <command>
 
@@ -11,6 +12,7 @@ commands:
   platform scale router=<n>            run n routers
   platform broker down|up              take the dev Kafka broker off the network and back
   platform down                        stop everything
+  dlq list | show <id> | replay <id|--all> [--value-file F] | purge   dead letters (admin)
 `;
 
 /** Reads `--name value` from the arguments. */
@@ -27,6 +29,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'platform':
       return platformCommand(args, (s) => process.stdout.write(`${s}\n`));
+    case 'dlq':
+      return dlqCommand(args, (s) => process.stdout.write(`${s}\n`));
     case undefined:
     case 'help':
     case '--help':

@@ -9,9 +9,11 @@ import { connectorSettings } from './settings.ts';
 import { createConnectorMetrics, type ConnectorMetrics } from './metrics.ts';
 import { GuardedConnector } from './guarded-connector.ts';
 import type { DeliverDeps } from './deliver.ts';
+import { createDeadLetterMetrics, type DeadLetterMetrics } from '../core/dead-letters.ts';
 
 export interface ConnectorRuntime {
   metrics: ConnectorMetrics;
+  deadLetters: DeadLetterMetrics;
   connectors: Map<ExternalChannel, ChannelConnector>;
   deliverDeps: DeliverDeps;
   shutdown(): void;
@@ -57,6 +59,7 @@ export function buildConnectorRuntime(
   const connectors = guarded as Map<ExternalChannel, ChannelConnector>;
   return {
     metrics,
+    deadLetters: createDeadLetterMetrics(registry),
     connectors,
     deliverDeps: {
       store: adapters.store,

@@ -2,7 +2,9 @@ import type { Bus, Subscription } from '../core/ports/bus.ts';
 import type { ExternalChannel } from '../core/domain/types.ts';
 import { isoAt } from '../core/ports/clock.ts';
 import { partitionFor } from '../core/partitioner.ts';
-import { deliveryTopic, type DeliveryJob } from '../core/topics.ts';
+import { deliveryTopic } from '../core/topics.ts';
+import { withDeadLetters, type DeadLetterMetrics } from '../core/dead-letters.ts';
+import { decodeRecord, deliveryJobSchema } from '../core/records.ts';
 import { deliver, drainConversation, type DeliverDeps } from './deliver.ts';
 
 /** The consumer group of one channel's connectors. */
@@ -26,7 +28,7 @@ export interface ConnectorServiceOptions {
  * connector processes never drain one conversation); keeps the waiting-deliveries gauge fresh.
  */
 export async function startConnectors(
-  deps: DeliverDeps & { bus: Bus },
+  deps: DeliverDeps & { bus: Bus; deadLetters: DeadLetterMetrics },
   channels: ExternalChannel[],
   options: ConnectorServiceOptions,
 ): Promise<{ stop(): Promise<void>; retryTick(): Promise<void> }> {
@@ -40,9 +42,9 @@ export async function startConnectors(
         topics: [topic],
         concurrency: options.concurrency,
         onAssignment: (assignment) => owned.set(channel, new Set(assignment[topic] ?? [])),
-        handler: async (msg) => {
-          await deliver(deps, JSON.parse(msg.value) as DeliveryJob);
-        },
+        handler: withDeadLetters(async (msg) => {
+          await deliver(deps, decodeRecord(deliveryJobSchema, msg.value, 'delivery job'));
+        }, { ...deps, metrics: deps.deadLetters }),
       }),
     );
   }

@@ -161,7 +161,7 @@ async function sendOne(deps: DeliverDeps, delivery: Delivery, job: DeliveryJob):
     await deps.store.recordProviderRef(job.delivery_id, result.provider_message_id);
     deps.metrics.sent.inc({ channel: job.channel, status: 'success' });
     deps.attempts.delete(job.delivery_id);
-    log.debug({ provider_message_id: result.provider_message_id }, 'provider accepted the delivery');
+    log.info({ provider_message_id: result.provider_message_id }, 'provider accepted the delivery');
     return 'sent';
   } catch (err) {
     const openBreaker = isOpenBreaker(err);

@@ -152,7 +152,34 @@ export const configFields = z.object({
     relayAgeMs: z.coerce.number().int().min(0).default(5000).describe('RELAY_AGE_MS'),
     /** Whether this process starts the provider simulator (dev platform only). @default false */
     startSimulator: bool(false, 'START_SIMULATOR'),
+
+    // Test- and experiment-only settings (read where they act, through `testOnlySettings`).
+    /**
+     * Emulates a remote store's round trip (ms) before each routing write, so that routing, not
+     * the API or the connectors, bounds throughput (the `scale-routers` experiment). Never set in
+     * production. @default 0 (off)
+     */
+    routerEmulatedStoreLatencyMs: z.coerce.number().int().min(0).max(10000).default(0).describe('ROUTER_EMULATED_STORE_LATENCY_MS'),
+    /** Emulated store connections per router: round trips in flight at once. @default 2 */
+    routerEmulatedStoreConnections: z.coerce.number().int().min(1).max(1024).default(2).describe('ROUTER_EMULATED_STORE_CONNECTIONS'),
+    /**
+     * Sabotage for the experiments' own test: the outbox relay does nothing, so a record the bus
+     * loses is never republished. Never set outside that test. @default false
+     */
+    chaosDisableRelay: bool(false, 'CHAOS_DISABLE_RELAY'),
   });
+
+const testOnlyFields = configFields.pick({ routerEmulatedStoreLatencyMs: true, routerEmulatedStoreConnections: true, chaosDisableRelay: true });
+
+/** The test- and experiment-only settings, from the environment (each process reads them once, where they act). */
+export function testOnlySettings(env: NodeJS.ProcessEnv = process.env): z.output<typeof testOnlyFields> {
+  const raw: Record<string, string> = {};
+  for (const [key, schema] of Object.entries(testOnlyFields.shape as Record<string, z.ZodType>)) {
+    const v = schema.description ? env[schema.description] : undefined;
+    if (v !== undefined && v !== '') raw[key] = v;
+  }
+  return testOnlyFields.parse(raw);
+}
 
 export const configSchema = configFields
   .superRefine((c, ctx) => {

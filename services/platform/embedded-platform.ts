@@ -7,6 +7,7 @@ import { closeServer, listen } from '../core/listen.ts';
 import { EXTERNAL_CHANNELS } from '../core/domain/types.ts';
 import { createApp } from '../api/app.ts';
 import { createRouterMetrics } from '../router/metrics.ts';
+import { createDeadLetterMetrics } from '../core/dead-letters.ts';
 import { createRouterApp } from '../router/app.ts';
 import { startRouter } from '../router/router-service.ts';
 import { startWebhookDispatcher } from '../webhooks/dispatcher.ts';
@@ -79,7 +80,12 @@ export async function startEmbeddedPlatform(
   }
 
   const routerRegistry = createRegistry('router');
-  const routerDeps = { ...adapters, logger: logger.child({ service: 'router' }), metrics: createRouterMetrics(routerRegistry) };
+  const routerDeps = {
+    ...adapters,
+    logger: logger.child({ service: 'router' }),
+    metrics: createRouterMetrics(routerRegistry),
+    deadLetters: createDeadLetterMetrics(routerRegistry),
+  };
   const router = await startRouter(routerDeps, { relay: { intervalMs: config.relayIntervalMs, ageMs: config.relayAgeMs } });
   stops.push(() => router.stop());
   const webhooks = startWebhookDispatcher(
@@ -90,7 +96,7 @@ export async function startEmbeddedPlatform(
   const r = await listen(createRouterApp({ ...adapters, registry: routerRegistry }), config.routerHost, config.routerPort);
   servers.push(r.server);
 
-  const connectorService = await startConnectors({ ...runtime.deliverDeps, bus: adapters.bus }, [...EXTERNAL_CHANNELS], {
+  const connectorService = await startConnectors({ ...runtime.deliverDeps, bus: adapters.bus, deadLetters: runtime.deadLetters }, [...EXTERNAL_CHANNELS], {
     partitions: config.partitions,
   });
   stops.push(() => connectorService.stop());

@@ -4,6 +4,8 @@ import express from 'express';
 import { Supervisor } from './supervisor.ts';
 import { controlRoutes } from './control-server.ts';
 import { processTable } from './status-view.ts';
+import { LiveSampler } from './live-view-sampler.ts';
+import { liveViewRoutes } from './live-view.ts';
 import { listen } from '../core/listen.ts';
 
 /**
@@ -26,10 +28,14 @@ async function main() {
   if (!tty) supervisor.on('change', (p) => process.stdout.write(`[platform] ${p.name} ${p.state}${p.pid ? ` pid=${p.pid}` : ''}\n`));
 
   let shuttingDown = false;
+  // Declared before `shutdown`, which a Ctrl-C may call while the platform is still starting.
+  let timer: NodeJS.Timeout | null = null;
+  let sampler: LiveSampler | null = null;
   const shutdown = async (why: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
     if (timer) clearInterval(timer);
+    await sampler?.stop();
     process.stdout.write(`\nstopping (${why}) …\n`);
     await supervisor.down();
     rmSync(join(dataDir, 'platform.json'), { force: true });
@@ -46,7 +52,10 @@ async function main() {
     await supervisor.down();
     process.exit(1);
   }
+  // The live view samples every process's /metrics once a second (see live-view-sampler.ts).
+  sampler = new LiveSampler({ processes: () => supervisor.ps() }).start();
   const app = express();
+  app.use(liveViewRoutes(sampler));
   app.use('/control', controlRoutes(supervisor, () => void shutdown('platform down')));
   const control = await listen(app, '127.0.0.1', Number(process.env.CONTROL_PORT ?? 8079));
   writeFileSync(join(dataDir, 'platform.json'), JSON.stringify({ control_url: `${control.url}/control`, pid: process.pid, api_url: supervisor.apiUrl }));
@@ -57,6 +66,7 @@ async function main() {
     `  API            ${supervisor.apiUrl}   (docs: ${supervisor.apiUrl}/docs, OpenAPI: ${supervisor.apiUrl}/openapi.json)`,
     `  provider sim   ${supervisor.simUrl}   (what it received: ${supervisor.simUrl}/_sim/received)`,
     `  Kafka (dev)    ${supervisor.bootstrap.join(',')}`,
+    `  live view      ${control.url}/   (rates, latency, lag, breakers, processes; every second)`,
     `  logs           ${join(dataDir, 'logs')}`,
     `  reports        ${resolve('reports')}`,
     '',
@@ -64,7 +74,6 @@ async function main() {
     'Operate:  npx chat4all platform ps | kill <name> [--signal KILL|TERM] | start <name> | scale router=<n> | down',
     '',
   ].join('\n');
-  let timer: NodeJS.Timeout | null = null;
   if (tty) {
     const draw = () => process.stdout.write(`\x1b[2J\x1b[H${header}\n${processTable(supervisor.ps())}\n\nCtrl-C stops everything.\n`);
     draw();

@@ -2,6 +2,7 @@ import { isoAt } from '../core/ports/clock.ts';
 import { TOPICS } from '../core/topics.ts';
 import type { AcceptedRecord } from '../api/send-message.ts';
 import { dispatch, type RouterDeps } from './route-message.ts';
+import { testOnlySettings } from '../core/config.ts';
 
 export interface RelayOptions {
   /** How often to look. */
@@ -35,7 +36,12 @@ export function startRelay(deps: RouterDeps, options: RelayOptions) {
     lastTry.set(id, { at: now, tries: (t?.tries ?? 0) + 1 });
   };
 
+  // Sabotage for the experiments' own test (CHAOS_DISABLE_RELAY): the relay does nothing.
+  const disabled = testOnlySettings().chaosDisableRelay;
+  if (disabled) deps.logger.warn('CHAOS_DISABLE_RELAY is set: the outbox relay is off and records the bus loses stay lost (test only)');
+
   async function tick() {
+    if (disabled) return;
     const now = deps.clock.now();
     const before = isoAt(now - options.ageMs);
     const unrouted = await deps.store.listUnrouted(before, batch);

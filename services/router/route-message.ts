@@ -8,6 +8,8 @@ import { deliveryTopic, type DeliveryJob } from '../core/topics.ts';
 import type { Logger } from '../core/logger.ts';
 import { messageLogger } from '../core/logger.ts';
 import type { RouterMetrics } from './metrics.ts';
+import type { DeadLetterMetrics } from '../core/dead-letters.ts';
+import { testOnlySettings } from '../core/config.ts';
 
 export interface RouterDeps {
   store: MessageStore;
@@ -15,6 +17,7 @@ export interface RouterDeps {
   clock: Clock;
   logger: Logger;
   metrics: RouterMetrics;
+  deadLetters: DeadLetterMetrics;
 }
 
 /**
@@ -50,6 +53,7 @@ async function routeOne(deps: RouterDeps, message: Message): Promise<'routed' | 
   const plan = planDeliveries({ senderId: message.sender_id, members, requested: message.channels, identities });
 
   const writeStarted = performance.now();
+  await emulatedStoreRoundTrip();
   const routed = await deps.store.routeMessage(message.message_id, plan, isoAt(deps.clock.now()));
   deps.metrics.storeWriteDuration.observe({ operation: 'route' }, (performance.now() - writeStarted) / 1000);
 
@@ -57,6 +61,31 @@ async function routeOne(deps: RouterDeps, message: Message): Promise<'routed' | 
   const outcome = routed.routedNow ? 'routed' : 'duplicate';
   log.debug({ seq: routed.seq, deliveries: routed.deliveries.length, outcome }, 'message routed');
   return outcome;
+}
+
+let emulated: { latencyMs: number; connections: number; busy: number; waiting: (() => void)[] } | null = null;
+
+/**
+ * Test and experiment only (ROUTER_EMULATED_STORE_LATENCY_MS, ROUTER_EMULATED_STORE_CONNECTIONS):
+ * waits one emulated remote-store round trip, at most `connections` at once per process, so a
+ * router's throughput is bounded (connections ÷ latency) the way a networked store bounds it.
+ * Off (no wait at all) by default.
+ */
+async function emulatedStoreRoundTrip(): Promise<void> {
+  if (!emulated) {
+    const s = testOnlySettings();
+    emulated = { latencyMs: s.routerEmulatedStoreLatencyMs, connections: s.routerEmulatedStoreConnections, busy: 0, waiting: [] };
+  }
+  const e = emulated;
+  if (e.latencyMs <= 0) return;
+  while (e.busy >= e.connections) await new Promise<void>((r) => e.waiting.push(r));
+  e.busy++;
+  try {
+    await new Promise((r) => setTimeout(r, e.latencyMs));
+  } finally {
+    e.busy--;
+    e.waiting.shift()?.();
+  }
 }
 
 /** Publishes a delivery job for every external delivery no provider has accepted yet. */

@@ -1,7 +1,7 @@
 import type { Subscription } from '../core/ports/bus.ts';
-import type { StatusEvent } from '../core/domain/types.ts';
 import { TOPICS } from '../core/topics.ts';
-import type { AcceptedRecord } from '../api/send-message.ts';
+import { PoisonRecord, withDeadLetters } from '../core/dead-letters.ts';
+import { acceptedRecordSchema, decodeRecord, statusEventSchema } from '../core/records.ts';
 import { routeMessage, type RouterDeps } from './route-message.ts';
 import { applyStatus } from './apply-status.ts';
 import { startRelay, type RelayOptions } from './relay.ts';
@@ -29,10 +29,12 @@ export async function startRouter(deps: RouterDeps, options: { relay: RelayOptio
         for (const [topic, partitions] of Object.entries(assignment)) deps.metrics.assignedPartitions.set({ topic }, partitions.length);
         if (!assignment[TOPICS.accepted]) deps.metrics.assignedPartitions.set({ topic: TOPICS.accepted }, 0);
       },
-      handler: async (msg) => {
-        const record = JSON.parse(msg.value) as AcceptedRecord;
-        await routeMessage(deps, record.message_id);
-      },
+      handler: withDeadLetters(async (msg) => {
+        const record = decodeRecord(acceptedRecordSchema, msg.value, 'accepted-message record');
+        if ((await routeMessage(deps, record.message_id)) === 'missing') {
+          throw new PoisonRecord(`names message ${record.message_id}, which the store does not have`);
+        }
+      }, { ...deps, metrics: deps.deadLetters }),
     }),
   );
   subs.push(
@@ -40,9 +42,9 @@ export async function startRouter(deps: RouterDeps, options: { relay: RelayOptio
       group: STATUS_GROUP,
       topics: [TOPICS.status],
       concurrency: options.concurrency,
-      handler: async (msg) => {
-        await applyStatus(deps, JSON.parse(msg.value) as StatusEvent);
-      },
+      handler: withDeadLetters(async (msg) => {
+        await applyStatus(deps, decodeRecord(statusEventSchema, msg.value, 'status event'));
+      }, { ...deps, metrics: deps.deadLetters }),
     }),
   );
   const relay = startRelay(deps, options.relay);

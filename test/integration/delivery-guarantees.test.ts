@@ -3,6 +3,14 @@ import assert from 'node:assert/strict';
 import { startLocalPlatform, metricValue } from '../support/local-platform.ts';
 import { makeConversations, startSteadyLoad, verifyAtProvider, type LoadConversation } from '../support/steady-load.ts';
 import { ApiClient, eventually } from '../support/api-client.ts';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { KafkaBus } from '../../services/core/adapters/kafka-bus.ts';
+import { SqliteMessageStore } from '../../services/core/adapters/sqlite-message-store.ts';
+import { TOPICS } from '../../services/core/topics.ts';
+import { dlqCommand } from '../../services/cli/dlq-command.ts';
+import { startTestReceiver } from '../../services/webhooks/test-receiver.ts';
+import { verifyWebhook } from '../../services/webhooks/verify.ts';
 
 interface SimStats { whatsapp: { requests: number; accepted: number } }
 
@@ -20,6 +28,10 @@ describe('delivery guarantees at the edges (local platform, real dev broker, rea
         BREAKER_VOLUME_THRESHOLD: '5',
         IN_DOUBT_SHORT_GRACE_MS: '500',
         RETRY_MAX_MS: '2000',
+        ADMIN_USERS: 'dlq-admin',
+        WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'true',
+        // The relay would also route the "fixed" message of the dead-letter test: keep it out of the way.
+        RELAY_AGE_MS: '60000',
       },
     });
     conversations = await makeConversations(platform.supervisor.apiUrl, 30);
@@ -110,8 +122,12 @@ describe('delivery guarantees at the edges (local platform, real dev broker, rea
     assert.equal(await metricValue(connectorUrl(), 'circuit_breaker_state', { operation: 'send_text' }), 0, 'permanent errors do not open the breaker');
   });
 
-  it('max age: with a 2 s maximum and the provider down, deliveries end FAILED with the reason', async () => {
+  it('max age: with a 2 s maximum and the provider down, deliveries end FAILED with the reason, and the client webhook hears message.failed', async () => {
     const sup = platform.supervisor;
+    const receiver = await startTestReceiver([200]);
+    const c0 = conversations[0]!;
+    const hook = await c0.sender.call<{ webhook_id: string; secret: string }>('POST', '/v1/webhooks', { url: receiver.url, events: ['message.failed'] });
+    assert.equal(hook.status, 201);
     await sup.kill('connector-whatsapp', 'TERM');
     await sup.startProcess('connector-whatsapp', { MAX_DELIVERY_AGE_MS: '2000' });
     await sim.call('POST', '/_sim/faults', { channel: 'whatsapp', down: true });
@@ -124,10 +140,70 @@ describe('delivery guarantees at the edges (local platform, real dev broker, rea
       }, 'the delivery to expire', 20000);
       assert.equal(failed.error!.code, 'max_age_exceeded');
       assert.match(failed.error!.message, /within 2 s/);
+      const callback = await eventually(async () => receiver.received.find((x) => x.body.message_id === r.body.message_id), 'the message.failed callback', 20000);
+      assert.equal(callback.body.type, 'message.failed');
+      assert.equal(verifyWebhook(callback.rawBody, callback.headers, hook.body.secret).valid, true);
     } finally {
+      await receiver.close();
       await sim.call('DELETE', '/_sim/faults');
       await sup.kill('connector-whatsapp', 'TERM');
       await sup.startProcess('connector-whatsapp', { MAX_DELIVERY_AGE_MS: String(4 * 3600 * 1000) });
+    }
+  });
+
+  it('poison records go to the dead letters without blocking their partition; a fixed one replayed is delivered', async () => {
+    const sup = platform.supervisor;
+    const anon = new ApiClient(sup.apiUrl);
+    assert.equal((await anon.call('POST', '/auth/register', { username: 'dlq-admin', password: 'admin-password-1' })).status, 201);
+    process.env.CHAT4ALL_USERNAME = 'dlq-admin';
+    process.env.CHAT4ALL_PASSWORD = 'admin-password-1';
+    const lines: string[] = [];
+    const dlq = (...args: string[]) => dlqCommand([...args, '--api', sup.apiUrl], (l) => lines.push(l));
+    const c = conversations[1]!;
+    const bus = new KafkaBus({ brokers: sup.bootstrap, clientId: 'poison-test' });
+    try {
+      const missingId = randomUUID();
+      await bus.publish(TOPICS.accepted, [
+        { key: c.conversationId, value: 'garbage{' },
+        { key: c.conversationId, value: JSON.stringify({ message_id: missingId, conversation_id: c.conversationId, trace_id: 't', accepted_at: new Date().toISOString() }) },
+      ]);
+      // The same partition keeps flowing.
+      const after = await c.sender.call<{ message_id: string }>('POST', '/v1/messages', { conversation_id: c.conversationId, channels: ['whatsapp'], payload: { type: 'text', text: 'after the poison' } });
+      assert.equal(after.status, 202);
+      await eventually(async () => (await sim.call<{ received: { text?: string }[] }>('GET', `/_sim/received?channel=whatsapp&to=${encodeURIComponent(c.to)}`)).body.received.some((r) => r.text === 'after the poison'), 'the message behind the poison');
+
+      const letters = await eventually(async () => {
+        lines.length = 0;
+        await dlq('list', '--status', 'open');
+        return lines.length >= 2 && lines;
+      }, 'two dead letters');
+      assert.ok(letters.some((l) => /undecodable accepted-message record/.test(l)), letters.join('\n'));
+      const missingLine = letters.find((l) => l.includes(missingId));
+      assert.ok(missingLine, 'the record naming a missing message is a dead letter');
+      const counted = (await Promise.all(sup.ps().filter((p) => p.role === 'router').map((p) => metricValue(p.url!, 'dead_letters_total')))).filter(Number.isFinite);
+      assert.equal(counted.reduce((a, b) => a + b, 0), 2, 'dead_letters_total counts both');
+
+      // The fix: the message is restored into the store (as from a backup); then replay delivers it.
+      const store = new SqliteMessageStore(join(platform.dataDir, 'chat4all.db'));
+      try {
+        const conv = (await store.getConversation(c.conversationId))!;
+        await store.acceptMessage({
+          message_id: missingId, conversation_id: c.conversationId, sender_id: conv.members[0]!, payload: { type: 'text', text: 'restored and replayed' },
+          channels: ['whatsapp'], metadata: null, body_hash: 'restored', trace_id: 't', created_at: new Date().toISOString(),
+        });
+      } finally {
+        await store.close();
+      }
+      const id = missingLine!.split(/\s+/)[0]!;
+      lines.length = 0;
+      await dlq('replay', id);
+      assert.match(lines[0]!, /replayed/);
+      await eventually(async () => (await sim.call<{ received: { text?: string }[] }>('GET', `/_sim/received?channel=whatsapp&to=${encodeURIComponent(c.to)}`)).body.received.some((r) => r.text === 'restored and replayed'), 'the replayed message at the provider');
+      lines.length = 0;
+      await dlq('purge');
+      assert.match(lines[0]!, /purged 1 /, 'the undecodable one was still open');
+    } finally {
+      await bus.close();
     }
   });
 });

@@ -17,6 +17,7 @@ import type {
 } from '../domain/types.ts';
 import type { PlannedDelivery } from '../domain/routing.ts';
 import { conflict, notFound } from '../errors.ts';
+import type { DeadLetter } from '../dead-letters.ts';
 import type { AcceptResult, ApplyResult, MessageStore, NewUser, RouteResult } from '../ports/message-store.ts';
 import type {
   HistoryRecord,
@@ -65,6 +66,10 @@ CREATE INDEX IF NOT EXISTS deliveries_parked ON deliveries(channel, next_attempt
   WHERE next_attempt_at IS NOT NULL AND status = 'SENT' AND provider_message_id IS NULL;
 CREATE INDEX IF NOT EXISTS deliveries_undispatched ON deliveries(created_at)
   WHERE status = 'SENT' AND provider_message_id IS NULL AND channel <> 'internal';
+CREATE TABLE IF NOT EXISTS dead_letters (
+  id TEXT PRIMARY KEY, reason TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL, offset TEXT NOT NULL,
+  key TEXT NOT NULL, value TEXT NOT NULL, headers TEXT NOT NULL, first_seen TEXT NOT NULL, status TEXT NOT NULL,
+  updated_at TEXT NOT NULL, UNIQUE (topic, partition, offset));
 CREATE TABLE IF NOT EXISTS history (
   id INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL, delivery_id TEXT,
   recipient_id TEXT, channel TEXT, status TEXT NOT NULL, at TEXT NOT NULL, error TEXT);
@@ -99,6 +104,20 @@ const toDelivery = (r: Row): Delivery => ({
   updated_at: r.updated_at as string,
   in_flight_since: (r.in_flight_since as string | null) ?? null,
   next_attempt_at: (r.next_attempt_at as string | null) ?? null,
+});
+
+const toDeadLetter = (r: Row): DeadLetter => ({
+  id: r.id as string,
+  reason: r.reason as string,
+  topic: r.topic as string,
+  partition: r.partition as number,
+  offset: r.offset as string,
+  key: r.key as string,
+  value: r.value as string,
+  headers: JSON.parse(r.headers as string),
+  first_seen: r.first_seen as string,
+  status: r.status as DeadLetter['status'],
+  updated_at: r.updated_at as string,
 });
 
 const toUser = (r: Row): User => ({
@@ -438,6 +457,36 @@ export class SqliteMessageStore implements MessageStore {
       entries.push(e);
     }
     return entries;
+  }
+
+  async addDeadLetter(letter: DeadLetter) {
+    this.db
+      .prepare(
+        `INSERT OR IGNORE INTO dead_letters (id, reason, topic, partition, offset, key, value, headers, first_seen, status, updated_at)
+         VALUES (@id, @reason, @topic, @partition, @offset, @key, @value, @headers, @first_seen, @status, @updated_at)`,
+      )
+      .run({ ...letter, headers: JSON.stringify(letter.headers) });
+    const r = this.db.prepare('SELECT * FROM dead_letters WHERE topic = ? AND partition = ? AND offset = ?').get(letter.topic, letter.partition, letter.offset) as Row;
+    return toDeadLetter(r);
+  }
+
+  async listDeadLetters(status?: DeadLetter['status'], limit = 500) {
+    const rows = status
+      ? this.db.prepare('SELECT * FROM dead_letters WHERE status = ? ORDER BY first_seen DESC, rowid DESC LIMIT ?').all(status, limit)
+      : this.db.prepare('SELECT * FROM dead_letters ORDER BY first_seen DESC, rowid DESC LIMIT ?').all(limit);
+    return (rows as Row[]).map(toDeadLetter);
+  }
+
+  async getDeadLetter(id: string) {
+    const r = this.db.prepare('SELECT * FROM dead_letters WHERE id = ?').get(id) as Row | undefined;
+    return r ? toDeadLetter(r) : null;
+  }
+
+  async setDeadLetterStatus(id: string, status: DeadLetter['status'], at: string) {
+    this.db.prepare('UPDATE dead_letters SET status = ?, updated_at = ? WHERE id = ?').run(status, at, id);
+    const r = this.db.prepare('SELECT * FROM dead_letters WHERE id = ?').get(id) as Row | undefined;
+    if (!r) throw notFound('dead letter');
+    return toDeadLetter(r);
   }
 
   async healthy() {

@@ -10,6 +10,7 @@ import type {
   User,
 } from '../domain/types.ts';
 import type { PlannedDelivery } from '../domain/routing.ts';
+import type { DeadLetter } from '../dead-letters.ts';
 
 export interface NewUser {
   user_id: string;
@@ -121,6 +122,13 @@ export interface MessageStore {
   deliveriesFor(recipientId: string, messageIds: string[]): Promise<Delivery[]>;
 
   history(messageId: string): Promise<HistoryEntry[]>;
+
+  /** Stores a dead letter once per source record (topic, partition, offset); returns the stored one. */
+  addDeadLetter(letter: DeadLetter): Promise<DeadLetter>;
+  /** Dead letters, newest first, optionally of one status. */
+  listDeadLetters(status?: DeadLetter['status'], limit?: number): Promise<DeadLetter[]>;
+  getDeadLetter(id: string): Promise<DeadLetter | null>;
+  setDeadLetterStatus(id: string, status: DeadLetter['status'], at: string): Promise<DeadLetter>;
 
   /** Whether the store answers (for readiness). */
   healthy(): Promise<boolean>;

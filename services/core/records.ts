@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { DELIVERY_STATUSES, EXTERNAL_CHANNELS } from './domain/types.ts';
+import { PoisonRecord } from './dead-letters.ts';
+
+/** The record on the accepted-messages topic. */
+export const acceptedRecordSchema = z.object({
+  message_id: z.string().min(1),
+  conversation_id: z.string().min(1),
+  trace_id: z.string(),
+  accepted_at: z.string(),
+});
+
+/** The record on a delivery topic. */
+export const deliveryJobSchema = z.object({
+  delivery_id: z.string().min(1),
+  message_id: z.string().min(1),
+  conversation_id: z.string().min(1),
+  seq: z.number().int().min(0),
+  channel: z.enum(EXTERNAL_CHANNELS),
+  recipient_id: z.string(),
+  to: z.string().min(1),
+  payload: z.union([
+    z.object({ type: z.literal('text'), text: z.string() }),
+    z.object({ type: z.literal('file'), file_id: z.string(), caption: z.string().optional() }),
+  ]),
+  accepted_at: z.string(),
+  trace_id: z.string(),
+});
+
+/** The record on the status topic. */
+export const statusEventSchema = z.object({
+  delivery_id: z.string().min(1),
+  status: z.enum(DELIVERY_STATUSES),
+  at: z.string(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  source: z.string(),
+});
+
+
+/** Decodes a record's JSON value; anything that does not fit is a poison record. */
+export function decodeRecord<T>(schema: z.ZodType<T>, value: string, what: string): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch (err) {
+    throw new PoisonRecord(`undecodable ${what}: not JSON`, { cause: err });
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new PoisonRecord(`invalid ${what}: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'does not match'}`);
+  }
+  return parsed.data;
+}
