@@ -236,7 +236,9 @@ async function main(argv: string[]): Promise<number> {
         accepted_vs_bare_http: ratio(best.accepted_per_s, httpRun.accepted_per_s),
         delivered_vs_raw_bus: ratio(best.delivered_per_s, bus.produce_consume_per_s),
       },
+      // Over every run, overloaded ones included (there "lost" means not delivered within the deadline).
       lost: sum(all, 'lost'),
+      lost_at_sustained_rates: sum(all.filter((x) => x.sustained), 'lost'),
       duplicates: sum(all, 'duplicates'),
       out_of_order: sum(all, 'out_of_order'),
       http_limit: {
@@ -287,12 +289,12 @@ function summarize(rate: number, r: LoadResult, s: Settings, cpuPercent: Record<
   };
 }
 
-/** Waits until the simulator has received nothing new for a second (the previous run drained), at most 30 s. */
+/** Waits until the simulator has received nothing new for a second (the previous run drained), at most 60 s. */
 async function settle(simUrl: string) {
   const sim = new HttpClient(simUrl, { connections: 1, timeoutMs: 5000 });
   try {
     let last = -1;
-    for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
       const { last_index } = await sim.json<{ last_index: number }>('GET', `/_sim/received?after=${Number.MAX_SAFE_INTEGER}`);
       if (last_index === last) return;
       last = last_index;
