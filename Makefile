@@ -2,9 +2,9 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NODE_STAMP := node_modules/.install-stamp
-TEST_FILES = $(shell find services operator loadtest cdk8s test -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
+TEST_FILES = $(shell find services operator loadtest bench cdk8s test -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
 
-.PHONY: help up up-embedded test typecheck lint unit deps system-deps clean synth build
+.PHONY: help up up-embedded test typecheck lint unit deps system-deps clean synth build bench bench-smoke
 
 help:
 	@echo "make up    - install what is needed and start the whole platform locally"
@@ -31,6 +31,13 @@ typecheck: deps
 
 lint: deps
 	npx eslint .
+
+## bench: the platform against the machine's own limits (bare HTTP, raw bus); writes bench/results/latest.json.
+bench: deps system-deps
+	npx tsx bench/bench.ts
+
+bench-smoke: deps system-deps
+	npx tsx bench/bench.ts --smoke
 
 ## synth: Kubernetes manifests from the cdk8s app into cdk8s/dist/ (and the chart's generated files).
 synth: deps

@@ -1,6 +1,7 @@
 import { runDemo } from './demo.ts';
 import { platformCommand } from './platform-command.ts';
 import { dlqCommand } from './dlq-command.ts';
+import { loadtestCommand } from './loadtest-command.ts';
 
 const USAGE = `usage: chat4all <command>
 
@@ -12,6 +13,7 @@ commands:
   platform scale router=<n>            run n routers
   platform broker down|up              take the dev Kafka broker off the network and back
   platform down                        stop everything
+  loadtest <scenario> [--rate N] [--duration S] [--target URL]   open-model load (warmup, baseline, spike, soak, steady)
   dlq list | show <id> | replay <id|--all> [--value-file F] | purge   dead letters (admin)
 `;
 
@@ -29,6 +31,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'platform':
       return platformCommand(args, (s) => process.stdout.write(`${s}\n`));
+    case 'loadtest':
+      return loadtestCommand(args, (s) => process.stdout.write(`${s}\n`), (s) => process.stderr.write(`${s}\n`));
     case 'dlq':
       return dlqCommand(args, (s) => process.stdout.write(`${s}\n`));
     case undefined:
