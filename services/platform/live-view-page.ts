@@ -61,7 +61,7 @@ function fmt(v) {
   return v.toFixed(2);
 }
 /** Draws series [{name, values:[number|null]}] over the same x axis into an SVG; sets data-* for checks. */
-function lineChart(svg, legend, series, unit) {
+function lineChart(svg, legend, series, unit, spanS) {
   while (svg.firstChild) svg.removeChild(svg.firstChild);
   const w = svg.clientWidth || 600, h = svg.clientHeight || 180, pl = 44, pr = 8, pt = 8, pb = 18;
   let max = 0, n = 0;
@@ -76,7 +76,7 @@ function lineChart(svg, legend, series, unit) {
   const xt = el('text', { x: w - pr, y: h - 4, 'text-anchor': 'end' }, svg);
   xt.textContent = 'now';
   const xs = el('text', { x: pl, y: h - 4 }, svg);
-  xs.textContent = '-' + Math.max(0, n - 1) + ' s';
+  xs.textContent = '-' + Math.round(spanS) + ' s';
   const x = (i) => pl + (n <= 1 ? 0 : ((w - pl - pr) * i) / (n - 1));
   const y = (v) => pt + (h - pt - pb) * (1 - v / top);
   legend.textContent = '';
@@ -109,19 +109,20 @@ function uptime(p) {
 }
 function render(data) {
   const pts = data.points;
+  const span = pts.length > 1 ? (pts[pts.length - 1].t - pts[0].t) / 1000 : 0;
   lineChart(document.getElementById('chart-throughput'), document.getElementById('legend-throughput'), [
     { name: 'accepted/s', values: pts.map((p) => p.accepted_per_s) },
     { name: 'delivered/s', values: pts.map((p) => p.delivered_per_s) },
-  ], '');
+  ], '', span);
   const ms = (v) => (v === null ? null : v * 1000);
   lineChart(document.getElementById('chart-latency'), document.getElementById('legend-latency'), [
     { name: 'p50', values: pts.map((p) => ms(p.p50)) },
     { name: 'p95', values: pts.map((p) => ms(p.p95)) },
     { name: 'p99', values: pts.map((p) => ms(p.p99)) },
-  ], 'ms');
+  ], 'ms', span);
   const groups = [...new Set(pts.flatMap((p) => Object.keys(p.lag)))].sort();
   lineChart(document.getElementById('chart-lag'), document.getElementById('legend-lag'),
-    groups.map((g) => ({ name: g.replace(/^chat4all-/, ''), values: pts.map((p) => (g in p.lag ? p.lag[g] : null)) })), '');
+    groups.map((g) => ({ name: g.replace(/^chat4all-/, ''), values: pts.map((p) => (g in p.lag ? p.lag[g] : null)) })), '', span);
   const tiles = document.getElementById('breakers');
   tiles.textContent = '';
   const channels = [...new Set([...Object.keys(data.breakers), ...Object.keys(data.waiting)])].sort();
