@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -64,6 +64,11 @@ describe('charts/chat4all with the real helm binary', () => {
   test('dashboards and rule files in files/ become ConfigMaps and rule groups', async () => {
     const chart = join(mkdtempSync(join(tmpdir(), 'chat4all-chart-')), 'chat4all');
     cpSync(CHART_DIR, chart, { recursive: true });
+    // Only the fixtures below: the chart's real copies of observability/ are tested elsewhere.
+    for (const dir of ['dashboards', 'alerts']) {
+      rmSync(join(chart, 'files', dir), { recursive: true, force: true });
+      mkdirSync(join(chart, 'files', dir), { recursive: true });
+    }
     writeFileSync(join(chart, 'files', 'dashboards', 'Chat4All Overview.json'), JSON.stringify({ title: 'Chat4All' }));
     writeFileSync(join(chart, 'files', 'alerts', 'platform.yaml'), 'groups:\n  - name: chat4all-platform\n    rules:\n      - alert: RouterDown\n        expr: up == 0\n');
     const objs = await helmTemplate({ chart, values: { monitoring: { release: 'prom' } } });
