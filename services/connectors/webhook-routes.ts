@@ -48,7 +48,7 @@ export function webhookRoutes(deps: WebhookDeps): express.Router {
       deps.metrics.webhooks.inc({ channel, result: err instanceof AppError && err.status === 401 ? 'bad_signature' : 'bad_request' });
       throw err;
     }
-    const events: StatusEvent[] = [];
+    const events: { event: StatusEvent; key: string; traceId?: string }[] = [];
     let unknown = 0;
     for (const s of parsed.statuses) {
       let delivery = await deps.store.findDeliveryByProviderRef(connector.channel, s.provider_message_id);
@@ -65,13 +65,17 @@ export function webhookRoutes(deps: WebhookDeps): express.Router {
         unknown++;
         continue;
       }
-      events.push({ delivery_id: delivery.delivery_id, status: s.status, at: isoAt(deps.clock.now()), error: s.error, source: 'provider' });
+      const event: StatusEvent = { delivery_id: delivery.delivery_id, status: s.status, at: isoAt(deps.clock.now()), error: s.error, source: 'provider' };
+      // The message's trace id goes back with the status, so one trace covers the round trip.
+      const traceId = (await deps.store.getMessage(delivery.message_id))?.trace_id;
+      events.push({ event, key: delivery.conversation_id, traceId });
+      deps.logger.debug({ message_id: delivery.message_id, conversation_id: delivery.conversation_id, trace_id: traceId, delivery_id: delivery.delivery_id, status: s.status }, 'provider status received');
     }
     for (const m of parsed.inbound) deps.logger.info({ channel, from: m.from, provider_message_id: m.provider_message_id }, 'inbound message received');
     if (events.length > 0) {
       await deps.bus.publish(
         TOPICS.status,
-        events.map((e) => ({ key: e.delivery_id, value: JSON.stringify(e) })),
+        events.map((e) => ({ key: e.key, value: JSON.stringify(e.event), headers: e.traceId ? { trace_id: e.traceId } : undefined })),
       );
     }
     if (unknown > 0) {

@@ -43,7 +43,9 @@ export async function startRouter(deps: RouterDeps, options: { relay: RelayOptio
       topics: [TOPICS.status],
       concurrency: options.concurrency,
       handler: withDeadLetters(async (msg) => {
-        await applyStatus(deps, decodeRecord(statusEventSchema, msg.value, 'status event'));
+        const event = decodeRecord(statusEventSchema, msg.value, 'status event');
+        const applied = await applyStatus(deps, event);
+        deps.logger.debug({ trace_id: msg.headers.trace_id, delivery_id: event.delivery_id, status: event.status, applied }, 'status event handled');
       }, { ...deps, metrics: deps.deadLetters }),
     }),
   );
