@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_STAMP := node_modules/.install-stamp
 TEST_FILES = $(shell find services operator loadtest bench cdk8s test -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
 
-.PHONY: help up up-embedded test typecheck lint unit deps system-deps clean synth build bench bench-smoke
+.PHONY: help up up-embedded test typecheck lint unit deps system-deps clean synth build bench bench-smoke experiments
 
 help:
 	@echo "make up    - install what is needed and start the whole platform locally"
@@ -38,6 +38,10 @@ bench: deps system-deps
 
 bench-smoke: deps system-deps
 	npx tsx bench/bench.ts --smoke
+
+## experiments: every experiment on a fresh local platform; prints where the reports are, opens nothing.
+experiments: deps system-deps
+	npx tsx services/cli/main.ts experiment run all
 
 ## synth: Kubernetes manifests from the cdk8s app into cdk8s/dist/ (and the chart's generated files).
 synth: deps

@@ -56,7 +56,7 @@ export interface PlatformDriver {
   /** Runs `replicas` instances of a workload (only routers scale); new and restarted instances get `env`. */
   scale(workload: Workload, replicas: number, options?: { env?: Record<string, string> }): Promise<Instance[]>;
   /** `null` clears every fault of that channel. */
-  setProviderFault(channel: 'whatsapp' | 'instagram', fault: ProviderFault | null): Promise<BrokerFaultRecord | { at: number; proof: string }>;
+  setProviderFault(channel: 'whatsapp' | 'instagram', fault: ProviderFault | null): Promise<{ at: number; proof: string }>;
   setBrokerFault(action: 'down' | 'up' | 'restart'): Promise<BrokerFaultRecord>;
   /** The instance's `/metrics` text, or null if it does not answer within the bound. */
   scrape(instance: string): Promise<string | null>;

@@ -2,6 +2,7 @@ import { runDemo } from './demo.ts';
 import { platformCommand } from './platform-command.ts';
 import { dlqCommand } from './dlq-command.ts';
 import { loadtestCommand } from './loadtest-command.ts';
+import { experimentCommand } from './experiment-command.ts';
 
 const USAGE = `usage: chat4all <command>
 
@@ -14,6 +15,7 @@ commands:
   platform broker down|up              take the dev Kafka broker off the network and back
   platform down                        stop everything
   loadtest <scenario> [--rate N] [--duration S] [--target URL]   open-model load (warmup, baseline, spike, soak, steady)
+  experiment list | run <name|all> [--platform local] [--out DIR] [--dry-run] [--duration S] [--rate N]
   dlq list | show <id> | replay <id|--all> [--value-file F] | purge   dead letters (admin)
 `;
 
@@ -33,6 +35,8 @@ async function main(argv: string[]): Promise<number> {
       return platformCommand(args, (s) => process.stdout.write(`${s}\n`));
     case 'loadtest':
       return loadtestCommand(args, (s) => process.stdout.write(`${s}\n`), (s) => process.stderr.write(`${s}\n`));
+    case 'experiment':
+      return experimentCommand(args, (s) => process.stdout.write(`${s}\n`));
     case 'dlq':
       return dlqCommand(args, (s) => process.stdout.write(`${s}\n`));
     case undefined:

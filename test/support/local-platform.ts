@@ -27,7 +27,8 @@ export async function startLocalPlatform(options: Partial<SupervisorOptions> = {
     async stop(label = 'run') {
       await supervisor.down();
       keepLogs(dataDir, label);
-      rmSync(dataDir, { recursive: true, force: true });
+      if (process.env.KEEP_PLATFORM_DATA) console.log(`platform data kept in ${dataDir}`);
+      else rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
