@@ -3,6 +3,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NODE_STAMP := node_modules/.install-stamp
 TEST_FILES = $(shell find services operator loadtest bench cdk8s test -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
+# Test files that start the whole multi-process platform: one at a time, so they never share the
+# machine's cores with another platform. Everything else runs two files at once.
+PLATFORM_TESTS = $(filter operator/experiments.test.ts test/integration/% test/observability/platform-observability.test.ts bench/bench-smoke.test.ts,$(TEST_FILES))
+LIGHT_TESTS = $(filter-out $(PLATFORM_TESTS),$(TEST_FILES))
 
 .PHONY: help up up-embedded test typecheck lint unit deps system-deps clean synth build bench bench-smoke experiments
 
@@ -52,7 +56,8 @@ build: deps
 	npx tsc -p tsconfig.build.json
 
 unit: deps system-deps synth
-	node --import tsx --test --test-reporter=spec $(TEST_FILES)
+	node --import tsx --test --test-reporter=spec --test-concurrency=2 $(LIGHT_TESTS)
+	node --import tsx --test --test-reporter=spec --test-concurrency=1 $(PLATFORM_TESTS)
 
 test: deps system-deps typecheck lint unit
 
