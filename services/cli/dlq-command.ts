@@ -1,3 +1,4 @@
+import { problemDetail } from './problem-detail.ts';
 import { readFileSync } from 'node:fs';
 
 export const DLQ_USAGE = `usage: chat4all dlq <list [--status open|replayed|purged] | show <id> | replay <id> [--value-file F] | replay --all | purge>
@@ -42,13 +43,7 @@ export async function dlqCommand(args: string[], out: (s: string) => void): Prom
     });
     const text = await res.text();
     if (!res.ok) {
-      let detail = text;
-      try {
-        detail = (JSON.parse(text) as { detail?: string }).detail ?? text;
-      } catch {
-        // keep the text
-      }
-      throw new Error(`${method} ${path}: ${res.status} ${detail}`);
+      throw new Error(`${method} ${path}: ${res.status} ${problemDetail(text)}`);
     }
     return JSON.parse(text) as T;
   };

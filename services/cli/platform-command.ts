@@ -1,3 +1,4 @@
+import { problemDetail } from './problem-detail.ts';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ProcessInfo } from '../platform/supervisor.ts';
@@ -30,13 +31,7 @@ async function control<T>(method: string, path: string, body?: unknown): Promise
   }
   const text = await res.text();
   if (!res.ok) {
-    let detail = text;
-    try {
-      detail = (JSON.parse(text) as { detail?: string }).detail ?? text;
-    } catch {
-      // keep the text
-    }
-    throw new Error(detail);
+    throw new Error(problemDetail(text));
   }
   return JSON.parse(text) as T;
 }
