@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { z } from 'zod';
 import { Chat4AllPropsError } from './chart-props.ts';
+import { experimentSpecSchema } from './experiment-spec-source.ts';
 import { readDashboards, readRuleGroups } from './observability-files.ts';
-import { assertValidManifest } from './testing/k8s-validate.ts';
-import { byKind, named, synth, type K8sObject } from './testing/render.ts';
+import { validateAll } from './testing/k8s-validate.ts';
+import { REPO_ROOT, byKind, named, synth, type K8sObject } from './testing/render.ts';
 import { ENTRYPOINTS } from './workloads.ts';
 
 const spec = z.object({ target: z.string() });
@@ -19,8 +20,8 @@ const container = (d: K8sObject) => podSpec(d).containers[0]!;
 describe('Chat4AllChart (default settings: hpa mode)', () => {
   const objs = synth({}, spec);
 
-  test('every object passes schema validation', () => {
-    for (const o of objs) assertValidManifest(o);
+  test('every object passes schema validation', async () => {
+    await validateAll(objs);
     assert.equal(objs.length, 32);
   });
 
@@ -122,10 +123,10 @@ describe('Chat4AllChart (default settings: hpa mode)', () => {
 describe('Chat4AllChart (keda mode)', () => {
   const objs = synth({ autoscaling: { mode: 'keda' }, connectors: { autoscaling: { minReplicas: 0, activationLagThreshold: 10 } } }, spec);
 
-  test('ScaledObjects with apache-kafka triggers replace the HPAs, never both', () => {
+  test('ScaledObjects with apache-kafka triggers replace the HPAs, never both', async () => {
     assert.equal(byKind(objs, 'HorizontalPodAutoscaler').length, 0);
     assert.equal(byKind(objs, 'ScaledObject').length, 4);
-    for (const o of objs) assertValidManifest(o);
+    await validateAll(objs);
     const so = named(objs, 'ScaledObject', 'chat4all-connector-whatsapp').spec as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     assert.equal(so.minReplicaCount, 0);
     assert.equal(so.scaleTargetRef.name, 'chat4all-connector-whatsapp');
@@ -159,8 +160,21 @@ describe('Chat4AllChart refuses the traps', () => {
   });
 });
 
+describe('what `make synth` writes to cdk8s/dist', () => {
+  test('passes schema validation with the real experiment schema, dashboards and alert rules', async () => {
+    // The same inputs as cdk8s/main.ts without CHAT4ALL_VALUES, synthesized here so that a stale dist/ cannot hide a change.
+    const objs = synth({ name: 'chat4all' }, experimentSpecSchema, {
+      dashboards: readDashboards(join(REPO_ROOT, 'observability', 'dashboards')),
+      ruleGroups: readRuleGroups(join(REPO_ROOT, 'observability', 'alerts')),
+    });
+    assert.ok(byKind(objs, 'ConfigMap').some((o) => o.metadata.labels?.grafana_dashboard === '1'), 'the dashboards are among the objects');
+    assert.ok((named(objs, 'PrometheusRule', 'chat4all-alerts').spec as { groups: unknown[] }).groups.length > 1, 'the alert rule files are among the objects');
+    await validateAll(objs);
+  });
+});
+
 describe('monitoring files', () => {
-  test('dashboards and rule files become ConfigMaps and rule groups; a missing folder gives none', () => {
+  test('dashboards and rule files become ConfigMaps and rule groups; a missing folder gives none', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'chat4all-obs-'));
     mkdirSync(join(dir, 'dashboards'));
     mkdirSync(join(dir, 'alerts'));
@@ -173,7 +187,7 @@ describe('monitoring files', () => {
     assert.equal(JSON.parse(cm.data['Chat4All Overview.json']!).title, 'Chat4All');
     const rule = named(objs, 'PrometheusRule', 'chat4all-alerts').spec as { groups: { name: string }[] };
     assert.deepEqual(rule.groups.map((g) => g.name), ['chat4all-kubernetes', 'chat4all-platform']);
-    for (const o of objs) assertValidManifest(o);
+    await validateAll(objs);
     assert.deepEqual(readDashboards(join(dir, 'missing')), []);
     assert.deepEqual(readRuleGroups(join(dir, 'missing')), []);
   });

@@ -9,7 +9,7 @@ import { experimentCrd } from './experiment-crd.ts';
 import { experimentSpecSchema } from './experiment-spec-source.ts';
 import { prometheusAdapterRule } from './prometheus-adapter-rule.ts';
 import { helm } from './testing/helm.ts';
-import { assertValidManifest } from './testing/k8s-validate.ts';
+import { validateAll } from './testing/k8s-validate.ts';
 import { CHART_DIR, REPO_ROOT, byKind, helmTemplate, helmTemplateRaw, named, normalize, synth, type K8sObject } from './testing/render.ts';
 import { ENTRYPOINTS } from './workloads.ts';
 
@@ -27,7 +27,7 @@ describe('charts/chat4all with the real helm binary', () => {
   for (const f of VALUES_FILES) {
     test(`helm template with ${f} renders valid objects identical to the cdk8s app for the same values`, async () => {
       const rendered = await helmTemplate({ valuesFiles: [join(CHART_DIR, f)] });
-      for (const o of rendered) assertValidManifest(o);
+      await validateAll(rendered);
       const values = f === 'values.yaml' ? readValues(f) : { ...readValues(f) };
       const fromCdk8s = synth({ ...mergeDefaults(values), name: 'chat4all', namespace: 'chat4all' }, experimentSpecSchema, {
         dashboards: [],
@@ -78,7 +78,7 @@ describe('charts/chat4all with the real helm binary', () => {
     const rule = named(objs, 'PrometheusRule', 'chat4all-alerts');
     assert.equal(rule.metadata.labels!.release, 'prom');
     assert.deepEqual((rule.spec as { groups: { name: string }[] }).groups.map((g) => g.name), ['chat4all-kubernetes', 'chat4all-platform']);
-    for (const o of objs) assertValidManifest(o);
+    await validateAll(objs);
   });
 });
 

@@ -1,19 +1,25 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { runValidateFunc } from '@kubernetes-models/validate';
+import ValidationError from '@kubernetes-models/validate/runtime/validation_error';
 import { k8s } from 'cdk8s-plus-33';
+import { modelFor } from './k8s-models.ts';
+import { modelShape, OPEN, unknownFields, type Shape } from './model-fields.ts';
 
 /**
- * Offline schema validation of Kubernetes manifests.
+ * Offline validation of Kubernetes manifests, two checks per object:
  *
- * `@kubernetes-models/validate` is only the runtime (error formatting around a validate function);
- * the schemas live in the `kubernetes-models` package, which is not a dependency. The schemas
- * used here come from the jsii assembly of `cdk8s-plus-33`, which cdk8s generated from the
- * Kubernetes 1.33 OpenAPI document: every struct with its fields, their types and which are
- * required. Unlike kubernetes-models, this rejects unknown fields (a misspelt `readinessProbe`
- * would otherwise pass silently). Custom resources (ServiceMonitor, PrometheusRule, ScaledObject)
- * are checked against the hand-written field lists below, taken from their CRDs.
+ * 1. The upstream schema: the model class of its apiVersion/kind in `kubernetes-models`,
+ *    `@kubernetes-models/prometheus-operator` or `@kubernetes-models/keda` (`k8s-models.ts`) is
+ *    constructed and validated with `@kubernetes-models/validate`: types, required fields, enums,
+ *    formats. A kind without a model is an error.
+ * 2. Unknown fields, which those schemas accept (and which the API server drops, at best with a
+ *    warning: a misspelt `readinessProbe` would pass silently). The field lists of built-in kinds
+ *    come from the jsii assembly of `cdk8s-plus-33` (the Kubernetes 1.33 OpenAPI document, the
+ *    version we target); those of custom resources from the TypeScript declarations of their
+ *    upstream models (`model-fields.ts`).
+ *
+ * Every message names the object and the JSON path: `Deployment/x: /spec/replicas must be integer`.
  */
 
 type JsiiType = { primitive?: string; fqn?: string; collection?: { kind: 'array' | 'map'; elementtype: JsiiType }; union?: unknown };
@@ -47,116 +53,109 @@ function manifestName(struct: string, jsiiName: string): string {
   return renames.get(struct)?.get(jsiiName) ?? jsiiName;
 }
 
-export interface ValidateFn {
-  (data: unknown): boolean;
-  errors?: { instancePath: string; message: string; keyword: string; params: object; schemaPath: string }[] | null;
-}
-
-function check(t: JsiiType, v: unknown, path: string, out: string[]): void {
-  if (t.primitive) {
-    const p = t.primitive;
-    if (p === 'any' || p === 'json') return;
-    if (p === 'date') {
-      if (typeof v !== 'string') out.push(`${path} must be a timestamp string`);
-      return;
-    }
-    if (typeof v !== p) out.push(`${path} must be ${p}, got ${JSON.stringify(v)}`);
-    return;
+/** The fields a jsii type allows; primitives, enums and `IntOrString`/`Quantity` are open. */
+const jsiiShapes = new Map<string, Shape>();
+function jsiiShape(t: JsiiType): Shape {
+  if (t.collection) return { kind: t.collection.kind, element: jsiiShape(t.collection.elementtype) };
+  if (!t.fqn) return OPEN;
+  const short = t.fqn.split('.').pop()!;
+  const struct = types()[t.fqn];
+  if (!struct || struct.kind !== 'interface' || short === 'IntOrString' || short === 'Quantity') return OPEN;
+  let shape = jsiiShapes.get(t.fqn);
+  if (!shape) {
+    let fields: Map<string, Shape> | undefined;
+    shape = { kind: 'object', name: short, fields: () => (fields ??= new Map((struct.properties ?? []).map((p) => [manifestName(short, p.name), jsiiShape(p.type)]))) };
+    jsiiShapes.set(t.fqn, shape);
   }
-  if (t.collection) {
-    if (t.collection.kind === 'array') {
-      if (!Array.isArray(v)) return void out.push(`${path} must be an array`);
-      v.forEach((x, i) => check(t.collection!.elementtype, x, `${path}/${i}`, out));
-    } else {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return void out.push(`${path} must be a map`);
-      for (const [k, x] of Object.entries(v)) check(t.collection.elementtype, x, `${path}/${k}`, out);
-    }
-    return;
-  }
-  if (t.fqn) {
-    const short = t.fqn.split('.').pop()!;
-    if (short === 'IntOrString' || short === 'Quantity') {
-      if (typeof v !== 'string' && typeof v !== 'number') out.push(`${path} must be an integer or a string`);
-      return;
-    }
-    const struct = types()[t.fqn];
-    if (!struct || struct.kind !== 'interface') return; // enums and classes: their values are checked by the API server
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return void out.push(`${path} must be an object (${short})`);
-    const props = new Map((struct.properties ?? []).map((p) => [manifestName(short, p.name), p]));
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-      const prop = props.get(k);
-      if (!prop) out.push(`${path}/${k} is not a field of ${short}`);
-      else if (x !== undefined && x !== null) check(prop.type, x, `${path}/${k}`, out);
-    }
-    for (const [k, p] of props) if (!p.optional && (v as Record<string, unknown>)[k] === undefined) out.push(`${path} is missing required field ${k} (${short})`);
-  }
+  return shape;
 }
 
 /** apiVersion/kind → jsii props struct, from the GVK of every `Kube*` class cdk8s-plus-33 exports. */
-function kindIndex(): Map<string, string> {
-  const index = new Map<string, string>();
-  for (const [name, cls] of Object.entries(k8s)) {
-    const gvk = (cls as { GVK?: { apiVersion: string; kind: string } }).GVK;
-    if (gvk && !gvk.kind.endsWith('List')) index.set(`${gvk.apiVersion}/${gvk.kind}`, `cdk8s-plus-33.k8s.${name}Props`);
-  }
-  return index;
-}
 let kinds: Map<string, string> | null = null;
-
-// Custom resources we emit, with the fields of their CRDs that we use (a subset: unknown → error).
-const S: JsiiType = { primitive: 'string' };
-const N: JsiiType = { primitive: 'number' };
-const ANY: JsiiType = { primitive: 'any' };
-const customStructs: Record<string, Record<string, [JsiiType, boolean]>> = {
-  'monitoring.coreos.com/v1/ServiceMonitor': { metadata: [{ fqn: 'cdk8s-plus-33.k8s.ObjectMeta' }, true], spec: [{ fqn: 'x.ServiceMonitorSpec' }, false] },
-  'x.ServiceMonitorSpec': { selector: [{ fqn: 'cdk8s-plus-33.k8s.LabelSelector' }, false], endpoints: [{ collection: { kind: 'array', elementtype: { fqn: 'x.Endpoint' } } }, false], namespaceSelector: [ANY, true], jobLabel: [S, true] },
-  'x.Endpoint': { port: [S, true], path: [S, true], interval: [S, true], scrapeTimeout: [S, true], scheme: [S, true] },
-  'monitoring.coreos.com/v1/PrometheusRule': { metadata: [{ fqn: 'cdk8s-plus-33.k8s.ObjectMeta' }, true], spec: [{ fqn: 'x.PrometheusRuleSpec' }, false] },
-  'x.PrometheusRuleSpec': { groups: [{ collection: { kind: 'array', elementtype: { fqn: 'x.RuleGroup' } } }, false] },
-  'x.RuleGroup': { name: [S, false], interval: [S, true], rules: [{ collection: { kind: 'array', elementtype: { fqn: 'x.Rule' } } }, false] },
-  'x.Rule': { alert: [S, true], record: [S, true], expr: [{ fqn: 'cdk8s-plus-33.k8s.IntOrString' }, false], for: [S, true], keep_firing_for: [S, true], labels: [{ collection: { kind: 'map', elementtype: S } }, true], annotations: [{ collection: { kind: 'map', elementtype: S } }, true] },
-  'keda.sh/v1alpha1/ScaledObject': { metadata: [{ fqn: 'cdk8s-plus-33.k8s.ObjectMeta' }, true], spec: [{ fqn: 'x.ScaledObjectSpec' }, false] },
-  'x.ScaledObjectSpec': { scaleTargetRef: [{ fqn: 'x.ScaleTarget' }, false], pollingInterval: [N, true], cooldownPeriod: [N, true], minReplicaCount: [N, true], maxReplicaCount: [N, true], advanced: [{ fqn: 'x.Advanced' }, true], triggers: [{ collection: { kind: 'array', elementtype: { fqn: 'x.Trigger' } } }, false] },
-  'x.ScaleTarget': { name: [S, false], kind: [S, true], apiVersion: [S, true] },
-  'x.Advanced': { horizontalPodAutoscalerConfig: [{ fqn: 'x.HpaConfig' }, true], restoreToOriginalReplicaCount: [{ primitive: 'boolean' }, true] },
-  'x.HpaConfig': { name: [S, true], behavior: [{ fqn: 'cdk8s-plus-33.k8s.HorizontalPodAutoscalerBehaviorV2' }, true] },
-  'x.Trigger': { type: [S, false], name: [S, true], metricType: [S, true], metadata: [{ collection: { kind: 'map', elementtype: S } }, false], authenticationRef: [ANY, true] },
-};
-for (const [fqn, fields] of Object.entries(customStructs)) {
-  types()[fqn] = { kind: 'interface', properties: Object.entries(fields).map(([name, [type, optional]]) => ({ name, type, optional })) };
+function jsiiKind(apiVersion: string, kind: string): string | undefined {
+  if (!kinds) {
+    kinds = new Map();
+    for (const [name, cls] of Object.entries(k8s)) {
+      const gvk = (cls as { GVK?: { apiVersion: string; kind: string } }).GVK;
+      if (gvk && !gvk.kind.endsWith('List')) kinds.set(`${gvk.apiVersion}/${gvk.kind}`, `cdk8s-plus-33.k8s.${name}Props`);
+    }
+  }
+  return kinds.get(`${apiVersion}/${kind}`);
 }
 
-/** Errors of one manifest; empty when it is valid. */
-export function manifestErrors(obj: unknown): string[] {
-  kinds ??= kindIndex();
-  const o = obj as { apiVersion?: string; kind?: string; metadata?: { name?: string } };
-  if (!o || typeof o.apiVersion !== 'string' || typeof o.kind !== 'string') return ['not a Kubernetes object: apiVersion and kind are required'];
-  const key = `${o.apiVersion}/${o.kind}`;
-  const fqn = kinds.get(key) ?? (customStructs[key] ? key : undefined);
-  if (!fqn) return [`no schema for ${key}`];
-  const { apiVersion: _a, kind: _k, ...rest } = o as Record<string, unknown>;
+/** Field lists of the top-level kinds, per apiVersion/kind (building those of a custom resource takes a while). */
+const objectShapes = new Map<string, Shape | undefined>();
+function objectShape(apiVersion: string, kind: string): Shape | undefined {
+  const key = `${apiVersion}/${kind}`;
+  if (!objectShapes.has(key)) {
+    const fqn = jsiiKind(apiVersion, kind);
+    objectShapes.set(key, fqn ? jsiiShape({ fqn }) : modelShape(apiVersion, kind));
+  }
+  return objectShapes.get(key);
+}
+
+interface SchemaError { instancePath: string; keyword: string; message?: string; params: Record<string, unknown> }
+
+/** ajv's errors as lines; `oneOf` of types (IntOrString) becomes one "must be string or integer". */
+function schemaMessages(errors: SchemaError[]): string[] {
   const out: string[] = [];
-  check({ fqn }, rest, '', out);
-  if (!o.metadata?.name) out.push('/metadata/name is required');
+  const paths = [...new Set(errors.map((e) => e.instancePath))];
+  for (const path of paths) {
+    const here = errors.filter((e) => e.instancePath === path);
+    const where = path || '/';
+    const alternatives = here.filter((e) => e.keyword === 'type').map((e) => String(e.params.type));
+    if (alternatives.length > 1 && here.some((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf')) {
+      const rest = here.filter((e) => e.keyword !== 'type' && e.keyword !== 'oneOf' && e.keyword !== 'anyOf');
+      out.push(`${where} must be ${alternatives.join(' or ')}`, ...rest.map((e) => `${where} ${e.message ?? e.keyword}`));
+      continue;
+    }
+    for (const e of here) {
+      const allowed = e.keyword === 'enum' ? `: ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` : '';
+      out.push(`${where} ${e.message ?? e.keyword}${allowed}`);
+    }
+  }
   return out;
 }
 
-/** A validate function in the shape `@kubernetes-models/validate` runs (ajv's). */
-export const validateManifest: ValidateFn = (data: unknown) => {
-  const errors = manifestErrors(data);
-  validateManifest.errors = errors.length
-    ? errors.map((message) => ({ instancePath: '', message, keyword: 'kubernetes', params: {}, schemaPath: '#' }))
-    : null;
-  return errors.length === 0;
-};
+/** `Kind/name` of an object, for messages. */
+function objectId(obj: unknown): string {
+  const o = (obj ?? {}) as { kind?: unknown; metadata?: { name?: unknown } };
+  return `${typeof o.kind === 'string' ? o.kind : '?'}/${typeof o.metadata?.name === 'string' ? o.metadata.name : '?'}`;
+}
 
-/** Throws one error naming every problem of the object (via `runValidateFunc`). */
-export function assertValidManifest(obj: unknown): void {
-  const o = obj as { kind?: string; metadata?: { name?: string } };
-  try {
-    runValidateFunc(validateManifest as never, obj);
-  } catch (err) {
-    // ajv-i18n rewrites messages of keywords it does not know: name the problems ourselves.
-    throw new Error(`${o.kind ?? '?'} ${o.metadata?.name ?? '?'}: ${manifestErrors(obj).join('; ')}`, { cause: err });
+/** Every problem of one object, each naming it and the JSON path; empty when it is valid. */
+export async function manifestErrors(obj: unknown): Promise<string[]> {
+  const id = objectId(obj);
+  const o = obj as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown } } | null;
+  if (!o || typeof o !== 'object' || typeof o.apiVersion !== 'string' || typeof o.kind !== 'string') {
+    return [`${id}: not a Kubernetes object: apiVersion and kind are required`];
   }
+  const model = await modelFor(o.apiVersion, o.kind);
+  if (!model) return [`${id}: no model for apiVersion ${o.apiVersion} kind ${o.kind} in kubernetes-models, @kubernetes-models/prometheus-operator or @kubernetes-models/keda`];
+  const out: string[] = [];
+  try {
+    new model(o).validate();
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    out.push(...schemaMessages(err.errors as SchemaError[]));
+  }
+  const shape = objectShape(o.apiVersion, o.kind);
+  if (!shape) out.push(`/ has no field list for ${o.apiVersion} ${o.kind}`);
+  else {
+    const { apiVersion: _a, kind: _k, ...rest } = o as Record<string, unknown>;
+    unknownFields(shape, rest, '', out);
+  }
+  if (typeof o.metadata?.name !== 'string' || !o.metadata.name) out.push('/metadata/name is required');
+  return out.map((m) => `${id}: ${m}`);
+}
+
+/** Throws one error listing every problem of every object, if there is any. */
+export async function validateAll(objs: readonly unknown[]): Promise<void> {
+  const errors = (await Promise.all(objs.map(manifestErrors))).flat();
+  if (errors.length) throw new Error(`${errors.length} problem(s) in Kubernetes manifests:\n${errors.join('\n')}`);
+}
+
+/** Throws one error listing every problem of the object, if there is any. */
+export function assertValidManifest(obj: unknown): Promise<void> {
+  return validateAll([obj]);
 }
