@@ -16,8 +16,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY services ./services
-# The glob lets the image build before the operator issue lands (no operator/ folder yet).
-COPY operato[r] ./operator/
+COPY operator ./operator
+# The experiment engine drives its load with the load generator (operator/engine.ts imports it).
+COPY loadtest ./loadtest
 RUN npx tsc -p tsconfig.build.json \
  && npm prune --omit=dev --no-audit --no-fund
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Supervisor, type ProcessInfo } from '../services/platform/supervisor.ts';
 import type { Workload } from './experiment-spec.ts';
 import { pollUntil, type BrokerFaultRecord, type Instance, type KillRecord, type PlatformDriver, type ProviderFault } from './driver.ts';
+import { setSimFault, simStats } from './provider-sim-admin.ts';
 
 /** Settings of the local platform experiments run on (short relay and breaker timings, cheap password hashing). */
 export const EXPERIMENT_PLATFORM_ENV: Record<string, string> = {
@@ -126,18 +127,8 @@ export class LocalDriver implements PlatformDriver {
     await this.supervisor.scale('router', replicas);
   }
 
-  async setProviderFault(channel: 'whatsapp' | 'instagram', fault: ProviderFault | null) {
-    const at = Date.now();
-    const body = fault ? { channel, ...fault } : { channel, down: false, error_rate: 0, timeout_rate: 0, latency_ms: 0, lost_response_rate: 0 };
-    const res = await fetch(`${this.supervisor.simUrl}/_sim/faults`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(5000),
-    });
-    if (!res.ok) throw new Error(`POST /_sim/faults answered ${res.status}`);
-    const state = ((await res.json()) as Record<string, unknown>)[channel];
-    return { at, proof: `simulator fault state of ${channel}: ${JSON.stringify(state)}` };
+  setProviderFault(channel: 'whatsapp' | 'instagram', fault: ProviderFault | null) {
+    return setSimFault(this.supervisor.simUrl, channel, fault);
   }
 
   async setBrokerFault(action: 'down' | 'up' | 'restart'): Promise<BrokerFaultRecord> {
@@ -176,13 +167,8 @@ export class LocalDriver implements PlatformDriver {
     }
   }
 
-  async providerStats(): Promise<Record<string, unknown> | null> {
-    try {
-      const res = await fetch(`${this.supervisor.simUrl}/_sim/stats`, { signal: AbortSignal.timeout(900) });
-      return res.ok ? ((await res.json()) as Record<string, unknown>) : null;
-    } catch {
-      return null;
-    }
+  providerStats(): Promise<Record<string, unknown> | null> {
+    return simStats(this.supervisor.simUrl);
   }
 
   waitFor<T>(check: () => Promise<T | false | undefined>, timeoutMs: number, intervalMs = 200): Promise<T | null> {

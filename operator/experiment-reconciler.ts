@@ -1,0 +1,301 @@
+import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
+import type { Logger } from '../services/core/logger.ts';
+import { runExperiment, type EngineEvent } from './engine.ts';
+import { writeEvidence } from './evidence.ts';
+import { parseExperimentSpec, type ExperimentSpec } from './experiment-spec.ts';
+import type { ExperimentEvents } from './experiment-events.ts';
+import { crdVerdict, EXPERIMENT_API, TERMINAL_PHASES, type Condition, type ExperimentObject, type ExperimentPhase, type ExperimentStatus } from './experiment-resource.ts';
+import type { Journal } from './journal.ts';
+import type { KubernetesDriver } from './kubernetes-driver.ts';
+import { kube, statusOf } from './kubernetes-errors.ts';
+import type { OperatorMetrics } from './operator-metrics.ts';
+
+export interface ReconcilerDeps {
+  namespace: string;
+  custom: CustomObjectsApi;
+  events: ExperimentEvents;
+  driver: KubernetesDriver;
+  /** What the driver cannot run, in words (empty: it can). */
+  limitations: (spec: ExperimentSpec) => string[];
+  evidenceDir: string;
+  metrics: OperatorMetrics;
+  logger: Logger;
+  /** Bound on getting the routers ready before the load. */
+  readyTimeoutMs: number;
+  /** Asks for another reconcile pass (after a run ends). */
+  requestPass: () => void;
+}
+
+interface Run {
+  uid: string;
+  name: string;
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * The engine's step that moves an Experiment to its next phase (`engine.ts` names its steps;
+ * `SteadyState` is set when the run starts).
+ */
+function phaseOfStep(message: string): ExperimentPhase | null {
+  if (message.startsWith('fault injected')) return 'Injecting';
+  if (message.startsWith('load finished') || message.startsWith('method skipped')) return 'Verifying';
+  if (message.startsWith('rollback:')) return 'RollingBack';
+  return null;
+}
+
+const condition = (type: string, status: Condition['status'], reason: string, message: string, generation?: number): Condition => ({
+  type,
+  status,
+  reason,
+  message: message.slice(0, 1000),
+  lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  ...(generation !== undefined ? { observedGeneration: generation } : {}),
+});
+
+const byAge = (a: ExperimentObject, b: ExperimentObject) =>
+  (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || a.metadata.name.localeCompare(b.metadata.name);
+
+/** Named numbers of a journal for `status.results` (the rules as name → ok). */
+function resultsOf(j: Journal, evidence: string): Record<string, unknown> {
+  const numbers = Object.fromEntries(Object.entries(j.verification).filter(([k]) => k !== 'rules'));
+  return { run_id: j.run_id, evidence, ...numbers, rules: Object.fromEntries(j.verification.rules.map((r) => [r.name, r.ok])), rollback_ok: j.rollback.ok };
+}
+
+/**
+ * Runs Experiments one at a time, in creation order. Each pass lists every Experiment and takes
+ * the next step for each: deleting? → ours and running? → finished? → interrupted elsewhere? →
+ * valid? → supported? → queued or started. Status and Events tell the user at every step.
+ */
+export class ExperimentReconciler {
+  private current: Run | null = null;
+  /** Not leading: passes change nothing (a pass already under way must not start a run). */
+  private paused = true;
+  /** Experiments this process ran or rejected: their non-final phases are not someone else's leftovers. */
+  private readonly handled = new Set<string>();
+
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  /** The experiment running now, if any. */
+  get running(): string | null {
+    return this.current?.name ?? null;
+  }
+
+  /** Lets passes act (this replica leads). */
+  resume(): void {
+    this.paused = false;
+  }
+
+  /** One pass over every Experiment of the namespace. */
+  async reconcileAll(): Promise<void> {
+    if (this.paused) return;
+    const { custom, namespace } = this.deps;
+    const list = (await kube(`list experiments in ${namespace}`, () =>
+      custom.listNamespacedCustomObject({ group: EXPERIMENT_API.group, version: EXPERIMENT_API.version, namespace, plural: EXPERIMENT_API.plural }),
+    )) as { items?: ExperimentObject[] };
+    const items = [...(list.items ?? [])].sort(byAge);
+    const present = new Set(items.map((e) => e.metadata.uid));
+    // Deleted while running (the watch may have missed it): stop and roll back.
+    if (this.current && !present.has(this.current.uid)) this.current.abort.abort(new Error('the Experiment was deleted'));
+    for (const exp of items) await this.reconcile(exp);
+  }
+
+  private async reconcile(exp: ExperimentObject): Promise<void> {
+    if (this.paused) return;
+    const uid = exp.metadata.uid ?? exp.metadata.name;
+    const name = exp.metadata.name;
+    const phase = exp.status?.phase;
+    const generation = exp.metadata.generation;
+
+    if (exp.metadata.deletionTimestamp) {
+      if (this.current?.uid === uid) this.current.abort.abort(new Error('the Experiment is being deleted'));
+      return;
+    }
+    if (this.current?.uid === uid) return;
+    if (phase && TERMINAL_PHASES.includes(phase)) return;
+    if (phase && phase !== 'Pending') {
+      if (this.handled.has(uid)) return; // our own run, finishing: its last status is on its way
+      const message = `interrupted: the operator running it stopped during ${phase}; the rollback may not have run, check the platform (replicas, provider faults) before the next experiment`;
+      const written = await this.patchStatus(exp, { phase: 'Failed', verdict: 'Inconclusive', finishedAt: now(), message, conditions: [condition('Succeeded', 'Unknown', 'Interrupted', message, generation)] }, true);
+      if (!written) return;
+      this.deps.metrics.experiments.inc({ verdict: 'Inconclusive' });
+      await this.deps.events.emit(exp, 'Warning', 'Interrupted', message);
+      return;
+    }
+
+    let spec: ExperimentSpec;
+    try {
+      spec = parseExperimentSpec(exp.spec, `Experiment ${name}`);
+    } catch (err) {
+      await this.reject(exp, 'InvalidSpec', (err as Error).message);
+      return;
+    }
+    const limits = this.deps.limitations(spec);
+    if (limits.length > 0) {
+      await this.reject(exp, 'NotSupported', `not supported by the kubernetes driver: ${limits.join('; ')}`);
+      return;
+    }
+    if (this.current) {
+      if (phase !== 'Pending') {
+        await this.patchStatus(exp, { phase: 'Pending', observedGeneration: generation, message: `queued behind ${this.current.name}: one experiment runs at a time` }, true);
+      }
+      return;
+    }
+    if (this.paused) return;
+    this.start(exp, spec);
+  }
+
+  /** Pauses passes, aborts the running experiment (the engine rolls back) and waits until its status is written. */
+  async stop(reason: string): Promise<void> {
+    this.paused = true;
+    const run = this.current;
+    if (!run) return;
+    this.deps.logger.info({ experiment: run.name, reason }, 'stopping the running experiment; rolling back');
+    run.abort.abort(new Error(reason));
+    await run.done;
+  }
+
+  private async reject(exp: ExperimentObject, reason: 'InvalidSpec' | 'NotSupported', message: string) {
+    const written = await this.patchStatus(
+      exp,
+      { phase: 'Failed', observedGeneration: exp.metadata.generation, finishedAt: now(), message, conditions: [condition('Succeeded', 'False', reason, message, exp.metadata.generation)] },
+      true,
+    );
+    if (!written) return;
+    this.deps.logger.warn({ experiment: exp.metadata.name, reason }, message);
+    this.deps.metrics.experiments.inc({ verdict: 'none' });
+    await this.deps.events.emit(exp, 'Warning', reason, message);
+  }
+
+  private start(exp: ExperimentObject, spec: ExperimentSpec) {
+    const uid = exp.metadata.uid ?? exp.metadata.name;
+    const abort = new AbortController();
+    const run: Run = { uid, name: exp.metadata.name, abort, done: Promise.resolve() };
+    this.current = run;
+    this.handled.add(uid);
+    this.deps.metrics.running.set(1);
+    run.done = this.run(exp, spec, abort.signal)
+      .catch((err: unknown) => this.deps.logger.error({ err, experiment: run.name }, 'the run ended with an error'))
+      .finally(() => {
+        this.current = null;
+        this.deps.metrics.running.set(0);
+        this.deps.requestPass();
+      });
+  }
+
+  private async run(exp: ExperimentObject, spec: ExperimentSpec, signal: AbortSignal): Promise<void> {
+    const { driver, logger, events, metrics } = this.deps;
+    const generation = exp.metadata.generation;
+    const name = exp.metadata.name;
+    const startedAt = now();
+    const startMessage = `running ${spec.fault.type} on ${spec.target.workload}: steady state first`;
+    await this.patchStatus(exp, {
+      phase: 'SteadyState',
+      observedGeneration: generation,
+      startedAt,
+      message: startMessage,
+      conditions: [condition('Running', 'True', 'Started', startMessage, generation), condition('Succeeded', 'Unknown', 'Running', 'not finished', generation)],
+    });
+    await events.emit(exp, 'Normal', 'Started', `${startMessage}; the plan and the evidence go to ${this.deps.evidenceDir}`);
+    logger.info({ experiment: name }, 'experiment started');
+
+    let phase: ExperimentPhase = 'SteadyState';
+    let phases = Promise.resolve();
+    const onEvent = (e: EngineEvent) => {
+      if (e.kind !== 'step') return;
+      logger.info({ experiment: name }, e.message);
+      const next = phaseOfStep(e.message);
+      if (!next || next === phase) return;
+      phase = next;
+      // Phase changes are written in order and never hold the engine up.
+      phases = phases.then(async () => {
+        await this.patchStatus(exp, { phase: next, message: e.message.slice(0, 500) }).catch((err: unknown) => logger.warn({ err, experiment: name }, 'could not write the phase'));
+      });
+    };
+
+    let journal: Journal;
+    try {
+      await driver.loadBaseEnv();
+      journal = await runExperiment(spec, driver, { signal, onEvent, readyTimeoutMs: this.deps.readyTimeoutMs });
+    } catch (err) {
+      await phases;
+      const message = `the run failed before it could start: ${(err as Error).message}`;
+      logger.error({ err, experiment: name }, message);
+      await this.finalStatus(exp, {
+        phase: 'Failed',
+        finishedAt: now(),
+        message,
+        conditions: [condition('Running', 'False', 'RunFailed', message, generation), condition('Succeeded', 'False', 'RunFailed', message, generation)],
+      });
+      metrics.experiments.inc({ verdict: 'none' });
+      await events.emit(exp, 'Warning', 'RunFailed', message);
+      return;
+    }
+    await phases;
+    const dir = writeEvidence(this.deps.evidenceDir, journal);
+    const verdict = crdVerdict(journal.verdict);
+    const interrupted = journal.interrupted ? `interrupted (${signal.reason instanceof Error ? signal.reason.message : 'stopped'}); ` : '';
+    const message = `${verdict}: ${interrupted}${journal.reason}`.slice(0, 1000);
+    const failed = journal.error !== null || journal.interrupted;
+    const status: ExperimentStatus = {
+      phase: failed ? 'Failed' : 'Completed',
+      verdict,
+      finishedAt: now(),
+      message,
+      results: resultsOf(journal, dir),
+      conditions: [
+        condition('Running', 'False', failed ? 'RunFailed' : 'Finished', message, generation),
+        condition('Succeeded', verdict === 'Passed' ? 'True' : verdict === 'Failed' ? 'False' : 'Unknown', verdict, message, generation),
+      ],
+    };
+    await this.finalStatus(exp, status);
+    metrics.experiments.inc({ verdict });
+    await events.emit(exp, verdict === 'Passed' ? 'Normal' : 'Warning', 'Completed', `${message} (evidence: ${dir})`);
+    logger.info({ experiment: name, verdict, evidence: dir }, 'experiment finished');
+  }
+
+  /**
+   * The last status of a run. If it cannot be written, the Experiment is left to a later pass,
+   * which reports it interrupted (its phase is a run step that no run here owns any more).
+   */
+  private async finalStatus(exp: ExperimentObject, status: ExperimentStatus): Promise<void> {
+    try {
+      await this.patchStatus(exp, status);
+    } catch (err) {
+      this.handled.delete(exp.metadata.uid ?? exp.metadata.name);
+      this.deps.logger.error({ err, experiment: exp.metadata.name }, 'could not write the final status');
+    }
+  }
+
+  /**
+   * A JSON merge patch of the status subresource; false when it was not applied. `precondition`:
+   * only if the object is still the one we decided on (its resourceVersion; the API server answers
+   * 409 otherwise, and the next pass decides again). An Experiment that is gone needs no status.
+   */
+  private async patchStatus(exp: ExperimentObject, status: ExperimentStatus, precondition = false): Promise<boolean> {
+    const { custom, namespace } = this.deps;
+    const body = { ...(precondition && exp.metadata.resourceVersion ? { metadata: { resourceVersion: exp.metadata.resourceVersion } } : {}), status };
+    try {
+      await kube(`patch experiments/${exp.metadata.name}/status`, () =>
+        custom.patchNamespacedCustomObjectStatus(
+          { group: EXPERIMENT_API.group, version: EXPERIMENT_API.version, namespace, plural: EXPERIMENT_API.plural, name: exp.metadata.name, body },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        ),
+      );
+    } catch (err) {
+      if (statusOf(err) === 409 && precondition) {
+        this.deps.logger.info({ experiment: exp.metadata.name }, 'the Experiment changed meanwhile; deciding again on the next pass');
+        this.deps.requestPass();
+        return false;
+      }
+      if (statusOf(err) === 404) {
+        this.deps.logger.info({ experiment: exp.metadata.name }, 'the Experiment is gone');
+        return true;
+      }
+      throw err;
+    }
+    return true;
+  }
+}
+
+const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
