@@ -104,13 +104,17 @@ describe('Chat4AllChart (default settings: hpa mode)', () => {
     assert.equal(podSpec(named(objs, 'Deployment', 'chat4all-operator')).containers.length, 1);
   });
 
-  test('everything is denied unless a policy allows it; routers accept only Prometheus', () => {
+  test('everything is denied unless a policy allows it; routers accept only Prometheus and the operator', () => {
     const deny = named(objs, 'NetworkPolicy', 'chat4all-default-deny').spec as { policyTypes: string[]; ingress?: unknown };
     assert.deepEqual(deny.policyTypes, ['Ingress', 'Egress']);
     assert.equal(deny.ingress, undefined);
     const router = named(objs, 'NetworkPolicy', 'chat4all-router').spec as { ingress: { from: object[]; ports: { port: number }[] }[] };
-    assert.deepEqual(router.ingress[0]!.from, [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }]);
+    const monitoring = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } };
+    const operatorPods = { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'chat4all', 'app.kubernetes.io/instance': 'chat4all', 'app.kubernetes.io/component': 'operator' } } };
+    assert.deepEqual(router.ingress[0]!.from, [operatorPods, monitoring], 'experiments read the routers’ /metrics from the operator');
     assert.deepEqual(router.ingress[0]!.ports, [{ port: 8091, protocol: 'TCP' }]);
+    const noOperator = named(synth({ operator: { enabled: false } }, spec), 'NetworkPolicy', 'chat4all-router').spec as { ingress: { from: object[] }[] };
+    assert.deepEqual(noOperator.ingress[0]!.from, [monitoring]);
   });
 
   test('ServiceMonitor and PrometheusRule carry the release label', () => {

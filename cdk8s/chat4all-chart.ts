@@ -266,7 +266,10 @@ export class Chat4AllChart extends Chart {
         ? [{ ports: port }] // the public API and the providers' webhooks: from anywhere
         : w.key === 'providerSim'
           ? [{ from: [{ podSelector: { matchLabels: instance } }, monitoring], ports: port }]
-          : [{ from: [monitoring], ports: port }];
+          : w.key === 'router' && p.operator.enabled
+            ? // Experiments read the routers' /metrics (lag, partitions owned) from the operator's pods.
+              [{ from: [{ podSelector: { matchLabels: selectorLabels(p, 'operator') } }, monitoring], ports: port }]
+            : [{ from: [monitoring], ports: port }];
     const data = tcp([...p.networkPolicy.kafkaPorts, ...p.networkPolicy.cassandraPorts, ...p.networkPolicy.objectStorePorts]);
     const egress = [
       { ports: [{ port: k8s.IntOrString.fromNumber(53), protocol: 'UDP' }, { port: k8s.IntOrString.fromNumber(53), protocol: 'TCP' }] },
