@@ -2,18 +2,19 @@ import type { Bus, Subscription } from '../core/ports/bus.ts';
 import type { ExternalChannel } from '../core/domain/types.ts';
 import { isoAt } from '../core/ports/clock.ts';
 import { partitionFor } from '../core/partitioner.ts';
-import { deliveryTopic } from '../core/topics.ts';
+import { connectorGroup, deliveryTopic } from '../core/topics.ts';
 import { withDeadLetters, type DeadLetterMetrics } from '../core/dead-letters.ts';
 import { decodeRecord, deliveryJobSchema } from '../core/records.ts';
 import { deliver, drainConversation, type DeliverDeps } from './deliver.ts';
 
-/** The consumer group of one channel's connectors. */
-export const connectorGroup = (channel: ExternalChannel) => `chat4all-connector-${channel}`;
+export { connectorGroup };
 
 export interface ConnectorServiceOptions {
   /** Partitions of the delivery topics (to know which conversations this process owns). */
   partitions: number;
   concurrency?: number;
+  /** Conversations handled at once within a partition (see `SubscribeOptions.keyConcurrency`). */
+  keyConcurrency?: number;
   /** How often parked deliveries are looked at. @default 250 */
   retryIntervalMs?: number;
   /** Conversations drained at once by the retry loop. @default 8 */
@@ -41,6 +42,7 @@ export async function startConnectors(
         group: connectorGroup(channel),
         topics: [topic],
         concurrency: options.concurrency,
+        keyConcurrency: options.keyConcurrency,
         onAssignment: (assignment) => owned.set(channel, new Set(assignment[topic] ?? [])),
         handler: withDeadLetters(async (msg) => {
           await deliver(deps, decodeRecord(deliveryJobSchema, msg.value, 'delivery job'));

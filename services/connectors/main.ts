@@ -15,6 +15,7 @@ runService('connectors', async (config, logger) => {
   const runtime = buildConnectorRuntime(config, adapters, logger, registry);
   const service = await startConnectors({ ...runtime.deliverDeps, bus: adapters.bus, deadLetters: runtime.deadLetters }, config.connectorChannels, {
     concurrency: config.consumerConcurrency,
+    keyConcurrency: config.consumerKeyConcurrency,
     partitions: config.partitions,
   });
   const lag =

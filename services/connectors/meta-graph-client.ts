@@ -1,9 +1,13 @@
 import type { z } from 'zod';
 import type { ExternalChannel } from '../core/domain/types.ts';
+import { keepAliveFetch } from '../core/http-fetch.ts';
 import { ProviderError, providerErrorFromFetchFailure, providerErrorFromResponse, readGraphError } from './provider-error.ts';
 
 /** The `fetch` a plug-in calls; injectable so tests and proxies can stand in. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+/** What plug-ins call when given no `fetch`: node:http with keep-alive, shared by the process. */
+export const defaultFetch: FetchLike = keepAliveFetch();
 
 export interface GraphPost {
   channel: ExternalChannel;

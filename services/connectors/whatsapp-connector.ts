@@ -10,7 +10,7 @@ import type {
   WebhookRequest,
   WebhookResult,
 } from './channel-connector.ts';
-import { badResponse, graphUrl, items, postGraph, type FetchLike } from './meta-graph-client.ts';
+import { badResponse, defaultFetch, graphUrl, items, postGraph, type FetchLike } from './meta-graph-client.ts';
 import { readSignedWebhook, verifySubscription } from './meta-signature.ts';
 import { rejectedLocally } from './provider-error.ts';
 
@@ -73,7 +73,7 @@ export class WhatsAppConnector implements ChannelConnector {
       ...options,
       apiVersion: options.apiVersion ?? 'v21.0',
       timeoutMs: options.timeoutMs ?? 10_000,
-      fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+      fetch: options.fetch ?? defaultFetch,
     };
     if (!(this.opts.timeoutMs > 0)) throw new RangeError(`timeoutMs must be positive, got ${this.opts.timeoutMs}`);
   }

@@ -53,6 +53,13 @@ export const configFields = z.object({
      * its partition while it waits, so connectors want this as high as the partition count. @default 12
      */
     consumerConcurrency: z.coerce.number().int().min(1).max(1024).default(12).describe('CONSUMER_CONCURRENCY'),
+    /**
+     * Conversations a consumer handles at once within one partition (each conversation in order),
+     * so one slow or parked conversation does not hold up the others on its partition, and the
+     * throughput of a partition is not one round trip at a time. 1 handles a partition strictly in
+     * order. @default 16
+     */
+    consumerKeyConcurrency: z.coerce.number().int().min(1).max(1024).default(16).describe('CONSUMER_KEY_CONCURRENCY'),
     /** Consumer session timeout: a silent member leaves its group after this. @default 6000 */
     kafkaSessionTimeoutMs: z.coerce.number().int().min(1000).default(6000).describe('KAFKA_SESSION_TIMEOUT_MS'),
     /** @default 1000 */

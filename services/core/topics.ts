@@ -10,6 +10,17 @@ export const TOPICS = {
   deadLetter: 'chat4all.deadletter',
 } as const;
 
+/** The consumer groups of the platform. */
+export const GROUPS = {
+  /** Routers: accepted messages. */
+  router: 'chat4all-router',
+  /** Routers: status events. */
+  status: 'chat4all-status',
+} as const;
+
+/** The consumer group of one channel's connectors. */
+export const connectorGroup = (channel: ExternalChannel) => `chat4all-connector-${channel}`;
+
 /** The topic of deliveries waiting for one channel's connector. */
 export const deliveryTopic = (channel: ExternalChannel) => `chat4all.deliveries.${channel}`;
 

@@ -86,7 +86,11 @@ export async function startEmbeddedPlatform(
     metrics: createRouterMetrics(routerRegistry),
     deadLetters: createDeadLetterMetrics(routerRegistry),
   };
-  const router = await startRouter(routerDeps, { relay: { intervalMs: config.relayIntervalMs, ageMs: config.relayAgeMs } });
+  const router = await startRouter(routerDeps, {
+    relay: { intervalMs: config.relayIntervalMs, ageMs: config.relayAgeMs },
+    concurrency: config.consumerConcurrency,
+    keyConcurrency: config.consumerKeyConcurrency,
+  });
   stops.push(() => router.stop());
   const webhooks = startWebhookDispatcher(
     { store: adapters.store, clock: adapters.clock, logger: routerDeps.logger, registry: routerRegistry },
@@ -98,6 +102,8 @@ export async function startEmbeddedPlatform(
 
   const connectorService = await startConnectors({ ...runtime.deliverDeps, bus: adapters.bus, deadLetters: runtime.deadLetters }, [...EXTERNAL_CHANNELS], {
     partitions: config.partitions,
+    concurrency: config.consumerConcurrency,
+    keyConcurrency: config.consumerKeyConcurrency,
   });
   stops.push(() => connectorService.stop());
 

@@ -17,7 +17,17 @@ runService('router', async (config, logger) => {
   const registry = createRegistry('router');
   const router = await startRouter(
     { ...adapters, logger, metrics: createRouterMetrics(registry), deadLetters: createDeadLetterMetrics(registry) },
-    { relay: { intervalMs: config.relayIntervalMs, ageMs: config.relayAgeMs }, concurrency: config.consumerConcurrency },
+    {
+      relay: {
+        intervalMs: config.relayIntervalMs,
+        ageMs: config.relayAgeMs,
+        partitions: config.partitions,
+        // Its own admin client: what is still queued in the bus is not relayed however old.
+        positions: adapters.bus instanceof KafkaBus ? kafkaOffsetReader(adapters.bus.admin()) : undefined,
+      },
+      concurrency: config.consumerConcurrency,
+      keyConcurrency: config.consumerKeyConcurrency,
+    },
   );
   const webhooks = startWebhookDispatcher(
     { store: adapters.store, clock: adapters.clock, logger, registry },

@@ -48,6 +48,12 @@ export function createRouterMetrics(registry: Registry) {
       labelNames: ['kind'] as const,
       registers: [registry],
     }),
+    /** Old records the relay left alone because they still wait in the bus for their consumer. */
+    relaySkippedQueued: new Counter({
+      name: 'relay_skipped_queued_total',
+      help: 'Unhandled records old enough to relay that the relay left alone because their consumer group has not reached them yet',
+      registers: [registry],
+    }),
     /** Deliveries handed to connectors, per channel. */
     dispatched: new Counter({
       name: 'deliveries_dispatched_total',

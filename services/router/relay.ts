@@ -1,7 +1,11 @@
 import { isoAt } from '../core/ports/clock.ts';
-import { TOPICS } from '../core/topics.ts';
+import { connectorGroup, deliveryTopic, GROUPS, TOPICS } from '../core/topics.ts';
+import { partitionFor } from '../core/partitioner.ts';
+import type { OffsetReader } from '../core/consumer-lag.ts';
+import { EXTERNAL_CHANNELS } from '../core/domain/types.ts';
+import { BusPositions, type Watched } from './bus-positions.ts';
 import type { AcceptedRecord } from '../api/send-message.ts';
-import { dispatch, type RouterDeps } from './route-message.ts';
+import { dispatch, isExternal, type RouterDeps } from './route-message.ts';
 import { testOnlySettings } from '../core/config.ts';
 
 export interface RelayOptions {
@@ -11,6 +15,19 @@ export interface RelayOptions {
   ageMs: number;
   /** How many records per look. @default 500 */
   batch?: number;
+  /**
+   * Reads the consumer groups' offsets (Kafka). With it, a record still queued ahead of its
+   * consumer is left alone however old it is: only what the consumer went past, or what the
+   * broker lost, is published again. Without it, age alone decides.
+   */
+  positions?: OffsetReader;
+  /** Partitions of the topics, to find a conversation's partition. @default 12 */
+  partitions?: number;
+  /**
+   * The partitions of the accepted topic this router owns, or null for all. A conversation is
+   * relayed only by the router that owns its partition, so routers do not relay the same records.
+   */
+  owned?: () => ReadonlySet<number> | null;
 }
 
 /**
@@ -40,13 +57,41 @@ export function startRelay(deps: RouterDeps, options: RelayOptions) {
   const disabled = testOnlySettings().chaosDisableRelay;
   if (disabled) deps.logger.warn('CHAOS_DISABLE_RELAY is set: the outbox relay is off and records the bus loses stay lost (test only)');
 
+  const partitions = options.partitions ?? 12;
+  const acceptedTopic: Watched = { group: GROUPS.router, topic: TOPICS.accepted };
+  const deliveryTopics = new Map(EXTERNAL_CHANNELS.map((c) => [c, { group: connectorGroup(c), topic: deliveryTopic(c) } satisfies Watched]));
+  const positions = options.positions ? new BusPositions(options.positions, [acceptedTopic, ...deliveryTopics.values()]) : null;
+  let positionsFailing = false;
+  /** Mine to relay, and not waiting in the bus for its consumer. */
+  const relayable = (w: Watched, id: string, conversationId: string, createdAt: string) => {
+    const p = partitionFor(conversationId, partitions);
+    const owned = options.owned?.() ?? null;
+    if (owned && !owned.has(p)) return false;
+    const publishedAt = Math.max(Date.parse(createdAt), lastTry.get(id)?.at ?? 0);
+    if (positions?.stillQueued(w, p, publishedAt)) {
+      deps.metrics.relaySkippedQueued.inc();
+      return false;
+    }
+    return true;
+  };
+
   async function tick() {
     if (disabled) return;
     const now = deps.clock.now();
+    if (positions) {
+      try {
+        await positions.observe(now);
+        if (positionsFailing) deps.logger.info('relay reads the consumer offsets again');
+        positionsFailing = false;
+      } catch (err) {
+        if (!positionsFailing) deps.logger.warn({ err }, 'relay cannot read the consumer offsets; judging by age alone');
+        positionsFailing = true;
+      }
+    }
     const before = isoAt(now - options.ageMs);
     const unrouted = await deps.store.listUnrouted(before, batch);
     deps.metrics.unrouted.set(unrouted.length);
-    const records = unrouted.filter((m) => due(m.message_id, now));
+    const records = unrouted.filter((m) => due(m.message_id, now) && relayable(acceptedTopic, m.message_id, m.conversation_id, m.created_at));
     if (records.length > 0) {
       await deps.bus.publish(
         TOPICS.accepted,
@@ -64,7 +109,9 @@ export function startRelay(deps: RouterDeps, options: RelayOptions) {
       deps.metrics.relayRepublished.inc({ kind: 'message' }, records.length);
       deps.logger.info({ count: records.length }, 'relay republished unrouted messages');
     }
-    const undispatched = (await deps.store.listUndispatched(before, batch)).filter((d) => due(d.delivery_id, now));
+    const undispatched = (await deps.store.listUndispatched(before, batch)).filter(
+      (d) => due(d.delivery_id, now) && isExternal(d.channel) && relayable(deliveryTopics.get(d.channel)!, d.delivery_id, d.conversation_id, d.updated_at),
+    );
     for (const d of undispatched) {
       const message = await deps.store.getMessage(d.message_id);
       if (!message) continue;
@@ -102,6 +149,7 @@ export function startRelay(deps: RouterDeps, options: RelayOptions) {
       stopped = true;
       if (timer) clearTimeout(timer);
       await running;
+      await options.positions?.close().catch(() => undefined);
     },
   };
 }

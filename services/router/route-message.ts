@@ -118,6 +118,6 @@ export async function dispatch(deps: Pick<RouterDeps, 'bus' | 'metrics'>, messag
   }
 }
 
-function isExternal(channel: string): channel is ExternalChannel {
+export function isExternal(channel: string): channel is ExternalChannel {
   return (EXTERNAL_CHANNELS as readonly string[]).includes(channel);
 }

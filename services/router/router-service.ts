@@ -1,5 +1,5 @@
 import type { Subscription } from '../core/ports/bus.ts';
-import { TOPICS } from '../core/topics.ts';
+import { GROUPS, TOPICS } from '../core/topics.ts';
 import { PoisonRecord, withDeadLetters } from '../core/dead-letters.ts';
 import { acceptedRecordSchema, decodeRecord, statusEventSchema } from '../core/records.ts';
 import { routeMessage, type RouterDeps } from './route-message.ts';
@@ -7,9 +7,9 @@ import { applyStatus } from './apply-status.ts';
 import { startRelay, type RelayOptions } from './relay.ts';
 
 /** Consumer group of the routers: each accepted message is handled by one router. */
-export const ROUTER_GROUP = 'chat4all-router';
+export const ROUTER_GROUP = GROUPS.router;
 /** Consumer group that applies status events. */
-export const STATUS_GROUP = 'chat4all-status';
+export const STATUS_GROUP = GROUPS.status;
 
 export interface RouterService {
   relay: ReturnType<typeof startRelay>;
@@ -17,17 +17,21 @@ export interface RouterService {
 }
 
 /** Starts a router: consumes accepted messages and status events, and runs the outbox relay. */
-export async function startRouter(deps: RouterDeps, options: { relay: RelayOptions; concurrency?: number }): Promise<RouterService> {
+export async function startRouter(deps: RouterDeps, options: { relay: RelayOptions; concurrency?: number; keyConcurrency?: number }): Promise<RouterService> {
   const subs: Subscription[] = [];
+  // The accepted topic's partitions this router owns: it relays only their conversations.
+  let owned: ReadonlySet<number> | null = null;
   subs.push(
     await deps.bus.subscribe({
       group: ROUTER_GROUP,
       topics: [TOPICS.accepted],
       concurrency: options.concurrency,
+      keyConcurrency: options.keyConcurrency,
       onAssignment: (assignment) => {
         deps.metrics.rebalances.inc();
         for (const [topic, partitions] of Object.entries(assignment)) deps.metrics.assignedPartitions.set({ topic }, partitions.length);
         if (!assignment[TOPICS.accepted]) deps.metrics.assignedPartitions.set({ topic: TOPICS.accepted }, 0);
+        owned = new Set(assignment[TOPICS.accepted] ?? []);
       },
       handler: withDeadLetters(async (msg) => {
         const record = decodeRecord(acceptedRecordSchema, msg.value, 'accepted-message record');
@@ -42,6 +46,7 @@ export async function startRouter(deps: RouterDeps, options: { relay: RelayOptio
       group: STATUS_GROUP,
       topics: [TOPICS.status],
       concurrency: options.concurrency,
+      keyConcurrency: options.keyConcurrency,
       handler: withDeadLetters(async (msg) => {
         const event = decodeRecord(statusEventSchema, msg.value, 'status event');
         const applied = await applyStatus(deps, event);
@@ -49,7 +54,7 @@ export async function startRouter(deps: RouterDeps, options: { relay: RelayOptio
       }, { ...deps, metrics: deps.deadLetters }),
     }),
   );
-  const relay = startRelay(deps, options.relay);
+  const relay = startRelay(deps, { owned: () => owned, ...options.relay });
   return {
     relay,
     async stop() {

@@ -92,4 +92,80 @@ export function busContract(name: string, fixture: () => BusFixture, timeoutMs =
       if (other !== f.bus) await other.close();
     }
   });
+
+  it(`${name}: with keyConcurrency, a stuck key does not hold up the other keys of its partition, and each key stays in order`, async () => {
+    const f = fixture();
+    const topic = await f.topic(1);
+    const seen = new Map<string, number[]>();
+    let releaseSlow!: () => void;
+    const slowGate = new Promise<void>((r) => (releaseSlow = r));
+    const sub = await f.bus.subscribe({
+      group: `g-${id()}`,
+      topics: [topic],
+      keyConcurrency: 8,
+      handler: async (m) => {
+        const { n } = JSON.parse(m.value) as { n: number };
+        // The first record of key "slow" waits until every other key is done: handled one key at a
+        // time (the partition in order), this never finishes.
+        if (m.key === 'slow' && n === 0) await slowGate;
+        const list = seen.get(m.key) ?? [];
+        list.push(n);
+        seen.set(m.key, list);
+      },
+    });
+    try {
+      const records = [
+        { key: 'slow', value: JSON.stringify({ n: 0 }) },
+        ...Array.from({ length: 60 }, (_, i) => ({ key: `k${i % 6}`, value: JSON.stringify({ n: i + 1 }) })),
+        { key: 'slow', value: JSON.stringify({ n: 61 }) },
+      ];
+      await f.bus.publish(topic, records);
+      await eventually(async () => [0, 1, 2, 3, 4, 5].every((k) => (seen.get(`k${k}`)?.length ?? 0) === 10), 'the other keys, while "slow" is stuck', timeoutMs);
+      assert.equal(seen.get('slow'), undefined, 'the stuck key has not moved, nor has its second record overtaken its first');
+      releaseSlow();
+      await eventually(async () => seen.get('slow')?.length === 2, 'the stuck key, once released', timeoutMs);
+      assert.deepEqual(seen.get('slow'), [0, 61]);
+      for (const [, list] of seen) assert.deepEqual(list, [...list].sort((a, b) => a - b), 'per-key order');
+    } finally {
+      releaseSlow();
+      await sub.stop();
+    }
+  });
+
+  it(`${name}: with keyConcurrency, a member that takes over handles again what was not committed, and nothing is skipped`, async () => {
+    const f = fixture();
+    const topic = await f.topic(1);
+    const group = `g-${id()}`;
+    const first = new Set<number>();
+    let releaseSlow!: () => void;
+    const slowGate = new Promise<void>((r) => (releaseSlow = r));
+    const sub1 = await f.bus.subscribe({
+      group,
+      topics: [topic],
+      keyConcurrency: 4,
+      handler: async (m) => {
+        const { n } = JSON.parse(m.value) as { n: number };
+        if (n === 0) await slowGate;
+        first.add(n);
+      },
+    });
+    await f.bus.publish(topic, Array.from({ length: 20 }, (_, n) => ({ key: n === 0 ? 'stuck' : `k${n % 3}`, value: JSON.stringify({ n }) })));
+    await eventually(async () => first.size >= 19, 'everything but the stuck record', timeoutMs);
+    // Stop while record 0 is in hand: the finished records behind it are past a gap, so not committed.
+    const stopping = sub1.stop();
+    releaseSlow();
+    await stopping;
+    const other = await f.another();
+    const second = new Set<number>();
+    const sub2 = await other.subscribe({ group, topics: [topic], keyConcurrency: 4, handler: async (m) => void second.add(JSON.parse(m.value).n) });
+    try {
+      await f.bus.publish(topic, [{ key: 'k0', value: JSON.stringify({ n: 100 }) }]);
+      await eventually(async () => second.has(100), 'the new record', timeoutMs);
+      const all = new Set([...first, ...second]);
+      for (let n = 0; n < 20; n++) assert.ok(all.has(n), `record ${n} handled by one of the members`);
+    } finally {
+      await sub2.stop();
+      if (other !== f.bus) await other.close();
+    }
+  });
 }

@@ -1,6 +1,7 @@
 import type { Bus, BusMessage, OutgoingRecord, SubscribeOptions, Subscription } from '../ports/bus.ts';
 import { partitionFor } from '../partitioner.ts';
 import { retryDelay } from './kafka-bus.ts';
+import { handleKeyed } from './keyed-batch.ts';
 
 interface Topic {
   partitions: BusMessage[][];
@@ -80,17 +81,27 @@ export class InMemoryBus implements Bus {
     const concurrency = options.concurrency ?? 4;
     options.onAssignment?.(Object.fromEntries(options.topics.map((t) => [t, Array.from({ length: this.partitions }, (_, i) => i)])));
 
+    const keyWidth = options.keyConcurrency ?? 1;
+    /** Handles one record until it succeeds; false once the member stops. */
+    const handleOne = async (msg: BusMessage): Promise<boolean> => {
+      while (!stopped) {
+        try {
+          await options.handler(msg);
+          return true;
+        } catch (err) {
+          await new Promise((r) => setTimeout(r, retryDelay(err, this.retryDelayMs)));
+        }
+      }
+      return false;
+    };
     const drainPartition = async (name: string, p: number) => {
       const offsets = g.committed.get(name)!;
       const list = this.topic(name).partitions[p]!;
       while (!stopped && offsets[p]! < list.length) {
-        const msg = list[offsets[p]!]!;
-        try {
-          await options.handler(msg);
-          offsets[p] = offsets[p]! + 1;
-        } catch (err) {
-          await new Promise((r) => setTimeout(r, retryDelay(err, this.retryDelayMs)));
-        }
+        // Like a Kafka fetch: the records there now, at most 500, keys at once when asked.
+        const batch = list.slice(offsets[p]!, offsets[p]! + 500);
+        const finished = keyWidth > 1 ? await handleKeyed(batch, keyWidth, handleOne) : (await handleOne(batch[0]!)) ? 1 : 0;
+        offsets[p] = offsets[p]! + finished;
       }
     };
 

@@ -2,6 +2,7 @@ import { Kafka, logLevel, Partitioners, type Consumer, type EachBatchPayload, ty
 import type { Bus, BusMessage, OutgoingRecord, SubscribeOptions, Subscription } from '../ports/bus.ts';
 import { unavailable } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { handleKeyed } from './keyed-batch.ts';
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -215,36 +216,56 @@ export class KafkaBus implements Bus {
       const offset = (BigInt(last) + 1n).toString();
       await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset }] }] });
     };
-    let lastBeat = Date.now();
-    for (const m of batch.messages) {
-      if (!isRunning() || isStale()) break;
-      const msg: BusMessage = {
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: m.offset,
-        key: m.key?.toString() ?? '',
-        value: m.value?.toString() ?? '',
-        headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, v?.toString() ?? ''])),
-      };
-      // A record is retried until it succeeds: nothing behind it on the partition overtakes it.
+    const toBus = (m: (typeof batch.messages)[number]): BusMessage => ({
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: m.offset,
+      key: m.key?.toString() ?? '',
+      value: m.value?.toString() ?? '',
+      headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, v?.toString() ?? ''])),
+    });
+    const gone = () => stopping() || !isRunning() || isStale();
+    /** Handles one record, retrying until it succeeds; false when the consumer stops first. */
+    const handleOne = async (msg: BusMessage): Promise<boolean> => {
       for (;;) {
+        if (gone()) return false;
         try {
           await options.handler(msg);
-          break;
+          return true;
         } catch (err) {
-          if (stopping() || !isRunning() || isStale()) {
-            await commit();
-            return;
-          }
+          if (gone()) return false;
           const wait = retryDelay(err, this.options.handlerRetryMs ?? 200);
           if (!hasRetryAfter(err)) log?.warn({ err, topic: msg.topic, partition: msg.partition, offset: msg.offset }, 'handler failed; retrying');
           // Wait in slices, heartbeating, so a long wait does not cost the partition.
-          for (let waited = 0; waited < wait && !stopping() && isRunning() && !isStale(); waited += 1000) {
+          for (let waited = 0; waited < wait && !gone(); waited += 1000) {
             await heartbeat().catch(() => undefined);
             await new Promise((r) => setTimeout(r, Math.min(1000, wait - waited)));
           }
         }
       }
+    };
+
+    const width = options.keyConcurrency ?? 1;
+    if (width > 1) {
+      // Keys of the batch at once, each key in order; commit the prefix finished without a gap.
+      const beat = setInterval(() => void heartbeat().catch(() => undefined), 1000);
+      try {
+        const msgs = batch.messages.map(toBus);
+        const finished = await handleKeyed(msgs, width, handleOne);
+        if (finished > 0) {
+          last = msgs[finished - 1]!.offset;
+          resolveOffset(last);
+        }
+      } finally {
+        clearInterval(beat);
+      }
+      await commit();
+      return;
+    }
+    let lastBeat = Date.now();
+    for (const m of batch.messages) {
+      // A record is retried until it succeeds: nothing behind it on the partition overtakes it.
+      if (!(await handleOne(toBus(m)))) break;
       resolveOffset(m.offset);
       last = m.offset;
       if (Date.now() - lastBeat > 500) {

@@ -23,11 +23,17 @@ export interface SubscribeOptions {
    * Handles one record. The record counts as consumed (its offset is committed) only after this
    * resolves; when it throws, the same record is handed again after a backoff (the error's
    * numeric `retryAfterMs` when it has one, at most 30 s) and nothing behind it on its partition
-   * overtakes it.
+   * (with `keyConcurrency` > 1: nothing of its key) overtakes it.
    */
   handler: (message: BusMessage) => Promise<void>;
   /** How many partitions are handled at once; each partition stays in order. @default 4 */
   concurrency?: number;
+  /**
+   * Within one partition, how many keys are handled at once. Above 1, only records of the same
+   * key keep their order (a record that keeps failing holds up its key, not the partition), and
+   * offsets are committed up to the first record not yet handled. @default 1 (the partition in order)
+   */
+  keyConcurrency?: number;
   /** Called whenever the group hands this member its partitions (after every rebalance). */
   onAssignment?: (assignment: Record<string, number[]>) => void;
 }
