@@ -267,7 +267,7 @@ export class SqliteMessageStore implements MessageStore {
       }
       this.stmt.insertIdentity.run(identity);
       return identity;
-    })();
+    }).immediate();
   }
 
   async listIdentities(userIds: string[]): Promise<Identity[]> {
@@ -288,7 +288,7 @@ export class SqliteMessageStore implements MessageStore {
     this.db.transaction(() => {
       this.stmt.insertConversation.run(c.conversation_id, c.type, c.name, c.metadata ? JSON.stringify(c.metadata) : null, c.created_at);
       for (const m of c.members) this.stmt.insertMember.run(c.conversation_id, m, c.created_at, c.conversation_id);
-    })();
+    }).immediate();
     return this.conversationRow(c.conversation_id)!;
   }
 
