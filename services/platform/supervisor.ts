@@ -40,6 +40,8 @@ export interface SupervisorOptions {
   logLevel?: string;
   /** Bound on each process's start. @default 30000 */
   startTimeoutMs?: number;
+  /** Extra Node flags for every service process (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
 }
 
 interface Managed {
@@ -61,7 +63,7 @@ interface Managed {
 export class Supervisor extends EventEmitter {
   private readonly procs = new Map<string, Managed>();
   private brokerPorts: number[] = [];
-  private readonly opts: Required<Omit<SupervisorOptions, 'env' | 'apiPort' | 'simPort'>> & SupervisorOptions;
+  private readonly opts: Required<Omit<SupervisorOptions, 'env' | 'apiPort' | 'simPort' | 'nodeArgs'>> & SupervisorOptions;
   private readonly logs = new Map<string, WriteStream>();
   private stopping = false;
 
@@ -203,7 +205,7 @@ export class Supervisor extends EventEmitter {
       return { ...m.info };
     }
     const out = this.log(name);
-    const child = spawn(process.execPath, ['--import', 'tsx', m.script!], {
+    const child = spawn(process.execPath, [...(this.opts.nodeArgs ?? []), '--import', 'tsx', m.script!], {
       cwd: REPO_ROOT,
       env: { ...this.commonEnv(name), ...m.env },
       stdio: ['ignore', 'pipe', 'pipe'],
