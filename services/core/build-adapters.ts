@@ -15,17 +15,30 @@ export interface Adapters {
 
 /** The one place that chooses adapters from config. */
 export async function buildAdapters(config: Config, given: Partial<Adapters> = {}, logger?: Logger): Promise<Adapters> {
-  const store = given.store ?? buildStore(config);
+  const store = given.store ?? (await buildStore(config));
   const bus = given.bus ?? (await buildBus(config, logger));
   return { store, bus, clock: given.clock ?? systemClock };
 }
 
-function buildStore(config: Config): MessageStore {
+async function buildStore(config: Config): Promise<MessageStore> {
   switch (config.store) {
     case 'sqlite':
       return new SqliteMessageStore(config.sqlitePath);
     case 'memory':
       return new SqliteMessageStore(':memory:');
+    case 'cassandra': {
+      // Loaded only here, so that the embedded stores never load the driver.
+      const { CassandraMessageStore } = await import('./adapters/cassandra-message-store.ts');
+      return CassandraMessageStore.connect({
+        contactPoints: config.cassandraContactPoints,
+        localDataCenter: config.cassandraLocalDataCenter,
+        keyspace: config.cassandraKeyspace,
+        username: config.cassandraUsername,
+        password: config.cassandraPassword,
+        replication: config.cassandraReplication,
+        connectTimeoutMs: config.cassandraConnectTimeoutMs,
+      });
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { KEYSPACE_NAME, type Replication } from './adapters/cassandra-schema.ts';
 
 const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me-0123456789';
 const DEV_APP_SECRET = 'dev-app-secret';
@@ -36,10 +37,60 @@ export const configFields = z.object({
     /** Provider simulator port (only when the platform starts the simulator). @default 9300 */
     simPort: port(9300, 'SIM_PORT'),
 
-    /** Which message store: `sqlite` (embedded) or `memory`. @default sqlite */
-    store: z.enum(['sqlite', 'memory']).default('sqlite').describe('STORE_DRIVER'),
+    /**
+     * Which message store: `cassandra` (a cluster: what the Helm chart selects), `sqlite` (one
+     * file, one machine) or `memory` (one process). @default sqlite
+     */
+    store: z.enum(['sqlite', 'memory', 'cassandra']).default('sqlite').describe('STORE_DRIVER'),
     /** SQLite database file; defaults to `<dataDir>/chat4all.db`. */
     sqlitePath: z.string().optional().describe('SQLITE_PATH'),
+    /** Cassandra nodes to start from, `host:port` comma separated; required with `STORE_DRIVER=cassandra`. */
+    cassandraContactPoints: z
+      .string()
+      .default('')
+      .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+      .describe('CASSANDRA_CONTACT_POINTS'),
+    /** The data center the store's queries go to (LOCAL_QUORUM is counted there). @default datacenter1 */
+    cassandraLocalDataCenter: z.string().min(1).default('datacenter1').describe('CASSANDRA_LOCAL_DATA_CENTER'),
+    /** The store's keyspace, created with its tables at start when missing. @default chat4all */
+    cassandraKeyspace: z
+      .string()
+      .regex(KEYSPACE_NAME, 'use lower-case letters, digits and _ (at most 48, starting with a letter)')
+      .default('chat4all')
+      .describe('CASSANDRA_KEYSPACE'),
+    /** Cassandra user (PasswordAuthenticator); unset when the cluster has no authentication. */
+    cassandraUsername: z.string().optional().describe('CASSANDRA_USERNAME'),
+    /** Password of `CASSANDRA_USERNAME`. */
+    cassandraPassword: z.string().optional().describe('CASSANDRA_PASSWORD'),
+    /**
+     * Replication of the keyspace when the store has to create it (an existing keyspace is left as
+     * it is): `SimpleStrategy:<factor>` for one data center, or `<dc>:<factor>,<dc>:<factor>` for
+     * NetworkTopologyStrategy (production: e.g. `datacenter1:3`). @default SimpleStrategy:1
+     */
+    cassandraReplication: z
+      .string()
+      .default('SimpleStrategy:1')
+      .transform((s, ctx): Replication => {
+        const simple = /^SimpleStrategy:(\d+)$/.exec(s.trim());
+        if (simple) return { class: 'SimpleStrategy', replicationFactor: Number(simple[1]) };
+        const dataCenters: Record<string, number> = {};
+        for (const part of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+          const m = /^([\w.-]+):(\d+)$/.exec(part);
+          if (!m) {
+            ctx.addIssue({ code: 'custom', message: `"${part}" is neither SimpleStrategy:<factor> nor <data center>:<factor>` });
+            return z.NEVER;
+          }
+          dataCenters[m[1]!] = Number(m[2]);
+        }
+        if (Object.keys(dataCenters).length === 0) {
+          ctx.addIssue({ code: 'custom', message: 'name at least one <data center>:<factor>, or SimpleStrategy:<factor>' });
+          return z.NEVER;
+        }
+        return { class: 'NetworkTopologyStrategy', dataCenters };
+      })
+      .describe('CASSANDRA_REPLICATION'),
+    /** How long a process tries to reach Cassandra at start before it exits with an error. @default 10000 */
+    cassandraConnectTimeoutMs: z.coerce.number().int().min(100).max(300_000).default(10_000).describe('CASSANDRA_CONNECT_TIMEOUT_MS'),
     /** Which bus: `memory` (one process) or `kafka`. @default memory */
     bus: z.enum(['memory', 'kafka']).default('memory').describe('BUS_DRIVER'),
     /** Kafka bootstrap servers, comma separated. */
@@ -203,6 +254,23 @@ export const configSchema = configFields
       if (c.jwtSecret && c.jwtSecret.length < 32) {
         ctx.addIssue({ code: 'custom', path: ['jwtSecret'], message: `JWT_SECRET is ${c.jwtSecret.length} characters: use at least 32` });
       }
+    }
+    if (c.store === 'cassandra' && c.cassandraContactPoints.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['cassandraContactPoints'], message: 'STORE_DRIVER=cassandra needs CASSANDRA_CONTACT_POINTS (host:port,…)' });
+    }
+    if (Boolean(c.cassandraUsername) !== Boolean(c.cassandraPassword)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [c.cassandraUsername ? 'cassandraPassword' : 'cassandraUsername'],
+        message: 'CASSANDRA_USERNAME and CASSANDRA_PASSWORD go together: set both, or neither when the cluster has no authentication',
+      });
+    }
+    if (c.store === 'cassandra' && c.cassandraReplication.class === 'NetworkTopologyStrategy' && !(c.cassandraLocalDataCenter in c.cassandraReplication.dataCenters)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cassandraReplication'],
+        message: `CASSANDRA_REPLICATION (${Object.keys(c.cassandraReplication.dataCenters).join(', ')}) keeps no replica in CASSANDRA_LOCAL_DATA_CENTER (${c.cassandraLocalDataCenter}), so LOCAL_QUORUM could never be met: add ${c.cassandraLocalDataCenter}:<factor> or fix the data center name`,
+      });
     }
     if (c.bus === 'kafka' && c.kafkaBrokers.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['kafkaBrokers'], message: 'BUS_DRIVER=kafka needs KAFKA_BROKERS (host:port,…)' });
