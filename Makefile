@@ -8,7 +8,7 @@ TEST_FILES = $(shell find services operator loadtest bench cdk8s test -name '*.t
 PLATFORM_TESTS = $(filter operator/experiments.test.ts test/integration/% test/observability/platform-observability.test.ts bench/bench-smoke.test.ts,$(TEST_FILES))
 LIGHT_TESTS = $(filter-out $(PLATFORM_TESTS),$(TEST_FILES))
 
-.PHONY: help up up-embedded test typecheck lint unit deps system-deps clean synth build bench bench-smoke experiments
+.PHONY: help up up-embedded test typecheck lint unit deps system-deps clean synth build bench bench-smoke profile experiments
 
 help:
 	@echo "make up    - install what is needed and start the whole platform locally"
@@ -42,6 +42,10 @@ bench: deps system-deps
 
 bench-smoke: deps system-deps
 	npx tsx bench/bench.ts --smoke
+
+## profile: which process limits throughput: the platform under load with --cpu-prof (RATE=400 SECONDS=20).
+profile: deps system-deps
+	npx tsx bench/profile.ts --rate $(or $(RATE),400) --seconds $(or $(SECONDS),20)
 
 ## experiments: every experiment on a fresh local platform; prints where the reports are, opens nothing.
 experiments: deps system-deps

@@ -24,7 +24,8 @@ export async function measureBusLimit(o: { messages: number; partitions?: number
   const broker = await startDevBroker({ topics: [{ name: topic, partitions }] });
   const kafka = new Kafka({ clientId: 'bench', brokers: broker.bootstrap, logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
-  const consumer = kafka.consumer({ groupId: `bench-${topic}`, maxWaitTimeInMs: 100, partitionAssigners: [devBrokerAssigner()] });
+  // maxWait as the local platform's (KAFKA_MAX_WAIT_MS): the dev broker holds a fetch for the whole wait.
+  const consumer = kafka.consumer({ groupId: `bench-${topic}`, maxWaitTimeInMs: 10, partitionAssigners: [devBrokerAssigner()] });
   // About the size of the platform's records (ids, conversation, trace id, timestamps).
   const value = JSON.stringify({ message_id: randomBytes(16).toString('hex'), conversation_id: randomBytes(16).toString('hex'), trace_id: randomBytes(16).toString('hex'), accepted_at: new Date().toISOString(), pad: 'x'.repeat(100) });
   try {

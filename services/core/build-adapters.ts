@@ -53,6 +53,7 @@ async function buildBus(config: Config, logger?: Logger): Promise<Bus> {
         clientId: config.serviceName,
         sessionTimeoutMs: config.kafkaSessionTimeoutMs,
         heartbeatIntervalMs: config.kafkaHeartbeatMs,
+        maxWaitTimeMs: config.kafkaMaxWaitMs,
         logger,
         partitionAssigners: config.kafkaAssignDelayMs > 0 ? [devBrokerAssigner(config.kafkaAssignDelayMs)] : undefined,
         onFatal: () => {

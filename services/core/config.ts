@@ -120,6 +120,12 @@ export const configFields = z.object({
      * followers sync in time; 0 for a real Kafka. @default 0
      */
     kafkaAssignDelayMs: z.coerce.number().int().min(0).max(10000).default(0).describe('KAFKA_ASSIGN_DELAY_MS'),
+    /**
+     * How long a fetch may wait for records. A real Kafka answers as soon as a record arrives, so
+     * this only bounds idle polling; the dev broker holds every fetch of an empty partition for
+     * the whole wait, which adds it to each hop's latency, so the local platform sets 10. @default 100
+     */
+    kafkaMaxWaitMs: z.coerce.number().int().min(1).max(10000).default(100).describe('KAFKA_MAX_WAIT_MS'),
     /** Name of this process, in logs and as the Kafka client id. @default chat4all */
     serviceName: z.string().default('chat4all').describe('SERVICE_NAME'),
     /** Partitions of the message and delivery topics. @default 12 */

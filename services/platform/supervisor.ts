@@ -161,6 +161,8 @@ export class Supervisor extends EventEmitter {
       KAFKA_BROKERS: this.bootstrap.join(','),
       KAFKA_PARTITIONS: String(this.opts.partitions),
       KAFKA_ASSIGN_DELAY_MS: '300',
+      // The dev broker holds a fetch for the whole wait even when records arrive (see docs/dev-broker.md).
+      KAFKA_MAX_WAIT_MS: '10',
       KAFKA_SESSION_TIMEOUT_MS: '6000',
       STORE_DRIVER: 'sqlite',
       DATA_DIR: this.opts.dataDir,
