@@ -1,5 +1,6 @@
 import { ConfigError } from '../services/core/config.ts';
 import { createLogger } from '../services/core/logger.ts';
+import { stopOnSignals } from '../services/core/run-service.ts';
 import { loadOperatorConfig, type OperatorConfig } from './operator-config.ts';
 import { loadKubeConfig, startOperator } from './operator.ts';
 
@@ -24,31 +25,9 @@ try {
 }
 const logger = createLogger(process.env.SERVICE_NAME ?? 'operator', config.logLevel);
 
+// The Lease expires by itself if the stop does not finish in time.
 startOperator(config, { kubeConfig: loadKubeConfig(process.env), logger }).then(
-  (running) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'stopping');
-      setTimeout(() => {
-        logger.error('stopping took too long; exiting (the Lease expires by itself)');
-        process.exit(1);
-      }, STOP_DEADLINE_MS).unref();
-      running.stop().then(
-        () => {
-          logger.info('stopped');
-          process.exit(0);
-        },
-        (err: unknown) => {
-          logger.error({ err }, 'stop failed');
-          process.exit(1);
-        },
-      );
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-  },
+  (running) => stopOnSignals(running, logger, STOP_DEADLINE_MS),
   (err: unknown) => {
     logger.fatal({ err }, 'could not start');
     process.exit(1);

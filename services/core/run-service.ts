@@ -26,34 +26,40 @@ export function runService(service: string, start: (config: Config, logger: Logg
     logger.warn({ secrets: config.devSecretsInUse }, 'DEV PROFILE: built-in development secrets are in use; never expose this instance');
   }
   start(config, logger).then(
-    (running) => {
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        logger.info({ signal }, 'stopping');
-        const force = setTimeout(() => {
-          logger.error('graceful stop took too long; exiting');
-          process.exit(1);
-        }, 20_000);
-        force.unref();
-        running.stop().then(
-          () => {
-            logger.info('stopped');
-            process.exit(0);
-          },
-          (err: unknown) => {
-            logger.error({ err }, 'stop failed');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
-    },
+    (running) => stopOnSignals(running, logger, 20_000),
     (err: unknown) => {
       logger.fatal({ err }, 'could not start');
       process.exit(1);
     },
   );
+}
+
+/**
+ * Stops `running` on the first SIGTERM/SIGINT and exits 0 (1 when the stop fails, or takes
+ * longer than `deadlineMs`: the process must not outlive its pod's grace period).
+ */
+export function stopOnSignals(running: Running, logger: Logger, deadlineMs: number): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    setTimeout(() => {
+      logger.error({ deadline_ms: deadlineMs }, 'graceful stop took too long; exiting');
+      process.exit(1);
+    }, deadlineMs).unref();
+    running.stop().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
 }
