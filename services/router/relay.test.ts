@@ -62,6 +62,24 @@ describe('BusPositions', () => {
     assert.equal(pos.stillQueued(accepted, 0, 500), false);
   });
 
+  it('a broker that lost its log while unreadable: what was published before is lost, even once the new log grew past the old watermark', async () => {
+    const f = fakeReader();
+    const pos = new BusPositions(f.reader, [accepted]);
+    f.high.set(0, 100n);
+    f.committed.set(0, 10n);
+    await pos.observe(1000);
+    assert.equal(pos.stillQueued(accepted, 0, 500), true);
+    f.fail(true); // down …
+    await assert.rejects(pos.observe(2000));
+    f.fail(false); // … back empty; 150 new records arrive before the next reading
+    f.high.set(0, 150n);
+    f.committed.set(0, 0n);
+    f.high.set(1, 1n);
+    await pos.observe(3000);
+    assert.equal(pos.stillQueued(accepted, 0, 500), false, 'published before the loss');
+    assert.equal(pos.stillQueued(accepted, 0, 3500), true, 'published after it, still ahead of the group');
+  });
+
   it('knows nothing without a reading, or after a failed one', async () => {
     const f = fakeReader();
     const pos = new BusPositions(f.reader, [accepted]);
