@@ -94,6 +94,8 @@ interface RateRun {
   reason: string | null;
   /** % of one core per process during the run. */
   cpu_percent: Record<string, number | null>;
+  /** p99 event-loop delay per Node process during the run (prom-client's, reset by each scrape), ms. */
+  eventloop_p99_ms: Record<string, number | null>;
 }
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -176,6 +178,7 @@ async function main(argv: string[]): Promise<number> {
     const prepared = await prepareConversations(target, s.conversations);
     const runAt = async (rate: number, ms: number, label: string): Promise<{ run: RateRun; result: LoadResult }> => {
       await settle(target.simUrl);
+      await eventLoopP99(supervisor); // resets every process's event-loop histogram
       cpu.start(pids());
       const result = await runOpenLoad({
         target,
@@ -188,8 +191,9 @@ async function main(argv: string[]): Promise<number> {
         onProgress: (p) => progress.update(progressLine(label, p, ms)),
       });
       const cpuPercent = cpu.stop();
+      const loops = await eventLoopP99(supervisor);
       progress.done();
-      const run = summarize(rate, result, s, cpuPercent);
+      const run = { ...summarize(rate, result, s, cpuPercent), eventloop_p99_ms: loops };
       log(
         `  ${label}: accepted ${run.accepted_per_s}/s, delivered ${run.delivered_per_s}/s, e2e p50 ${run.e2e_p50_ms} ms p99 ${run.e2e_p99_ms} ms, ` +
           `http p99 ${run.http_p99_ms} ms, lost ${run.lost}${run.sustained ? '' : `  — not sustained: ${run.reason}`}`,
@@ -268,7 +272,23 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function summarize(rate: number, r: LoadResult, s: Settings, cpuPercent: Record<string, number | null>): RateRun {
+/** Scrapes `nodejs_eventloop_lag_p99_seconds` from every service process, in ms (null when it does not answer). */
+async function eventLoopP99(supervisor: Supervisor): Promise<Record<string, number | null>> {
+  const out: Record<string, number | null> = {};
+  await Promise.all(
+    supervisor
+      .ps()
+      .filter((p) => p.url && p.state === 'running')
+      .map(async (p) => {
+        const res = await fetch(`${p.url}/metrics`, { signal: AbortSignal.timeout(3000) }).catch(() => null);
+        const m = res?.ok ? /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? ([\d.e+-]+)$/m.exec(await res.text()) : null;
+        out[p.name] = m ? Math.round(Number(m[1]) * 10_000) / 10 : null;
+      }),
+  );
+  return out;
+}
+
+function summarize(rate: number, r: LoadResult, s: Settings, cpuPercent: Record<string, number | null>): Omit<RateRun, 'eventloop_p99_ms'> {
   const reasons: string[] = [];
   if (r.lost > 0) reasons.push(`${r.lost} not delivered within ${s.deadlineMs / 1000} s`);
   if (r.failed + r.dropped_by_client > 0.01 * r.offered) reasons.push(`${r.failed} failed, ${r.dropped_by_client} dropped by the client`);
@@ -345,6 +365,11 @@ async function startBareServer(): Promise<BareServer> {
 const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 1000) / 1000 : null);
 const sum = (runs: RateRun[], k: 'lost' | 'duplicates' | 'out_of_order') => runs.reduce((n, r) => n + r[k], 0);
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(1)} %`);
+/** `name N%` per process, % of one core. */
+const cpuOf = (c: Record<string, number | null>) =>
+  Object.entries(c)
+    .map(([k, v]) => `${k} ${v ?? '?'}%`)
+    .join(', ');
 const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
 
 function table(
@@ -353,7 +378,8 @@ function table(
     git_commit: string | null;
     http_limit_per_s: number;
     bus_limit_per_s: number;
-    bus_limit: { batch_10: BusLimit };
+    bus_limit: { batch_1000: BusLimit; batch_10: BusLimit };
+    http_limit: { cpu_percent: Record<string, number | null> };
     offered_rate: number;
     sustained: boolean;
     accepted_per_s: number;
@@ -369,9 +395,9 @@ function table(
   fixed: RateRun[],
 ): string {
   const rows: [string, string, string][] = [
-    ['bare node:http POST (the limit)', `${n0(r.http_limit_per_s)}/s`, ''],
-    ['dev broker, kafkajs produce→consume (1000-record batches)', `${n0(r.bus_limit_per_s)}/s`, ''],
-    ['  same, 10-record batches', `${n0(r.bus_limit.batch_10.produce_consume_per_s)}/s`, ''],
+    ['bare node:http POST (the limit)', `${n0(r.http_limit_per_s)}/s`, `CPU: ${cpuOf(r.http_limit.cpu_percent)}`],
+    ['dev broker, kafkajs produce→consume (1000-record batches)', `${n0(r.bus_limit_per_s)}/s`, `CPU: ${cpuOf(r.bus_limit.batch_1000.cpu_percent)}`],
+    ['  same, 10-record batches', `${n0(r.bus_limit.batch_10.produce_consume_per_s)}/s`, `CPU: ${cpuOf(r.bus_limit.batch_10.cpu_percent)}`],
     [`Chat4All accepted/s (max sustained, offered ${n0(r.offered_rate)}/s${r.sustained ? '' : ', NOT sustained'})`, `${n0(r.accepted_per_s)}/s`, `${pct(r.ratios.accepted_vs_bare_http)} of bare HTTP`],
     ['Chat4All delivered/s (same step)', `${n0(r.delivered_per_s)}/s`, `${pct(r.ratios.delivered_vs_raw_bus)} of raw bus`],
     ['e2e accept→delivered p50 / p99 (same step)', `${r.e2e_p50_ms} / ${r.e2e_p99_ms} ms`, ''],
@@ -387,15 +413,19 @@ function table(
   const lines = rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`);
   const steps = r.steps.map((st) => `${st.offered_rate}/s→${n0(st.delivered_per_s)}${st.sustained ? '' : '✗'}`).join('  ');
   const cpuAt = r.steps.find((st) => st.offered_rate === r.offered_rate)?.cpu_percent ?? {};
-  const cpu = Object.entries(cpuAt)
-    .map(([k, v]) => `${k} ${v ?? '?'}%`)
+  const cpu = cpuOf(cpuAt);
+  const totalCpu = Object.values(cpuAt).reduce((a: number, v) => a + (v ?? 0), 0);
+  const loopsAt = r.steps.find((st) => st.offered_rate === r.offered_rate)?.eventloop_p99_ms ?? {};
+  const loops = Object.entries(loopsAt)
+    .map(([k, v]) => `${k} ${v ?? '?'} ms`)
     .join(', ');
   return [
     '',
     `Chat4All benchmark — ${r.machine.cores} cores, ${r.machine.memory_gb} GB, commit ${r.git_commit ?? 'unknown'}`,
     ...lines,
     `steps (offered→delivered/s): ${steps}`,
-    `CPU at the max sustained step (% of one core): ${cpu}`,
+    `CPU at the max sustained step (% of one core): ${cpu} — ${totalCpu}% of the machine's ${r.machine.cores * 100}%`,
+    `event-loop delay p99 at that step: ${loops}`,
   ].join('\n');
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { devBrokerAssigner, startDevBroker } from '../services/devbroker/dev-broker.ts';
+import { CpuSampler } from './cpu-sampler.ts';
 
 export interface BusLimit {
   messages: number;
@@ -10,6 +11,8 @@ export interface BusLimit {
   produce_per_s: number;
   /** Records produced and consumed per second, first send to last record consumed. */
   produce_consume_per_s: number;
+  /** % of one core while it ran: the kafkajs client (producer and consumer, this process) and the broker. */
+  cpu_percent: { kafkajs: number | null; broker: number | null };
 }
 
 /**
@@ -44,6 +47,8 @@ export async function measureBusLimit(o: { messages: number; partitions?: number
       },
     });
     await joined;
+    const cpu = new CpuSampler();
+    cpu.start({ kafkajs: process.pid, broker: broker.pid });
     const t0 = performance.now();
     let sent = 0;
     const worker = async () => {
@@ -59,12 +64,14 @@ export async function measureBusLimit(o: { messages: number; partitions?: number
     const timeout = new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`consumed ${consumed} of ${o.messages} in time`)), o.timeoutMs ?? 60_000).unref());
     await Promise.race([done, timeout]);
     const finished = performance.now();
+    const cpuPercent = cpu.stop();
     return {
       messages: o.messages,
       partitions,
       value_bytes: Buffer.byteLength(value),
       produce_per_s: Math.round(o.messages / ((produced - t0) / 1000)),
       produce_consume_per_s: Math.round(o.messages / ((finished - t0) / 1000)),
+      cpu_percent: { kafkajs: cpuPercent.kafkajs ?? null, broker: cpuPercent.broker ?? null },
     };
   } finally {
     await consumer.disconnect().catch(() => undefined);
