@@ -415,6 +415,10 @@ function table(
   const cpuAt = r.steps.find((st) => st.offered_rate === r.offered_rate)?.cpu_percent ?? {};
   const cpu = cpuOf(cpuAt);
   const totalCpu = Object.values(cpuAt).reduce((a: number, v) => a + (v ?? 0), 0);
+  // CPU time per delivered message: % of one core ÷ messages per second = 10 ms × % / rate.
+  const perMessage = (names: string[]) =>
+    r.delivered_per_s > 0 ? ((names.reduce((a, n) => a + (cpuAt[n] ?? 0), 0) * 10) / r.delivered_per_s).toFixed(1) : '?';
+  const platformProcs = Object.keys(cpuAt).filter((n) => n !== 'generator' && n !== 'provider-sim');
   const loopsAt = r.steps.find((st) => st.offered_rate === r.offered_rate)?.eventloop_p99_ms ?? {};
   const loops = Object.entries(loopsAt)
     .map(([k, v]) => `${k} ${v ?? '?'} ms`)
@@ -426,6 +430,7 @@ function table(
     `steps (offered→delivered/s): ${steps}`,
     `CPU at the max sustained step (% of one core): ${cpu} — ${totalCpu}% of the machine's ${r.machine.cores * 100}%`,
     `event-loop delay p99 at that step: ${loops}`,
+    `CPU per delivered message at that step: ${perMessage(platformProcs)} ms in the platform (${platformProcs.join(', ')}), ${perMessage(Object.keys(cpuAt))} ms with the simulator and the generator`,
   ].join('\n');
 }
 
