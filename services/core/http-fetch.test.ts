@@ -38,12 +38,13 @@ describe('keepAliveFetch', () => {
     assert.equal(a.ok, true);
     assert.equal(a.headers.get('retry-after'), '7');
     assert.deepEqual(await a.json(), { echo: '{"a":1}' });
-    const b = await fetchLike(`${base}/teapot`, { method: 'POST', body: 'x' });
+    const b = await fetchLike(`${base}/teapot`, { method: 'POST', body: 'x', headers: new Headers({ 'x-from-headers': 'yes' }) });
     assert.equal(b.status, 418);
     assert.equal(b.ok, false);
     assert.equal((await fetchLike(`${base}/empty`, {})).status, 204);
     assert.equal(seen[0]!.headers.authorization, 'Bearer t');
     assert.equal(seen[0]!.headers['content-length'], '7');
+    assert.equal(seen[1]!.headers['x-from-headers'], 'yes', 'a Headers object is taken as fetch takes it');
     assert.equal(seen[0]!.method, 'POST');
     assert.equal(seen[2]!.method, 'GET');
     assert.equal(new Set(seen.map((s) => s.socket)).size, 1, 'one keep-alive connection for requests one after the other');

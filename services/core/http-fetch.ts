@@ -6,7 +6,7 @@ import https from 'node:https';
  * simulator → webhooks), on `node:http` with keep-alive agents. Node 20's built-in fetch (undici)
  * costs about four times the CPU per small request (measured: ~500 µs against ~140 µs, client
  * and server together), which on a busy machine is throughput. It takes the subset of
- * `RequestInit` we use — method, headers as a plain object, a string body, a signal — and answers
+ * `RequestInit` we use — method, headers, a string body, a signal — and answers
  * a real `Response` with the whole body read. Errors look like fetch's: the signal's reason
  * (a `TimeoutError` from `AbortSignal.timeout`) or the socket error with its `code`.
  */
@@ -33,7 +33,8 @@ export function keepAliveFetch(options: { maxSockets?: number } = {}) {
         return;
       }
       const body = init.body ?? undefined;
-      const headers: Record<string, string> = { ...((init.headers as Record<string, string> | undefined) ?? {}) };
+      // Any HeadersInit (a plain object, a Headers, pairs), as fetch takes it.
+      const headers: Record<string, string> = Object.fromEntries(new Headers(init.headers ?? {}).entries());
       if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
       const mod = url.protocol === 'https:' ? https : http;
       const req = mod.request(url, { method: init.method ?? 'GET', headers, agent }, (res) => {
