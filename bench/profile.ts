@@ -5,7 +5,7 @@
  * CPU use during the load (from /proc) and the functions with the most self time, grouped by where
  * they live (our code, kafkajs, better-sqlite3, express, pino, node internals, GC, idle).
  *
- * Usage: npx tsx bench/profile.ts [--rate N] [--seconds S] [--routers N] [--out DIR]
+ * Usage: npx tsx bench/profile.ts [--rate N] [--seconds S] [--routers N] [--out DIR] [--env NAME=VALUE …]
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -120,15 +120,19 @@ function arg(argv: string[], name: string, fallback: number): number {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const known = ['--rate', '--seconds', '--routers', '--out'];
+  const known = ['--rate', '--seconds', '--routers', '--out', '--env'];
   const bad = argv.find((a, i) => a.startsWith('--') ? !known.includes(a) : !known.includes(argv[i - 1] ?? ''));
   if (bad) {
-    log(`profile: unknown argument ${bad}\nusage: npx tsx bench/profile.ts [--rate N] [--seconds S] [--routers N] [--out DIR]`);
+    log(`profile: unknown argument ${bad}\nusage: npx tsx bench/profile.ts [--rate N] [--seconds S] [--routers N] [--out DIR] [--env NAME=VALUE …]`);
     return 2;
   }
   const rate = arg(argv, '--rate', 400);
   const seconds = arg(argv, '--seconds', 20);
   const routers = arg(argv, '--routers', 2);
+  // Settings to try on every process (`--env KAFKA_LINGER_MS=10`), repeatable.
+  const extraEnv = Object.fromEntries(
+    argv.flatMap((a, i) => (a === '--env' && argv[i + 1]?.includes('=') ? [argv[i + 1]!.split(/=(.*)/s).slice(0, 2) as [string, string]] : [])),
+  );
   const outIdx = argv.indexOf('--out');
   const outDir = resolve(outIdx >= 0 ? argv[outIdx + 1]! : join('bench', 'results', 'profile'));
   rmSync(outDir, { recursive: true, force: true });
@@ -143,6 +147,7 @@ async function main(argv: string[]): Promise<number> {
     env: {
       SCRYPT_COST: '1024',
       WHATSAPP_RATE_PER_SENDER: '0',
+      ...extraEnv,
     },
     // Each process writes CPU.<date>.<time>.<pid>.<tid>.<seq>.cpuprofile here when it exits cleanly.
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${outDir}`],

@@ -54,6 +54,7 @@ async function buildBus(config: Config, logger?: Logger): Promise<Bus> {
         sessionTimeoutMs: config.kafkaSessionTimeoutMs,
         heartbeatIntervalMs: config.kafkaHeartbeatMs,
         maxWaitTimeMs: config.kafkaMaxWaitMs,
+        lingerMs: config.kafkaLingerMs,
         logger,
         partitionAssigners: config.kafkaAssignDelayMs > 0 ? [devBrokerAssigner(config.kafkaAssignDelayMs)] : undefined,
         onFatal: () => {

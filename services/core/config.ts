@@ -126,6 +126,11 @@ export const configFields = z.object({
      * the whole wait, which adds it to each hop's latency, so the local platform sets 10. @default 100
      */
     kafkaMaxWaitMs: z.coerce.number().int().min(1).max(10000).default(100).describe('KAFKA_MAX_WAIT_MS'),
+    /**
+     * How long a producer gathers records before sending them (one request, and one message set
+     * per partition, per flush): latency per hop against records per message set. @default 2
+     */
+    kafkaLingerMs: z.coerce.number().int().min(0).max(1000).default(2).describe('KAFKA_LINGER_MS'),
     /** Name of this process, in logs and as the Kafka client id. @default chat4all */
     serviceName: z.string().default('chat4all').describe('SERVICE_NAME'),
     /** Partitions of the message and delivery topics. @default 12 */
