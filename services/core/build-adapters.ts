@@ -37,7 +37,7 @@ async function buildStore(config: Config): Promise<MessageStore> {
         password: config.cassandraPassword,
         replication: config.cassandraReplication,
         connectTimeoutMs: config.cassandraConnectTimeoutMs,
-      });
+      }, { historySettleMs: config.cassandraHistorySettleMs });
     }
   }
 }

@@ -58,6 +58,11 @@ export const configFields = z.object({
       .regex(KEYSPACE_NAME, 'use lower-case letters, digits and _ (at most 48, starting with a letter)')
       .default('chat4all')
       .describe('CASSANDRA_KEYSPACE'),
+    /**
+     * How old a status history entry must be before client webhooks hear of it (Cassandra only:
+     * history ids come from the writers' clocks). Longer than an LWT can take plus clock skew. @default 5000
+     */
+    cassandraHistorySettleMs: z.coerce.number().int().min(0).max(600_000).default(5000).describe('CASSANDRA_HISTORY_SETTLE_MS'),
     /** Cassandra user (PasswordAuthenticator); unset when the cluster has no authentication. */
     cassandraUsername: z.string().optional().describe('CASSANDRA_USERNAME'),
     /** Password of `CASSANDRA_USERNAME`. */

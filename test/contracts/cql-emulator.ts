@@ -1,6 +1,18 @@
 import { types } from 'cassandra-driver';
 import type { CqlOptions, CqlResult, CqlRow, CqlSession } from '../../services/core/adapters/cassandra-message-store.ts';
 
+/** What the emulator may be told beyond the clock. */
+export interface CqlEmulatorOptions {
+  /**
+   * Most rows one page of a read holds. Cassandra pages every read (the driver asks for 5000 rows
+   * at a time) and answers the rest only to a request that hands back the `pageState`; pages here
+   * are far shorter, so a read that ignores `pageState` loses rows in tests too. @default 3
+   */
+  pageSize?: number;
+  /** Cassandra's `batch_size_fail_threshold` for batches over several partitions. @default 50 KiB */
+  batchSizeFailBytes?: number;
+}
+
 /**
  * An in-memory stand-in for one Cassandra node, for the CQL the message store runs. It is no
  * Cassandra: it exists so the store's logic can be tested where no server can run. What it does
@@ -9,22 +21,40 @@ import type { CqlOptions, CqlResult, CqlRow, CqlSession } from '../../services/c
  *   known tables and columns, the whole partition key restricted by `=`, clustering columns
  *   restricted as a prefix with at most one range, no filtering on other columns (no ALLOW
  *   FILTERING), static-only writes without clustering columns, full keys for row updates;
- * - lightweight transactions: `IF NOT EXISTS`, `IF col = ? AND ...` (null for a missing row),
- *   the `[applied]` column, and conditional batches confined to one partition of one table;
+ * - lightweight transactions: `IF NOT EXISTS`, `IF EXISTS`, `IF col = ? AND ...` (null for a
+ *   missing row), the `[applied]` column, and conditional batches confined to one partition of one
+ *   table, with no custom timestamp and no row under both `IF [NOT] EXISTS` and `IF col = ...`
+ *   (BatchStatement and CQL3CasRequest in the Cassandra source);
+ * - a row that lightweight transactions write is written only by them: Cassandra stamps a Paxos
+ *   write with its ballot's time and a plain write with the client's clock, so which of the two
+ *   wins depends on clocks ("mixing lightweight transactions and normal operations can result in
+ *   errors", DataStax: How do I accomplish lightweight transactions with linearizable
+ *   consistency?). Cassandra accepts such a write; the emulator refuses it, so a test finds it;
+ * - paging: a read returns one page and a `pageState` when more rows follow (see `pageSize`);
+ * - a batch over several partitions larger than `batch_size_fail_threshold` fails ("Batch too large");
  * - static columns shared by the rows of a partition; rows made by INSERT exist without values;
  * - last write wins by timestamp, tombstones shadow older writes, `USING TIMESTAMP`;
+ * - `system_schema.tables` lists the tables created so far;
  * - bigint values come back as the driver's `Long`, int as a number, text as a string.
- * What it leaves out: TTLs (kept, never expired), paging (one page), consistency levels,
- * replication, concurrency between nodes.
+ * What it leaves out: TTLs (kept, never expired), consistency levels, replication, concurrency
+ * between nodes, clocks that differ.
  */
 export class CqlEmulator implements CqlSession {
   private readonly tables = new Map<string, TableDef>();
   private readonly data = new Map<string, Map<string, Partition>>();
   private readonly prepared = new Map<string, Statement>();
+  private readonly pageSize: number;
+  private readonly batchSizeFailBytes: number;
   private lastTs = 0;
   closed = false;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    options: CqlEmulatorOptions = {},
+  ) {
+    this.pageSize = options.pageSize ?? 3;
+    this.batchSizeFailBytes = options.batchSizeFailBytes ?? 50 * 1024;
+  }
 
   /** Parses and checks a statement against the schema, as preparing it would. */
   prepare(query: string): Statement {
@@ -36,7 +66,7 @@ export class CqlEmulator implements CqlSession {
     return s;
   }
 
-  async execute(query: string, params: unknown[], _options: CqlOptions): Promise<CqlResult> {
+  async execute(query: string, params: unknown[], options: CqlOptions): Promise<CqlResult> {
     if (this.closed) throw new Error('emulator: session is shut down');
     if (/^\s*CREATE\s+TABLE/i.test(query)) {
       const def = parseCreateTable(query);
@@ -49,13 +79,17 @@ export class CqlEmulator implements CqlSession {
     if (/^\s*(CREATE|DROP)\s+KEYSPACE/i.test(query)) return result([]);
     const s = this.prepare(query);
     const args = bindAll(s, params);
-    if (s.kind === 'select') return result(this.select(s, args));
+    if (s.kind === 'select') return this.select(s, args, options);
     if (s.conditional) {
       const applied = this.check(s, args);
-      if (applied) this.apply(s, args, this.nextTs(s, args));
+      if (applied) {
+        this.checkWriteMode(s, args, 'lwt');
+        this.apply(s, args, this.nextTs(s, args), 'lwt');
+      }
       return result([{ '[applied]': applied }]);
     }
-    this.apply(s, args, this.nextTs(s, args));
+    this.checkWriteMode(s, args, 'plain');
+    this.apply(s, args, this.nextTs(s, args), 'plain');
     return result([]);
   }
 
@@ -69,20 +103,37 @@ export class CqlEmulator implements CqlSession {
     const conditional = items.some((i) => i.s.conditional);
     if (conditional) {
       const first = items[0]!;
+      const rowConditions = new Map<string, 'exists' | 'not exists' | 'columns'>();
       for (const i of items) {
         if (i.s.table.name !== first.s.table.name) throw new Error('emulator: Batch with conditions cannot span multiple tables');
         if (partitionKey(i.s, i.args) !== partitionKey(first.s, first.args)) throw new Error('emulator: Batch with conditions cannot span multiple partitions');
         if (i.s.timestamp) throw new Error('emulator: Cannot provide custom timestamp for conditional BATCH');
+        if (!i.s.conditional) continue;
+        const row = i.s.writesStaticOnly ? 'static' : clusteringKey(i.s, i.args);
+        const kind = i.s.ifNotExists ? 'not exists' : i.s.ifExists ? 'exists' : 'columns';
+        const before = rowConditions.get(row);
+        if (before && before !== kind) throw new Error(`emulator: Cannot mix IF conditions and IF [NOT] EXISTS for the same row in: ${i.s.text}`);
+        rowConditions.set(row, kind);
       }
       const applied = items.every((i) => !i.s.conditional || this.check(i.s, i.args));
       if (applied) {
+        // Every statement of a conditional batch is part of the lightweight transaction.
+        for (const i of items) this.checkWriteMode(i.s, i.args, 'lwt');
         const ts = this.nextTs();
-        for (const i of items) this.apply(i.s, i.args, ts);
+        for (const i of items) this.apply(i.s, i.args, ts, 'lwt');
       }
       return result([{ '[applied]': applied }]);
     }
+    const partitions = new Set(items.map((i) => `${i.s.table.name} ${partitionKey(i.s, i.args)}`));
+    if (partitions.size > 1) {
+      const size = items.reduce((n, i) => n + mutationSize(i.s, i.args), 0);
+      if (size > this.batchSizeFailBytes) {
+        throw new Error(`emulator: Batch too large (${size} bytes over ${partitions.size} partitions; batch_size_fail_threshold is ${this.batchSizeFailBytes})`);
+      }
+    }
+    for (const i of items) this.checkWriteMode(i.s, i.args, 'plain');
     const ts = this.nextTs();
-    for (const i of items) this.apply(i.s, i.args, i.s.timestamp ? Number(value(i.s.timestamp, i.args)) : ts);
+    for (const i of items) this.apply(i.s, i.args, i.s.timestamp ? Number(value(i.s.timestamp, i.args)) : ts, 'plain');
     return result([]);
   }
 
@@ -109,7 +160,7 @@ export class CqlEmulator implements CqlSession {
   dump(table: string): CqlRow[] {
     const def = this.table(table);
     const out: CqlRow[] = [];
-    for (const p of this.data.get(table)!.values()) out.push(...this.rowsOf(def, p, () => true, def.columnNames, false));
+    for (const p of this.data.get(table)!.values()) out.push(...this.rowsOf(def, p, () => true, def.columnNames, false).map((r) => r.row));
     return out;
   }
 
@@ -130,16 +181,22 @@ export class CqlEmulator implements CqlSession {
     const store = this.data.get(s.table.name)!;
     let p = store.get(key);
     if (!p && create) {
-      p = { statics: new Map(), rows: new Map(), tomb: -Infinity };
+      p = { statics: new Map(), rows: new Map(), tomb: -Infinity, writtenBy: new Map() };
       store.set(key, p);
     }
     return p;
   }
 
-  private select(s: Statement, args: unknown[]): CqlRow[] {
-    if (s.table.name === 'system.local') return [{ release_version: 'emulator' }];
+  /**
+   * One page of a read. Like Cassandra, the page state says where the next page starts (after the
+   * last row returned) and how much of the LIMIT is left, so rows written between two pages are
+   * neither repeated nor skipped.
+   */
+  private select(s: Statement, args: unknown[], options: CqlOptions): CqlResult {
+    if (s.table === SYSTEM_LOCAL) return result([{ release_version: 'emulator' }]);
+    if (s.table === SYSTEM_SCHEMA_TABLES) return result([...this.tables.keys()].map((table_name) => ({ table_name })));
     const p = this.partition(s, args, false);
-    if (!p) return [];
+    if (!p) return result(s.count ? [{ count: types.Long.fromNumber(0) }] : []);
     const clustering = s.where.filter((r) => s.table.clustering.some((c) => c.name === r.column));
     const match = (ck: unknown[]) =>
       clustering.every((r) => {
@@ -147,12 +204,24 @@ export class CqlEmulator implements CqlSession {
         return compareOp(s.table.columns.get(r.column)!.type, ck[i], r.op, value(r.value, args));
       });
     let rows = this.rowsOf(s.table, p, match, s.columns, clustering.length > 0);
-    if (s.limit) rows = rows.slice(0, Number(value(s.limit, args)));
-    if (s.count) return [{ count: types.Long.fromNumber(rows.length) }];
-    return rows;
+    // COUNT(*) pages internally and answers one row.
+    if (s.count) return result([{ count: types.Long.fromNumber(s.limit ? Math.min(rows.length, Number(value(s.limit, args))) : rows.length) }]);
+    let left = s.limit ? Number(value(s.limit, args)) : Infinity;
+    if (options.pageState) {
+      const state = JSON.parse(options.pageState) as { after: unknown[]; left: number | null };
+      rows = rows.filter((r) => r.ck !== null && compareClustering(s.table, r.ck, state.after) > 0);
+      left = state.left ?? Infinity;
+    }
+    rows = rows.slice(0, left);
+    const size = Math.min(options.fetchSize ?? 5000, this.pageSize);
+    const page = rows.slice(0, size);
+    const last = page.at(-1);
+    const more = rows.length > size && last?.ck;
+    const pageState = more ? JSON.stringify({ after: last.ck, left: Number.isFinite(left) ? left - size : null }) : null;
+    return { ...result(page.map((r) => r.row)), pageState };
   }
 
-  private rowsOf(def: TableDef, p: Partition, match: (ck: unknown[]) => boolean, columns: string[], restricted: boolean): CqlRow[] {
+  private rowsOf(def: TableDef, p: Partition, match: (ck: unknown[]) => boolean, columns: string[], restricted: boolean): { ck: unknown[] | null; row: CqlRow }[] {
     const staticLive = [...p.statics.values()].some((c) => c.v !== null);
     const live = [...p.rows.values()]
       .filter((r) => (r.marker !== null || [...r.cells.values()].some((c) => c.v !== null)) && match(r.ck))
@@ -170,8 +239,34 @@ export class CqlEmulator implements CqlSession {
       }
       return row;
     };
-    if (live.length === 0) return !restricted && staticLive ? [shape(null, null)] : [];
-    return live.map((r) => shape(r.ck, r.cells));
+    if (live.length === 0) return !restricted && staticLive ? [{ ck: null, row: shape(null, null) }] : [];
+    return live.map((r) => ({ ck: r.ck, row: shape(r.ck, r.cells) }));
+  }
+
+  /** What a write touches, for telling lightweight-transaction rows from plain ones: row keys, 'static', or '*' (all of the partition). */
+  private rowsWritten(s: Statement, args: unknown[]): string[] {
+    if (s.kind === 'delete') {
+      const full = s.table.clustering.every((c) => s.where.some((r) => r.column === c.name));
+      return s.table.clustering.length > 0 && full ? [clusteringKey(s, args)] : ['*'];
+    }
+    if (s.writesStaticOnly) return ['static'];
+    const setsStatic = [...s.values.keys()].some((n) => s.table.columns.get(n)!.kind === 'static');
+    return setsStatic ? [clusteringKey(s, args), 'static'] : [clusteringKey(s, args)];
+  }
+
+  /** Refuses a plain write to a row that lightweight transactions write, and the reverse (see the class comment). */
+  private checkWriteMode(s: Statement, args: unknown[], mode: WriteMode) {
+    const p = this.partition(s, args, false);
+    if (!p) return;
+    const written = this.rowsWritten(s, args);
+    const other = (m: WriteMode | undefined) => m !== undefined && m !== mode;
+    const clash = written.includes('*') ? [...p.writtenBy.values()].some(other) : other(p.writtenBy.get('*')) || written.some((k) => other(p.writtenBy.get(k)));
+    if (!clash) return;
+    throw new Error(
+      mode === 'plain'
+        ? `emulator: plain write to a row that lightweight transactions write, in: ${s.text} (Cassandra orders the two by different clocks: write it with IF ... too)`
+        : `emulator: lightweight transaction on a row that plain writes also write, in: ${s.text} (Cassandra orders the two by different clocks: make those writes conditional too)`,
+    );
   }
 
   /** Whether the conditions of a lightweight transaction hold. */
@@ -190,9 +285,10 @@ export class CqlEmulator implements CqlSession {
     });
   }
 
-  private apply(s: Statement, args: unknown[], ts: number) {
+  private apply(s: Statement, args: unknown[], ts: number, mode: WriteMode) {
     const p = this.partition(s, args, true)!;
     p.pk ??= s.table.partitionKey.map((name) => value(s.where.find((r) => r.column === name)?.value ?? s.values.get(name)!, args));
+    for (const k of this.rowsWritten(s, args)) p.writtenBy.set(k, mode);
     if (s.kind === 'delete') {
       const prefix = s.table.clustering.filter((c) => s.where.some((r) => r.column === c.name));
       if (prefix.length === 0) {
@@ -252,6 +348,18 @@ const SYSTEM_LOCAL: TableDef = {
   columnNames: ['release_version'],
   partitionKey: [],
   clustering: [],
+};
+
+/** `system_schema.tables`, as far as the store reads it (the keyspace is not told apart). */
+const SYSTEM_SCHEMA_TABLES: TableDef = {
+  name: 'system_schema.tables',
+  columns: new Map([
+    ['keyspace_name', { type: 'text', kind: 'partition' }],
+    ['table_name', { type: 'text', kind: 'clustering' }],
+  ]),
+  columnNames: ['keyspace_name', 'table_name'],
+  partitionKey: ['keyspace_name'],
+  clustering: [{ name: 'table_name', type: 'text', desc: false }],
 };
 
 /** Parses `CREATE TABLE IF NOT EXISTS name (..., PRIMARY KEY (...)) [WITH CLUSTERING ORDER BY (...)]`. */
@@ -355,6 +463,8 @@ interface Relation {
 }
 
 export interface Statement {
+  /** The CQL text, for error messages. */
+  text: string;
   kind: 'select' | 'insert' | 'update' | 'delete';
   table: TableDef;
   columns: string[];
@@ -432,6 +542,7 @@ export function parseStatement(query: string, tableOf: (name: string) => TableDe
   };
 
   const s: Statement = {
+    text: query,
     kind: 'select',
     table: SYSTEM_LOCAL,
     columns: [],
@@ -484,7 +595,7 @@ export function parseStatement(query: string, tableOf: (name: string) => TableDe
     take('FROM');
     const name = take().v;
     if (name === 'system.local') return s;
-    s.table = tableOf(name);
+    s.table = name === 'system_schema.tables' ? SYSTEM_SCHEMA_TABLES : tableOf(name);
     if (peek('WHERE')) {
       take('WHERE');
       s.where = relations([]);
@@ -670,11 +781,27 @@ interface RowData {
   tomb: number;
 }
 
+/** How a write reached a row: by a lightweight transaction (Paxos ballot time) or plainly (client time). */
+type WriteMode = 'lwt' | 'plain';
+
 interface Partition {
   pk?: unknown[];
   statics: Map<string, Cell>;
   rows: Map<string, RowData>;
   tomb: number;
+  /** How each row ('static' for the static row, '*' for the partition as a whole) was written. */
+  writtenBy: Map<string, WriteMode>;
+}
+
+/** Roughly what a statement adds to a mutation: its values and keys, as Cassandra sizes a batch. */
+function mutationSize(s: Statement, args: unknown[]): number {
+  const exprs: [string, Expr][] = [...s.values.entries(), ...s.where.map((r): [string, Expr] => [r.column, r.value])];
+  return exprs.reduce((n, [column, e]) => {
+    const v = value(e, args);
+    if (v === null || v === undefined) return n;
+    const type = s.table.columns.get(column)!.type;
+    return n + (type === 'text' ? Buffer.byteLength(String(v)) : type === 'int' ? 4 : 8);
+  }, 0);
 }
 
 function deleteRow(r: RowData, ts: number) {

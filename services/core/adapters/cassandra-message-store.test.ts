@@ -37,7 +37,7 @@ import {
   type CqlSession,
 } from './cassandra-message-store.ts';
 import { TABLES, keyspaceCql, tableName } from './cassandra-schema.ts';
-import { CqlEmulator } from '../../../test/contracts/cql-emulator.ts';
+import { CqlEmulator, type CqlEmulatorOptions } from '../../../test/contracts/cql-emulator.ts';
 import { loadConfig } from '../config.ts';
 import { buildAdapters } from '../build-adapters.ts';
 import type { Delivery, Message } from '../domain/types.ts';
@@ -45,11 +45,13 @@ import type { DeadLetter } from '../dead-letters.ts';
 
 const long = (n: number) => types.Long.fromNumber(n);
 
-async function emulatorWithSchema(now?: () => number) {
-  const emulator = new CqlEmulator(now);
+async function emulatorWithSchema(now?: () => number, options?: CqlEmulatorOptions) {
+  const emulator = new CqlEmulator(now, options);
   await createTables(emulator);
   return emulator;
 }
+
+const LOCAL_QUORUM = { prepare: true, consistency: types.consistencies.localQuorum };
 
 describe('Cassandra schema and statements', () => {
   it('creates every table each statement reads or writes, with the columns and keys it names', async () => {
@@ -89,6 +91,89 @@ describe('Cassandra schema and statements', () => {
       ),
       /cannot span multiple partitions/,
     );
+    const conditional = [
+      { query: CQL.setSeq, params: [1, 'now', 'm1'] },
+      { query: CQL.insertBySeq, params: ['c', 1, 'm1', 's', '{}', '[]', null, 'h', 't', 'now'] },
+    ];
+    await assert.rejects(emulator.batch(conditional, LOCAL_QUORUM), /cannot span multiple tables/);
+    const sameRow = [
+      { query: CQL.firstCursor, params: [1] },
+      { query: CQL.moveCursor, params: [2, 2] },
+    ];
+    await assert.rejects(emulator.batch(sameRow, LOCAL_QUORUM), /Cannot mix IF conditions and IF \[NOT\] EXISTS/);
+    assert.throws(
+      () => emulator.prepare("UPDATE webhook_cursor USING TIMESTAMP ? SET position = ? WHERE name = 'history' IF position < ?"),
+      /custom timestamp for conditional/,
+    );
+  });
+
+  it('refuses a plain write to a row that lightweight transactions write, and the reverse', async () => {
+    const emulator = await emulatorWithSchema();
+    // A delivery row, written by the routing's conditional batch.
+    await emulator.execute(CQL.insertMessage, ['m', 'c', 's', '{}', '[]', null, 'h', 't', 'now', 1], LOCAL_QUORUM);
+    const routed = await emulator.batch(
+      [
+        { query: CQL.setSeq, params: [1, 'now', 'm'] },
+        { query: CQL.insertDelivery, params: ['m', 0, 'd', 'r', 'whatsapp', '+55', 'SENT', null, 'now', 'now'] },
+      ],
+      LOCAL_QUORUM,
+    );
+    assert.equal(routed.wasApplied(), true);
+    const plainInFlight = "UPDATE messages SET in_flight_since = ? WHERE message_id = ? AND kind = 'd' AND ord = ? AND item = ?";
+    await assert.rejects(emulator.execute(plainInFlight, ['now', 'm', 0, 'd'], LOCAL_QUORUM), /plain write to a row that lightweight transactions write/);
+    assert.equal((await emulator.execute(CQL.setInFlight, ['now', 'm', 0, 'd'], LOCAL_QUORUM)).wasApplied(), true);
+
+    // A webhook row, written plainly: a conditional delete of it is refused.
+    await emulator.execute(CQL.insertWebhook, ['w', 'o', 'https://x', '[]', 's', 'now', 1], LOCAL_QUORUM);
+    await assert.rejects(emulator.execute('DELETE FROM webhooks WHERE webhook_id = ? IF owner_id = ?', ['w', 'o'], LOCAL_QUORUM), /lightweight transaction on a row that plain writes/);
+    await emulator.execute(CQL.deleteWebhook, ['w'], LOCAL_QUORUM);
+  });
+
+  it('answers a page at a time, so a read that ignores the page state misses rows', async () => {
+    const emulator = await emulatorWithSchema(undefined, { pageSize: 2 });
+    for (let i = 0; i < 5; i++) await emulator.execute(CQL.insertUnrouted, ['c', i, `m${i}`], LOCAL_QUORUM);
+    const first = await emulator.execute(CQL.unroutedBefore, ['c', 100], LOCAL_QUORUM);
+    assert.deepEqual(first.rows.map((r) => r.message_id), ['m0', 'm1']);
+    assert.ok(first.pageState);
+    // Written between two pages: found, after the rows already returned.
+    await emulator.execute(CQL.insertUnrouted, ['c', 7, 'm7'], LOCAL_QUORUM);
+    const second = await emulator.execute(CQL.unroutedBefore, ['c', 100], { ...LOCAL_QUORUM, pageState: first.pageState! });
+    assert.deepEqual(second.rows.map((r) => r.message_id), ['m2', 'm3']);
+    const third = await emulator.execute(CQL.unroutedBefore, ['c', 100], { ...LOCAL_QUORUM, pageState: second.pageState! });
+    assert.deepEqual([third.rows.map((r) => r.message_id), third.pageState], [['m4', 'm7'], null]);
+    // LIMIT holds across pages.
+    for (let i = 0; i < 5; i++) await emulator.execute(CQL.insertBySeq, ['c', i + 1, `m${i}`, 's', '{}', '[]', null, 'h', 't', 'now'], LOCAL_QUORUM);
+    const limited = await emulator.execute(CQL.bySeq, ['c', 0, 3], LOCAL_QUORUM);
+    const rest = await emulator.execute(CQL.bySeq, ['c', 0, 3], { ...LOCAL_QUORUM, pageState: limited.pageState! });
+    assert.deepEqual([...limited.rows, ...rest.rows].map((r) => num(r.seq)), [1, 2, 3]);
+    assert.equal(rest.pageState, null);
+  });
+
+  it('refuses a batch over several partitions above batch_size_fail_threshold', async () => {
+    const emulator = await emulatorWithSchema();
+    const big = 'x'.repeat(60 * 1024);
+    const twoPartitions = [
+      { query: CQL.insertDeadLetter, params: ['i', 'r', 't', 0, '1', 'k', big, '{}', 'f', 'open', 'u'] },
+      { query: CQL.insertDeadLetterLog, params: ['f', 'i', 'open'] },
+    ];
+    await assert.rejects(emulator.batch(twoPartitions, LOCAL_QUORUM), /Batch too large/);
+    await emulator.batch(twoPartitions.map((q) => ({ ...q, params: q.params.map((v) => (v === big ? 'small' : v)) })), LOCAL_QUORUM);
+  });
+
+  it('sends no CREATE TABLE for tables that exist', async () => {
+    const emulator = await emulatorWithSchema();
+    const sent: string[] = [];
+    const watched: CqlSession = {
+      execute: (q, p, o) => (sent.push(q), emulator.execute(q, p, o)),
+      batch: (q, o) => emulator.batch(q, o),
+      shutdown: () => emulator.shutdown(),
+    };
+    await createTables(watched, 'chat4all');
+    assert.deepEqual(sent.filter((q) => /CREATE TABLE/.test(q)), []);
+
+    const fresh = new CqlEmulator();
+    await createTables(fresh, 'chat4all');
+    assert.doesNotThrow(() => fresh.prepare(CQL.insertMessage), 'a fresh keyspace gets every table');
   });
 
   it('makes a keyspace for one data center or several', () => {
@@ -183,6 +268,92 @@ describe('Cassandra rows and domain objects', () => {
     assert.deepEqual(sortKeyOf('2030-01-01T00:00:00.000Z'), { key: '2030-01-01T00:00:00.000Z', ms: Date.UTC(2030, 0, 1) });
     assert.ok(msKey(999).key < msKey(1000).key, 'fixed width sorts as numbers');
     assert.throws(() => isoKey('yesterday'), /not an ISO time/);
+  });
+});
+
+describe('CassandraMessageStore on a real-sized read, a large dead letter, and racing writers', () => {
+  const iso = () => new Date().toISOString();
+
+  async function group(size: number, pageSize = 2) {
+    const emulator = await emulatorWithSchema(undefined, { pageSize });
+    const store = new CassandraMessageStore(emulator.connect(), { historySettleMs: 0 });
+    const members = Array.from({ length: size }, () => randomUUID());
+    const conversation_id = randomUUID();
+    await store.createConversation({ conversation_id, type: 'group', members, name: 'g', metadata: null, created_at: iso() });
+    const accept = async () => {
+      const message_id = randomUUID();
+      await store.acceptMessage({
+        message_id, conversation_id, sender_id: members[0]!, payload: { type: 'text', text: 'x' }, channels: ['all'],
+        metadata: null, body_hash: 'h', trace_id: 't', created_at: iso(),
+      });
+      return message_id;
+    };
+    return { emulator, store, members, conversation_id, accept };
+  }
+
+  it('reads every page of members, deliveries and history', async () => {
+    const { store, members, conversation_id, accept } = await group(7);
+    assert.deepEqual((await store.getConversation(conversation_id))?.members, members);
+    const m = await accept();
+    const plan = members.slice(1).map((recipient_id) => ({ recipient_id, channel: 'internal' as const, address: null }));
+    const routed = await store.routeMessage(m, plan, iso());
+    assert.equal((await store.listDeliveries(m)).length, 6);
+    assert.equal((await store.history(m)).length, 7, 'the acceptance and one entry per delivery');
+    const again = await store.routeMessage(m, plan, iso());
+    assert.deepEqual(again.deliveries, routed.deliveries, 'the stored routing, all of it');
+  });
+
+  it('keeps a dead letter larger than a multi-partition batch may be', async () => {
+    const { store } = await group(1);
+    const letter: DeadLetter = {
+      id: randomUUID(), reason: 'poison', topic: `t-${randomUUID()}`, partition: 0, offset: '7', key: 'k', value: 'v'.repeat(200 * 1024),
+      headers: {}, first_seen: iso(), status: 'open', updated_at: iso(),
+    };
+    assert.deepEqual(await store.addDeadLetter(letter), letter);
+    assert.deepEqual((await store.listDeadLetters()).map((l) => l.id), [letter.id]);
+  });
+
+  it('lists a dead letter whose log entry a crash left out, once the record comes again', async () => {
+    const emulator = await emulatorWithSchema();
+    const letter: DeadLetter = {
+      id: randomUUID(), reason: 'poison', topic: 't', partition: 0, offset: '8', key: 'k', value: 'v', headers: {},
+      first_seen: iso(), status: 'open', updated_at: iso(),
+    };
+    const crashed = new CassandraMessageStore(crashing(emulator.connect(), (q) => q === CQL.insertDeadLetterLog));
+    await assert.rejects(crashed.addDeadLetter(letter), /injected crash/);
+    const store = new CassandraMessageStore(emulator.connect());
+    assert.deepEqual(await store.listDeadLetters(), []);
+    assert.deepEqual(await store.addDeadLetter({ ...letter, id: randomUUID() }), letter);
+    assert.deepEqual((await store.listDeadLetters()).map((l) => l.id), [letter.id]);
+  });
+
+  it('gives racing routers every seq once, without gaps', async () => {
+    const { emulator, conversation_id, accept } = await group(2);
+    const routers = Array.from({ length: 4 }, () => new CassandraMessageStore(emulator.connect(), { historySettleMs: 0 }));
+    const messages: string[] = [];
+    for (let i = 0; i < 8; i++) messages.push(await accept());
+    const results = await Promise.all(messages.map((m, i) => routers[i % routers.length]!.routeMessage(m, [], iso())));
+    assert.deepEqual(results.map((r) => r.seq).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8]);
+    const listed = await routers[0]!.listMessages(conversation_id, 0, 100);
+    assert.deepEqual(listed.map((m) => m.seq), [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.deepEqual(new Set(listed.map((m) => m.message_id)), new Set(messages));
+  });
+
+  it('applies a status once when consumers race, and counts every racing park', async () => {
+    const { emulator, members, accept } = await group(2);
+    const stores = Array.from({ length: 3 }, () => new CassandraMessageStore(emulator.connect(), { historySettleMs: 0 }));
+    const m = await accept();
+    const { deliveries } = await stores[0]!.routeMessage(m, [{ recipient_id: members[1]!, channel: 'whatsapp', address: '+55' }], iso());
+    const delivery_id = deliveries[0]!.delivery_id;
+
+    await Promise.all(stores.map((s, i) => s.parkDelivery(delivery_id, new Date(Date.now() + 60_000 + i).toISOString())));
+    const row = emulator.dump('messages').find((r) => r.kind === 'd' && r.item === delivery_id)!;
+    assert.equal(row.attempts, 3, 'three parks, three attempts');
+
+    const event = { delivery_id, status: 'DELIVERED' as const, at: iso(), source: 'provider' };
+    const applied = await Promise.all(stores.map((s) => s.applyStatus(event)));
+    assert.equal(applied.filter((a) => a.applied).length, 1);
+    assert.deepEqual((await stores[0]!.history(m)).map((h) => h.status), ['SENT', 'SENT', 'DELIVERED']);
   });
 });
 

@@ -32,7 +32,7 @@ import type {
   WebhookEvent,
   WebhookEventStatus,
 } from '../ports/message-store.ts';
-import { HISTORY_FEED_TTL_SECONDS, TABLES, keyspaceCql, type Replication } from './cassandra-schema.ts';
+import { HISTORY_FEED_TTL_SECONDS, TABLES, keyspaceCql, tableName, type Replication } from './cassandra-schema.ts';
 
 // ---------------------------------------------------------------- the driver, seen through a narrow port
 
@@ -154,6 +154,7 @@ const FEED_COLUMNS = 'hid, delivery_id, message_id, conversation_id, sender_id, 
 /** Every CQL statement the store runs (all prepared). Tests check each against the schema. */
 export const CQL = {
   health: 'SELECT release_version FROM system.local',
+  tables: 'SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?',
 
   insertUser: 'INSERT INTO users (user_id, username, password_hash, email, user_role, created_at) VALUES (?, ?, ?, ?, ?, ?)',
   deleteUser: 'DELETE FROM users WHERE user_id = ?',
@@ -171,7 +172,7 @@ export const CQL = {
   insertConversation:
     'INSERT INTO conversations (conversation_id, conversation_type, name, metadata, created_at) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS',
   conversation: 'SELECT conversation_id, conversation_type, name, metadata, created_at FROM conversations WHERE conversation_id = ?',
-  insertMember: 'INSERT INTO conversation_members (conversation_id, user_id, joined_at, pos) VALUES (?, ?, ?, ?)',
+  // Members are only ever written with IF NOT EXISTS (a member's joining time and place never change).
   addMember: 'INSERT INTO conversation_members (conversation_id, user_id, joined_at, pos) VALUES (?, ?, ?, ?) IF NOT EXISTS',
   members: 'SELECT user_id, pos FROM conversation_members WHERE conversation_id = ?',
   insertConversationByUser: 'INSERT INTO conversations_by_user (user_id, conversation_id) VALUES (?, ?)',
@@ -192,8 +193,11 @@ export const CQL = {
   delivery: `SELECT ${DELIVERY_COLUMNS} FROM messages WHERE ${DELIVERY_KEY}`,
   historyOf: "SELECT ord, item, recipient_id, channel, status, at, error FROM messages WHERE message_id = ? AND kind = 'h'",
   setStatus: `UPDATE messages SET status = ?, error = ?, updated_at = ? WHERE ${DELIVERY_KEY} IF status = ?`,
-  setInFlight: `UPDATE messages SET in_flight_since = ? WHERE ${DELIVERY_KEY}`,
-  park: `UPDATE messages SET next_attempt_at = ?, attempts = ? WHERE ${DELIVERY_KEY}`,
+  // Delivery rows are written by lightweight transactions only (routing, status, provider id), so
+  // these are conditional too: Cassandra stamps a Paxos write with its ballot's time and a plain
+  // write with the client's clock, and mixing the two on one row lets clocks decide which wins.
+  setInFlight: `UPDATE messages SET in_flight_since = ? WHERE ${DELIVERY_KEY} IF EXISTS`,
+  park: `UPDATE messages SET next_attempt_at = ?, attempts = ? WHERE ${DELIVERY_KEY} IF attempts = ?`,
   setProviderRef: `UPDATE messages SET provider_message_id = ?, in_flight_since = null, next_attempt_at = null WHERE ${DELIVERY_KEY} IF provider_message_id = null`,
   confirmProviderRef: `UPDATE messages SET in_flight_since = null, next_attempt_at = null WHERE ${DELIVERY_KEY} IF provider_message_id = ?`,
 
@@ -231,6 +235,7 @@ export const CQL = {
   deadLetter: `SELECT ${DEAD_LETTER_COLUMNS} FROM dead_letters WHERE id = ?`,
   setDeadLetterStatus: 'UPDATE dead_letters SET status = ?, updated_at = ? WHERE id = ?',
   insertDeadLetterLog: "INSERT INTO dead_letter_log (scope, first_seen, id, status) VALUES ('all', ?, ?, ?)",
+  deadLetterLogEntry: "SELECT status FROM dead_letter_log WHERE scope = 'all' AND first_seen = ? AND id = ?",
   setDeadLetterLogStatus: "UPDATE dead_letter_log SET status = ? WHERE scope = 'all' AND first_seen = ? AND id = ?",
   deadLetterLog: "SELECT first_seen, id, status FROM dead_letter_log WHERE scope = 'all'",
 
@@ -240,7 +245,8 @@ export const CQL = {
   webhook: 'SELECT webhook_id, owner_id, url, events, secret, created_at, start_after FROM webhooks WHERE webhook_id = ?',
   webhooksOf: 'SELECT webhook_id, owner_id, url, events, secret, created_at, start_after FROM webhooks_by_owner WHERE owner_id = ?',
   anyWebhookOf: 'SELECT webhook_id FROM webhooks_by_owner WHERE owner_id = ? LIMIT 1',
-  deleteWebhook: 'DELETE FROM webhooks WHERE webhook_id = ? IF owner_id = ?',
+  // Plain, like the insert: the owner is checked on the row read just before.
+  deleteWebhook: 'DELETE FROM webhooks WHERE webhook_id = ?',
   deleteWebhookByOwner: 'DELETE FROM webhooks_by_owner WHERE owner_id = ? AND created_at = ? AND webhook_id = ?',
   cursor: "SELECT position FROM webhook_cursor WHERE name = 'history'",
   firstCursor: "INSERT INTO webhook_cursor (name, position) VALUES ('history', ?) IF NOT EXISTS",
@@ -250,7 +256,8 @@ export const CQL = {
   leaseEvent: "UPDATE webhook_events SET lease_until = ? WHERE event_id = ? IF status = 'pending' AND lease_until < ?",
   settleEvent:
     'UPDATE webhook_events SET attempts = ?, lease_until = 0, status = ?, next_attempt_at = ?, attempt_ids = ? WHERE event_id = ? IF attempts = ?',
-  deleteEvent: 'DELETE FROM webhook_events WHERE event_id = ?',
+  // Conditional like every other write of an event (insert, lease, settle).
+  deleteEvent: 'DELETE FROM webhook_events WHERE event_id = ? IF EXISTS',
   insertEventOrder: 'INSERT INTO webhook_event_order (webhook_id, message_id, seq, event_id) VALUES (?, ?, ?, ?)',
   deleteEventOrder: 'DELETE FROM webhook_event_order WHERE webhook_id = ? AND message_id = ? AND seq = ? AND event_id = ?',
   earlierEvents: 'SELECT seq, event_id FROM webhook_event_order WHERE webhook_id = ? AND message_id = ? AND seq < ?',
@@ -609,15 +616,15 @@ class PendingIndex {
   /** Items with a sort key below (or up to) `upTo`, in sort order, at most `limit`. */
   async scan(kind: string, upTo: SortKey, inclusive: boolean, limit: number): Promise<PendingItem[]> {
     const last = bucketOf(upTo.ms);
-    const buckets = (await this.db.run(CQL.buckets, [kind, last])).rows.map((r) => num(r.bucket)!);
+    const buckets = (await this.db.rows(CQL.buckets, [kind, last])).map((r) => num(r.bucket)!);
     const found: PendingItem[] = [];
     for (const bucket of buckets) {
       const perShard = await Promise.all(
         Array.from({ length: SHARDS }, (_, shard) =>
-          this.db.run(inclusive ? CQL.pendingUpTo : CQL.pendingBefore, [kind, bucket, shard, upTo.key, limit]),
+          this.db.rows(inclusive ? CQL.pendingUpTo : CQL.pendingBefore, [kind, bucket, shard, upTo.key, limit]),
         ),
       );
-      const rows = perShard.flatMap((r) => r.rows);
+      const rows = perShard.flat();
       for (const r of rows) {
         found.push({ kind, sort: sortKeyOf(String(r.sort_key)), itemId: String(r.item_id) });
       }
@@ -634,7 +641,7 @@ class PendingIndex {
 
   /** Items of a kind (stale entries included until a scan removes them). */
   async count(kind: string): Promise<number> {
-    const buckets = (await this.db.run(CQL.buckets, [kind, Number.MAX_SAFE_INTEGER])).rows.map((r) => num(r.bucket)!);
+    const buckets = (await this.db.rows(CQL.buckets, [kind, Number.MAX_SAFE_INTEGER])).map((r) => num(r.bucket)!);
     const counts = await eachLimited(
       buckets.flatMap((bucket) => Array.from({ length: SHARDS }, (_, shard) => [bucket, shard] as const)),
       PARALLEL,
@@ -654,6 +661,21 @@ class Db {
     if (options.fetchSize !== undefined) o.fetchSize = options.fetchSize;
     if (options.pageState !== undefined) o.pageState = options.pageState;
     return this.session.execute(query, params, o);
+  }
+
+  /**
+   * Every row a read matches. One `execute` answers one page (the driver asks for 5000 rows at a
+   * time) and a `pageState` when more follow; a read that stopped there would silently lose rows.
+   */
+  async rows(query: string, params: unknown[], options: { serial?: boolean } = {}): Promise<CqlRow[]> {
+    const out: CqlRow[] = [];
+    let pageState: string | undefined;
+    do {
+      const page = await this.run(query, params, pageState === undefined ? options : { ...options, pageState });
+      out.push(...page.rows);
+      pageState = page.pageState ?? undefined;
+    } while (pageState);
+    return out;
   }
 
   /** A logged batch: all of it is applied, eventually, or none (atomic within one partition). */
@@ -685,7 +707,8 @@ export interface CassandraStoreTuning {
   /**
    * How old a history entry must be before the webhook feed hands it out. History ids come from
    * the writers' clocks, so an entry may become visible a little after a later id did; waiting
-   * this long makes sure none is skipped. @default 2000
+   * this long makes sure none is skipped: longer than an LWT may take (Cassandra's
+   * cas_contention_timeout 1 s + write_request_timeout 2 s) plus clock skew. @default 5000
    */
   historySettleMs?: number;
 }
@@ -763,9 +786,21 @@ async function connectClient(o: CassandraConnectOptions, keyspace: string | unde
   }
 }
 
-/** Creates every table that is missing (each statement is `CREATE TABLE IF NOT EXISTS`). */
-export async function createTables(session: CqlSession): Promise<void> {
-  for (const cql of TABLES) await session.execute(cql, [], { prepare: false, consistency: LOCAL_QUORUM });
+/**
+ * Creates every table that is missing (each statement is `CREATE TABLE IF NOT EXISTS`). Given the
+ * keyspace, it first asks which tables exist and sends no DDL for those: Cassandra 4 and 5 can
+ * give one table two ids when two clients create it at once (CASSANDRA-10699), so the pods of a
+ * running deployment, which all start with this, should not all send `CREATE TABLE` at once.
+ */
+export async function createTables(session: CqlSession, keyspace?: string): Promise<void> {
+  const existing = new Set<string>();
+  if (keyspace !== undefined) {
+    const one = { prepare: false, consistency: types.consistencies.one };
+    for (const r of (await session.execute(CQL.tables, [keyspace], one)).rows) existing.add(String(r.table_name));
+  }
+  for (const cql of TABLES) {
+    if (!existing.has(tableName(cql))) await session.execute(cql, [], { prepare: false, consistency: LOCAL_QUORUM });
+  }
 }
 
 // ---------------------------------------------------------------- the store
@@ -792,7 +827,7 @@ export class CassandraMessageStore implements MessageStore {
     this.now = tuning.now ?? Date.now;
     this.ids = new TimeIds(this.now);
     this.pending = new PendingIndex(this.db, this.now);
-    this.settleMs = tuning.historySettleMs ?? 2000;
+    this.settleMs = tuning.historySettleMs ?? 5000;
   }
 
   /**
@@ -812,7 +847,7 @@ export class CassandraMessageStore implements MessageStore {
     const client = await connectClient(options, options.keyspace, false);
     const session = driverSession(client);
     try {
-      await createTables(session);
+      await createTables(session, options.keyspace);
     } catch (err) {
       await client.shutdown().catch(() => undefined);
       throw err;
@@ -863,7 +898,7 @@ export class CassandraMessageStore implements MessageStore {
   }
 
   async listIdentities(userIds: string[]): Promise<Identity[]> {
-    const perUser = await eachLimited([...new Set(userIds)], PARALLEL, async (u) => (await this.db.run(CQL.identitiesByUser, [u])).rows.map(toIdentity));
+    const perUser = await eachLimited([...new Set(userIds)], PARALLEL, async (u) => (await this.db.rows(CQL.identitiesByUser, [u])).map(toIdentity));
     // The per-user list is a copy; the address table decides who holds an address.
     const checked = await eachLimited(perUser.flat(), PARALLEL, async (i) => {
       const owner = (await this.db.run(CQL.identity, [i.channel, i.address])).rows[0];
@@ -892,19 +927,32 @@ export class CassandraMessageStore implements MessageStore {
     const created = await this.db.run(CQL.insertConversation, [row.conversation_id, row.conversation_type, row.name, row.metadata, row.created_at]);
     if (!created.wasApplied()) throw conflict(`conversation ${c.conversation_id} already exists`);
     const members = [...new Set(c.members)];
-    // One partition: one batch, whatever the group's size (single-partition batches have no size cap).
-    if (members.length > 0) {
-      await this.db.batch(members.map((m, i) => ({ query: CQL.insertMember, params: [c.conversation_id, m, c.created_at, i + 1] })));
-    }
+    await this.insertMembers(c.conversation_id, members, c.created_at);
     await eachLimited(members, PARALLEL, (m) => this.db.run(CQL.insertConversationByUser, [m, c.conversation_id]));
     return (await this.getConversation(c.conversation_id))!;
   }
 
+  /**
+   * The first members, in one conditional batch on the members' partition (whatever the group's
+   * size: Cassandra does not size-check a single-partition batch). Members are written only with
+   * IF NOT EXISTS; one that `addMember` wrote in the meantime keeps its row, the others are retried.
+   */
+  private async insertMembers(conversationId: string, members: string[], at: string) {
+    let missing = members;
+    for (let attempt = 0; missing.length > 0; attempt++) {
+      if (attempt === CAS_ATTEMPTS) throw unavailable(`conversation ${conversationId}: members are contended; retry`);
+      const batch = missing.map((m) => ({ query: CQL.addMember, params: [conversationId, m, at, members.indexOf(m) + 1] }));
+      if ((await this.db.batch(batch)).wasApplied()) return;
+      const present = new Set((await this.db.rows(CQL.members, [conversationId], { serial: true })).map((r) => String(r.user_id)));
+      missing = missing.filter((m) => !present.has(m));
+    }
+  }
+
   async getConversation(id: string): Promise<Conversation | null> {
-    const [r, members] = await Promise.all([this.db.run(CQL.conversation, [id]), this.db.run(CQL.members, [id])]);
+    const [r, members] = await Promise.all([this.db.run(CQL.conversation, [id]), this.db.rows(CQL.members, [id])]);
     const row = r.rows[0];
     if (!row) return null;
-    const ordered = members.rows
+    const ordered = members
       .map((m) => ({ user: String(m.user_id), pos: num(m.pos) ?? 0 }))
       .sort((a, b) => a.pos - b.pos || cmp(a.user, b.user))
       .map((m) => m.user);
@@ -912,7 +960,7 @@ export class CassandraMessageStore implements MessageStore {
   }
 
   async listConversations(userId: string) {
-    const ids = (await this.db.run(CQL.conversationsByUser, [userId])).rows.map((r) => String(r.conversation_id));
+    const ids = (await this.db.rows(CQL.conversationsByUser, [userId])).map((r) => String(r.conversation_id));
     const all = await eachLimited(ids, PARALLEL, (id) => this.getConversation(id));
     return all
       .filter((c): c is Conversation => c !== null && c.members.includes(userId))
@@ -923,7 +971,7 @@ export class CassandraMessageStore implements MessageStore {
     const c = await this.getConversation(conversationId);
     if (!c) throw notFound('conversation');
     if (!c.members.includes(userId)) {
-      const pos = (await this.db.run(CQL.members, [conversationId])).rows.reduce((max, m) => Math.max(max, num(m.pos) ?? 0), 0) + 1;
+      const pos = (await this.db.rows(CQL.members, [conversationId])).reduce((max, m) => Math.max(max, num(m.pos) ?? 0), 0) + 1;
       await this.db.run(CQL.addMember, [conversationId, userId, at, pos]);
     }
     await this.db.run(CQL.insertConversationByUser, [userId, conversationId]);
@@ -971,7 +1019,7 @@ export class CassandraMessageStore implements MessageStore {
   }
 
   async listMessages(conversationId: string, afterSeq: number, limit: number) {
-    return (await this.db.run(CQL.bySeq, [conversationId, afterSeq, limit])).rows.map(toMessage);
+    return (await this.db.rows(CQL.bySeq, [conversationId, afterSeq, limit])).map(toMessage);
   }
 
   async listUnrouted(before: string, limit: number) {
@@ -996,7 +1044,7 @@ export class CassandraMessageStore implements MessageStore {
   async listUnroutedBefore(messageId: string) {
     const m = await this.readMessage(messageId);
     if (!m) return [];
-    const rows = (await this.db.run(CQL.unroutedBefore, [m.conversation_id, m.accepted])).rows;
+    const rows = await this.db.rows(CQL.unroutedBefore, [m.conversation_id, m.accepted]);
     const found = await eachLimited(rows, PARALLEL, async (r) => {
       const older = await this.readMessage(String(r.message_id));
       if (!older) {
@@ -1148,9 +1196,9 @@ export class CassandraMessageStore implements MessageStore {
 
   /** Rebuilds the query rows of a routed message from its partition. */
   private async reindexRouted(m: StoredMessage): Promise<StoredDelivery[]> {
-    const [d, h] = await Promise.all([this.db.run(CQL.deliveriesOf, [m.message_id]), this.db.run(CQL.historyOf, [m.message_id])]);
-    const deliveries = d.rows.map(toStoredDelivery);
-    await this.indexRouted(m, deliveries, h.rows.map(toStoredHistory));
+    const [d, h] = await Promise.all([this.db.rows(CQL.deliveriesOf, [m.message_id]), this.db.rows(CQL.historyOf, [m.message_id])]);
+    const deliveries = d.map(toStoredDelivery);
+    await this.indexRouted(m, deliveries, h.map(toStoredHistory));
     return deliveries;
   }
 
@@ -1195,7 +1243,7 @@ export class CassandraMessageStore implements MessageStore {
   }
 
   async listDeliveries(messageId: string) {
-    return (await this.db.run(CQL.deliveriesOf, [messageId])).rows.map(toDelivery);
+    return (await this.db.rows(CQL.deliveriesOf, [messageId])).map(toDelivery);
   }
 
   async listUndispatched(before: string, limit: number) {
@@ -1216,11 +1264,11 @@ export class CassandraMessageStore implements MessageStore {
   }
 
   async listUnsentBefore(conversationId: string, channel: ExternalChannel, beforeSeq: number) {
-    const rows = (await this.db.run(CQL.unsentBefore, [conversationId, channel, beforeSeq])).rows;
+    const rows = await this.db.rows(CQL.unsentBefore, [conversationId, channel, beforeSeq]);
     const messageIds = [...new Set(rows.map((r) => String(r.message_id)))];
     const byId = new Map<string, StoredDelivery>();
     await eachLimited(messageIds, PARALLEL, async (id) => {
-      for (const r of (await this.db.run(CQL.deliveriesOf, [id])).rows) {
+      for (const r of await this.db.rows(CQL.deliveriesOf, [id])) {
         const d = toStoredDelivery(r);
         byId.set(d.delivery_id, d);
       }
@@ -1234,6 +1282,9 @@ export class CassandraMessageStore implements MessageStore {
     return out;
   }
 
+  // In-flight marks and parking are lightweight transactions, as is every write of a delivery row
+  // (see CQL.setInFlight): one Paxos round more per provider call, in exchange for an order that
+  // no clock can turn around (a provider id recorded after a mark always clears it).
   async markInFlight(deliveryId: string, at: string) {
     const d = await this.readDelivery(deliveryId);
     if (d) await this.db.run(CQL.setInFlight, [at, d.message_id, d.ord, deliveryId]);
@@ -1245,14 +1296,19 @@ export class CassandraMessageStore implements MessageStore {
   }
 
   async parkDelivery(deliveryId: string, nextAttemptAt: string) {
-    const d = await this.readDelivery(deliveryId);
-    if (!d) return;
     const next = isoKey(nextAttemptAt);
-    // The queue entry first: a crash after it leaves an entry the scan skips or removes.
-    if (isUnsent(d)) await this.pending.add(`parked:${d.channel}`, next, deliveryId);
-    await this.db.run(CQL.park, [nextAttemptAt, d.attempts + 1, d.message_id, d.ord, deliveryId]);
-    if (d.next_attempt_at === null) await this.pending.remove(`undispatched:${d.channel}`, isoKey(d.at), deliveryId);
-    else if (d.next_attempt_at !== nextAttemptAt) await this.pending.remove(`parked:${d.channel}`, isoKey(d.next_attempt_at), deliveryId);
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      const d = await this.readDelivery(deliveryId, attempt > 0);
+      if (!d) return;
+      // The queue entry first: a crash after it leaves an entry the scan skips or removes.
+      if (isUnsent(d)) await this.pending.add(`parked:${d.channel}`, next, deliveryId);
+      // IF attempts = <read>: two parks at once count two attempts, as `attempts + 1` does in SQL.
+      if (!(await this.db.run(CQL.park, [nextAttemptAt, d.attempts + 1, d.message_id, d.ord, deliveryId, d.attempts])).wasApplied()) continue;
+      if (d.next_attempt_at === null) await this.pending.remove(`undispatched:${d.channel}`, isoKey(d.at), deliveryId);
+      else if (d.next_attempt_at !== nextAttemptAt) await this.pending.remove(`parked:${d.channel}`, isoKey(d.next_attempt_at), deliveryId);
+      return;
+    }
+    throw unavailable(`delivery ${deliveryId}: parking is contended; retry`);
   }
 
   async listDueParked(channel: ExternalChannel, now: string, limit: number) {
@@ -1328,7 +1384,7 @@ export class CassandraMessageStore implements MessageStore {
 
   async deliveriesFor(recipientId: string, messageIds: string[]) {
     const perMessage = await eachLimited([...new Set(messageIds)], PARALLEL, async (id) =>
-      (await this.db.run(CQL.deliveriesOf, [id])).rows.map(toStoredDelivery).filter((d) => d.recipient_id === recipientId),
+      (await this.db.rows(CQL.deliveriesOf, [id])).map(toStoredDelivery).filter((d) => d.recipient_id === recipientId),
     );
     return perMessage
       .flat()
@@ -1339,22 +1395,24 @@ export class CassandraMessageStore implements MessageStore {
   async history(messageId: string): Promise<HistoryEntry[]> {
     const m = await this.readMessage(messageId);
     if (!m) return [];
-    const rows = (await this.db.run(CQL.historyOf, [messageId])).rows.map(toStoredHistory);
+    const rows = (await this.db.rows(CQL.historyOf, [messageId])).map(toStoredHistory);
     rows.sort((a, b) => cmp(a.at, b.at) || a.hid - b.hid);
     return [{ status: 'SENT', at: m.created_at }, ...rows.map(toHistoryEntry)];
   }
 
   // ---------------------------------------------------------------- dead letters
 
+  /**
+   * The letter, then its log entry. Not one batch: a batch over two partitions is refused above
+   * `batch_size_fail_threshold` (50 KiB by default), and a dead letter holds a whole record, which
+   * may be larger. A crash in between is repaired when the same record comes again (`addDeadLetter`).
+   */
   private async writeDeadLetter(l: DeadLetter) {
     const r = deadLetterRow(l);
-    await this.db.batch([
-      {
-        query: CQL.insertDeadLetter,
-        params: [r.id, r.reason, r.source_topic, r.source_partition, r.source_offset, r.record_key, r.record_value, r.headers, r.first_seen, r.status, r.updated_at],
-      },
-      { query: CQL.insertDeadLetterLog, params: [r.first_seen, r.id, r.status] },
+    await this.db.run(CQL.insertDeadLetter, [
+      r.id, r.reason, r.source_topic, r.source_partition, r.source_offset, r.record_key, r.record_value, r.headers, r.first_seen, r.status, r.updated_at,
     ]);
+    await this.db.run(CQL.insertDeadLetterLog, [r.first_seen, r.id, r.status]);
   }
 
   async addDeadLetter(letter: DeadLetter) {
@@ -1365,7 +1423,13 @@ export class CassandraMessageStore implements MessageStore {
     const holder = (await this.db.run(CQL.source, [letter.topic, letter.partition, letter.offset], { serial: true })).rows[0];
     const id = String(holder?.id ?? letter.id);
     const stored = await this.getDeadLetter(id);
-    if (stored) return stored;
+    if (stored) {
+      // Its log entry may be what a crash left out.
+      if ((await this.db.run(CQL.deadLetterLogEntry, [stored.first_seen, stored.id])).rows.length === 0) {
+        await this.db.run(CQL.insertDeadLetterLog, [stored.first_seen, stored.id, stored.status]);
+      }
+      return stored;
+    }
     // The source was claimed by a writer that stopped before the letter: write it under that id.
     const repaired = { ...letter, id };
     await this.writeDeadLetter(repaired);
@@ -1430,7 +1494,7 @@ export class CassandraMessageStore implements MessageStore {
   }
 
   async listWebhooks(ownerId: string): Promise<Webhook[]> {
-    return (await this.db.run(CQL.webhooksOf, [ownerId])).rows.map(toWebhook);
+    return (await this.db.rows(CQL.webhooksOf, [ownerId])).map(toWebhook);
   }
 
   async getWebhook(webhookId: string): Promise<Webhook | null> {
@@ -1441,9 +1505,9 @@ export class CassandraMessageStore implements MessageStore {
   async deleteWebhook(ownerId: string, webhookId: string): Promise<boolean> {
     const w = await this.getWebhook(webhookId);
     if (!w || w.owner_id !== ownerId) return false;
-    if (!(await this.db.run(CQL.deleteWebhook, [webhookId, ownerId])).wasApplied()) return false;
+    await this.db.run(CQL.deleteWebhook, [webhookId]);
     await this.db.run(CQL.deleteWebhookByOwner, [ownerId, w.created_at, webhookId]);
-    const events = (await this.db.run(CQL.eventsOfWebhook, [webhookId])).rows.map((r) => String(r.event_id));
+    const events = (await this.db.rows(CQL.eventsOfWebhook, [webhookId])).map((r) => String(r.event_id));
     await eachLimited(events, PARALLEL, async (id) => {
       const e = await this.readEvent(id);
       if (e) {
@@ -1479,8 +1543,8 @@ export class CassandraMessageStore implements MessageStore {
     let lastId = from;
     for (let bucket = feedBucketOf(from + 1), n = 0; bucket <= feedBucketOf(horizon) && n < MAX_FEED_BUCKETS; bucket++, n++) {
       const upTo = Math.min(horizon, idAt((bucket + 1) * BUCKET_MS) - 1);
-      const perShard = await Promise.all(Array.from({ length: SHARDS }, (_, shard) => this.db.run(CQL.feed, [bucket, shard, from, upTo, limit])));
-      found.push(...perShard.flatMap((r) => r.rows));
+      const perShard = await Promise.all(Array.from({ length: SHARDS }, (_, shard) => this.db.rows(CQL.feed, [bucket, shard, from, upTo, limit])));
+      found.push(...perShard.flat());
       lastId = upTo;
       if (found.length >= limit) break;
     }
@@ -1549,7 +1613,7 @@ export class CassandraMessageStore implements MessageStore {
 
   /** Whether an event of the same webhook and message with a lower seq is still pending (or not stored yet). */
   private async earlierPending(e: WebhookEvent): Promise<boolean> {
-    for (const r of (await this.db.run(CQL.earlierEvents, [e.webhook_id, e.message_id, e.seq])).rows) {
+    for (const r of await this.db.rows(CQL.earlierEvents, [e.webhook_id, e.message_id, e.seq])) {
       const other = await this.readEvent(String(r.event_id));
       if (!other || other.status === 'pending') return true;
       await this.db.run(CQL.deleteEventOrder, [e.webhook_id, e.message_id, r.seq, r.event_id]);
@@ -1610,7 +1674,7 @@ export class CassandraMessageStore implements MessageStore {
   }
 
   async listWebhookAttempts(webhookId: string, limit: number): Promise<WebhookAttemptRecord[]> {
-    return (await this.db.run(CQL.attempts, [webhookId, limit])).rows.map(toAttemptRecord);
+    return (await this.db.rows(CQL.attempts, [webhookId, limit])).map(toAttemptRecord);
   }
 
   async countPendingWebhookEvents(): Promise<number> {

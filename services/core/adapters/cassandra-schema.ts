@@ -6,6 +6,8 @@
  * - one partition per thing that changes atomically: a message, its deliveries and its status
  *   history share the `messages` partition, so routing and a status change are each one
  *   conditional single-partition batch (lightweight transaction);
+ * - a table is written either only with lightweight transactions or only plainly: Cassandra stamps
+ *   the two with different clocks, so on one row their order would be up to the clocks;
  * - query tables ("indexes") are written after, and removed after, the row they point to; a
  *   reader always checks the row itself, so a leftover index entry is harmless and is removed
  *   when found;
