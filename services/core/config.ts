@@ -52,7 +52,7 @@ export const configFields = z.object({
       .describe('CASSANDRA_CONTACT_POINTS'),
     /** The data center the store's queries go to (LOCAL_QUORUM is counted there). @default datacenter1 */
     cassandraLocalDataCenter: z.string().min(1).default('datacenter1').describe('CASSANDRA_LOCAL_DATA_CENTER'),
-    /** The store's keyspace, created with its tables at start when missing. @default chat4all */
+    /** The store's keyspace, created with its tables at start when missing (see `CASSANDRA_SCHEMA`). @default chat4all */
     cassandraKeyspace: z
       .string()
       .regex(KEYSPACE_NAME, 'use lower-case letters, digits and _ (at most 48, starting with a letter)')
@@ -96,6 +96,16 @@ export const configFields = z.object({
       .describe('CASSANDRA_REPLICATION'),
     /** How long a process tries to reach Cassandra at start before it exits with an error. @default 10000 */
     cassandraConnectTimeoutMs: z.coerce.number().int().min(100).max(300_000).default(10_000).describe('CASSANDRA_CONNECT_TIMEOUT_MS'),
+    /**
+     * What a process does about the Cassandra schema at start. `create`: create the keyspace and
+     * the tables that are missing (dev, and the chart's schema Job). `wait`: send no DDL and wait
+     * until the keyspace and every table exist (`CASSANDRA_SCHEMA_WAIT_MS` at most): what the
+     * chart's workloads do, because pods that start together and all create a table can give it
+     * two table ids (CASSANDRA-10699). @default create
+     */
+    cassandraSchema: z.enum(['create', 'wait']).default('create').describe('CASSANDRA_SCHEMA'),
+    /** With `CASSANDRA_SCHEMA=wait`: how long a process waits for the schema before it exits with an error. @default 300000 */
+    cassandraSchemaWaitMs: z.coerce.number().int().min(0).max(3_600_000).default(300_000).describe('CASSANDRA_SCHEMA_WAIT_MS'),
     /** Which bus: `memory` (one process) or `kafka`. @default memory */
     bus: z.enum(['memory', 'kafka']).default('memory').describe('BUS_DRIVER'),
     /** Kafka bootstrap servers, comma separated. */
