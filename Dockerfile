@@ -2,6 +2,7 @@
 # One image for every Chat4All process; the command picks the service:
 #   node dist/services/api/main.js | dist/services/router/main.js | dist/services/connectors/main.js
 #   | dist/services/provider-sim/main.js | dist/operator/main.js
+#   | dist/services/core/cassandra-schema-main.js (the one-off Cassandra schema Job)
 # (charts/chat4all and cdk8s/workloads.ts use exactly these commands.)
 
 ARG NODE_IMAGE=node:20-bookworm-slim

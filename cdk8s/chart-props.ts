@@ -72,6 +72,15 @@ export const chat4allPropsFields = z.strictObject({
           contactPoints: z.string().default('cassandra.cassandra:9042').describe('CASSANDRA_CONTACT_POINTS'),
           localDataCenter: z.string().default('datacenter1').describe('CASSANDRA_LOCAL_DATA_CENTER'),
           keyspace: z.string().default('chat4all').describe('CASSANDRA_KEYSPACE'),
+          schemaJob: z
+            .strictObject({
+              enabled: z
+                .boolean()
+                .default(true)
+                .describe('the <name>-cassandra-schema Job (a pre-install/pre-upgrade hook) creates the keyspace and tables; the workloads only wait for them (CASSANDRA_SCHEMA=wait). Turn off only when the schema is created another way'),
+              resources: resources('50m', '128Mi', '500m', '256Mi'),
+            })
+            .prefault({}),
         })
         .prefault({}),
     })

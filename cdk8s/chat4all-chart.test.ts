@@ -22,7 +22,7 @@ describe('Chat4AllChart (default settings: hpa mode)', () => {
 
   test('every object passes schema validation', async () => {
     await validateAll(objs);
-    assert.equal(objs.length, 32);
+    assert.equal(objs.length, 34);
   });
 
   test('each service runs its compiled entry point with probes on /healthz and /readyz', () => {
@@ -121,6 +121,83 @@ describe('Chat4AllChart (default settings: hpa mode)', () => {
     const custom = synth({ monitoring: { release: 'prom' } }, spec);
     assert.equal(named(custom, 'ServiceMonitor', 'chat4all').metadata.labels!.release, 'prom');
     assert.equal(named(custom, 'PrometheusRule', 'chat4all-alerts').metadata.labels!.release, 'prom');
+  });
+});
+
+describe('Chat4AllChart: the Cassandra schema Job', () => {
+  const objs = synth({}, spec);
+  const job = () => named(objs, 'Job', 'chat4all-cassandra-schema');
+
+  test('one hook Job creates the schema; with the cassandra driver only, and not when turned off', async () => {
+    assert.deepEqual(job().metadata.annotations, {
+      'helm.sh/hook': 'pre-install,pre-upgrade',
+      'helm.sh/hook-weight': '0',
+      'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded',
+    });
+    const s = job().spec as { backoffLimit: number; ttlSecondsAfterFinished: number; template: { spec: { restartPolicy: string } } };
+    assert.equal(s.template.spec.restartPolicy, 'OnFailure');
+    assert.equal(s.backoffLimit, 6);
+    assert.equal(s.ttlSecondsAfterFinished, 600);
+    assert.deepEqual(container(job()).command, ['node', ENTRYPOINTS['cassandra-schema']]);
+    for (const settings of [{ store: { driver: 'sqlite' as const } }, { store: { cassandra: { schemaJob: { enabled: false } } } }]) {
+      const other = synth(settings, spec);
+      assert.equal(byKind(other, 'Job').length, 0, JSON.stringify(settings));
+      assert.ok(!other.some((o) => o.metadata.name === 'chat4all-cassandra-schema'), JSON.stringify(settings));
+      await validateAll(other);
+    }
+  });
+
+  test('workloads wait for the schema (CASSANDRA_SCHEMA=wait) while the Job creates it', () => {
+    const cm = named(objs, 'ConfigMap', 'chat4all-config') as K8sObject & { data: Record<string, string> };
+    assert.equal(cm.data.CASSANDRA_SCHEMA, 'wait');
+    for (const d of byKind(objs, 'Deployment')) {
+      const c = container(d) as Container & { envFrom: { configMapRef: { name: string } }[] };
+      assert.ok(c.envFrom.some((e) => e.configMapRef.name === 'chat4all-config'), d.metadata.name);
+      assert.ok(!c.env.some((e) => e.name === 'CASSANDRA_SCHEMA'), `${d.metadata.name} must not override the ConfigMap's CASSANDRA_SCHEMA`);
+    }
+    const sqlite = named(synth({ store: { driver: 'sqlite' } }, spec), 'ConfigMap', 'chat4all-config') as K8sObject & { data: Record<string, string> };
+    assert.equal(sqlite.data.CASSANDRA_SCHEMA, undefined);
+  });
+
+  test('the Job runs with the settings inline (a pre-install hook runs before the ConfigMap exists) and only the Cassandra secrets', () => {
+    const c = container(job()) as Container & { envFrom?: unknown };
+    assert.equal(c.envFrom, undefined);
+    const env = Object.fromEntries(c.env.map((e) => [e.name, e.value ?? e.valueFrom]));
+    assert.equal(env.CASSANDRA_SCHEMA, 'create');
+    assert.equal(env.STORE_DRIVER, 'cassandra');
+    assert.equal(env.CASSANDRA_CONTACT_POINTS, 'cassandra.cassandra:9042');
+    assert.equal(env.CASSANDRA_KEYSPACE, 'chat4all');
+    assert.deepEqual(env.CASSANDRA_PASSWORD, { secretKeyRef: { name: 'chat4all-cassandra', key: 'password', optional: true } });
+    assert.deepEqual(c.env.filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.name), ['CASSANDRA_USERNAME', 'CASSANDRA_PASSWORD']);
+  });
+
+  test('the Job pod runs non-root, read-only, without capabilities, RuntimeDefault seccomp, no service account token', () => {
+    const ps = podSpec(job()) as PodSpec & { automountServiceAccountToken: boolean };
+    assert.equal(ps.securityContext.runAsNonRoot, true);
+    assert.deepEqual(ps.securityContext.seccompProfile, { type: 'RuntimeDefault' });
+    assert.equal(ps.automountServiceAccountToken, false);
+    const c = container(job()) as Container & { securityContext: Record<string, unknown>; resources: { limits: Record<string, string> } };
+    assert.deepEqual(c.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+    assert.deepEqual(c.resources.limits, { cpu: '500m', memory: '256Mi' });
+  });
+
+  test('its NetworkPolicy, a hook before the Job, lets its pod reach DNS and Cassandra and nothing else', () => {
+    const np = named(objs, 'NetworkPolicy', 'chat4all-cassandra-schema');
+    assert.equal(np.metadata.annotations!['helm.sh/hook'], 'pre-install,pre-upgrade');
+    assert.equal(np.metadata.annotations!['helm.sh/hook-weight'], '-1');
+    const s = np.spec as { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress?: unknown; egress: { to?: unknown; ports: { port: number; protocol: string }[] }[] };
+    const podLabels = (job().spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels;
+    for (const [k, v] of Object.entries(s.podSelector.matchLabels)) assert.equal(podLabels[k], v, `the policy selects the Job's pod: ${k}`);
+    assert.equal(podLabels['app.kubernetes.io/component'], 'cassandra-schema');
+    assert.deepEqual(s.policyTypes, ['Ingress', 'Egress']);
+    assert.equal(s.ingress, undefined, 'nothing connects to the Job');
+    assert.deepEqual(s.egress, [
+      { ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] },
+      { ports: [{ port: 9042, protocol: 'TCP' }] },
+    ]);
+    const custom = named(synth({ networkPolicy: { cassandraPorts: [9042, 9142] } }, spec), 'NetworkPolicy', 'chat4all-cassandra-schema').spec as typeof s;
+    assert.deepEqual(custom.egress[1]!.ports.map((p) => p.port), [9042, 9142]);
+    assert.equal(byKind(synth({ networkPolicy: { enabled: false } }, spec), 'NetworkPolicy').length, 0);
   });
 });
 

@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { parseChat4AllProps, type Chat4AllProps, type Chat4AllPropsInput } from './chart-props.ts';
 import { experimentCrd, EXPERIMENT_GROUP, EXPERIMENT_PLURAL } from './experiment-crd.ts';
 import type { DashboardFile, RuleGroup } from './observability-files.ts';
-import { sharedConfig, workloads, type Workload } from './workloads.ts';
+import { cassandraSchemaJob, sharedConfig, workloads, type SchemaJob, type Workload } from './workloads.ts';
 
 export interface Chat4AllChartOptions extends ChartProps {
   /** The settings; validated (every problem at once) before anything is built. */
@@ -63,6 +63,20 @@ export function builtinRuleGroup(p: Chat4AllProps): RuleGroup {
 }
 
 /**
+ * Helm hook annotations of the schema Job and of its NetworkPolicy. As hooks they exist before the
+ * release's objects (pre-install) or before the new ones are applied (pre-upgrade), so the Job has
+ * created the new tables before any workload of the new version starts. Helm deletes both once
+ * every hook of the phase has succeeded. kubectl apply ignores these annotations.
+ */
+export function schemaHookAnnotations(weight: number): Record<string, string> {
+  return {
+    'helm.sh/hook': 'pre-install,pre-upgrade',
+    'helm.sh/hook-weight': String(weight),
+    'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded',
+  };
+}
+
+/**
  * Chat4All on Kubernetes: the API, routers, one connector Deployment per channel, the optional
  * provider simulator and the experiment operator, with their Services, probes, disruption
  * budgets, NetworkPolicies, autoscaling on Kafka lag (HPA or KEDA), monitoring objects for
@@ -93,12 +107,16 @@ export class Chat4AllChart extends Chart {
 
     if (p.operator.enabled) this.operatorRbac(p, meta(`${p.name}-operator`, 'operator'));
 
+    const schemaJob = cassandraSchemaJob(p);
+    if (schemaJob) this.schemaJob(p, schemaJob, meta(`${p.name}-${schemaJob.component}`, schemaJob.component));
+
     if (p.networkPolicy.enabled) {
       new k8s.KubeNetworkPolicy(this, 'default-deny', {
         metadata: meta(`${p.name}-default-deny`),
         spec: { podSelector: { matchLabels: instance }, policyTypes: ['Ingress', 'Egress'] },
       });
       for (const w of ws) this.networkPolicy(p, w, meta(`${p.name}-${w.component}`, w.component), instance);
+      if (schemaJob) this.schemaJobNetworkPolicy(p, schemaJob, meta(`${p.name}-${schemaJob.component}`, schemaJob.component));
     }
 
     if (p.monitoring.enabled) {
@@ -192,6 +210,69 @@ export class Chat4AllChart extends Chart {
       });
     }
     if (autoscaled) this.autoscaler(p, w, metadata);
+  }
+
+  /**
+   * The one-off Job that creates the Cassandra keyspace and missing tables (the workloads only
+   * wait for them). With Helm it is a pre-install/pre-upgrade hook, so it finishes before the
+   * workloads start. Applied with kubectl (the cdk8s output, no hooks) it simply runs alongside
+   * them, and they wait for it (CASSANDRA_SCHEMA_WAIT_MS). A Job's pod template cannot change:
+   * with kubectl, delete the finished Job (or let ttlSecondsAfterFinished do it) before applying a
+   * new image.
+   */
+  private schemaJob(p: Chat4AllProps, j: SchemaJob, metadata: { name: string; namespace: string; labels: Record<string, string> }) {
+    new k8s.KubeJob(this, `${j.component}-job`, {
+      metadata: { ...metadata, annotations: schemaHookAnnotations(0) },
+      spec: {
+        backoffLimit: 6,
+        ttlSecondsAfterFinished: 600,
+        template: {
+          metadata: { labels: metadata.labels },
+          spec: {
+            restartPolicy: 'OnFailure',
+            automountServiceAccountToken: false,
+            securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+            ...(p.image.pullSecrets.length ? { imagePullSecrets: p.image.pullSecrets.map((name) => ({ name })) } : {}),
+            containers: [
+              {
+                name: j.component,
+                image: `${p.image.repository}:${p.image.tag}`,
+                imagePullPolicy: p.image.pullPolicy,
+                command: j.command,
+                env: j.env as k8s.EnvVar[],
+                resources: {
+                  requests: { cpu: quantity(j.resources.requests.cpu), memory: quantity(j.resources.requests.memory) },
+                  limits: { cpu: quantity(j.resources.limits.cpu), memory: quantity(j.resources.limits.memory) },
+                },
+                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
+                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+              },
+            ],
+            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } }],
+          },
+        },
+      },
+    });
+  }
+
+  /**
+   * The default-deny policy selects the Job's pod too: it may reach DNS and Cassandra, nothing
+   * else, and nothing reaches it. A hook one step before the Job, so that on the first upgrade to a
+   * chart with the Job, its pod is not blocked by the default-deny of the running release.
+   */
+  private schemaJobNetworkPolicy(p: Chat4AllProps, j: SchemaJob, metadata: { name: string; namespace: string; labels: Record<string, string> }) {
+    const tcp = (ports: number[]) => ports.map((n) => ({ port: k8s.IntOrString.fromNumber(n), protocol: 'TCP' }));
+    new k8s.KubeNetworkPolicy(this, `${j.component}-netpol`, {
+      metadata: { ...metadata, annotations: schemaHookAnnotations(-1) },
+      spec: {
+        podSelector: { matchLabels: selectorLabels(p, j.component) },
+        policyTypes: ['Ingress', 'Egress'], // no ingress rule: nothing may connect to it
+        egress: [
+          { ports: [{ port: k8s.IntOrString.fromNumber(53), protocol: 'UDP' }, { port: k8s.IntOrString.fromNumber(53), protocol: 'TCP' }] },
+          { ports: tcp(p.networkPolicy.cassandraPorts) },
+        ],
+      },
+    });
   }
 
   private autoscaler(p: Chat4AllProps, w: Workload, metadata: { name: string; namespace: string; labels: Record<string, string> }) {

@@ -43,10 +43,10 @@ describe('charts/chat4all with the real helm binary', () => {
 
   test('every container command is a compiled entry point the image holds', async () => {
     const rendered = await helmTemplate({ values: { providerSim: { enabled: true } } });
-    const commands = byKind(rendered, 'Deployment').map((d) => (d.spec as { template: { spec: { containers: { command: string[] }[] } } }).template.spec.containers[0]!.command);
+    const commands = [...byKind(rendered, 'Deployment'), ...byKind(rendered, 'Job')].map((d) => (d.spec as { template: { spec: { containers: { command: string[] }[] } } }).template.spec.containers[0]!.command);
     const allowed = Object.values(ENTRYPOINTS).map((e) => JSON.stringify(['node', e]));
     for (const c of commands) assert.ok(allowed.includes(JSON.stringify(c)), JSON.stringify(c));
-    assert.equal(new Set(commands.map((c) => c[1])).size, 5);
+    assert.equal(new Set(commands.map((c) => c[1])).size, 6);
   });
 
   test('helm refuses the same traps with the same messages as the cdk8s app', async () => {

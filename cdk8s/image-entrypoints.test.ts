@@ -50,8 +50,31 @@ describe('the image start commands', () => {
   test('every service entry point the chart runs exists after the build, the operator included', () => {
     for (const entry of Object.values(ENTRYPOINTS)) assert.ok(existsSync(join(IMAGE_ROOT, entry)), `${entry} was not built`);
     const objs = synth({ providerSim: { enabled: true } }, z.object({}));
-    const commands = byKind(objs, 'Deployment').map((d) => (d.spec as { template: { spec: { containers: { command: string[] }[] } } }).template.spec.containers[0]!.command);
+    const commands = [...byKind(objs, 'Deployment'), ...byKind(objs, 'Job')].map((d) => (d.spec as { template: { spec: { containers: { command: string[] }[] } } }).template.spec.containers[0]!.command);
+    assert.ok(commands.some((c) => c[1] === ENTRYPOINTS['cassandra-schema']), 'the schema Job is among them');
     for (const c of commands) assert.ok(Object.values(ENTRYPOINTS).includes(c[1] as never) && c[0] === 'node' && c.length === 2, JSON.stringify(c));
+  });
+
+  test('`node dist/services/core/cassandra-schema-main.js` exits 2 on bad settings and 1, naming the cluster, when Cassandra is unreachable', async () => {
+    const start = async (env: Record<string, string>) => {
+      const child = spawn(process.execPath, [ENTRYPOINTS['cassandra-schema']], { cwd: IMAGE_ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (d) => (output += d));
+      child.stderr.on('data', (d) => (output += d));
+      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      return { code, output };
+    };
+    const noNodes = await start({ STORE_DRIVER: 'cassandra' });
+    assert.equal(noNodes.code, 2, noNodes.output);
+    assert.match(noNodes.output, /CASSANDRA_CONTACT_POINTS/);
+    const sqlite = await start({ STORE_DRIVER: 'sqlite' });
+    assert.equal(sqlite.code, 2, sqlite.output);
+    assert.match(sqlite.output, /set STORE_DRIVER=cassandra/);
+    // A port nothing listens on: refused at once.
+    const port = await freePort();
+    const down = await start({ STORE_DRIVER: 'cassandra', CASSANDRA_CONTACT_POINTS: `127.0.0.1:${port}`, CASSANDRA_CONNECT_TIMEOUT_MS: '2000', CHAT4ALL_PROFILE: 'production' });
+    assert.equal(down.code, 1, down.output);
+    assert.match(down.output, new RegExp(`could not set up the Cassandra schema: could not connect to Cassandra at CASSANDRA_CONTACT_POINTS=127.0.0.1:${port}`));
   });
 
   test('`node dist/services/api/main.js` serves /healthz', async () => {

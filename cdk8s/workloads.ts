@@ -8,6 +8,8 @@ export const ENTRYPOINTS = {
   'provider-sim': 'dist/services/provider-sim/main.js',
   // The operator is another issue's work: this is the contract its main.ts must meet.
   operator: 'dist/operator/main.js',
+  // The one-off Job that creates the Cassandra keyspace and tables (cassandraSchemaJob below).
+  'cassandra-schema': 'dist/services/core/cassandra-schema-main.js',
 } as const;
 
 /** Consumer groups, as services/router/router-service.ts and services/connectors/connector-service.ts name them. */
@@ -153,6 +155,40 @@ export function workloads(p: Chat4AllProps): Workload[] {
   return out;
 }
 
+/** The Job that creates the Cassandra schema before the workloads start: what it runs and with which settings. */
+export interface SchemaJob {
+  /** `app.kubernetes.io/component` and the object name suffix. */
+  component: 'cassandra-schema';
+  command: string[];
+  env: EnvVar[];
+  resources: Resources;
+}
+
+/** The ConfigMap settings the schema Job is given too (inline): the Cassandra ones and the process basics. */
+const SCHEMA_JOB_SETTINGS = ['LOG_LEVEL', 'NODE_ENV', 'DATA_DIR', 'STORE_DRIVER', 'CASSANDRA_CONTACT_POINTS', 'CASSANDRA_LOCAL_DATA_CENTER', 'CASSANDRA_KEYSPACE'] as const;
+
+/**
+ * The schema Job, with the Cassandra driver and `store.cassandra.schemaJob.enabled`; else null.
+ * Its settings are inline, not from the ConfigMap: as a Helm pre-install hook it runs before the
+ * release's ConfigMap exists. It gets the Cassandra credentials and no other secret.
+ */
+export function cassandraSchemaJob(p: Chat4AllProps): SchemaJob | null {
+  if (p.store.driver !== 'cassandra' || !p.store.cassandra.schemaJob.enabled) return null;
+  const shared = sharedConfig(p);
+  return {
+    component: 'cassandra-schema',
+    command: ['node', ENTRYPOINTS['cassandra-schema']],
+    env: [
+      podName,
+      ...SCHEMA_JOB_SETTINGS.map((name) => ({ name, value: shared[name]! })),
+      { name: 'CASSANDRA_SCHEMA', value: 'create' },
+      secretEnv('CASSANDRA_USERNAME', p.secrets.cassandraUsername),
+      secretEnv('CASSANDRA_PASSWORD', p.secrets.cassandraPassword),
+    ],
+    resources: p.store.cassandra.schemaJob.resources,
+  };
+}
+
 /** Non-secret settings shared by every service, as the ConfigMap holds them. */
 export function sharedConfig(p: Chat4AllProps): Record<string, string> {
   const sim = `http://${p.name}-provider-sim:9300`;
@@ -168,6 +204,9 @@ export function sharedConfig(p: Chat4AllProps): Record<string, string> {
     CASSANDRA_CONTACT_POINTS: p.store.cassandra.contactPoints,
     CASSANDRA_LOCAL_DATA_CENTER: p.store.cassandra.localDataCenter,
     CASSANDRA_KEYSPACE: p.store.cassandra.keyspace,
+    // Pods that start together must not all create tables (CASSANDRA-10699): they wait for the
+    // schema the cassandra-schema Job creates (or someone else did, with the Job turned off).
+    ...(p.store.driver === 'cassandra' ? { CASSANDRA_SCHEMA: 'wait' } : {}),
     S3_ENDPOINT: p.objectStore.endpoint,
     S3_BUCKET: p.objectStore.bucket,
     S3_REGION: p.objectStore.region,

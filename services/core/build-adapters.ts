@@ -15,12 +15,12 @@ export interface Adapters {
 
 /** The one place that chooses adapters from config. */
 export async function buildAdapters(config: Config, given: Partial<Adapters> = {}, logger?: Logger): Promise<Adapters> {
-  const store = given.store ?? (await buildStore(config));
+  const store = given.store ?? (await buildStore(config, logger));
   const bus = given.bus ?? (await buildBus(config, logger));
   return { store, bus, clock: given.clock ?? systemClock };
 }
 
-async function buildStore(config: Config): Promise<MessageStore> {
+async function buildStore(config: Config, logger?: Logger): Promise<MessageStore> {
   switch (config.store) {
     case 'sqlite':
       return new SqliteMessageStore(config.sqlitePath);
@@ -29,6 +29,7 @@ async function buildStore(config: Config): Promise<MessageStore> {
     case 'cassandra': {
       // Loaded only here, so that the embedded stores never load the driver.
       const { CassandraMessageStore } = await import('./adapters/cassandra-message-store.ts');
+      let looks = 0;
       return CassandraMessageStore.connect({
         contactPoints: config.cassandraContactPoints,
         localDataCenter: config.cassandraLocalDataCenter,
@@ -37,6 +38,16 @@ async function buildStore(config: Config): Promise<MessageStore> {
         password: config.cassandraPassword,
         replication: config.cassandraReplication,
         connectTimeoutMs: config.cassandraConnectTimeoutMs,
+        schema: config.cassandraSchema,
+        schemaWaitMs: config.cassandraSchemaWaitMs,
+        // Said at the first look and then about every 30 s (one look every 2 s).
+        onSchemaWait: (missing) => {
+          if (looks++ % 15 !== 0) return;
+          logger?.warn(
+            { keyspace: config.cassandraKeyspace, missing: missing.length },
+            `the Cassandra schema is not there yet (CASSANDRA_SCHEMA=wait): the chart's schema Job (<release>-cassandra-schema) creates it; or run \`node dist/services/core/cassandra-schema-main.js\`. Waiting up to ${config.cassandraSchemaWaitMs} ms`,
+          );
+        },
       }, { historySettleMs: config.cassandraHistorySettleMs });
     }
   }

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, configFields, loadConfig } from '../config.ts';
 import { parseChat4AllProps } from '../../../cdk8s/chart-props.ts';
-import { sharedConfig, workloads } from '../../../cdk8s/workloads.ts';
+import { cassandraSchemaJob, sharedConfig, workloads } from '../../../cdk8s/workloads.ts';
 
 /** The environment of a pod the chart makes with its defaults (every secret present). */
 function chartEnv(): Record<string, string> {
@@ -62,6 +62,20 @@ describe('Cassandra settings', () => {
     assert.ok(configErrors({ ...base, CASSANDRA_REPLICATION: 'three' }).some((p) => p.startsWith('CASSANDRA_REPLICATION:')));
     const elsewhere = configErrors({ ...base, CASSANDRA_REPLICATION: 'dc2:3' });
     assert.ok(elsewhere.some((p) => p.includes('dc2') && p.includes('datacenter1') && p.includes('LOCAL_QUORUM')), elsewhere.join('\n'));
+  });
+
+  it("makes the chart's workloads wait for the schema and its Job create it; elsewhere the store creates it", () => {
+    assert.equal(loadConfig(chartEnv()).cassandraSchema, 'wait');
+    assert.equal(loadConfig(chartEnv()).cassandraSchemaWaitMs, 300_000);
+    const job = cassandraSchemaJob(parseChat4AllProps({}))!;
+    const jobEnv = Object.fromEntries(job.env.flatMap((e) => ('value' in e ? [[e.name, e.value]] : [])));
+    const jobConfig = loadConfig(jobEnv);
+    assert.equal(jobConfig.cassandraSchema, 'create');
+    assert.equal(jobConfig.store, 'cassandra');
+    assert.equal(jobConfig.cassandraKeyspace, loadConfig(chartEnv()).cassandraKeyspace, 'the Job creates the keyspace the workloads wait for');
+    assert.equal(loadConfig({}).cassandraSchema, 'create');
+    assert.ok(configErrors({ CASSANDRA_SCHEMA: 'later' }).some((p) => p.startsWith('CASSANDRA_SCHEMA:')));
+    assert.ok(configErrors({ CASSANDRA_SCHEMA_WAIT_MS: '-1' }).some((p) => p.startsWith('CASSANDRA_SCHEMA_WAIT_MS:')));
   });
 
   it('keeps the embedded store the default outside the chart', () => {

@@ -699,6 +699,15 @@ export interface CassandraConnectOptions {
   connectTimeoutMs?: number;
   /** Per-request timeout of the driver. @default 12000 */
   requestTimeoutMs?: number;
+  /**
+   * `create`: create the keyspace and the missing tables. `wait`: send no DDL, wait until the
+   * keyspace and every table exist (see `waitForSchema`). @default create
+   */
+  schema?: 'create' | 'wait';
+  /** With `schema: 'wait'`: how long to wait for the schema. @default 300000 */
+  schemaWaitMs?: number;
+  /** With `schema: 'wait'`: told the tables still missing, before each pause. */
+  onSchemaWait?: (missing: readonly string[]) => void;
 }
 
 export interface CassandraStoreTuning {
@@ -786,20 +795,71 @@ async function connectClient(o: CassandraConnectOptions, keyspace: string | unde
   }
 }
 
+/** The tables of `keyspace` that exist (none when the keyspace does not), as `system_schema.tables` lists them. */
+async function existingTables(session: CqlSession, keyspace: string): Promise<Set<string>> {
+  const one = { prepare: false, consistency: types.consistencies.one };
+  return new Set((await session.execute(CQL.tables, [keyspace], one)).rows.map((r) => String(r.table_name)));
+}
+
 /**
- * Creates every table that is missing (each statement is `CREATE TABLE IF NOT EXISTS`). Given the
- * keyspace, it first asks which tables exist and sends no DDL for those: Cassandra 4 and 5 can
- * give one table two ids when two clients create it at once (CASSANDRA-10699), so the pods of a
- * running deployment, which all start with this, should not all send `CREATE TABLE` at once.
+ * Creates every table that is missing (each statement is `CREATE TABLE IF NOT EXISTS`) and returns
+ * the names of those it sent. Given the keyspace, it first asks which tables exist and sends no DDL
+ * for those: Cassandra 4 and 5 can give one table two ids when two clients create it at once
+ * (CASSANDRA-10699), so the pods of a running deployment should not all send `CREATE TABLE` at once.
  */
-export async function createTables(session: CqlSession, keyspace?: string): Promise<void> {
-  const existing = new Set<string>();
-  if (keyspace !== undefined) {
-    const one = { prepare: false, consistency: types.consistencies.one };
-    for (const r of (await session.execute(CQL.tables, [keyspace], one)).rows) existing.add(String(r.table_name));
-  }
+export async function createTables(session: CqlSession, keyspace?: string): Promise<string[]> {
+  const existing = keyspace === undefined ? new Set<string>() : await existingTables(session, keyspace);
+  const created: string[] = [];
   for (const cql of TABLES) {
-    if (!existing.has(tableName(cql))) await session.execute(cql, [], { prepare: false, consistency: LOCAL_QUORUM });
+    if (existing.has(tableName(cql))) continue;
+    await session.execute(cql, [], { prepare: false, consistency: LOCAL_QUORUM });
+    created.push(tableName(cql));
+  }
+  return created;
+}
+
+/** The schema is still missing after `CASSANDRA_SCHEMA_WAIT_MS`; retriable (the schema Job may still be running). */
+export class CassandraSchemaMissingError extends AppError {
+  constructor(message: string) {
+    super('store_schema_missing', message, { retriable: true, status: 503 });
+    this.name = 'CassandraSchemaMissingError';
+  }
+}
+
+export interface SchemaWait {
+  /** Give up after this long. */
+  timeoutMs: number;
+  /** Pause between two looks. @default 2000 */
+  pollMs?: number;
+  /** Told the tables still missing, before each pause. */
+  onWaiting?: (missing: readonly string[]) => void;
+  /** @default Date.now */
+  now?: () => number;
+  /** @default a timer */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Waits, sending no DDL, until `keyspace` holds every table of the store: what the workloads of a
+ * cluster do while one schema Job creates the tables (see `CASSANDRA_SCHEMA`). A missing keyspace
+ * lists no tables, so it is waited for too. Throws `CassandraSchemaMissingError` after `timeoutMs`.
+ */
+export async function waitForSchema(session: CqlSession, keyspace: string, o: SchemaWait): Promise<void> {
+  const now = o.now ?? Date.now;
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const deadline = now() + o.timeoutMs;
+  for (;;) {
+    const existing = await existingTables(session, keyspace);
+    const missing = TABLES.map(tableName).filter((t) => !existing.has(t));
+    if (missing.length === 0) return;
+    if (now() >= deadline) {
+      const what = existing.size === 0 ? `keyspace ${keyspace} does not exist or has no tables` : `keyspace ${keyspace} lacks ${missing.join(', ')}`;
+      throw new CassandraSchemaMissingError(
+        `the Cassandra schema is not there yet after ${o.timeoutMs} ms (CASSANDRA_SCHEMA=wait): ${what}. The chart's schema Job (<release>-cassandra-schema) creates it; or run \`node dist/services/core/cassandra-schema-main.js\` with the same settings`,
+      );
+    }
+    o.onWaiting?.(missing);
+    await sleep(Math.max(0, Math.min(o.pollMs ?? 2000, deadline - now())));
   }
 }
 
@@ -831,14 +891,29 @@ export class CassandraMessageStore implements MessageStore {
   }
 
   /**
-   * Connects (bounded by `connectTimeoutMs`), creates the keyspace and tables when missing, and
-   * returns the store. Throws `CassandraUnreachableError` naming the contact points.
+   * Connects (bounded by `connectTimeoutMs`), then either creates the keyspace and the missing
+   * tables (`schema: 'create'`) or waits for them (`schema: 'wait'`), and returns the store.
+   * Throws `CassandraUnreachableError` naming the contact points, or `CassandraSchemaMissingError`.
    */
   static async connect(options: CassandraConnectOptions, tuning: CassandraStoreTuning = {}): Promise<CassandraMessageStore> {
+    return (await CassandraMessageStore.connectReporting(options, tuning)).store;
+  }
+
+  /** `connect`, also telling which tables it created (none with `schema: 'wait'`). */
+  static async connectReporting(
+    options: CassandraConnectOptions,
+    tuning: CassandraStoreTuning = {},
+  ): Promise<{ store: CassandraMessageStore; createdTables: string[] }> {
+    const wait = options.schema === 'wait';
     const bootstrap = await connectClient(options, undefined, true);
     try {
-      const cql = keyspaceCql(options.keyspace, options.replication ?? { class: 'SimpleStrategy', replicationFactor: 1 });
-      await bootstrap.execute(cql, [], { readTimeout: Math.max(options.requestTimeoutMs ?? 12_000, 30_000) });
+      if (wait) {
+        // The keyspace must exist before a client can connect to it, so this client (none) waits.
+        await waitForSchema(driverSession(bootstrap), options.keyspace, { timeoutMs: options.schemaWaitMs ?? 300_000, onWaiting: options.onSchemaWait });
+      } else {
+        const cql = keyspaceCql(options.keyspace, options.replication ?? { class: 'SimpleStrategy', replicationFactor: 1 });
+        await bootstrap.execute(cql, [], { readTimeout: Math.max(options.requestTimeoutMs ?? 12_000, 30_000) });
+      }
     } catch (err) {
       throw translate(err);
     } finally {
@@ -846,13 +921,14 @@ export class CassandraMessageStore implements MessageStore {
     }
     const client = await connectClient(options, options.keyspace, false);
     const session = driverSession(client);
+    let createdTables: string[] = [];
     try {
-      await createTables(session, options.keyspace);
+      if (!wait) createdTables = await createTables(session, options.keyspace);
     } catch (err) {
       await client.shutdown().catch(() => undefined);
       throw err;
     }
-    return new CassandraMessageStore(session, tuning);
+    return { store: new CassandraMessageStore(session, tuning), createdTables };
   }
 
   // ---------------------------------------------------------------- users and identities
