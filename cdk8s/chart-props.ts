@@ -72,6 +72,11 @@ export const chat4allPropsFields = z.strictObject({
           contactPoints: z.string().default('cassandra.cassandra:9042').describe('CASSANDRA_CONTACT_POINTS'),
           localDataCenter: z.string().default('datacenter1').describe('CASSANDRA_LOCAL_DATA_CENTER'),
           keyspace: z.string().default('chat4all').describe('CASSANDRA_KEYSPACE'),
+          replication: z
+            .string()
+            .regex(/^(SimpleStrategy:\d+|[\w.-]+:\d+(,[\w.-]+:\d+)*)$/, 'SimpleStrategy:<n> or <datacenter>:<n>[,<datacenter>:<n>…]')
+            .default('SimpleStrategy:1')
+            .describe('CASSANDRA_REPLICATION: how the schema Job creates the keyspace when it is missing (e.g. datacenter1:3 for NetworkTopologyStrategy); an existing keyspace is left as it is'),
           schemaJob: z
             .strictObject({
               enabled: z

@@ -1,3 +1,4 @@
+import { loadConfig } from '../services/core/config.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -167,6 +168,13 @@ describe('Chat4AllChart: the Cassandra schema Job', () => {
     assert.equal(env.STORE_DRIVER, 'cassandra');
     assert.equal(env.CASSANDRA_CONTACT_POINTS, 'cassandra.cassandra:9042');
     assert.equal(env.CASSANDRA_KEYSPACE, 'chat4all');
+    assert.equal(env.CASSANDRA_REPLICATION, 'SimpleStrategy:1');
+    const prod = container(named(synth({ store: { cassandra: { replication: 'datacenter1:3' } } }, spec), 'Job', 'chat4all-cassandra-schema'));
+    const prodEnv = Object.fromEntries(prod.env.map((e) => [e.name, e.value ?? '']));
+    assert.equal(prodEnv.CASSANDRA_REPLICATION, 'datacenter1:3', 'the keyspace the Job creates gets the chart’s replication');
+    // …which the service config reads as NetworkTopologyStrategy.
+    assert.deepEqual(loadConfig({ ...prodEnv, CASSANDRA_SCHEMA: 'create' }).cassandraReplication, { class: 'NetworkTopologyStrategy', dataCenters: { datacenter1: 3 } });
+    assert.throws(() => synth({ store: { cassandra: { replication: 'three please' } } }, spec), /SimpleStrategy:<n> or <datacenter>:<n>/);
     assert.deepEqual(env.CASSANDRA_PASSWORD, { secretKeyRef: { name: 'chat4all-cassandra', key: 'password', optional: true } });
     assert.deepEqual(c.env.filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.name), ['CASSANDRA_USERNAME', 'CASSANDRA_PASSWORD']);
   });

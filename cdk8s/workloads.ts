@@ -165,7 +165,7 @@ export interface SchemaJob {
 }
 
 /** The ConfigMap settings the schema Job is given too (inline): the Cassandra ones and the process basics. */
-const SCHEMA_JOB_SETTINGS = ['LOG_LEVEL', 'NODE_ENV', 'DATA_DIR', 'STORE_DRIVER', 'CASSANDRA_CONTACT_POINTS', 'CASSANDRA_LOCAL_DATA_CENTER', 'CASSANDRA_KEYSPACE'] as const;
+const SCHEMA_JOB_SETTINGS = ['LOG_LEVEL', 'NODE_ENV', 'DATA_DIR', 'STORE_DRIVER', 'CASSANDRA_CONTACT_POINTS', 'CASSANDRA_LOCAL_DATA_CENTER', 'CASSANDRA_KEYSPACE', 'CASSANDRA_REPLICATION'] as const;
 
 /**
  * The schema Job, with the Cassandra driver and `store.cassandra.schemaJob.enabled`; else null.
@@ -204,6 +204,7 @@ export function sharedConfig(p: Chat4AllProps): Record<string, string> {
     CASSANDRA_CONTACT_POINTS: p.store.cassandra.contactPoints,
     CASSANDRA_LOCAL_DATA_CENTER: p.store.cassandra.localDataCenter,
     CASSANDRA_KEYSPACE: p.store.cassandra.keyspace,
+    CASSANDRA_REPLICATION: p.store.cassandra.replication,
     // Pods that start together must not all create tables (CASSANDRA-10699): they wait for the
     // schema the cassandra-schema Job creates (or someone else did, with the Job turned off).
     ...(p.store.driver === 'cassandra' ? { CASSANDRA_SCHEMA: 'wait' } : {}),
