@@ -20,7 +20,20 @@ export async function buildAdapters(config: Config, given: Partial<Adapters> = {
   return { store, bus, clock: given.clock ?? systemClock };
 }
 
-async function buildStore(config: Config, logger?: Logger): Promise<MessageStore> {
+async /** Where and how to reach Cassandra, from the config (the services and the schema job). */
+export function cassandraConnection(config: Config) {
+  return {
+    contactPoints: config.cassandraContactPoints,
+    localDataCenter: config.cassandraLocalDataCenter,
+    keyspace: config.cassandraKeyspace,
+    username: config.cassandraUsername,
+    password: config.cassandraPassword,
+    replication: config.cassandraReplication,
+    connectTimeoutMs: config.cassandraConnectTimeoutMs,
+  };
+}
+
+function buildStore(config: Config, logger?: Logger): Promise<MessageStore> {
   switch (config.store) {
     case 'sqlite':
       return new SqliteMessageStore(config.sqlitePath);
@@ -31,13 +44,7 @@ async function buildStore(config: Config, logger?: Logger): Promise<MessageStore
       const { CassandraMessageStore } = await import('./adapters/cassandra-message-store.ts');
       let looks = 0;
       return CassandraMessageStore.connect({
-        contactPoints: config.cassandraContactPoints,
-        localDataCenter: config.cassandraLocalDataCenter,
-        keyspace: config.cassandraKeyspace,
-        username: config.cassandraUsername,
-        password: config.cassandraPassword,
-        replication: config.cassandraReplication,
-        connectTimeoutMs: config.cassandraConnectTimeoutMs,
+        ...cassandraConnection(config),
         schema: config.cassandraSchema,
         schemaWaitMs: config.cassandraSchemaWaitMs,
         // Said at the first look and then about every 30 s (one look every 2 s).

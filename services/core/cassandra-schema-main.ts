@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
 import { CassandraMessageStore } from './adapters/cassandra-message-store.ts';
+import { cassandraConnection } from './build-adapters.ts';
 
 /*
  * The one-off schema step of a cluster install (the chart's `<name>-cassandra-schema` Job, a
@@ -30,16 +31,7 @@ const where = { contact_points: config.cassandraContactPoints, keyspace: config.
 try {
   // `create` whatever CASSANDRA_SCHEMA says: the ConfigMap the Job shares with the workloads says `wait`.
   const { store, createdTables } = await CassandraMessageStore.connectReporting(
-    {
-      contactPoints: config.cassandraContactPoints,
-      localDataCenter: config.cassandraLocalDataCenter,
-      keyspace: config.cassandraKeyspace,
-      username: config.cassandraUsername,
-      password: config.cassandraPassword,
-      replication: config.cassandraReplication,
-      connectTimeoutMs: config.cassandraConnectTimeoutMs,
-      schema: 'create',
-    },
+    { ...cassandraConnection(config), schema: 'create' },
     { historySettleMs: config.cassandraHistorySettleMs },
   );
   await store.close();
