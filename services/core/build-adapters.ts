@@ -20,7 +20,7 @@ export async function buildAdapters(config: Config, given: Partial<Adapters> = {
   return { store, bus, clock: given.clock ?? systemClock };
 }
 
-async /** Where and how to reach Cassandra, from the config (the services and the schema job). */
+/** Where and how to reach Cassandra, from the config (the services and the schema job). */
 export function cassandraConnection(config: Config) {
   return {
     contactPoints: config.cassandraContactPoints,
@@ -33,7 +33,7 @@ export function cassandraConnection(config: Config) {
   };
 }
 
-function buildStore(config: Config, logger?: Logger): Promise<MessageStore> {
+async function buildStore(config: Config, logger?: Logger): Promise<MessageStore> {
   switch (config.store) {
     case 'sqlite':
       return new SqliteMessageStore(config.sqlitePath);
