@@ -33,8 +33,10 @@ interface Settings {
   httpLimitMs: number;
   busMessages: number;
   warmupMs: number;
-  /** Rates tried in order until one is not sustained; then one step half-way back. */
+  /** Rates tried in order until one is not sustained; then bisection between it and the last sustained one. */
   stepRates: number[];
+  /** At most this many bisection steps (each `stepMs`). */
+  bisectSteps: number;
   stepMs: number;
   fixedRates: number[];
   fixedMs: number;
@@ -54,6 +56,7 @@ const FULL: Settings = {
   busMessages: 100_000,
   warmupMs: 5000,
   stepRates: [25, 50, 100, 200, 400, 800, 1600, 3200, 6400],
+  bisectSteps: 3,
   stepMs: 10_000,
   fixedRates: [500, 2000],
   fixedMs: 10_000,
@@ -70,6 +73,7 @@ const SMOKE: Settings = {
   busMessages: 10_000,
   warmupMs: 1000,
   stepRates: [20, 40],
+  bisectSteps: 1,
   stepMs: 2000,
   fixedRates: [20],
   fixedMs: 2000,
@@ -208,12 +212,14 @@ async function main(argv: string[]): Promise<number> {
       const { run } = await runAt(rate, s.stepMs, `step ${rate}/s`);
       steps.push(run);
       if (!run.sustained) {
-        // One more step half-way between the last sustained rate and this one.
-        if (lastGood) {
-          const mid = Math.round((lastGood.offered_rate + rate) / 2);
+        // Bisect between the last sustained rate and this one, while the gap is over 10 %.
+        let bad = rate;
+        for (let i = 0; i < s.bisectSteps && lastGood && bad - lastGood.offered_rate > 0.1 * lastGood.offered_rate; i++) {
+          const mid = Math.round((lastGood.offered_rate + bad) / 2);
           const { run: midRun } = await runAt(mid, s.stepMs, `step ${mid}/s`);
           steps.push(midRun);
           if (midRun.sustained) lastGood = midRun;
+          else bad = mid;
         }
         break;
       }
