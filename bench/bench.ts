@@ -21,6 +21,7 @@ import { gitCommit, machineInfo } from '../loadtest/environment.ts';
 import { HttpClient } from '../loadtest/http-client.ts';
 import { measureBusLimit, type BusLimit } from './bus-limit.ts';
 import { CpuSampler } from './cpu-sampler.ts';
+import { fetchMetrics, maxOf, parsePromText } from '../services/core/prom-text.ts';
 
 interface Settings {
   smoke: boolean;
@@ -286,9 +287,9 @@ async function eventLoopP99(supervisor: Supervisor): Promise<Record<string, numb
       .ps()
       .filter((p) => p.url && p.state === 'running')
       .map(async (p) => {
-        const res = await fetch(`${p.url}/metrics`, { signal: AbortSignal.timeout(3000) }).catch(() => null);
-        const m = res?.ok ? /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? ([\d.e+-]+)$/m.exec(await res.text()) : null;
-        out[p.name] = m ? Math.round(Number(m[1]) * 10_000) / 10 : null;
+        const text = await fetchMetrics(p.url!, 3000);
+        const p99 = text === null ? null : maxOf(parsePromText(text), 'nodejs_eventloop_lag_p99_seconds');
+        out[p.name] = p99 === null ? null : Math.round(p99 * 10_000) / 10;
       }),
   );
   return out;

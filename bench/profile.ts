@@ -14,6 +14,7 @@ import { Supervisor } from '../services/platform/supervisor.ts';
 import { prepareConversations, runOpenLoad } from '../loadtest/generator.ts';
 import { progressLine, progressPrinter } from '../loadtest/report.ts';
 import { CpuSampler } from './cpu-sampler.ts';
+import { fetchMetrics, parsePromText, sumOf } from '../services/core/prom-text.ts';
 
 interface ProfileNode {
   id: number;
@@ -84,27 +85,23 @@ export function summarizeProfile(p: CpuProfile, top = 12): ProfileSummary {
   };
 }
 
-/** Mean of every `*_seconds` histogram a process exposes (summed over labels), from its `/metrics`. */
+/** Mean of every `*_seconds` histogram a process exposes (summed over labels), from its `/metrics` text. */
 export function histogramMeansOf(text: string): Record<string, { mean_ms: number; count: number }> {
-  const sums = new Map<string, { sum: number; count: number }>();
-  for (const line of text.split('\n')) {
-    const m = /^(\w+_seconds)_(sum|count)(?:\{[^}]*\})? ([\d.e+-]+)$/.exec(line);
-    if (!m) continue;
-    const e = sums.get(m[1]!) ?? { sum: 0, count: 0 };
-    if (m[2] === 'sum') e.sum += Number(m[3]);
-    else e.count += Number(m[3]);
-    sums.set(m[1]!, e);
-  }
+  const samples = parsePromText(text);
   const out: Record<string, { mean_ms: number; count: number }> = {};
-  for (const [k, v] of sums) if (v.count > 0) out[k] = { mean_ms: Math.round((v.sum / v.count) * 10_000) / 10, count: v.count };
+  for (const name of new Set(samples.map((x) => x.name).filter((n) => n.endsWith('_seconds_count')))) {
+    const base = name.slice(0, -'_count'.length);
+    const count = sumOf(samples, name) ?? 0;
+    if (count > 0) out[base] = { mean_ms: Math.round(((sumOf(samples, `${base}_sum`) ?? 0) / count) * 10_000) / 10, count };
+  }
   return out;
 }
 
 async function histogramMeans(procs: { name: string; url: string }[]) {
   const out: Record<string, Record<string, { mean_ms: number; count: number }>> = {};
   for (const p of procs) {
-    const res = await fetch(`${p.url}/metrics`, { signal: AbortSignal.timeout(5000) }).catch(() => null);
-    if (res?.ok) out[p.name] = histogramMeansOf(await res.text());
+    const text = await fetchMetrics(p.url, 5000);
+    if (text !== null) out[p.name] = histogramMeansOf(text);
   }
   return out;
 }

@@ -3,6 +3,7 @@ import { WORKLOADS, type ExperimentSpec, type Workload } from './experiment-spec
 import { pollUntil, type BrokerFaultRecord, type Instance, type KillRecord, type PlatformDriver, type ProviderFault } from './driver.ts';
 import { kube, NotSupportedError, statusOf } from './kubernetes-errors.ts';
 import { setSimFault, simStats } from './provider-sim-admin.ts';
+import { fetchMetrics } from '../services/core/prom-text.ts';
 
 /** The labels the chart puts on every pod (`cdk8s/chat4all-chart.ts`, `selectorLabels`). */
 export const LABELS = {
@@ -238,12 +239,7 @@ export class KubernetesDriver implements PlatformDriver {
       url = this.seen.get(instance)?.url ?? null;
     }
     if (!url) return null;
-    try {
-      const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(this.opts.scrapeTimeoutMs) });
-      return res.ok ? await res.text() : null;
-    } catch {
-      return null;
-    }
+    return fetchMetrics(url, this.opts.scrapeTimeoutMs);
   }
 
   providerStats(): Promise<Record<string, unknown> | null> {

@@ -6,6 +6,7 @@ import { Supervisor, type ProcessInfo } from '../services/platform/supervisor.ts
 import type { Workload } from './experiment-spec.ts';
 import { pollUntil, type BrokerFaultRecord, type Instance, type KillRecord, type PlatformDriver, type ProviderFault } from './driver.ts';
 import { setSimFault, simStats } from './provider-sim-admin.ts';
+import { fetchMetrics } from '../services/core/prom-text.ts';
 
 /** Settings of the local platform experiments run on (short relay and breaker timings, cheap password hashing). */
 export const EXPERIMENT_PLATFORM_ENV: Record<string, string> = {
@@ -159,12 +160,7 @@ export class LocalDriver implements PlatformDriver {
   async scrape(instance: string): Promise<string | null> {
     const p = this.supervisor.ps().find((x) => x.name === instance);
     if (!p?.url || p.state !== 'running') return null;
-    try {
-      const res = await fetch(`${p.url}/metrics`, { signal: AbortSignal.timeout(900) });
-      return res.ok ? await res.text() : null;
-    } catch {
-      return null;
-    }
+    return fetchMetrics(p.url, 900);
   }
 
   providerStats(): Promise<Record<string, unknown> | null> {

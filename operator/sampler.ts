@@ -1,7 +1,7 @@
 import { TOPICS } from '../services/core/topics.ts';
 import type { LoadProgress } from '../loadtest/generator.ts';
 import type { PlatformDriver } from './driver.ts';
-import { maxOf, parseProm, sumOf } from './prometheus.ts';
+import { maxOf, parsePromText, sumOf } from '../services/core/prom-text.ts';
 
 const ROUTER_GROUP = 'chat4all-router';
 
@@ -41,7 +41,7 @@ export function startSampler(driver: PlatformDriver, channel: 'whatsapp' | 'inst
       load: progress(),
     };
     for (const [inst, text] of scraped) {
-      const m = text === null ? null : parseProm(text);
+      const m = text === null ? null : parsePromText(text);
       if (inst.workload === 'router') {
         s.routers[inst.name] = {
           assigned: sumOf(m, 'kafka_consumer_assigned_partitions', { topic: TOPICS.accepted }),

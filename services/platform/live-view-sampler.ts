@@ -1,28 +1,7 @@
 import type { ProcessInfo } from './supervisor.ts';
+import { fetchMetrics, parsePromText, type PromSample } from '../core/prom-text.ts';
 
-/** One sample of the Prometheus text format. */
-export interface PromSample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/;
-const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
-
-/** Parses the Prometheus text exposition format (what prom-client serves); comments are skipped. */
-export function parsePromText(text: string): PromSample[] {
-  const out: PromSample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = SAMPLE.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(LABEL)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
-}
+export { parsePromText };
 
 /**
  * A quantile from cumulative histogram buckets, interpolated linearly inside the bucket as
@@ -177,14 +156,12 @@ export class LiveSampler {
     const errors: string[] = [];
     const readings = await Promise.all(
       targets.map(async (p) => {
-        try {
-          const res = await fetch(`${p.url}/metrics`, { signal: AbortSignal.timeout(Math.max(200, this.intervalMs - 100)) });
-          if (!res.ok) throw new Error(`HTTP ${res.status}`);
-          return { p, reading: read(parsePromText(await res.text())) };
-        } catch {
+        const text = await fetchMetrics(p.url!, Math.max(200, this.intervalMs - 100));
+        if (text === null) {
           errors.push(p.name);
           return null;
         }
+        return { p, reading: read(parsePromText(text)) };
       }),
     );
     let accepted = 0;

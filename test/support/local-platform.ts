@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, cpSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Supervisor, type SupervisorOptions } from '../../services/platform/supervisor.ts';
+import { parsePromText, sumOf } from '../../services/core/prom-text.ts';
 
 /** Starts the multi-process local platform in a fresh folder; `stop()` stops every process by its PID. */
 export async function startLocalPlatform(options: Partial<SupervisorOptions> = {}) {
@@ -43,17 +44,5 @@ function keepLogs(dataDir: string, label: string) {
 /** Reads one gauge/counter value (summed over label sets matching `labels`) from a /metrics URL. */
 export async function metricValue(url: string, name: string, labels: Record<string, string> = {}): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  let sum = 0;
-  let found = false;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const ls = m[2] ?? '';
-    if (Object.entries(labels).every(([k, v]) => ls.includes(`${k}="${v}"`))) {
-      sum += Number(m[3]);
-      found = true;
-    }
-  }
-  return found ? sum : NaN;
+  return sumOf(parsePromText(text), name, labels) ?? NaN;
 }
