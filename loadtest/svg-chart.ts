@@ -19,14 +19,15 @@ export function esc(s: string): string {
 }
 
 /** 1, 2, 5 × 10^k at or above `x`, so axis labels are round. */
-function niceCeil(x: number): number {
+export function niceCeil(x: number): number {
   if (x <= 0) return 1;
   const p = 10 ** Math.floor(Math.log10(x));
   for (const m of [1, 2, 5, 10]) if (m * p >= x) return m * p;
   return 10 * p;
 }
 
-const fmt = (v: number) => (Math.abs(v) >= 1000 ? `${Math.round(v / 100) / 10}k` : String(Math.round(v * 100) / 100));
+/** An axis label: 1.2k above a thousand, at most two decimals below. */
+export const fmt = (v: number) => (Math.abs(v) >= 1000 ? `${Math.round(v / 100) / 10}k` : String(Math.round(v * 100) / 100));
 
 /** A line chart as inline SVG (no scripts, no external resources). */
 export function lineChart(series: Series[], o: ChartOptions): string {

@@ -1,7 +1,8 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Journal, ProbeResult, RuleResult } from './journal.ts';
-import { renderHtmlReport, esc } from './report-html.ts';
+import { renderHtmlReport } from './report-html.ts';
+import { esc } from '../loadtest/svg-chart.ts';
 
 /** Where runs go unless `--out` says otherwise. */
 export const DEFAULT_EVIDENCE_ROOT = 'reports/experiments';

@@ -1,12 +1,9 @@
 import type { Journal } from './journal.ts';
 import { routedSeries } from './analysis.ts';
+import { esc, fmt, niceCeil } from '../loadtest/svg-chart.ts';
 
 type JournalSample = Journal['series']['samples'][number];
 
-/** Escapes text for HTML and SVG. */
-export function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 interface Line {
   label: string;
@@ -24,13 +21,6 @@ interface Frame {
 const W = 880;
 const M = { left: 56, right: 16, top: 30, bottom: 40 };
 
-function niceCeil(x: number): number {
-  if (x <= 0) return 1;
-  const p = 10 ** Math.floor(Math.log10(x));
-  for (const m of [1, 2, 5, 10]) if (m * p >= x) return m * p;
-  return 10 * p;
-}
-const fmt = (v: number) => (Math.abs(v) >= 1000 ? `${Math.round(v / 100) / 10}k` : String(Math.round(v * 100) / 100));
 
 function frameParts(f: Frame, h: number, X: (x: number) => number): string[] {
   const parts: string[] = [];
