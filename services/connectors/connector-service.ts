@@ -5,6 +5,7 @@ import { partitionFor } from '../core/partitioner.ts';
 import { connectorGroup, deliveryTopic } from '../core/topics.ts';
 import { withDeadLetters, type DeadLetterMetrics } from '../core/dead-letters.ts';
 import { decodeRecord, deliveryJobSchema } from '../core/records.ts';
+import { startPeriodic } from '../core/periodic.ts';
 import { deliver, drainConversation, type DeliverDeps } from './deliver.ts';
 
 export { connectorGroup };
@@ -51,7 +52,6 @@ export async function startConnectors(
     );
   }
 
-  let running: Promise<void> | null = null;
   const retryTick = async () => {
     for (const channel of channels) {
       const mine = owned.get(channel);
@@ -64,12 +64,7 @@ export async function startConnectors(
       }
     }
   };
-  const retry = setInterval(() => {
-    if (running) return;
-    running = retryTick()
-      .catch((err) => deps.logger.warn({ err }, 'retry pass failed; will try again'))
-      .finally(() => (running = null));
-  }, options.retryIntervalMs ?? 250);
+  const retry = startPeriodic({ intervalMs: options.retryIntervalMs ?? 250, pass: retryTick, onError: (err) => deps.logger.warn({ err }, 'retry pass failed; will try again') });
 
   const refresh = async () => {
     for (const channel of channels) deps.metrics.waiting.set({ channel }, await deps.store.countUnsent(channel));
@@ -78,11 +73,10 @@ export async function startConnectors(
   gauge.unref();
   await refresh();
   return {
-    retryTick,
+    retryTick: retry.tick,
     async stop() {
-      clearInterval(retry);
       clearInterval(gauge);
-      await running;
+      await retry.stop();
       await Promise.all(subs.map((s) => s.stop()));
     },
   };

@@ -6,6 +6,7 @@ import { EXTERNAL_CHANNELS } from '../core/domain/types.ts';
 import { BusPositions, type Watched } from './bus-positions.ts';
 import type { AcceptedRecord } from '../api/send-message.ts';
 import { dispatch, isExternal, type RouterDeps } from './route-message.ts';
+import { startPeriodic } from '../core/periodic.ts';
 import { testOnlySettings } from '../core/config.ts';
 
 export interface RelayOptions {
@@ -39,9 +40,6 @@ export interface RelayOptions {
 export function startRelay(deps: RouterDeps, options: RelayOptions) {
   const lastTry = new Map<string, { at: number; tries: number }>();
   const batch = options.batch ?? 500;
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<void> | null = null;
-  let stopped = false;
 
   const due = (id: string, now: number) => {
     const t = lastTry.get(id);
@@ -129,26 +127,12 @@ export function startRelay(deps: RouterDeps, options: RelayOptions) {
     }
   }
 
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = tick()
-        .catch((err) => deps.logger.warn({ err }, 'relay pass failed; will try again'))
-        .finally(() => {
-          running = null;
-          schedule();
-        });
-    }, options.intervalMs);
-  };
-  schedule();
-
+  const loop = startPeriodic({ intervalMs: options.intervalMs, pass: tick, onError: (err) => deps.logger.warn({ err }, 'relay pass failed; will try again') });
   return {
-    /** Runs one pass now (tests use this instead of waiting). */
-    tick,
+    /** Runs one pass now (tests use this instead of waiting); never at the same time as a timed one. */
+    tick: loop.tick,
     async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
+      await loop.stop();
       await options.positions?.close().catch(() => undefined);
     },
   };

@@ -8,6 +8,7 @@ import { createWebhookMetrics } from './metrics.ts';
 import { DEFAULT_WEBHOOK_SETTINGS, type WebhookSettings } from './settings.ts';
 import { httpTransport, type WebhookTransport } from './transport.ts';
 import { signWebhook, WEBHOOK_HEADERS } from './verify.ts';
+import { startPeriodic } from '../core/periodic.ts';
 
 export interface WebhookDispatcherDeps {
   store: MessageStore;
@@ -181,34 +182,12 @@ export function startWebhookDispatcher(deps: WebhookDispatcherDeps, options: Web
   }
 
   // Passes never overlap: a tick() during a timed pass runs after it.
-  let chain: Promise<void> = Promise.resolve();
-  const tick = () => {
-    const run = chain.then(pass);
-    chain = run.catch(() => undefined);
-    return run;
-  };
-
-  let timer: NodeJS.Timeout | null = null;
-  let stopped = false;
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      tick()
-        .catch((err) => log.warn({ err }, 'webhook dispatcher pass failed; will try again'))
-        .finally(schedule);
-    }, o.intervalMs);
-  };
-  schedule();
-
+  const loop = startPeriodic({ intervalMs: o.intervalMs, pass, onError: (err) => log.warn({ err }, 'webhook dispatcher pass failed; will try again') });
   return {
     /** Runs one pass now (tests use this instead of waiting). */
-    tick,
+    tick: loop.tick,
     /** Stops the timer and waits for the pass under way. */
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await chain;
-    },
+    stop: loop.stop,
   };
 }
 
