@@ -79,63 +79,23 @@ export function instagramEchoWebhook(event: {
   if (event.text !== undefined) message.text = event.text;
   if (event.attachment !== undefined) message.attachments = [{ type: event.attachment.type, payload: { url: event.attachment.url } }];
   if (event.metadata !== undefined) message.metadata = event.metadata;
-  return {
-    object: 'instagram',
-    entry: [
-      {
-        id: event.accountId,
-        time: event.timestampMs,
-        messaging: [
-          {
-            sender: { id: event.accountId },
-            recipient: { id: event.recipientId },
-            timestamp: event.timestampMs,
-            message,
-          },
-        ],
-      },
-    ],
-  };
+  return messagingWebhook(event.accountId, event.timestampMs, { sender: { id: event.accountId }, recipient: { id: event.recipientId }, message });
 }
 
 /** A `messaging_seen` read event: the user `recipientId` read our message `mid`. */
 export function instagramReadWebhook(event: { accountId: string; recipientId: string; mid: string; timestampMs: number }): unknown {
-  return {
-    object: 'instagram',
-    entry: [
-      {
-        id: event.accountId,
-        time: event.timestampMs,
-        messaging: [
-          {
-            sender: { id: event.recipientId },
-            recipient: { id: event.accountId },
-            timestamp: event.timestampMs,
-            read: { mid: event.mid },
-          },
-        ],
-      },
-    ],
-  };
+  return messagingWebhook(event.accountId, event.timestampMs, { sender: { id: event.recipientId }, recipient: { id: event.accountId }, read: { mid: event.mid } });
 }
 
 /** An inbound text message from user `from` to our account. */
 export function instagramInboundWebhook(event: { accountId: string; from: string; mid: string; text: string; timestampMs: number }): unknown {
+  return messagingWebhook(event.accountId, event.timestampMs, { sender: { id: event.from }, recipient: { id: event.accountId }, message: { mid: event.mid, text: event.text } });
+}
+
+/** The webhook envelope of one `messaging` event of our account (what Meta posts for Instagram). */
+function messagingWebhook(accountId: string, timestampMs: number, event: Record<string, unknown>): unknown {
   return {
     object: 'instagram',
-    entry: [
-      {
-        id: event.accountId,
-        time: event.timestampMs,
-        messaging: [
-          {
-            sender: { id: event.from },
-            recipient: { id: event.accountId },
-            timestamp: event.timestampMs,
-            message: { mid: event.mid, text: event.text },
-          },
-        ],
-      },
-    ],
+    entry: [{ id: accountId, time: timestampMs, messaging: [{ ...event, timestamp: timestampMs }] }],
   };
 }
