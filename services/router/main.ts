@@ -15,6 +15,8 @@ import { webhookSettings } from '../webhooks/settings.ts';
 runService('router', async (config, logger) => {
   const adapters = await buildAdapters(config, {}, logger);
   const registry = createRegistry('router');
+  // One admin client reads the offsets for both the lag metrics and the relay.
+  const offsets = adapters.bus instanceof KafkaBus ? kafkaOffsetReader(adapters.bus.admin()) : null;
   const router = await startRouter(
     { ...adapters, logger, metrics: createRouterMetrics(registry), deadLetters: createDeadLetterMetrics(registry) },
     {
@@ -22,8 +24,8 @@ runService('router', async (config, logger) => {
         intervalMs: config.relayIntervalMs,
         ageMs: config.relayAgeMs,
         partitions: config.partitions,
-        // Its own admin client: what is still queued in the bus is not relayed however old.
-        positions: adapters.bus instanceof KafkaBus ? kafkaOffsetReader(adapters.bus.admin()) : undefined,
+        // What is still queued in the bus is not relayed however old.
+        positions: offsets ?? undefined,
       },
       concurrency: config.consumerConcurrency,
       keyConcurrency: config.consumerKeyConcurrency,
@@ -33,26 +35,25 @@ runService('router', async (config, logger) => {
     { store: adapters.store, clock: adapters.clock, logger, registry },
     { ...webhookSettings(config), intervalMs: 1000 },
   );
-  const lag =
-    adapters.bus instanceof KafkaBus
-      ? startConsumerLag({
-          reader: kafkaOffsetReader(adapters.bus.admin()),
-          registry,
-          targets: [
-            { group: ROUTER_GROUP, topics: [TOPICS.accepted] },
-            { group: STATUS_GROUP, topics: [TOPICS.status] },
-          ],
-          logger,
-        })
-      : null;
+  const lag = offsets
+    ? startConsumerLag({
+        reader: offsets,
+        registry,
+        targets: [
+          { group: ROUTER_GROUP, topics: [TOPICS.accepted] },
+          { group: STATUS_GROUP, topics: [TOPICS.status] },
+        ],
+        logger,
+      })
+    : null;
   const http = await listen(createRouterApp({ ...adapters, registry }), config.routerHost, config.routerPort);
   logger.info({ url: http.url }, 'router running');
   return {
     async stop() {
       await closeServer(http.server);
-      await lag?.stop();
       await webhooks.stop();
       await router.stop();
+      await lag?.stop(); // closes the offset reader, after the relay's last pass
       await adapters.bus.close();
       await adapters.store.close();
     },

@@ -131,9 +131,7 @@ export function startRelay(deps: RouterDeps, options: RelayOptions) {
   return {
     /** Runs one pass now (tests use this instead of waiting); never at the same time as a timed one. */
     tick: loop.tick,
-    async stop() {
-      await loop.stop();
-      await options.positions?.close().catch(() => undefined);
-    },
+    /** Stops the timer and waits for the pass under way (the offset reader is the caller's to close). */
+    stop: loop.stop,
   };
 }
