@@ -57,12 +57,9 @@ describe('the image start commands', () => {
 
   test('`node dist/services/core/cassandra-schema-main.js` exits 2 on bad settings and 1, naming the cluster, when Cassandra is unreachable', async () => {
     const start = async (env: Record<string, string>) => {
-      const child = spawn(process.execPath, [ENTRYPOINTS['cassandra-schema']], { cwd: IMAGE_ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let output = '';
-      child.stdout.on('data', (d) => (output += d));
-      child.stderr.on('data', (d) => (output += d));
-      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-      return { code, output };
+      const run = runEntrypoint(ENTRYPOINTS['cassandra-schema'], env);
+      const code = await run.exited;
+      return { code, output: run.output() };
     };
     const noNodes = await start({ STORE_DRIVER: 'cassandra' });
     assert.equal(noNodes.code, 2, noNodes.output);
@@ -79,15 +76,7 @@ describe('the image start commands', () => {
 
   test('`node dist/services/api/main.js` serves /healthz', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, [ENTRYPOINTS.api], {
-      cwd: IMAGE_ROOT,
-      env: { PATH: process.env.PATH, API_HOST: '127.0.0.1', API_PORT: String(port), STORE_DRIVER: 'memory', BUS_DRIVER: 'memory', LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const { child, exited, output } = runEntrypoint(ENTRYPOINTS.api, { API_HOST: '127.0.0.1', API_PORT: String(port), STORE_DRIVER: 'memory', BUS_DRIVER: 'memory', LOG_LEVEL: 'warn' });
     try {
       const deadline = Date.now() + 15_000;
       let body: unknown = null;
@@ -99,11 +88,11 @@ describe('the image start commands', () => {
           await new Promise((r) => setTimeout(r, 100));
         }
       }
-      assert.deepEqual(body, { status: 'ok' }, output);
+      assert.deepEqual(body, { status: 'ok' }, output());
     } finally {
       process.kill(child.pid!, 'SIGTERM');
     }
-    assert.equal(await exited, 0, `graceful stop on SIGTERM exits 0\n${output}`);
+    assert.equal(await exited, 0, `graceful stop on SIGTERM exits 0\n${output()}`);
   });
 
   test('the Dockerfile copies every source folder the build compiles (the operator needs loadtest/)', () => {
@@ -116,29 +105,20 @@ describe('the image start commands', () => {
     const kube = await FakeKubeApi.start('chat4all');
     const dir = mkdtempSync(join(tmpdir(), 'operator-image-'));
     writeFileSync(join(dir, 'kubeconfig.json'), kube.kubeconfig());
-    const child = spawn(process.execPath, [ENTRYPOINTS.operator], {
-      cwd: IMAGE_ROOT,
-      env: {
-        PATH: process.env.PATH,
-        KUBECONFIG: join(dir, 'kubeconfig.json'),
-        WATCH_NAMESPACE: 'chat4all',
-        OPERATOR_HOST: '127.0.0.1',
-        OPERATOR_PORT: '0',
-        OPERATOR_IDENTITY: 'image-test',
-        CHAT4ALL_INSTANCE: 'chat4all',
-        DATA_DIR: dir,
-        LEASE_DURATION_SECONDS: '2',
-        LEASE_RETRY_MS: '200',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const { child, exited, output } = runEntrypoint(ENTRYPOINTS.operator, {
+      KUBECONFIG: join(dir, 'kubeconfig.json'),
+      WATCH_NAMESPACE: 'chat4all',
+      OPERATOR_HOST: '127.0.0.1',
+      OPERATOR_PORT: '0',
+      OPERATOR_IDENTITY: 'image-test',
+      CHAT4ALL_INSTANCE: 'chat4all',
+      DATA_DIR: dir,
+      LEASE_DURATION_SECONDS: '2',
+      LEASE_RETRY_MS: '200',
     });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     try {
-      const url = await kube.until('the operator logs its URL', () => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output)?.[1], 15_000).catch((err: Error) => {
-        throw new Error(`${err.message}\n${output}`);
+      const url = await kube.until('the operator logs its URL', () => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output())?.[1], 15_000).catch((err: Error) => {
+        throw new Error(`${err.message}\n${output()}`);
       });
       assert.deepEqual(await (await fetch(`${url}/healthz`)).json(), { status: 'ok' });
       await kube.until('image-test holds the Lease', () => (kube.leases.get('chat4all-operator')?.spec as { holderIdentity?: string } | undefined)?.holderIdentity === 'image-test');
@@ -147,9 +127,19 @@ describe('the image start commands', () => {
       const code = await exited;
       await kube.close();
       rmSync(dir, { recursive: true, force: true });
-      assert.equal(code, 0, `graceful stop on SIGTERM exits 0\n${output}`);
+      assert.equal(code, 0, `graceful stop on SIGTERM exits 0\n${output()}`);
     }
   });
 
   after(() => rmSync(join(IMAGE_ROOT, 'dist'), { recursive: true, force: true }));
 });
+
+/** Runs a compiled entry point as the image would (its folder as /app, only PATH and `env`), collecting its output. */
+function runEntrypoint(entry: string, env: Record<string, string>) {
+  const child = spawn(process.execPath, [entry], { cwd: IMAGE_ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { child, exited, output: () => output };
+}
