@@ -247,13 +247,15 @@ export const configFields = z.object({
     /** Emulated store connections per router: round trips in flight at once. @default 2 */
     routerEmulatedStoreConnections: z.coerce.number().int().min(1).max(1024).default(2).describe('ROUTER_EMULATED_STORE_CONNECTIONS'),
     /**
-     * Sabotage for the experiments' own test: the outbox relay does nothing, so a record the bus
-     * loses is never republished. Never set outside that test. @default false
+     * Sabotage for the experiments' own test: both ways a router recovers a message whose record
+     * never reached the bus are off. The outbox relay does nothing, and routing a message no
+     * longer routes the older unrouted ones of its conversation first. Never set outside that
+     * test. @default false
      */
-    chaosDisableRelay: bool(false, 'CHAOS_DISABLE_RELAY'),
+    chaosDisableRecovery: bool(false, 'CHAOS_DISABLE_RECOVERY'),
   });
 
-const testOnlyFields = configFields.pick({ routerEmulatedStoreLatencyMs: true, routerEmulatedStoreConnections: true, chaosDisableRelay: true });
+const testOnlyFields = configFields.pick({ routerEmulatedStoreLatencyMs: true, routerEmulatedStoreConnections: true, chaosDisableRecovery: true });
 
 /** The test- and experiment-only settings, from the environment (each process reads them once, where they act). */
 export function testOnlySettings(env: NodeJS.ProcessEnv = process.env): z.output<typeof testOnlyFields> {

@@ -51,9 +51,9 @@ export function startRelay(deps: RouterDeps, options: RelayOptions) {
     lastTry.set(id, { at: now, tries: (t?.tries ?? 0) + 1 });
   };
 
-  // Sabotage for the experiments' own test (CHAOS_DISABLE_RELAY): the relay does nothing.
-  const disabled = testOnlySettings().chaosDisableRelay;
-  if (disabled) deps.logger.warn('CHAOS_DISABLE_RELAY is set: the outbox relay is off and records the bus loses stay lost (test only)');
+  // Sabotage for the experiments' own test (CHAOS_DISABLE_RECOVERY): the relay does nothing.
+  const disabled = testOnlySettings().chaosDisableRecovery;
+  if (disabled) deps.logger.warn('CHAOS_DISABLE_RECOVERY is set: the outbox relay and the catch-up routing are off, so records the bus loses stay lost (test only)');
 
   const partitions = options.partitions ?? 12;
   const acceptedTopic: Watched = { group: GROUPS.router, topic: TOPICS.accepted };

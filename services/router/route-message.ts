@@ -35,9 +35,12 @@ export async function routeMessage(deps: RouterDeps, messageId: string): Promise
     return 'missing';
   }
   // Messages of this conversation accepted earlier but not yet ordered (their record was lost or
-  // is late) take their seq first, so seq order is acceptance order.
-  for (const older of await deps.store.listUnroutedBefore(message.message_id)) {
-    await routeOne(deps, older);
+  // is late) take their seq first, so seq order is acceptance order. Off only under the
+  // experiments' sabotage (CHAOS_DISABLE_RECOVERY).
+  if (!catchUpDisabled()) {
+    for (const older of await deps.store.listUnroutedBefore(message.message_id)) {
+      await routeOne(deps, older);
+    }
   }
   const outcome = await routeOne(deps, message);
   deps.metrics.processed.inc({ status: outcome });
@@ -62,6 +65,9 @@ async function routeOne(deps: RouterDeps, message: Message): Promise<'routed' | 
   log.debug({ seq: routed.seq, deliveries: routed.deliveries.length, outcome }, 'message routed');
   return outcome;
 }
+
+let catchUpOff: boolean | null = null;
+const catchUpDisabled = () => (catchUpOff ??= testOnlySettings().chaosDisableRecovery);
 
 let emulated: { latencyMs: number; connections: number; busy: number; waiting: (() => void)[] } | null = null;
 
