@@ -1100,40 +1100,34 @@ export class CassandraMessageStore implements MessageStore {
 
   async listUnrouted(before: string, limit: number) {
     const items = await this.pending.scan('unrouted', isoKey(before), false, limit);
-    const found = await eachLimited(items, PARALLEL, async (item) => {
-      const m = await this.readMessage(item.itemId);
-      if (!m) {
-        await this.pending.remove(item.kind, item.sort, item.itemId);
-        return null;
-      }
-      if (m.seq !== null) {
-        // Routed, but its routing stopped before its query rows: finish that now.
-        await this.reindexRouted(m);
-        return null;
-      }
-      const { accepted: _a, ...message } = m;
-      return message;
-    });
+    const found = await eachLimited(items, PARALLEL, (item) => this.stillUnrouted(item.itemId, () => this.pending.remove(item.kind, item.sort, item.itemId)));
     return found.filter((m): m is Message => m !== null);
+  }
+
+  /**
+   * The message an unrouted-queue entry names, if it is still unrouted. An entry whose message is
+   * gone is dropped (`dropEntry`); one whose routing stopped before its query rows is finished.
+   */
+  private async stillUnrouted(messageId: string, dropEntry: () => Promise<unknown>): Promise<Message | null> {
+    const m = await this.readMessage(messageId);
+    if (!m) {
+      await dropEntry();
+      return null;
+    }
+    if (m.seq !== null) {
+      // Routed, but its routing stopped before its query rows: finish that now.
+      await this.reindexRouted(m);
+      return null;
+    }
+    const { accepted: _a, ...message } = m;
+    return message;
   }
 
   async listUnroutedBefore(messageId: string) {
     const m = await this.readMessage(messageId);
     if (!m) return [];
     const rows = await this.db.rows(CQL.unroutedBefore, [m.conversation_id, m.accepted]);
-    const found = await eachLimited(rows, PARALLEL, async (r) => {
-      const older = await this.readMessage(String(r.message_id));
-      if (!older) {
-        await this.db.run(CQL.deleteUnrouted, [m.conversation_id, r.accepted, r.message_id]);
-        return null;
-      }
-      if (older.seq !== null) {
-        await this.reindexRouted(older);
-        return null;
-      }
-      const { accepted: _a, ...message } = older;
-      return message;
-    });
+    const found = await eachLimited(rows, PARALLEL, (r) => this.stillUnrouted(String(r.message_id), () => this.db.run(CQL.deleteUnrouted, [m.conversation_id, r.accepted, r.message_id])));
     return found.filter((x): x is Message => x !== null);
   }
 
