@@ -4,7 +4,7 @@ import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Bus } from '../core/ports/bus.ts';
 import type { Clock } from '../core/ports/clock.ts';
-import type { MessageStore } from '../core/ports/message-store.ts';
+import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
 import type { Auth } from './auth.ts';
 import type { ApiMetrics } from './metrics.ts';
 

@@ -5,7 +5,7 @@ import type { Config } from '../core/config.ts';
 import type { User } from '../core/domain/types.ts';
 import { unauthorized } from '../core/errors.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
-import type { MessageStore } from '../core/ports/message-store.ts';
+import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
 import { hashPassword, verifyPassword } from './password.ts';
 
 export const TOKEN_ISSUER = 'chat4all';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Conversation } from '../core/domain/types.ts';
 import { AppError, badRequest, forbidden, notFound } from '../core/errors.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
-import type { MessageStore } from '../core/ports/message-store.ts';
+import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
 import type { Principal } from './auth.ts';
 import { MAX_GROUP_MEMBERS } from './schemas.ts';
 

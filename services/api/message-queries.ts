@@ -1,7 +1,7 @@
 import type { Message } from '../core/domain/types.ts';
 import { conflict, notFound } from '../core/errors.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
-import type { MessageStore } from '../core/ports/message-store.ts';
+import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
 import type { Principal } from './auth.ts';
 import { conversationFor } from './conversations.ts';
 import { messageJson } from './views.ts';

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Bus } from '../core/ports/bus.ts';
-import type { MessageStore } from '../core/ports/message-store.ts';
+import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import type { Message, Payload } from '../core/domain/types.ts';
 import { conflict, notFound } from '../core/errors.ts';

@@ -1,4 +1,4 @@
-import type { MessageStore } from '../core/ports/message-store.ts';
+import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import type { Delivery, DeliveryError, StatusEvent } from '../core/domain/types.ts';
 import type { DeliveryJob } from '../core/topics.ts';

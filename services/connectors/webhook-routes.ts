@@ -1,6 +1,6 @@
 import express from 'express';
 import type { Bus } from '../core/ports/bus.ts';
-import type { MessageStore } from '../core/ports/message-store.ts';
+import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import type { StatusEvent } from '../core/domain/types.ts';
 import { TOPICS } from '../core/topics.ts';

@@ -1,6 +1,6 @@
 import type { Config } from './config.ts';
 import type { Bus } from './ports/bus.ts';
-import type { MessageStore } from './ports/message-store.ts';
+import type { LegacyStore as MessageStore } from './ports/legacy-store.ts';
 import { systemClock, type Clock } from './ports/clock.ts';
 import { InMemoryBus } from './adapters/in-memory-bus.ts';
 import { SqliteMessageStore } from './adapters/sqlite-message-store.ts';

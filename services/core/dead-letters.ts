@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Counter, type Registry } from 'prom-client';
 import type { Bus, BusMessage } from './ports/bus.ts';
-import type { MessageStore } from './ports/message-store.ts';
+import type { LegacyStore as MessageStore } from './ports/legacy-store.ts';
+import type { DeadLetter } from './ports/dead-letter-store.ts';
 import { isoAt, type Clock } from './ports/clock.ts';
 import { AppError } from './errors.ts';
 import { TOPICS } from './topics.ts';
@@ -15,20 +16,7 @@ export class PoisonRecord extends Error {
   }
 }
 
-/** A record set aside, with where it came from and why. */
-export interface DeadLetter {
-  id: string;
-  reason: string;
-  topic: string;
-  partition: number;
-  offset: string;
-  key: string;
-  value: string;
-  headers: Record<string, string>;
-  first_seen: string;
-  status: 'open' | 'replayed' | 'purged';
-  updated_at: string;
-}
+export type { DeadLetter } from './ports/dead-letter-store.ts';
 
 export function createDeadLetterMetrics(registry: Registry) {
   return {

@@ -1,7 +1,7 @@
 import express from 'express';
 import type { Registry } from 'prom-client';
 import type { Bus } from '../core/ports/bus.ts';
-import type { MessageStore } from '../core/ports/message-store.ts';
+import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
 import { opsRoutes } from '../core/ops-routes.ts';
 
 /** The router's HTTP face: health and metrics only. */

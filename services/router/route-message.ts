@@ -1,5 +1,5 @@
 import type { Bus } from '../core/ports/bus.ts';
-import type { MessageStore } from '../core/ports/message-store.ts';
+import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import { planDeliveries } from '../core/domain/routing.ts';
 import type { Delivery, ExternalChannel, Message } from '../core/domain/types.ts';

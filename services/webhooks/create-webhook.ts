@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { badRequest, conflict } from '../core/errors.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
-import type { MessageStore, Webhook } from '../core/ports/message-store.ts';
+import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
+import type { Webhook } from '../core/ports/webhook-store.ts';
 import type { WebhookEventType } from './events.ts';
 import { checkWebhookUrl, type LookupAll } from './url-policy.ts';
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { HistoryRecord, NewWebhookEvent, Webhook } from '../core/ports/message-store.ts';
+import type { HistoryRecord, NewWebhookEvent, Webhook } from '../core/ports/webhook-store.ts';
 
 /**
  * The event types a webhook can subscribe to: one per delivery transition. A delivery is one

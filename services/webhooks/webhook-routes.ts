@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { notFound } from '../core/errors.ts';
-import type { Webhook, WebhookAttemptRecord } from '../core/ports/message-store.ts';
+import type { Webhook, WebhookAttemptRecord } from '../core/ports/webhook-store.ts';
 import type { RouteContext } from '../api/api-deps.ts';
 import { principalOf } from '../api/auth.ts';
 import { requireUser } from '../api/conversations.ts';

@@ -1,7 +1,8 @@
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { MessageStore, NewWebhookEvent, HistoryRecord } from '../../services/core/ports/message-store.ts';
+import type { LegacyStore as MessageStore } from '../../services/core/ports/legacy-store.ts';
+import type { NewWebhookEvent, HistoryRecord } from '../../services/core/ports/webhook-store.ts';
 import type { DeadLetter } from '../../services/core/dead-letters.ts';
 import { AppError } from '../../services/core/errors.ts';
 

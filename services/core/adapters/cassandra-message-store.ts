@@ -17,21 +17,11 @@ import type {
 import type { PlannedDelivery } from '../domain/routing.ts';
 import { AppError, conflict, notFound, unavailable } from '../errors.ts';
 import type { DeadLetter } from '../dead-letters.ts';
-import type {
-  AcceptResult,
-  ApplyResult,
-  HistoryRecord,
-  MessageStore,
-  NewUser,
-  NewWebhook,
-  NewWebhookEvent,
-  RouteResult,
-  Webhook,
-  WebhookAttempt,
-  WebhookAttemptRecord,
-  WebhookEvent,
-  WebhookEventStatus,
-} from '../ports/message-store.ts';
+import type { AcceptResult, RouteResult } from '../ports/message-store.ts';
+import type { ApplyResult } from '../ports/delivery-store.ts';
+import type { HistoryRecord, NewWebhook, NewWebhookEvent, Webhook, WebhookAttempt, WebhookAttemptRecord, WebhookEvent, WebhookEventStatus } from '../ports/webhook-store.ts';
+import type { LegacyStore as MessageStore } from '../ports/legacy-store.ts';
+import type { NewUser } from '../ports/user-store.ts';
 import { HISTORY_FEED_TTL_SECONDS, TABLES, keyspaceCql, tableName, type Replication } from './cassandra-schema.ts';
 
 // ---------------------------------------------------------------- the driver, seen through a narrow port

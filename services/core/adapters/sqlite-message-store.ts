@@ -18,17 +18,11 @@ import type {
 import type { PlannedDelivery } from '../domain/routing.ts';
 import { conflict, notFound } from '../errors.ts';
 import type { DeadLetter } from '../dead-letters.ts';
-import type { AcceptResult, ApplyResult, MessageStore, NewUser, RouteResult } from '../ports/message-store.ts';
-import type {
-  HistoryRecord,
-  NewWebhook,
-  NewWebhookEvent,
-  Webhook,
-  WebhookAttempt,
-  WebhookAttemptRecord,
-  WebhookEvent,
-  WebhookEventStatus,
-} from '../ports/message-store.ts';
+import type { AcceptResult, RouteResult } from '../ports/message-store.ts';
+import type { ApplyResult } from '../ports/delivery-store.ts';
+import type { LegacyStore as MessageStore } from '../ports/legacy-store.ts';
+import type { NewUser } from '../ports/user-store.ts';
+import type { HistoryRecord, NewWebhook, NewWebhookEvent, Webhook, WebhookAttempt, WebhookAttemptRecord, WebhookEvent, WebhookEventStatus } from '../ports/webhook-store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (

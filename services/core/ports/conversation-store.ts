@@ -1,0 +1,13 @@
+import type { Conversation } from '../domain/types.ts';
+
+/** Conversations and their members. */
+export interface ConversationStore {
+  /** Stores a new conversation with its members. */
+  createConversation(conversation: Conversation): Promise<Conversation>;
+  /** The conversation by id; null when there is none. */
+  getConversation(conversationId: string): Promise<Conversation | null>;
+  /** The conversations a user is a member of. */
+  listConversations(userId: string): Promise<Conversation[]>;
+  /** Adds a member (no-op when already one) and returns the conversation. */
+  addMember(conversationId: string, userId: string, at: string): Promise<Conversation>;
+}

@@ -1,0 +1,51 @@
+import type { Delivery, DeliveryError, ExternalChannel, StatusEvent } from '../domain/types.ts';
+
+/** The outcome of applying a status event. */
+export interface ApplyResult {
+  applied: boolean;
+  delivery: Delivery | null;
+}
+
+/** Deliveries (one per recipient and channel of a message): planned, in flight, parked, their status. */
+export interface DeliveryStore {
+  /** The delivery by id; null when there is none. */
+  getDelivery(deliveryId: string): Promise<Delivery | null>;
+  /** The deliveries of a message. */
+  listDeliveries(messageId: string): Promise<Delivery[]>;
+  /** A recipient's deliveries of the given messages. */
+  deliveriesFor(recipientId: string, messageIds: string[]): Promise<Delivery[]>;
+  /** External deliveries still SENT with no provider id, created before `before` (for re-dispatch). */
+  listUndispatched(before: string, limit: number): Promise<Delivery[]>;
+  /**
+   * External deliveries of a conversation on one channel that no provider has accepted yet and
+   * whose message's seq is below `beforeSeq`, in seq order (what must go out before that seq).
+   */
+  listUnsentBefore(conversationId: string, channel: ExternalChannel, beforeSeq: number): Promise<(Delivery & { seq: number })[]>;
+  /** Notes that a provider call for this delivery starts now (its outcome is unknown until recorded). */
+  markInFlight(deliveryId: string, at: string): Promise<void>;
+  /** Notes that the provider answered without accepting (the call is no longer in doubt). */
+  clearInFlight(deliveryId: string): Promise<void>;
+  /** Parks a delivery until `nextAttemptAt` (store-and-forward), counting the attempt. */
+  parkDelivery(deliveryId: string, nextAttemptAt: string): Promise<void>;
+  /**
+   * Parked deliveries of a channel due by `now`, oldest due first: the heads of conversations
+   * waiting for their provider.
+   */
+  listDueParked(channel: ExternalChannel, now: string, limit: number): Promise<Delivery[]>;
+  /** How many external deliveries on a channel wait for their provider (SENT, no provider id). */
+  countUnsent(channel: ExternalChannel): Promise<number>;
+  /**
+   * Records the provider's id for a delivery the provider accepted, and ends its in-flight mark.
+   * Returns false when the delivery already had a different provider id (it was sent twice).
+   */
+  recordProviderRef(deliveryId: string, providerMessageId: string): Promise<boolean>;
+  /** The delivery a provider's message id belongs to; null when none does. */
+  findDeliveryByProviderRef(channel: ExternalChannel, providerMessageId: string): Promise<Delivery | null>;
+  /**
+   * Applies a status event with the forward-only rule, appending to the history only when the
+   * status really changed. Returns whether it applied.
+   */
+  applyStatus(event: StatusEvent): Promise<ApplyResult>;
+}
+
+export type { DeliveryError };

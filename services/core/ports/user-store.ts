@@ -1,0 +1,30 @@
+import type { ExternalChannel, Identity, User } from '../domain/types.ts';
+
+/** A user as registration creates it. */
+export interface NewUser {
+  user_id: string;
+  username: string;
+  password_hash: string;
+  email?: string | null;
+  role?: 'user' | 'admin';
+  created_at: string;
+}
+
+/** Users and the external addresses (identities) linked to them. */
+export interface UserStore {
+  /** Creates a user; throws a `conflict` AppError when the username is taken. */
+  createUser(user: NewUser): Promise<User>;
+  /** The user and its password hash, by username; null when there is none. */
+  findUserByName(username: string): Promise<(User & { password_hash: string }) | null>;
+  /** The user by id; null when there is none. */
+  getUser(userId: string): Promise<User | null>;
+
+  /** Links an external address to a user; throws `conflict` when another user holds it. Idempotent for the same user. */
+  linkIdentity(identity: Identity): Promise<Identity>;
+  /** The identities of the given users (any order). */
+  listIdentities(userIds: string[]): Promise<Identity[]>;
+  /** Removes a user's link to an address; returns whether something was removed. */
+  unlinkIdentity(userId: string, channel: ExternalChannel, address: string): Promise<boolean>;
+  /** Who holds an address on a channel; null when no one does. */
+  findIdentity(channel: ExternalChannel, address: string): Promise<Identity | null>;
+}
