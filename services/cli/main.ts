@@ -1,56 +1,55 @@
-import { runDemo } from './demo.ts';
-import { platformCommand } from './platform-command.ts';
-import { dlqCommand } from './dlq-command.ts';
-import { loadtestCommand } from './loadtest-command.ts';
-import { experimentCommand } from './experiment-command.ts';
+import { createInterface } from 'node:readline';
+import { runCli } from './run-cli.ts';
+import type { CliIo } from './cli-context.ts';
 
-const USAGE = `usage: chat4all <command>
-
-commands:
-  demo [--api URL]     send a message from Alice to Bob on every channel and show its statuses
-  platform ps                          list the local platform's processes
-  platform kill <name> [--signal KILL|TERM]   stop one (it stays down until start)
-  platform start <name>                start a stopped process again
-  platform scale router=<n>            run n routers
-  platform broker down|up              take the dev Kafka broker off the network and back
-  platform down                        stop everything
-  loadtest <scenario> [--rate N] [--duration S] [--target URL]   open-model load (warmup, baseline, spike, soak, steady)
-  experiment list | run <name|all> [--platform local] [--out DIR] [--dry-run] [--duration S] [--rate N]
-  dlq list | show <id> | replay <id|--all> [--value-file F] | purge   dead letters (admin)
-`;
-
-/** Reads `--name value` from the arguments. */
-export function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...args] = argv;
-  switch (command) {
-    case 'demo':
-      await runDemo(flag(args, 'api') ?? process.env.CHAT4ALL_API ?? 'http://127.0.0.1:8080');
-      return 0;
-    case 'platform':
-      return platformCommand(args, (s) => process.stdout.write(`${s}\n`));
-    case 'loadtest':
-      return loadtestCommand(args, (s) => process.stdout.write(`${s}\n`), (s) => process.stderr.write(`${s}\n`));
-    case 'experiment':
-      return experimentCommand(args, (s) => process.stdout.write(`${s}\n`));
-    case 'dlq':
-      return dlqCommand(args, (s) => process.stdout.write(`${s}\n`));
-    case undefined:
-    case 'help':
-    case '--help':
-      process.stdout.write(USAGE);
-      return command ? 0 : 2;
-    default:
-      process.stderr.write(`unknown command "${command}"\n${USAGE}`);
-      return 2;
+/** Asks on the terminal; a hidden answer is not echoed (a password). */
+async function prompt(question: string, hidden: boolean): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  // In raw mode Ctrl-C reaches readline, not the process: treat it as the usual interrupt.
+  rl.on('SIGINT', () => process.exit(130));
+  if (hidden) {
+    // readline echoes through _writeToOutput: print the question, then nothing of what is typed.
+    const r = rl as unknown as { _writeToOutput: (s: string) => void };
+    process.stderr.write(question);
+    r._writeToOutput = (s: string) => {
+      if (s.includes('\n') || s.includes('\r')) process.stderr.write('\n');
+    };
+  }
+  const answer = new Promise<string>((resolve) => rl.question(hidden ? '' : question, resolve));
+  try {
+    return await answer;
+  } finally {
+    rl.close();
   }
 }
 
-main(process.argv.slice(2)).then(
+let onInterrupt: (() => void) | null = null;
+process.on('SIGINT', () => {
+  // The first Ctrl-C lets a long-running command (tail) stop cleanly and save its cursors; the second, or one with nothing to stop, exits.
+  const stop = onInterrupt;
+  onInterrupt = null;
+  if (stop) stop();
+  else process.exit(130);
+});
+
+const io: CliIo = {
+  env: process.env,
+  stdout: (s) => process.stdout.write(`${s}\n`),
+  stderr: (s) => process.stderr.write(`${s}\n`),
+  readStdin,
+  prompt: process.stdin.isTTY ? prompt : undefined,
+  onInterrupt: (stop) => {
+    onInterrupt = stop;
+  },
+};
+
+runCli(process.argv.slice(2), io).then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`chat4all: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -1,0 +1,54 @@
+import { EXIT, notYet, usageError } from './cli-error.ts';
+import type { CliContext } from './cli-context.ts';
+import { isMissingRoute } from './http-client.ts';
+
+export const IDENTITIES_USAGE = `usage: chat4all identities [list]
+       chat4all identities link <whatsapp|instagram> <address>     (whatsapp: +E.164, instagram: the account id)
+       chat4all identities verify <whatsapp|instagram> <address> <code>   (issue #13)
+       chat4all identities remove <whatsapp|instagram> <address>`;
+
+interface Identity {
+  channel: string;
+  address: string;
+  linked_at: string;
+  verified?: boolean;
+}
+
+const path = (channel: string, address: string) => `/v1/users/me/identities/${encodeURIComponent(channel)}/${encodeURIComponent(address)}`;
+
+export async function identitiesCommand(ctx: CliContext, positionals: string[]): Promise<number> {
+  const [sub = 'list', channel, address, code] = positionals;
+  const api = ctx.client();
+  if (sub === 'list') {
+    const { identities } = await api.request<{ identities: Identity[] }>('GET', '/v1/users/me/identities');
+    ctx.print(
+      { identities },
+      identities.length ? identities.map((i) => `${i.channel.padEnd(9)}  ${i.address}  linked ${i.linked_at}${i.verified === false ? '  (not verified)' : ''}`) : 'no identities linked',
+    );
+    return EXIT.ok;
+  }
+  if (!['link', 'remove', 'verify'].includes(sub)) throw usageError(`unknown identities command "${sub}"`, IDENTITIES_USAGE);
+  if (!channel || !address) throw usageError(`${sub} needs a channel and an address`, IDENTITIES_USAGE);
+  switch (sub) {
+    case 'link': {
+      const i = await api.request<Identity>('POST', '/v1/users/me/identities', { channel, address });
+      ctx.print(i, `linked ${i.channel} ${i.address}`);
+      return EXIT.ok;
+    }
+    case 'remove':
+      await api.request('DELETE', path(channel, address));
+      ctx.print({ channel, address, removed: true }, `removed ${channel} ${address}`);
+      return EXIT.ok;
+    default: {
+      if (!code) throw usageError('verify needs the code the channel received', IDENTITIES_USAGE);
+      try {
+        const i = await api.request<Identity>('POST', `${path(channel, address)}/verify`, { code });
+        ctx.print(i ?? { channel, address, verified: true }, `verified ${channel} ${address}`);
+      } catch (err) {
+        if (isMissingRoute(err)) throw notYet('verifying identities', 13);
+        throw err;
+      }
+      return EXIT.ok;
+    }
+  }
+}
