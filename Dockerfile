@@ -20,7 +20,9 @@ COPY services ./services
 COPY operator ./operator
 # The experiment engine drives its load with the load generator (operator/engine.ts imports it).
 COPY loadtest ./loadtest
+# The web client's page, script and style are served as they are (no build step): copy them beside the compiled routes.
 RUN npx tsc -p tsconfig.build.json \
+ && cp -r services/api/web-client/assets dist/services/api/web-client/ \
  && npm prune --omit=dev --no-audit --no-fund
 
 # --- runtime: production dependencies and compiled JavaScript only, as a non-root user ---

@@ -13,6 +13,7 @@ import { requestMetrics } from './request-metrics.ts';
 import { traceId } from './trace-id.ts';
 import { webhookRoutes } from '../webhooks/webhook-routes.ts';
 import { deadLetterRoutes } from './dead-letter-routes.ts';
+import { webClientRoutes } from './web-client/web-client-routes.ts';
 
 export type { ApiDeps };
 
@@ -37,6 +38,7 @@ export function createApp(deps: ApiDeps): express.Express {
 
   app.use(healthRoutes(ctx));
   app.use(docsRoutes());
+  app.use(webClientRoutes(deps.config));
   app.use(authRoutes(ctx));
   app.use(identityRoutes(ctx));
   app.use(conversationRoutes(ctx));

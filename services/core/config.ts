@@ -24,6 +24,16 @@ export const configFields = z.object({
     apiHost: z.string().default('127.0.0.1').describe('API_HOST'),
     /** @default 8080 */
     apiPort: port(8080, 'API_PORT'),
+    /**
+     * The push gateway's WebSocket URL as browsers reach it: the web client at /app connects to it,
+     * and the page's Content-Security-Policy allows it. @default ws://127.0.0.1:8081/v1/stream
+     */
+    gatewayPublicUrl: z
+      .string()
+      .url()
+      .refine((u) => /^wss?:$/.test(new URL(u).protocol), 'must be a ws:// or wss:// URL')
+      .default('ws://127.0.0.1:8081/v1/stream')
+      .describe('GATEWAY_PUBLIC_URL'),
     /** Address the connectors' webhook and metrics server binds. @default 127.0.0.1 */
     connectorsHost: z.string().default('127.0.0.1').describe('CONNECTORS_HOST'),
     /** @default 8090 */
