@@ -146,8 +146,9 @@ export class GatewayStream {
         if (seen !== undefined && seq <= seen) return;
         this.opts.cursors[conv] = seq;
         this.opts.onCursor?.(this.opts.cursors);
-        this.opts.onFrame(frame);
+        // Ack first: the owner may stop the stream on this very frame.
         if ((this.opts.ack ?? true) && frame.delivery_id) ws.send(JSON.stringify({ type: 'ack', message_id: frame.message_id }));
+        this.opts.onFrame(frame);
         break;
       }
       case 'resumed': {
