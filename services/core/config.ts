@@ -42,6 +42,23 @@ export const configFields = z.object({
     routerHost: z.string().default('127.0.0.1').describe('ROUTER_HOST'),
     /** Router metrics and health server port. @default 8091 */
     routerPort: port(8091, 'ROUTER_PORT'),
+    /** Address the push gateway binds. @default 127.0.0.1 */
+    gatewayHost: z.string().default('127.0.0.1').describe('GATEWAY_HOST'),
+    /** Push gateway port: WebSocket `/v1/stream`, health and metrics. @default 8081 */
+    gatewayPort: port(8081, 'GATEWAY_PORT'),
+    /**
+     * The most messages a gateway replays for one conversation on `resume`; a client further
+     * behind is told `recovered: false` and reloads over REST. @default 1000
+     */
+    gatewayReplayLimit: z.coerce.number().int().min(1).max(100_000).default(1000).describe('GATEWAY_REPLAY_LIMIT'),
+    /** Bytes a gateway holds for one connection (unsent frames) before it closes it with 4429. @default 1048576 */
+    gatewaySendQueueBytes: z.coerce.number().int().min(1024).default(1 << 20).describe('GATEWAY_SEND_QUEUE_BYTES'),
+    /** How long a connection may take to send its `auth` frame when the upgrade carried no token. @default 5000 */
+    gatewayAuthTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(5000).describe('GATEWAY_AUTH_TIMEOUT_MS'),
+    /** How often a gateway publishes the presence of its connected users. @default 5000 */
+    gatewayPresenceHeartbeatMs: z.coerce.number().int().min(50).default(5000).describe('GATEWAY_PRESENCE_HEARTBEAT_MS'),
+    /** How long a user stays online after the last heartbeat naming them (a dead gateway's users expire). @default 15000 */
+    gatewayPresenceTtlMs: z.coerce.number().int().min(100).default(15_000).describe('GATEWAY_PRESENCE_TTL_MS'),
     /** @default 127.0.0.1 */
     simHost: z.string().default('127.0.0.1').describe('SIM_HOST'),
     /** Provider simulator port (only when the platform starts the simulator). @default 9300 */
@@ -318,6 +335,13 @@ export const configSchema = configFields
         code: 'custom',
         path: ['kafkaHeartbeatMs'],
         message: `KAFKA_HEARTBEAT_MS (${c.kafkaHeartbeatMs}) must be at most a third of KAFKA_SESSION_TIMEOUT_MS (${c.kafkaSessionTimeoutMs}): lower the heartbeat or raise the timeout`,
+      });
+    }
+    if (c.gatewayPresenceTtlMs < 2 * c.gatewayPresenceHeartbeatMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gatewayPresenceTtlMs'],
+        message: `GATEWAY_PRESENCE_TTL_MS (${c.gatewayPresenceTtlMs}) must be at least twice GATEWAY_PRESENCE_HEARTBEAT_MS (${c.gatewayPresenceHeartbeatMs}), or one late heartbeat shows people offline: raise the TTL or shorten the heartbeat`,
       });
     }
     if ((c.scryptCost & (c.scryptCost - 1)) !== 0) {

@@ -8,6 +8,13 @@ export const TOPICS = {
   status: 'chat4all.status.events',
   /** Records nothing could process, with the reason. */
   deadLetter: 'chat4all.deadletter',
+  /**
+   * What push gateways forward to connected people: messages routed, statuses applied, typing
+   * (records of `realtime-events.ts`, keyed by conversation). Every gateway reads all of it.
+   */
+  realtime: 'chat4all.realtime.events',
+  /** Push gateways' presence heartbeats (`presenceRecordSchema`), keyed by gateway. */
+  presence: 'chat4all.presence',
 } as const;
 
 /** The consumer groups of the platform. */
@@ -17,6 +24,12 @@ export const GROUPS = {
   /** Routers: status events. */
   status: 'chat4all-status',
 } as const;
+
+/**
+ * The consumer group of one push gateway process: its own, so that every gateway receives every
+ * realtime and presence record (a new group per process start: it reads from "now").
+ */
+export const gatewayGroup = (instance: string) => `chat4all-gateway-${instance}`;
 
 /** The consumer group of one channel's connectors. */
 export const connectorGroup = (channel: ExternalChannel) => `chat4all-connector-${channel}`;
@@ -30,6 +43,8 @@ export function topicLayout(partitions: number, channels: readonly ExternalChann
     { name: TOPICS.accepted, partitions },
     { name: TOPICS.status, partitions },
     { name: TOPICS.deadLetter, partitions: 1 },
+    { name: TOPICS.realtime, partitions },
+    { name: TOPICS.presence, partitions },
     ...channels.map((c) => ({ name: deliveryTopic(c), partitions })),
   ];
 }

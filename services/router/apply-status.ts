@@ -1,5 +1,6 @@
 import type { StatusEvent } from '../core/domain/types.ts';
 import type { RouterDeps } from './route-message.ts';
+import { publishStatusChanged } from './publish-realtime.ts';
 
 /**
  * Applies a status event from a connector. The store enforces the forward-only rule, so a late,
@@ -16,6 +17,11 @@ export async function applyStatus(deps: RouterDeps, event: StatusEvent): Promise
       const seconds = (Date.parse(event.at) - Date.parse(message.created_at)) / 1000;
       if (seconds >= 0) deps.metrics.deliveryLatency.observe({ channel: delivery.channel }, seconds);
     }
+  }
+  // Also when not applied but already at this status: the first try may have died before telling the gateways.
+  if (delivery && (applied || delivery.status === event.status)) {
+    const conversation = await deps.store.getConversation(delivery.conversation_id);
+    await publishStatusChanged(deps, delivery, event, conversation?.members ?? []);
   }
   if (!delivery) deps.logger.warn({ delivery_id: event.delivery_id }, 'status event for an unknown delivery');
   return applied;

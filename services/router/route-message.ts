@@ -10,6 +10,7 @@ import { messageLogger } from '../core/logger.ts';
 import type { RouterMetrics } from './metrics.ts';
 import type { DeadLetterMetrics } from '../core/dead-letters.ts';
 import { testOnlySettings } from '../core/config.ts';
+import { publishMessageCreated } from './publish-realtime.ts';
 
 export interface RouterDeps {
   store: MessageStore;
@@ -61,6 +62,7 @@ async function routeOne(deps: RouterDeps, message: Message): Promise<'routed' | 
   deps.metrics.storeWriteDuration.observe({ operation: 'route' }, (performance.now() - writeStarted) / 1000);
 
   await dispatch(deps, { ...message, seq: routed.seq }, routed.deliveries);
+  await publishMessageCreated(deps, { ...message, seq: routed.seq }, members, routed.deliveries);
   const outcome = routed.routedNow ? 'routed' : 'duplicate';
   log.debug({ seq: routed.seq, deliveries: routed.deliveries.length, outcome }, 'message routed');
   return outcome;

@@ -43,6 +43,33 @@ export function busContract(name: string, fixture: () => BusFixture, timeoutMs =
     }
   });
 
+  it(`${name}: a new group with fromBeginning false gets only the records published after it joined`, async () => {
+    const f = fixture();
+    const topic = await f.topic(2);
+    await f.bus.publish(topic, [{ key: 'a', value: JSON.stringify({ n: 0 }) }, { key: 'b', value: JSON.stringify({ n: 1 }) }]);
+    const seen: number[] = [];
+    let assigned = false;
+    const sub = await f.bus.subscribe({
+      group: `g-${id()}`,
+      topics: [topic],
+      fromBeginning: false,
+      onAssignment: () => (assigned = true),
+      handler: async (m) => void seen.push((JSON.parse(m.value) as { n: number }).n),
+    });
+    try {
+      await eventually(async () => assigned, 'assignment', timeoutMs);
+      // The group learns "now" when it first fetches; publish until the later records arrive.
+      for (let n = 2; seen.length === 0 && n < 200; n++) {
+        await f.bus.publish(topic, [{ key: n % 2 ? 'a' : 'b', value: JSON.stringify({ n }) }]);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await eventually(async () => seen.length > 0, 'a later record', timeoutMs);
+      assert.ok(!seen.includes(0) && !seen.includes(1), `records from before it joined: ${seen.join(',')}`);
+    } finally {
+      await sub.stop();
+    }
+  });
+
   it(`${name}: retries a failing record and lets nothing behind it on its partition overtake it`, async () => {
     const f = fixture();
     const topic = await f.topic(1);

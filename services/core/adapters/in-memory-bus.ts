@@ -61,8 +61,8 @@ export class InMemoryBus implements Bus {
     }
     const g = group;
     for (const name of options.topics) {
-      if (!g.committed.has(name)) g.committed.set(name, Array.from({ length: this.partitions }, () => 0));
-      this.topic(name);
+      const t = this.topic(name);
+      if (!g.committed.has(name)) g.committed.set(name, t.partitions.map((list) => (options.fromBeginning === false ? list.length : 0)));
     }
     // One member handles every partition of its topics; a partition is worked by one loop at a time.
     let stopped = false;

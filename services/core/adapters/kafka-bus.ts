@@ -175,7 +175,7 @@ export class KafkaBus implements Bus {
       });
       try {
         await consumer.connect();
-        for (const topic of options.topics) await consumer.subscribe({ topic, fromBeginning: true });
+        for (const topic of options.topics) await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
         await consumer.run({
           autoCommit: false,
           partitionsConsumedConcurrently: options.concurrency ?? 4,

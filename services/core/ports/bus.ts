@@ -34,6 +34,12 @@ export interface SubscribeOptions {
    * offsets are committed up to the first record not yet handled. @default 1 (the partition in order)
    */
   keyConcurrency?: number;
+  /**
+   * Where a group with no committed offset starts: at the oldest record kept (true), or at the
+   * records published from now on (false: push gateways, whose clients catch up from the store).
+   * @default true
+   */
+  fromBeginning?: boolean;
   /** Called whenever the group hands this member its partitions (after every rebalance). */
   onAssignment?: (assignment: Record<string, number[]>) => void;
 }
