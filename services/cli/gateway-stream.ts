@@ -42,7 +42,7 @@ export interface GatewayStreamOptions {
 }
 
 /** Close codes after which reconnecting cannot help. */
-const FATAL: Record<number, StreamEnd['reason']> = { 4401: 'auth', 4400: 'protocol' };
+const FATAL: Record<number, StreamEnd['reason']> = { 4401: 'auth', 4403: 'auth', 4400: 'protocol', 1009: 'protocol' };
 
 /**
  * A client of the push gateway for programs: authenticates with the bearer header, resumes every
@@ -104,6 +104,8 @@ export class GatewayStream {
     ws.on('open', () => {
       this.lastHeard = Date.now();
       this.startHeartbeat(ws);
+      // Right behind the token (docs/realtime.md): the gateway holds live frames briefly for it, so the replay and the live stream meet without a gap.
+      ws.send(JSON.stringify({ type: 'resume', cursors: this.opts.cursors }));
     });
     ws.on('message', (data) => {
       this.lastHeard = Date.now();
@@ -136,7 +138,6 @@ export class GatewayStream {
       case 'ready':
         this.attempt = 0;
         this.opts.onNote?.({ kind: 'ready', connection_id: String(frame.connection_id ?? '') });
-        ws.send(JSON.stringify({ type: 'resume', cursors: this.opts.cursors }));
         break;
       case 'message.created': {
         const conv = String(frame.conversation_id);
@@ -144,6 +145,7 @@ export class GatewayStream {
         const seen = this.opts.cursors[conv];
         // Replays and live events may overlap at the seam, and a reconnect replays from the cursor: drop what was seen.
         if (seen !== undefined && seq <= seen) return;
+        // A conversation tail never saw starts where it first hears of it; the next run resumes from there.
         this.opts.cursors[conv] = seq;
         this.opts.onCursor?.(this.opts.cursors);
         // Ack first: the owner may stop the stream on this very frame.

@@ -206,6 +206,8 @@ function upsert(/** @type {any} */ m) {
 
 /** The whole history of a conversation (fetching also tells the API we received it). */
 async function loadHistory(/** @type {string} */ convId) {
+  // Cursor 0 for an empty conversation: what arrives while we are offline is replayed from the start.
+  state.cursors[convId] ??= 0;
   let after = 0;
   for (;;) {
     const page = await api('GET', `/v1/conversations/${encodeURIComponent(convId)}/messages?limit=200&after_seq=${after}`);
@@ -263,7 +265,12 @@ function connect() {
   const ws = new WebSocket(config.gateway_url);
   state.ws = ws;
   // Browsers cannot set headers on a WebSocket: the token goes in the first frame, never in the URL.
-  ws.addEventListener('open', () => ws.send(JSON.stringify({ type: 'auth', token: state.token })));
+  ws.addEventListener('open', () => {
+    ws.send(JSON.stringify({ type: 'auth', token: state.token }));
+    // Every conversation we have seen resumes from its last seq, right behind the token (the gateway
+    // holds live frames for it): it replays what we missed, in order, then goes live.
+    ws.send(JSON.stringify({ type: 'resume', cursors: state.cursors }));
+  });
   ws.addEventListener('message', (e) => {
     let f;
     try {
@@ -277,7 +284,7 @@ function connect() {
     if (state.ws !== ws) return;
     state.ws = null;
     state.ready = false;
-    if (e.code === 4401) return logout('The gateway refused your session: log in again.');
+    if (e.code === 4401 || e.code === 4403) return logout('The gateway refused your session: log in again.');
     if (!state.token) return;
     const delay = Math.min(10000, 250 * 2 ** Math.min(state.attempt, 6)) * (0.5 + Math.random() / 2);
     state.attempt += 1;
@@ -292,8 +299,6 @@ function onFrame(/** @type {WebSocket} */ ws, /** @type {any} */ f) {
       state.ready = true;
       state.attempt = 0;
       setConnection('online', 'online');
-      // Every conversation we have seen resumes from its last seq; the gateway replays what we missed, in order.
-      ws.send(JSON.stringify({ type: 'resume', cursors: state.cursors }));
       markRead();
       break;
     case 'message.created': {
