@@ -52,16 +52,25 @@ function gatewayReady(url: string, token: string, timeoutMs = 5000): Promise<Che
   });
 }
 
-/** Without a session: is anything listening and answering HTTP at the gateway's address? */
-async function gatewayAlive(url: string): Promise<Check> {
-  const http = new URL(url);
+/** The gateway's own readiness (`/readyz` on its HTTP port: the bus and the store it reads). */
+async function gatewayReadyz(url: string): Promise<Check> {
+  const http = new URL('/readyz', url);
   http.protocol = http.protocol === 'wss:' ? 'https:' : 'http:';
   try {
-    const res = await fetch(new URL('/healthz', http), { signal: AbortSignal.timeout(5000) });
-    return { url, up: res.status < 500, detail: `listening (healthz ${res.status}); log in for an end-to-end check` };
+    const res = await fetch(http, { signal: AbortSignal.timeout(5000) });
+    const body = parseProblem(await res.text()) as { detail?: string } | null;
+    return { url, up: res.ok, detail: res.ok ? 'ready' : `not ready: ${body?.detail ?? res.status}` };
   } catch (err) {
     return { url, up: false, detail: `unreachable (${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message})` };
   }
+}
+
+/** Ready, and (with a session) a stream reaches `ready`. */
+async function gatewayHealth(url: string, token: string | null): Promise<Check> {
+  const own = await gatewayReadyz(url);
+  if (!own.up || !token) return token ? own : { ...own, detail: `${own.detail}; log in for an end-to-end check` };
+  const stream = await gatewayReady(url, token);
+  return { url, up: stream.up, detail: `ready; stream ${stream.detail}` };
 }
 
 /** `chat4all status`: the API's liveness and readiness (store, bus) and the gateway; exit 5 when something is down. */
@@ -72,7 +81,7 @@ export async function statusCommand(ctx: CliContext): Promise<number> {
   } catch {
     token = null;
   }
-  const [api, gateway] = await Promise.all([apiHealth(ctx.api), token ? gatewayReady(ctx.gateway, token) : gatewayAlive(ctx.gateway)]);
+  const [api, gateway] = await Promise.all([apiHealth(ctx.api), gatewayHealth(ctx.gateway, token)]);
   const healthy = api.up && api.ready && gateway.up;
   ctx.print({ healthy, api, gateway }, [
     `api      ${api.url}  ${api.up ? 'up' : 'DOWN'}  ${api.detail}`,

@@ -75,6 +75,21 @@ describe('chat4all tail against the real push gateway', () => {
     assert.deepEqual(caughtUp.map((f) => [f.seq, (f.payload as { text: string }).text]), [[3, 'three'], [4, 'four'], [5, 'five']]);
   });
 
+  it('status is healthy (exit 0) when the API is ready and a stream reaches ready', async () => {
+    const u = await h.api.user('status');
+    const out: string[] = [];
+    const code = await runCli(['status', '--gateway', h.gateway.url, '--json'], {
+      env: { XDG_CONFIG_HOME: home, CHAT4ALL_TOKEN: u.token, CHAT4ALL_API: h.api.url },
+      stdout: (s) => out.push(s),
+      stderr: () => undefined,
+      readStdin: async () => '',
+    });
+    const s = JSON.parse(out.join(''));
+    assert.equal(code, EXIT.ok, JSON.stringify(s));
+    assert.equal(s.healthy, true);
+    assert.match(s.gateway.detail, /^ready; stream ready in \d+ ms$/);
+  });
+
   it('a token the gateway refuses exits 3', async () => {
     const r = tail('not.a.jwt', '--timeout', '10');
     assert.equal(await r.done, EXIT.auth);

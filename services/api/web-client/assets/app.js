@@ -20,6 +20,7 @@ const state = {
   /** messages this page already told the gateway it read @type {Set<string>} */ readSent: new Set(),
   /** @type {WebSocket | null} */ ws: null,
   ready: false,
+  everReady: false,
   attempt: 0,
   /** @type {ReturnType<typeof setTimeout> | null} */ retry: null,
   /** @type {Map<string, ReturnType<typeof setTimeout>>} */ typing: new Map(),
@@ -200,8 +201,22 @@ function upsert(/** @type {any} */ m) {
   let conv = state.messages.get(m.conversation_id);
   if (!conv) state.messages.set(m.conversation_id, (conv = new Map()));
   const prev = conv.get(m.message_id);
-  conv.set(m.message_id, { ...prev, ...m, deliveries: m.deliveries ?? prev?.deliveries ?? [], pending: false, failed: false });
+  conv.set(m.message_id, { ...prev, ...m, deliveries: mergeDeliveries(prev?.deliveries ?? [], m.deliveries ?? []), pending: false, failed: false });
   if (typeof m.seq === 'number' && m.seq > (state.cursors[m.conversation_id] ?? 0)) state.cursors[m.conversation_id] = m.seq;
+}
+
+/**
+ * Deliveries from two sources (a REST page, status frames) merged per recipient and channel,
+ * forward-only: an older answer never takes a tick back.
+ */
+function mergeDeliveries(/** @type {any[]} */ a, /** @type {any[]} */ b) {
+  const out = new Map(a.map((d) => [`${d.recipient_id}/${d.channel}`, { ...d }]));
+  for (const d of b) {
+    const key = `${d.recipient_id}/${d.channel}`;
+    const cur = out.get(key);
+    if (!cur || d.status === 'FAILED' || (RANK[/** @type {'SENT'} */ (d.status)] ?? 0) > (RANK[/** @type {'SENT'} */ (cur.status)] ?? 0)) out.set(key, { ...d });
+  }
+  return [...out.values()];
 }
 
 /** The whole history of a conversation (fetching also tells the API we received it). */
@@ -296,6 +311,10 @@ function connect() {
 function onFrame(/** @type {WebSocket} */ ws, /** @type {any} */ f) {
   switch (f.type) {
     case 'ready':
+      // After a reconnect: the stream replays messages, not the statuses they took meanwhile (the
+      // other side may have read ours). The history over REST has them; merged forward-only.
+      if (state.everReady) void Promise.all([...state.conversations.keys()].map(loadHistory)).then(() => (renderMessages(), renderConversations()));
+      state.everReady = true;
       state.ready = true;
       state.attempt = 0;
       setConnection('online', 'online');
@@ -318,10 +337,8 @@ function onFrame(/** @type {WebSocket} */ ws, /** @type {any} */ f) {
     case 'message.status': {
       const m = state.messages.get(f.conversation_id)?.get(f.message_id);
       if (!m) break;
-      const d = m.deliveries.find((/** @type {any} */ x) => x.recipient_id === f.recipient_id && x.channel === f.channel);
       // Statuses never move backwards; a late DELIVERED after READ changes nothing.
-      if (!d) m.deliveries.push({ recipient_id: f.recipient_id, channel: f.channel, status: f.status, updated_at: f.at });
-      else if (f.status === 'FAILED' || (RANK[/** @type {'SENT'} */ (f.status)] ?? 0) > (RANK[/** @type {'SENT'} */ (d.status)] ?? 0)) d.status = f.status;
+      m.deliveries = mergeDeliveries(m.deliveries, [{ recipient_id: f.recipient_id, channel: f.channel, status: f.status, updated_at: f.at }]);
       if (f.conversation_id === state.open) renderMessages();
       break;
     }
@@ -378,7 +395,7 @@ function logout(/** @type {string} */ why = '') {
   const ws = state.ws;
   state.ws = null;
   ws?.close(1000, 'logout');
-  Object.assign(state, { conversations: new Map(), messages: new Map(), cursors: {}, open: null, ready: false, attempt: 0 });
+  Object.assign(state, { conversations: new Map(), messages: new Map(), cursors: {}, open: null, ready: false, everReady: false, attempt: 0 });
   state.presence.clear();
   state.readSent.clear();
   setConnection('offline');
