@@ -40,8 +40,13 @@ export function parseFlags<O extends Options>(args: string[], options: O, usage:
 
 /** Where a command talks to, who it is, and how it prints. */
 export class CliContext {
+  /** The config dir (session, cursors). */
   readonly dir: string;
   readonly json: boolean;
+  /** The API's base URL, without a trailing slash. */
+  readonly api: string;
+  /** The gateway's WebSocket URL. */
+  readonly gateway: string;
   private readonly saved: Session | null;
 
   constructor(
@@ -66,9 +71,6 @@ export class CliContext {
       if (!ok) throw usageError(`${name} ${url} is not a ${schemes.join(' or ')} URL`);
     }
   }
-
-  readonly api: string;
-  readonly gateway: string;
 
   /** The logged-in session (CHAT4ALL_TOKEN wins, for scripts); exit 3 when there is none or it expired. */
   session(): Session {

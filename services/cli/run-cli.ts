@@ -11,6 +11,7 @@ import { MESSAGES_USAGE, SEND_USAGE, messageCommand, messagesCommand, readComman
 import { IDENTITIES_USAGE, identitiesCommand } from './identities-command.ts';
 import { USERS_USAGE, usersCommand } from './users-command.ts';
 import { TAIL_USAGE, tailCommand } from './tail-command.ts';
+import { statusCommand } from './status-command.ts';
 
 export const USAGE = `usage: chat4all <command> [--api URL] [--gateway URL] [--json]
 
@@ -116,11 +117,9 @@ async function peopleCommand(command: string, args: string[], io: CliIo): Promis
     case 'tail':
       noPositionals();
       return tailCommand(ctx, v);
-    default: {
+    default:
       noPositionals();
-      const { statusCommand } = await import('./status-command.ts');
       return statusCommand(ctx);
-    }
   }
 }
 
