@@ -127,6 +127,20 @@ export const chat4allPropsFields = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  gateway: z
+    .strictObject({
+      replicas: z.number().int().min(1).default(2).describe('push gateway replicas when autoscaling.mode is none'),
+      resources: resources('100m', '256Mi', '1', '512Mi'),
+      terminationGracePeriodSeconds: grace(30),
+      autoscaling: z
+        .strictObject({
+          minReplicas: z.number().int().min(1).default(2),
+          maxReplicas: z.number().int().min(1).default(10),
+          targetCPUUtilizationPercentage: z.number().int().min(1).max(100).default(70),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   router: z
     .strictObject({
       replicas: z.number().int().min(1).default(2),
@@ -236,11 +250,15 @@ export const chat4allPropsSchema = chat4allPropsFields.superRefine((p, ctx) => {
   if (mode !== 'none' && p.api.autoscaling.minReplicas > p.api.autoscaling.maxReplicas) {
     ctx.addIssue({ code: 'custom', path: ['api', 'autoscaling', 'minReplicas'], message: `api.autoscaling.minReplicas (${p.api.autoscaling.minReplicas}) exceeds maxReplicas (${p.api.autoscaling.maxReplicas})` });
   }
-  for (const key of ['api', 'router', 'connectors'] as const) {
+  if (mode !== 'none' && p.gateway.autoscaling.minReplicas > p.gateway.autoscaling.maxReplicas) {
+    ctx.addIssue({ code: 'custom', path: ['gateway', 'autoscaling', 'minReplicas'], message: `gateway.autoscaling.minReplicas (${p.gateway.autoscaling.minReplicas}) exceeds maxReplicas (${p.gateway.autoscaling.maxReplicas})` });
+  }
+  for (const key of ['api', 'gateway', 'router', 'connectors'] as const) {
     const g = p[key].terminationGracePeriodSeconds;
-    const need = SERVICE_STOP_BOUND_S + (key === 'api' ? API_PRESTOP_SECONDS : 0) + 5;
+    const paused = key === 'api' || key === 'gateway';
+    const need = SERVICE_STOP_BOUND_S + (paused ? API_PRESTOP_SECONDS : 0) + 5;
     if (g < need) {
-      ctx.addIssue({ code: 'custom', path: [key, 'terminationGracePeriodSeconds'], message: `${key}.terminationGracePeriodSeconds (${g}) is shorter than ${need} s: the service allows itself ${SERVICE_STOP_BOUND_S} s to finish, commit and leave its group${key === 'api' ? ` after a ${API_PRESTOP_SECONDS} s preStop pause` : ''}; raise it to at least ${need}` });
+      ctx.addIssue({ code: 'custom', path: [key, 'terminationGracePeriodSeconds'], message: `${key}.terminationGracePeriodSeconds (${g}) is shorter than ${need} s: the service allows itself ${SERVICE_STOP_BOUND_S} s to finish, commit and leave its group${paused ? ` after a ${API_PRESTOP_SECONDS} s preStop pause` : ''}; raise it to at least ${need}` });
     }
   }
 });

@@ -23,7 +23,29 @@ describe('Chat4AllChart (default settings: hpa mode)', () => {
 
   test('every object passes schema validation', async () => {
     await validateAll(objs);
-    assert.equal(objs.length, 34);
+    assert.equal(objs.length, 39);
+  });
+
+  test('the push gateway: its entry point on 8081, probes, a CPU autoscaler, a PDB, a Service, open ingress, a preStop pause, scraped by the ServiceMonitor', () => {
+    const d = named(objs, 'Deployment', 'chat4all-gateway');
+    const c = container(d) as Container & Record<string, { httpGet: { path: string } }> & { lifecycle?: { preStop: { exec: { command: string[] } } } };
+    assert.deepEqual(c.command, ['node', ENTRYPOINTS.gateway]);
+    assert.deepEqual(c.ports, [{ name: 'http', containerPort: 8081, protocol: 'TCP' }]);
+    assert.equal(c.readinessProbe!.httpGet.path, '/readyz');
+    assert.equal(c.livenessProbe!.httpGet.path, '/healthz');
+    assert.deepEqual(c.lifecycle?.preStop.exec.command, ['sleep', '5']);
+    const hpa = named(objs, 'HorizontalPodAutoscaler', 'chat4all-gateway').spec as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    assert.deepEqual(hpa.metrics[0].resource, { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } });
+    assert.deepEqual([hpa.minReplicas, hpa.maxReplicas], [2, 10]);
+    assert.ok(named(objs, 'PodDisruptionBudget', 'chat4all-gateway'));
+    assert.ok(named(objs, 'Service', 'chat4all-gateway'));
+    const np = named(objs, 'NetworkPolicy', 'chat4all-gateway').spec as { ingress: { from?: unknown }[] };
+    assert.equal(np.ingress[0]!.from, undefined, 'people connect from anywhere');
+    const sm = byKind(objs, 'ServiceMonitor')[0]!.spec as { endpoints: { port: string; path: string }[] };
+    assert.deepEqual(sm.endpoints.map((e) => [e.port, e.path]), [['http', '/metrics']]);
+    const small = synth({ gateway: { autoscaling: { minReplicas: 3, maxReplicas: 4, targetCPUUtilizationPercentage: 55 } } }, spec);
+    const h2 = named(small, 'HorizontalPodAutoscaler', 'chat4all-gateway').spec as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    assert.deepEqual([h2.minReplicas, h2.maxReplicas, h2.metrics[0].resource.target.averageUtilization], [3, 4, 55]);
   });
 
   test('each service runs its compiled entry point with probes on /healthz and /readyz', () => {
@@ -55,7 +77,7 @@ describe('Chat4AllChart (default settings: hpa mode)', () => {
   });
 
   test('autoscaled Deployments have no replicas; the operator keeps its own', () => {
-    for (const n of ['api', 'router', 'connector-whatsapp', 'connector-instagram']) assert.equal((named(objs, 'Deployment', `chat4all-${n}`).spec as { replicas?: number }).replicas, undefined, n);
+    for (const n of ['api', 'gateway', 'router', 'connector-whatsapp', 'connector-instagram']) assert.equal((named(objs, 'Deployment', `chat4all-${n}`).spec as { replicas?: number }).replicas, undefined, n);
     assert.equal((named(objs, 'Deployment', 'chat4all-operator').spec as { replicas?: number }).replicas, 1);
   });
 
@@ -214,7 +236,7 @@ describe('Chat4AllChart (keda mode)', () => {
 
   test('ScaledObjects with apache-kafka triggers replace the HPAs, never both', async () => {
     assert.equal(byKind(objs, 'HorizontalPodAutoscaler').length, 0);
-    assert.equal(byKind(objs, 'ScaledObject').length, 4);
+    assert.equal(byKind(objs, 'ScaledObject').length, 5);
     await validateAll(objs);
     const so = named(objs, 'ScaledObject', 'chat4all-connector-whatsapp').spec as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     assert.equal(so.minReplicaCount, 0);

@@ -278,11 +278,12 @@ export class Chat4AllChart extends Chart {
   private autoscaler(p: Chat4AllProps, w: Workload, metadata: { name: string; namespace: string; labels: Record<string, string> }) {
     const a = p.autoscaling;
     const scaleDown = { stabilizationWindowSeconds: a.scaleDownStabilizationSeconds, selectPolicy: 'Max', policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }] };
-    const bounds = w.scaling.kind === 'cpu' ? p.api.autoscaling : w.key === 'router' ? p.router.autoscaling : p.connectors.autoscaling;
+    const cpu = w.key === 'gateway' ? p.gateway.autoscaling : p.api.autoscaling;
+    const bounds = w.scaling.kind === 'cpu' ? cpu : w.key === 'router' ? p.router.autoscaling : p.connectors.autoscaling;
     if (a.mode === 'hpa') {
       const metrics =
         w.scaling.kind === 'cpu'
-          ? [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: p.api.autoscaling.targetCPUUtilizationPercentage } } }]
+          ? [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: cpu.targetCPUUtilizationPercentage } } }]
           : w.scaling.kind === 'lag'
             ? [
                 {
@@ -321,7 +322,7 @@ export class Chat4AllChart extends Chart {
               allowIdleConsumers: 'false',
             },
           }
-        : { type: 'cpu', metricType: 'Utilization', metadata: { value: String(p.api.autoscaling.targetCPUUtilizationPercentage) } };
+        : { type: 'cpu', metricType: 'Utilization', metadata: { value: String(cpu.targetCPUUtilizationPercentage) } };
     new ApiObject(this, `${w.component}-scaledobject`, {
       apiVersion: 'keda.sh/v1alpha1',
       kind: 'ScaledObject',
@@ -343,8 +344,8 @@ export class Chat4AllChart extends Chart {
     const tcp = (ports: number[]) => ports.map((n) => ({ port: k8s.IntOrString.fromNumber(n), protocol: 'TCP' }));
     const monitoring = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': p.monitoring.namespace } } };
     const ingress =
-      w.key === 'api' || w.key === 'connectors'
-        ? [{ ports: port }] // the public API and the providers' webhooks: from anywhere
+      w.key === 'api' || w.key === 'gateway' || w.key === 'connectors'
+        ? [{ ports: port }] // the public API, people's WebSockets and the providers' webhooks: from anywhere
         : w.key === 'providerSim'
           ? [{ from: [{ podSelector: { matchLabels: instance } }, monitoring], ports: port }]
           : w.key === 'router' && p.operator.enabled
@@ -355,7 +356,7 @@ export class Chat4AllChart extends Chart {
     const egress = [
       { ports: [{ port: k8s.IntOrString.fromNumber(53), protocol: 'UDP' }, { port: k8s.IntOrString.fromNumber(53), protocol: 'TCP' }] },
       { to: [{ podSelector: { matchLabels: instance } }] },
-      ...(w.key === 'api' || w.key === 'router' || w.key === 'connectors' ? [{ ports: data }] : []),
+      ...(w.key === 'api' || w.key === 'gateway' || w.key === 'router' || w.key === 'connectors' ? [{ ports: data }] : []),
       ...(w.key === 'connectors' ? [{ ports: tcp(p.networkPolicy.providerPorts) }] : []),
       ...(w.key === 'router' ? [{ ports: tcp(p.networkPolicy.webhookPorts) }] : []), // clients' webhook URLs
       ...(w.key === 'operator' ? [{ ports: tcp([...p.networkPolicy.kubeApiPorts, ...p.networkPolicy.kafkaPorts]) }] : []),

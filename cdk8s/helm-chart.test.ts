@@ -46,7 +46,7 @@ describe('charts/chat4all with the real helm binary', () => {
     const commands = [...byKind(rendered, 'Deployment'), ...byKind(rendered, 'Job')].map((d) => (d.spec as { template: { spec: { containers: { command: string[] }[] } } }).template.spec.containers[0]!.command);
     const allowed = Object.values(ENTRYPOINTS).map((e) => JSON.stringify(['node', e]));
     for (const c of commands) assert.ok(allowed.includes(JSON.stringify(c)), JSON.stringify(c));
-    assert.equal(new Set(commands.map((c) => c[1])).size, 6);
+    assert.equal(new Set(commands.map((c) => c[1])).size, 7);
   });
 
   test('helm refuses the same traps with the same messages as the cdk8s app', async () => {

@@ -3,6 +3,7 @@ import { API_PRESTOP_SECONDS, defaultLagTopic, type Chat4AllProps } from './char
 /** The compiled entry point of each process, as the image runs it (`node <entry>`, WORKDIR /app). */
 export const ENTRYPOINTS = {
   api: 'dist/services/api/main.js',
+  gateway: 'dist/services/gateway/main.js',
   router: 'dist/services/router/main.js',
   connector: 'dist/services/connectors/main.js',
   'provider-sim': 'dist/services/provider-sim/main.js',
@@ -28,7 +29,7 @@ export interface Workload {
   /** `app.kubernetes.io/component` and the object name suffix. */
   component: string;
   /** Which props section configures it. */
-  key: 'api' | 'router' | 'connectors' | 'providerSim' | 'operator';
+  key: 'api' | 'gateway' | 'router' | 'connectors' | 'providerSim' | 'operator';
   command: string[];
   port: number;
   readinessPath: string;
@@ -78,6 +79,23 @@ export function workloads(p: Chat4AllProps): Workload[] {
       replicas: p.api.replicas,
       resources: p.api.resources,
       terminationGracePeriodSeconds: p.api.terminationGracePeriodSeconds,
+      preStopSleepSeconds: API_PRESTOP_SECONDS,
+      serviceAccount: false,
+    },
+    {
+      // WebSockets of people (docs/realtime.md): every replica reads every realtime record, so it
+      // scales with connections (CPU), not with a consumer group's lag.
+      component: 'gateway',
+      key: 'gateway',
+      command: ['node', ENTRYPOINTS.gateway],
+      port: 8081,
+      readinessPath: '/readyz',
+      env: [podName, ...serviceSecrets(p)],
+      scaling: { kind: 'cpu' },
+      replicas: p.gateway.replicas,
+      resources: p.gateway.resources,
+      terminationGracePeriodSeconds: p.gateway.terminationGracePeriodSeconds,
+      // Out of the Service's endpoints before it closes its connections with 1001, so they reconnect elsewhere.
       preStopSleepSeconds: API_PRESTOP_SECONDS,
       serviceAccount: false,
     },
@@ -217,6 +235,8 @@ export function sharedConfig(p: Chat4AllProps): Record<string, string> {
     // In a pod every server binds all interfaces; the defaults (127.0.0.1) are for one machine.
     API_HOST: '0.0.0.0',
     API_PORT: '8080',
+    GATEWAY_HOST: '0.0.0.0',
+    GATEWAY_PORT: '8081',
     ROUTER_HOST: '0.0.0.0',
     ROUTER_PORT: '8091',
     CONNECTORS_HOST: '0.0.0.0',

@@ -20,7 +20,7 @@ export function controlRoutes(supervisor: Supervisor, onDown: () => void): expre
   const has = (name: string) => supervisor.ps().some((p) => p.name === name);
 
   r.get('/processes', (_req, res) => {
-    res.json({ processes: supervisor.ps(), api_url: supervisor.apiUrl, sim_url: supervisor.simUrl, bootstrap: supervisor.bootstrap });
+    res.json({ processes: supervisor.ps(), api_url: supervisor.apiUrl, sim_url: supervisor.simUrl, stream_urls: supervisor.streamUrls, bootstrap: supervisor.bootstrap });
   });
   r.post('/processes/:name/kill', async (req, res) => {
     if (!has(req.params.name)) return problem(res, 404, `no process named ${req.params.name}`);

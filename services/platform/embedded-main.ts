@@ -26,6 +26,7 @@ async function main() {
     `  provider sim   ${platform.simUrl ?? '(external)'}   (admin: /_sim/received, /_sim/faults)`,
     `  connectors     ${platform.connectorsUrl}   (webhooks: /webhooks/whatsapp, /webhooks/instagram)`,
     `  router         ${platform.routerUrl}/metrics`,
+    `  push gateway   ${platform.streamUrl}   (WebSocket; see docs/realtime.md)`,
     '',
     'Try it:',
     `  npx chat4all demo --api ${platform.apiUrl}`,

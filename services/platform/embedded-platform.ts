@@ -16,11 +16,14 @@ import { buildConnectorRuntime } from '../connectors/connector-runtime.ts';
 import { createConnectorsApp } from '../connectors/app.ts';
 import { startConnectors } from '../connectors/connector-service.ts';
 import { createProviderSim } from '../provider-sim/sim.ts';
+import { createGateway, gatewaySettings } from '../gateway/gateway.ts';
 
 export interface EmbeddedPlatform {
   apiUrl: string;
   routerUrl: string;
   connectorsUrl: string;
+  /** The push gateway's WebSocket endpoint (`ws://…/v1/stream`). */
+  streamUrl: string;
   /** The provider simulator's URL, when this platform started one. */
   simUrl: string | null;
   adapters: Adapters;
@@ -31,8 +34,8 @@ export interface EmbeddedPlatform {
 }
 
 /**
- * The whole platform in one process on the embedded defaults: API, router, connectors and,
- * when asked, the provider simulator. Each keeps its own HTTP server and metric registry, as it
+ * The whole platform in one process on the embedded defaults: API, router, connectors, one push
+ * gateway and, when asked, the provider simulator. Each keeps its own HTTP server and metric registry, as it
  * would in its own process.
  */
 export async function startEmbeddedPlatform(
@@ -115,10 +118,20 @@ export async function startEmbeddedPlatform(
   );
   servers.push(api.server);
 
+  const gateway = createGateway({ ...adapters, logger: logger.child({ service: 'gateway' }), registry: createRegistry('gateway') }, gatewaySettings(config));
+  await gateway.start();
+  stops.push(() => gateway.stop());
+  await new Promise<void>((resolve, reject) => {
+    gateway.server.once('error', reject);
+    gateway.server.listen(config.gatewayPort, config.gatewayHost, () => resolve());
+  });
+  const gatewayAddress = gateway.server.address() as import('node:net').AddressInfo;
+
   return {
     apiUrl: api.url,
     routerUrl: r.url,
     connectorsUrl: c.url,
+    streamUrl: `ws://${config.gatewayHost}:${gatewayAddress.port}/v1/stream`,
     simUrl,
     adapters,
     logger,

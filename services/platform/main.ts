@@ -10,7 +10,7 @@ import { listen } from '../core/listen.ts';
 
 /**
  * `make up`: the whole platform as separate processes on loopback — dev Kafka broker, provider
- * simulator, two connectors, two routers and the API — with a control API for the CLI.
+ * simulator, two connectors, two routers, the API and two push gateways — with a control API for the CLI.
  */
 async function main() {
   const dataDir = resolve(process.env.DATA_DIR ?? '.data');
@@ -18,13 +18,15 @@ async function main() {
   const supervisor = new Supervisor({
     dataDir,
     routers: Number(process.env.ROUTERS ?? 2),
+    gateways: Number(process.env.GATEWAYS ?? 2),
+    gatewayPort: Number(process.env.GATEWAY_PORT ?? 8081),
     partitions: Number(process.env.KAFKA_PARTITIONS ?? 12),
     apiPort: Number(process.env.API_PORT ?? 8080),
     simPort: Number(process.env.SIM_PORT ?? 9300),
     logLevel: process.env.LOG_LEVEL ?? 'info',
   });
   const tty = process.stdout.isTTY;
-  process.stdout.write('starting Chat4All: dev broker, provider simulator, connectors, routers, API …\n');
+  process.stdout.write('starting Chat4All: dev broker, provider simulator, connectors, routers, API, push gateways …\n');
   if (!tty) supervisor.on('change', (p) => process.stdout.write(`[platform] ${p.name} ${p.state}${p.pid ? ` pid=${p.pid}` : ''}\n`));
 
   let shuttingDown = false;
@@ -58,12 +60,13 @@ async function main() {
   app.use(liveViewRoutes(sampler));
   app.use('/control', controlRoutes(supervisor, () => void shutdown('platform down')));
   const control = await listen(app, '127.0.0.1', Number(process.env.CONTROL_PORT ?? 8079));
-  writeFileSync(join(dataDir, 'platform.json'), JSON.stringify({ control_url: `${control.url}/control`, pid: process.pid, api_url: supervisor.apiUrl }));
+  writeFileSync(join(dataDir, 'platform.json'), JSON.stringify({ control_url: `${control.url}/control`, pid: process.pid, api_url: supervisor.apiUrl, stream_urls: supervisor.streamUrls }));
 
   const header = [
     '',
     'Chat4All is up (dev profile: built-in secrets; SQLite in ' + dataDir + ')',
     `  API            ${supervisor.apiUrl}   (docs: ${supervisor.apiUrl}/docs, OpenAPI: ${supervisor.apiUrl}/openapi.json)`,
+    `  push gateway   ${supervisor.streamUrls.join('   ')}   (WebSocket; see docs/realtime.md)`,
     `  provider sim   ${supervisor.simUrl}   (what it received: ${supervisor.simUrl}/_sim/received)`,
     `  Kafka (dev)    ${supervisor.bootstrap.join(',')}`,
     `  live view      ${control.url}/   (rates, latency, lag, breakers, processes; every second)`,

@@ -13,7 +13,7 @@ export function processTable(processes: ProcessInfo[], now = Date.now()): string
   const rows = [['NAME', 'PID', 'ROLE', 'STATE', 'UPTIME', 'URL']];
   for (const p of processes) {
     const state = p.state === 'exited' || p.state === 'killed' ? `${p.state}(${p.signal ?? p.exit_code ?? ''})` : p.state;
-    rows.push([p.name, p.pid ? String(p.pid) : '-', p.role, state, uptime(p, now), p.url ?? '-']);
+    rows.push([p.name, p.pid ? String(p.pid) : '-', p.role, state, uptime(p, now), p.stream_url ?? p.url ?? '-']);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)) + 2);
   return rows.map((r) => r.map((c, i) => pad(c, widths[i]!)).join('').trimEnd()).join('\n');

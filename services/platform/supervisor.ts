@@ -6,11 +6,11 @@ import { EventEmitter } from 'node:events';
 import { startDevBroker, type DevBroker } from '../devbroker/dev-broker.ts';
 import { topicLayout } from '../core/topics.ts';
 import { EXTERNAL_CHANNELS, type ExternalChannel } from '../core/domain/types.ts';
-import { freePort } from './free-port.ts';
+import { freePort, nextFreePort } from './free-port.ts';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 
-export type Role = 'broker' | 'provider-sim' | 'api' | 'router' | 'connector';
+export type Role = 'broker' | 'provider-sim' | 'api' | 'router' | 'connector' | 'gateway';
 export type ProcessState = 'starting' | 'running' | 'stopping' | 'stopped' | 'exited' | 'killed';
 
 /** One process of the local platform, as `platform ps` shows it. */
@@ -25,6 +25,8 @@ export interface ProcessInfo {
   signal: string | null;
   /** Its HTTP base URL (health, metrics), when it has one. */
   url: string | null;
+  /** A push gateway's WebSocket endpoint (`ws://…/v1/stream`); null for other roles. */
+  stream_url?: string | null;
   restarts: number;
 }
 
@@ -32,6 +34,10 @@ export interface SupervisorOptions {
   /** Folder for the SQLite file and the process logs. */
   dataDir: string;
   routers?: number;
+  /** Push gateways to run. @default 2 */
+  gateways?: number;
+  /** Port of the first push gateway; the others take the next free ports. @default a free port */
+  gatewayPort?: number;
   partitions?: number;
   apiPort?: number;
   simPort?: number;
@@ -55,26 +61,30 @@ interface Managed {
 }
 
 /**
- * The local process driver: runs the dev broker, the provider simulator, the API, the routers and
- * one connector per channel as separate processes on loopback. It restarts nothing by itself:
+ * The local process driver: runs the dev broker, the provider simulator, the API, the routers,
+ * the push gateways and one connector per channel as separate processes on loopback. It restarts nothing by itself:
  * a killed process stays down until `start`, so failover can be observed.
  * Emits `change` (ProcessInfo) on every state change.
  */
 export class Supervisor extends EventEmitter {
   private readonly procs = new Map<string, Managed>();
   private brokerPorts: number[] = [];
-  private readonly opts: Required<Omit<SupervisorOptions, 'env' | 'apiPort' | 'simPort' | 'nodeArgs'>> & SupervisorOptions;
+  private readonly opts: Required<Omit<SupervisorOptions, 'env' | 'apiPort' | 'simPort' | 'nodeArgs' | 'gatewayPort'>> & SupervisorOptions;
   private readonly logs = new Map<string, WriteStream>();
   private stopping = false;
 
   constructor(options: SupervisorOptions) {
     super();
-    this.opts = { routers: 2, partitions: 12, logLevel: 'info', startTimeoutMs: 30_000, ...options };
+    this.opts = { routers: 2, gateways: 2, partitions: 12, logLevel: 'info', startTimeoutMs: 30_000, ...options };
     mkdirSync(join(this.opts.dataDir, 'logs'), { recursive: true });
   }
 
   get apiUrl(): string {
     return this.procs.get('api')!.info.url!;
+  }
+  /** The push gateways' WebSocket endpoints, first gateway first. */
+  get streamUrls(): string[] {
+    return [...this.procs.values()].filter((p) => p.info.role === 'gateway').map((p) => p.info.stream_url!);
   }
   get simUrl(): string {
     return this.procs.get('provider-sim')!.info.url!;
@@ -114,8 +124,15 @@ export class Supervisor extends EventEmitter {
     for (let i = 1; i <= this.opts.routers; i++) await this.addRouter(i);
     const apiPort = this.opts.apiPort ?? (await freePort());
     this.add('api', 'api', 'services/api/main.ts', apiPort, { API_PORT: String(apiPort) });
+    let gatewayPort = 0;
+    for (let i = 1; i <= this.opts.gateways; i++) {
+      gatewayPort = i === 1 && this.opts.gatewayPort ? this.opts.gatewayPort : await nextFreePort(gatewayPort || 8080);
+      this.add(`gateway-${i}`, 'gateway', 'services/gateway/main.ts', gatewayPort, { GATEWAY_PORT: String(gatewayPort) });
+      this.procs.get(`gateway-${i}`)!.info.stream_url = `ws://127.0.0.1:${gatewayPort}/v1/stream`;
+    }
 
-    const order = ['provider-sim', ...EXTERNAL_CHANNELS.map((c) => `connector-${c}`), ...this.routerNames(), 'api'];
+    const gateways = [...this.procs.values()].filter((p) => p.info.role === 'gateway').map((p) => p.info.name);
+    const order = ['provider-sim', ...EXTERNAL_CHANNELS.map((c) => `connector-${c}`), ...this.routerNames(), 'api', ...gateways];
     await Promise.all(order.map((n) => this.startProcess(n)));
   }
 
@@ -164,6 +181,9 @@ export class Supervisor extends EventEmitter {
       // The dev broker holds a fetch for the whole wait even when records arrive (see docs/dev-broker.md).
       KAFKA_MAX_WAIT_MS: '10',
       KAFKA_SESSION_TIMEOUT_MS: '6000',
+      // Presence of a killed gateway's users expires within seconds locally (15 s by default).
+      GATEWAY_PRESENCE_HEARTBEAT_MS: '1000',
+      GATEWAY_PRESENCE_TTL_MS: '3000',
       STORE_DRIVER: 'sqlite',
       DATA_DIR: this.opts.dataDir,
       SQLITE_PATH: join(this.opts.dataDir, 'chat4all.db'),
@@ -303,7 +323,7 @@ export class Supervisor extends EventEmitter {
     if (this.stopping) return;
     this.stopping = true;
     const byRole = (roles: Role[]) => [...this.procs.values()].filter((m) => roles.includes(m.info.role) && m.info.pid);
-    for (const group of [['api'], ['router', 'connector'], ['provider-sim']] as Role[][]) {
+    for (const group of [['api', 'gateway'], ['router', 'connector'], ['provider-sim']] as Role[][]) {
       await Promise.all(byRole(group).map((m) => this.kill(m.info.name, 'TERM')));
     }
     const b = this.procs.get('broker');

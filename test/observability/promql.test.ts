@@ -50,7 +50,7 @@ describe('dashboards and alert rules', () => {
 
   test('dashboards take their data source from the ${datasource} variable, never a fixed uid', () => {
     const files = readDashboardFiles();
-    assert.deepEqual(files.map((f) => f.dashboard.uid).sort(), ['chat4all-api', 'chat4all-connectors', 'chat4all-overview', 'chat4all-router']);
+    assert.deepEqual(files.map((f) => f.dashboard.uid).sort(), ['chat4all-api', 'chat4all-connectors', 'chat4all-gateway', 'chat4all-overview', 'chat4all-router']);
     for (const { file, dashboard } of files) {
       const ds = dashboard.templating?.list?.find((v) => v.name === 'datasource');
       assert.equal(ds?.type, 'datasource', `${file}: a datasource variable`);

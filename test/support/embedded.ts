@@ -13,6 +13,7 @@ export async function startTestPlatform(env: Record<string, string> = {}): Promi
     API_PORT: '0',
     ROUTER_PORT: '0',
     CONNECTORS_PORT: '0',
+    GATEWAY_PORT: '0',
     SIM_PORT: '0',
     START_SIMULATOR: 'true',
     SCRYPT_COST: '1024',

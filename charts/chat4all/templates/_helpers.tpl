@@ -35,6 +35,16 @@ items:
     grace: {{ .Values.api.terminationGracePeriodSeconds }}
     replicas: {{ .Values.api.replicas }}
     serviceAccount: false
+  - component: gateway
+    key: gateway
+    entry: dist/services/gateway/main.js
+    port: 8081
+    readinessPath: /readyz
+    scaling: cpu
+    preStopSleepSeconds: 5
+    grace: {{ .Values.gateway.terminationGracePeriodSeconds }}
+    replicas: {{ .Values.gateway.replicas }}
+    serviceAccount: false
   - component: router
     key: router
     entry: dist/services/router/main.js
@@ -139,11 +149,15 @@ zero where it cannot work, grace periods shorter than a graceful stop.
 {{- if and (ne $mode "none") (gt (int $v.api.autoscaling.minReplicas) (int $v.api.autoscaling.maxReplicas)) -}}
 {{- $problems = append $problems (printf "api.autoscaling.minReplicas (%d) exceeds maxReplicas (%d)" (int $v.api.autoscaling.minReplicas) (int $v.api.autoscaling.maxReplicas)) -}}
 {{- end -}}
-{{- range $key := list "api" "router" "connectors" -}}
+{{- if and (ne $mode "none") (gt (int $v.gateway.autoscaling.minReplicas) (int $v.gateway.autoscaling.maxReplicas)) -}}
+{{- $problems = append $problems (printf "gateway.autoscaling.minReplicas (%d) exceeds maxReplicas (%d)" (int $v.gateway.autoscaling.minReplicas) (int $v.gateway.autoscaling.maxReplicas)) -}}
+{{- end -}}
+{{- range $key := list "api" "gateway" "router" "connectors" -}}
 {{- $g := int (index $v $key).terminationGracePeriodSeconds -}}
-{{- $need := ternary 30 25 (eq $key "api") -}}
+{{- $paused := has $key (list "api" "gateway") -}}
+{{- $need := ternary 30 25 $paused -}}
 {{- if lt $g $need -}}
-{{- $problems = append $problems (printf "%s.terminationGracePeriodSeconds (%d) is shorter than %d s: the service allows itself 20 s to finish, commit and leave its group%s; raise it to at least %d" $key $g $need (ternary " after a 5 s preStop pause" "" (eq $key "api")) $need) -}}
+{{- $problems = append $problems (printf "%s.terminationGracePeriodSeconds (%d) is shorter than %d s: the service allows itself 20 s to finish, commit and leave its group%s; raise it to at least %d" $key $g $need (ternary " after a 5 s preStop pause" "" $paused) $need) -}}
 {{- end -}}
 {{- end -}}
 {{- if $problems -}}
