@@ -5,7 +5,7 @@ NODE_STAMP := node_modules/.install-stamp
 TEST_FILES = $(shell find services operator loadtest bench cdk8s test -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
 # Test files that start the whole multi-process platform: one at a time, so they never share the
 # machine's cores with another platform. Everything else runs two files at once.
-PLATFORM_TESTS = $(filter operator/experiments.test.ts test/integration/% test/observability/platform-observability.test.ts bench/bench-smoke.test.ts,$(TEST_FILES))
+PLATFORM_TESTS = $(filter operator/experiments.test.ts test/integration/% test/observability/platform-observability.test.ts bench/bench-smoke.test.ts test/e2e/web-client.test.ts,$(TEST_FILES))
 LIGHT_TESTS = $(filter-out $(PLATFORM_TESTS),$(TEST_FILES))
 
 .PHONY: help up up-embedded test typecheck lint unit deps system-deps clean synth build bench bench-smoke profile experiments
