@@ -137,6 +137,24 @@ export const OPERATIONS: Operation[] = [
     ok: { status: 200, description: 'HTML', contentType: 'text/html' }, errors: [],
   },
   {
+    method: 'get', path: '/app', tag: 'web client', secured: false, summary: 'The web client (docs/web-client.md)',
+    description: 'A single page; it logs in with POST /auth/token and connects to the push gateway named in /app/config.json. Served with a strict Content-Security-Policy.',
+    ok: { status: 200, description: 'HTML', contentType: 'text/html' }, errors: [],
+  },
+  {
+    method: 'get', path: '/app/app.js', tag: 'web client', secured: false, summary: "The web client's script",
+    ok: { status: 200, description: 'JavaScript module', contentType: 'text/javascript' }, errors: [],
+  },
+  {
+    method: 'get', path: '/app/app.css', tag: 'web client', secured: false, summary: "The web client's style sheet",
+    ok: { status: 200, description: 'CSS', contentType: 'text/css' }, errors: [],
+  },
+  {
+    method: 'get', path: '/app/config.json', tag: 'web client', secured: false, summary: "The web client's settings",
+    description: '`{"gateway_url"}`: the push gateway\'s WebSocket URL (GATEWAY_PUBLIC_URL).',
+    ok: { status: 200, description: 'JSON', contentType: 'application/json' }, errors: [],
+  },
+  {
     method: 'post', path: '/v1/webhooks', tag: 'webhooks', secured: true, summary: 'Subscribe a webhook',
     description: 'Callbacks for the status changes of the messages you send, signed with the secret (see docs/webhooks.md). The secret is in this answer only. The URL must be http(s) and must not resolve to a private, loopback, link-local or metadata address.',
     body: createWebhookRequest, ok: { status: 201, description: 'The webhook with its secret', schema: webhookCreated },
