@@ -4,6 +4,7 @@ import type { LoadTarget } from '../../loadtest/generator.ts';
 import { progressPrinter } from '../../loadtest/report.ts';
 import { runScenario } from '../../loadtest/run-scenario.ts';
 import { SCENARIOS, SCENARIO_NAMES, UnknownScenarioError, planScenario, type PlanOverrides } from '../../loadtest/scenarios.ts';
+import { realtimeCommand, REALTIME_USAGE } from './realtime-loadtest-command.ts';
 
 export const LOADTEST_USAGE = `usage: chat4all loadtest <scenario> [--rate N] [--duration S] [--conversations N] [--deadline S] [--target URL] [--sim URL] [--out DIR]
 
@@ -12,6 +13,7 @@ scenarios (1 user = 1 conversation sending 1 msg/s; --rate sets the starting rat
 send before an undelivered message counts as lost):
 ${SCENARIO_NAMES.map((n) => `  ${n.padEnd(9)} ${SCENARIOS[n]!.description}`).join('\n')}
   (file-upload is not here yet: there is no file API)
+${REALTIME_USAGE}
 
 Without --target it drives the platform 'make up' started (.data/platform.json), simulator included.
 Exit code: 0 thresholds passed, 1 thresholds failed, 2 bad usage, 3 the run itself failed.`;
@@ -109,6 +111,7 @@ async function resolveTarget(a: LoadtestArgs): Promise<LoadTarget> {
 
 /** `chat4all loadtest …`; resolves with the exit code. */
 export async function loadtestCommand(args: string[], out: (s: string) => void, err: (s: string) => void = out): Promise<number> {
+  if (args[0] === 'realtime') return realtimeCommand(args.slice(1), out, err);
   if (args.includes('--help') || args.includes('-h')) {
     out(LOADTEST_USAGE);
     return 0;
