@@ -78,6 +78,15 @@ describe('gateway: authentication and close codes', () => {
     await c.close();
   });
 
+  it('closes 1008 a client that floods frames', async () => {
+    const c = new TestClient(h.gateway.url, { token: a.token });
+    await c.next((f) => f.type === 'ready');
+    for (let i = 0; i < 150; i++) c.send({ type: 'ping' });
+    const closed = await c.closed;
+    assert.equal(closed.code, 1008);
+    assert.match(closed.reason, /too many frames/);
+  });
+
   it('refuses a token in the URL and a plain GET, and counts closes by code', async () => {
     const inUrl = new TestClient(`${h.gateway.url}?access_token=${a.token}`);
     await assert.rejects(inUrl.opened, /400/);
@@ -272,6 +281,26 @@ describe('gateway: backpressure', () => {
 });
 
 describe('gateway: presence', () => {
+  it('shows someone’s presence once a conversation with them starts while connected', async () => {
+    const h = await startTestGateways();
+    try {
+      const [a, b] = [await h.api.user('alice'), await h.api.user('bob')];
+      const alice = new TestClient(h.gateway.url, { token: a.token });
+      const bob = new TestClient(h.gateway.url, { token: b.token });
+      await Promise.all([alice, bob].map((c) => c.next((f) => f.type === 'ready')));
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(alice.frames.filter((f) => f.type === 'presence').length, 0, 'no shared conversation yet');
+      const c = await h.conversation(b, [a]);
+      await h.send(b, c, 'hi');
+      await alice.next((f) => f.type === 'message.created' && f.conversation_id === c);
+      const p = await alice.next((f) => f.type === 'presence' && f.user_id === b.user_id);
+      assert.equal(p.online, true);
+      await Promise.all([alice.close(), bob.close()]);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('shows who is online to people sharing a conversation only, across gateways and devices, and expires a dead gateway’s users', async () => {
     const h = await startTestGateways({ presenceTtlMs: 10_000 }, 2);
     try {

@@ -85,6 +85,8 @@ export interface Gateway {
 }
 
 const PRESENCE_CHUNK = 500;
+/** Client frames a connection may send per second before it is closed with 1008. */
+const FRAMES_PER_SECOND = 100;
 
 /**
  * The push gateway (docs/realtime.md): WebSocket connections of people, authenticated with the
@@ -241,7 +243,13 @@ export function createGateway(deps: GatewayDeps, settings: GatewaySettings): Gat
       for (const frame of early.splice(0)) chain = chain.then(() => handle(c, frame));
     };
 
+    let windowStart = 0;
+    let inWindow = 0;
     ws.on('message', (data, isBinary) => {
+      // Each ack, read or resume may cost a store read: a client gets a bounded share.
+      const now = Date.now();
+      if (now - windowStart >= 1000) [windowStart, inWindow] = [now, 0];
+      if (++inWindow > FRAMES_PER_SECOND) return refuse(CLOSE.policy, `too many frames: at most ${FRAMES_PER_SECOND} a second`);
       if (isBinary) return refuse(CLOSE.malformed, 'frames are JSON text');
       const frame = parseClientFrame(data.toString());
       if (typeof frame === 'string') return refuse(CLOSE.malformed, frame);
@@ -303,7 +311,15 @@ export function createGateway(deps: GatewayDeps, settings: GatewaySettings): Gat
           if (!conns) continue;
           const frame = messageCreatedFrame(event, m.delivery_id, event.routed_at);
           for (const c of conns) {
-            if (c.learn(event.conversation_id, memberIds)) for (const contact of c.contacts()) addTo(watchers, contact, c);
+            if (c.learn(event.conversation_id, memberIds)) {
+              // A conversation new to this connection: its members' presence becomes visible to it.
+              for (const contact of memberIds) {
+                if (contact === c.userId || watchers.get(contact)?.has(c)) continue;
+                addTo(watchers, contact, c);
+                const state = view.state(contact);
+                if (state.online || state.last_seen) c.send(presenceFrame(state));
+              }
+            }
             c.offer(event.conversation_id, frame);
           }
         }
