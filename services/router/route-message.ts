@@ -61,8 +61,8 @@ async function routeOne(deps: RouterDeps, message: Message): Promise<'routed' | 
   const routed = await deps.store.routeMessage(message.message_id, plan, isoAt(deps.clock.now()));
   deps.metrics.storeWriteDuration.observe({ operation: 'route' }, (performance.now() - writeStarted) / 1000);
 
-  await dispatch(deps, { ...message, seq: routed.seq }, routed.deliveries);
-  await publishMessageCreated(deps, { ...message, seq: routed.seq }, members, routed.deliveries);
+  // The push gateways need not wait behind the connectors' records: one bus round trip for both.
+  await Promise.all([dispatch(deps, { ...message, seq: routed.seq }, routed.deliveries), publishMessageCreated(deps, { ...message, seq: routed.seq }, members, routed.deliveries)]);
   const outcome = routed.routedNow ? 'routed' : 'duplicate';
   log.debug({ seq: routed.seq, deliveries: routed.deliveries.length, outcome }, 'message routed');
   return outcome;
