@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { startTestGateways } from '../services/gateway/test-gateway.ts';
+import { startTestGateways } from '../test/support/gateway-harness.ts';
 import { runRealtime } from './realtime.ts';
 
 describe('loadtest realtime', () => {

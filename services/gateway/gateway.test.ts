@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { TOPICS } from '../core/topics.ts';
 import type { MessageCreatedEvent, PresenceRecord } from '../core/realtime-events.ts';
-import { startTestGateways, TestClient } from './test-gateway.ts';
+import { startTestGateways, TestClient } from '../../test/support/gateway-harness.ts';
 
 type Harness = Awaited<ReturnType<typeof startTestGateways>>;
 type User = Awaited<ReturnType<Harness['api']['user']>>;

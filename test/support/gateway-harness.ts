@@ -1,13 +1,13 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
-import { createLogger } from '../core/logger.ts';
-import { createRegistry } from '../core/metrics.ts';
-import { createDeadLetterMetrics } from '../core/dead-letters.ts';
-import { createRouterMetrics } from '../router/metrics.ts';
-import { startRouter } from '../router/router-service.ts';
-import { startTestApi } from '../api/test-api.ts';
-import { createGateway, type Gateway, type GatewaySettings } from './gateway.ts';
+import { createLogger } from '../../services/core/logger.ts';
+import { createRegistry } from '../../services/core/metrics.ts';
+import { createDeadLetterMetrics } from '../../services/core/dead-letters.ts';
+import { createRouterMetrics } from '../../services/router/metrics.ts';
+import { startRouter } from '../../services/router/router-service.ts';
+import { startTestApi } from '../../services/api/test-api.ts';
+import { createGateway, type Gateway, type GatewaySettings } from '../../services/gateway/gateway.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- frames are whatever JSON the server sent */
 
