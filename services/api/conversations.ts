@@ -4,11 +4,16 @@ import { AppError, badRequest, forbidden, notFound } from '../core/errors.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
 import type { Principal } from './auth.ts';
-import { MAX_GROUP_MEMBERS } from './schemas.ts';
+import type { Config } from '../core/config.ts';
 
 export interface ConversationDeps {
   store: MessageStore;
   clock: Clock;
+  config: Pick<Config, 'maxGroupMembers'>;
+}
+
+function tooManyMembers(limit: number, field: string, detail: string): AppError {
+  return new AppError('too_many_members', detail, { status: 409, errors: [{ field, message: `a group has at most ${limit} members (MAX_GROUP_MEMBERS)` }] });
 }
 
 /** Service clients act for the platform, not as a person, so they cannot be members. */
@@ -33,8 +38,9 @@ export async function createConversation(
       { field: 'members', message: 'must name exactly one other user for a private conversation' },
     ]);
   }
-  if (members.length > MAX_GROUP_MEMBERS) {
-    throw badRequest(`a group has at most ${MAX_GROUP_MEMBERS} members`, [{ field: 'members', message: `at most ${MAX_GROUP_MEMBERS}` }]);
+  const limit = deps.config.maxGroupMembers;
+  if (members.length > limit) {
+    throw tooManyMembers(limit, 'members', `a group has at most ${limit} members, you included; this one would have ${members.length}`);
   }
   const found = await Promise.all(members.map((id) => deps.store.getUser(id)));
   const unknown = members.filter((_, i) => !found[i]);
@@ -58,7 +64,7 @@ export async function createConversation(
 }
 
 /** The conversation if the caller is a member; a missing one and a foreign one look the same (404). */
-export async function conversationFor(deps: ConversationDeps, caller: Principal, conversationId: string): Promise<Conversation> {
+export async function conversationFor(deps: Pick<ConversationDeps, 'store'>, caller: Principal, conversationId: string): Promise<Conversation> {
   const c = await deps.store.getConversation(conversationId);
   if (!c || !c.members.includes(caller.sub)) throw notFound('conversation');
   return c;
@@ -71,8 +77,11 @@ export async function addMember(deps: ConversationDeps, caller: Principal, conve
     throw badRequest('members can only be added to a group conversation', [{ field: 'user_id', message: 'this conversation is private' }]);
   }
   if (!(await deps.store.getUser(userId))) throw badRequest(`unknown user id: ${userId}`, [{ field: 'user_id', message: `no user ${userId}` }]);
-  if (!c.members.includes(userId) && c.members.length >= MAX_GROUP_MEMBERS) {
-    throw new AppError('conflict', `the group already has ${MAX_GROUP_MEMBERS} members`, { status: 409 });
+  // Checked before the write; two adds racing at the limit can each pass it, so a group can end
+  // up a few members over (bounded by the adds in flight), never unboundedly.
+  const limit = deps.config.maxGroupMembers;
+  if (!c.members.includes(userId) && c.members.length >= limit) {
+    throw tooManyMembers(limit, 'user_id', `the group already has ${c.members.length} members, the most a group may have (${limit})`);
   }
   return deps.store.addMember(conversationId, userId, isoAt(deps.clock.now()));
 }

@@ -5,6 +5,7 @@
  * reports bad configuration and warns about built-in dev secrets.
  */
 import { buildAdapters } from '../core/build-adapters.ts';
+import { httpLimits } from '../core/http-limits.ts';
 import { closeServer, listen } from '../core/listen.ts';
 import { createRegistry } from '../core/metrics.ts';
 import { runService } from '../core/run-service.ts';
@@ -13,7 +14,7 @@ import { createApp } from './app.ts';
 runService('api', async (config, logger) => {
   const adapters = await buildAdapters(config, {}, logger);
   const app = createApp({ ...adapters, config, logger, registry: createRegistry('api') });
-  const http = await listen(app, config.apiHost, config.apiPort);
+  const http = await listen(app, config.apiHost, config.apiPort, httpLimits(config));
   logger.info({ url: http.url }, 'api listening');
   console.log(`Chat4All API listening on ${http.url} (docs: ${http.url}/docs)`);
   return {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { InMemoryBus } from '../core/adapters/in-memory-bus.ts';
 import { SqliteMessageStore } from '../core/adapters/sqlite-message-store.ts';
 import { loadConfig } from '../core/config.ts';
+import { createLimitedServer, httpLimits } from '../core/http-limits.ts';
 import { createLogger } from '../core/logger.ts';
 import { createRegistry } from '../core/metrics.ts';
 import { createApp } from './app.ts';
@@ -35,7 +36,8 @@ export async function startTestApi(overrides: Record<string, unknown> = {}) {
   const clock = { now: () => Date.now() + offsetMs };
   const registry = createRegistry('api-test');
   const app = createApp({ config, store, bus, clock, logger: createLogger('api', 'silent'), registry });
-  const server = app.listen(0, '127.0.0.1');
+  // The server main.ts runs: the same timeouts and connection limits.
+  const server = createLimitedServer(app, httpLimits(config)).listen(0, '127.0.0.1');
   await once(server, 'listening');
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 

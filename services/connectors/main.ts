@@ -4,6 +4,7 @@ import { closeServer, listen } from '../core/listen.ts';
 import { runService } from '../core/run-service.ts';
 import { buildConnectorRuntime } from './connector-runtime.ts';
 import { createConnectorsApp } from './app.ts';
+import { httpLimits } from '../core/http-limits.ts';
 import { connectorGroup, startConnectors } from './connector-service.ts';
 import { KafkaBus } from '../core/adapters/kafka-bus.ts';
 import { kafkaOffsetReader, startConsumerLag } from '../core/consumer-lag.ts';
@@ -28,9 +29,10 @@ runService('connectors', async (config, logger) => {
         })
       : null;
   const http = await listen(
-    createConnectorsApp({ ...adapters, logger, metrics: runtime.metrics, connectors: runtime.connectors, registry }),
+    createConnectorsApp({ ...adapters, config, logger, metrics: runtime.metrics, connectors: runtime.connectors, registry }),
     config.connectorsHost,
     config.connectorsPort,
+    httpLimits(config),
   );
   logger.info({ url: http.url, channels: config.connectorChannels }, 'connectors running');
   return {

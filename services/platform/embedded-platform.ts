@@ -3,6 +3,7 @@ import type { Config } from '../core/config.ts';
 import { buildAdapters, type Adapters } from '../core/build-adapters.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { createRegistry } from '../core/metrics.ts';
+import { httpLimits } from '../core/http-limits.ts';
 import { closeServer, listen } from '../core/listen.ts';
 import { EXTERNAL_CHANNELS } from '../core/domain/types.ts';
 import { createApp } from '../api/app.ts';
@@ -63,9 +64,10 @@ export async function startEmbeddedPlatform(
   const runtime = buildConnectorRuntime(config, adapters, connectorsLogger, connectorsRegistry, simUrl ?? undefined);
   stops.push(async () => runtime.shutdown());
   const c = await listen(
-    createConnectorsApp({ ...adapters, logger: connectorsLogger, metrics: runtime.metrics, connectors: runtime.connectors, registry: connectorsRegistry }),
+    createConnectorsApp({ ...adapters, config, logger: connectorsLogger, metrics: runtime.metrics, connectors: runtime.connectors, registry: connectorsRegistry }),
     config.connectorsHost,
     config.connectorsPort,
+    httpLimits(config),
   );
   servers.push(c.server);
   if (simUrl) {
@@ -112,6 +114,7 @@ export async function startEmbeddedPlatform(
     createApp({ config, ...adapters, logger: logger.child({ service: 'api' }), registry: apiRegistry }),
     config.apiHost,
     config.apiPort,
+    httpLimits(config),
   );
   servers.push(api.server);
 
