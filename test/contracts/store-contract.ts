@@ -72,6 +72,17 @@ export function storeContract(name: string, make: () => StoreFixture | Promise<S
       assert.equal((await store.getUser(user_id))?.role, 'user');
     });
 
+    it('replaces a password hash, for existing users only', async () => {
+      const username = `rehash-${id()}`;
+      const user_id = id();
+      await store.createUser({ user_id, username, password_hash: 'old', created_at: now() });
+      assert.equal(await store.updatePasswordHash(user_id, 'new'), true);
+      assert.equal((await store.findUserByName(username))?.password_hash, 'new');
+      const ghost = id();
+      assert.equal(await store.updatePasswordHash(ghost, 'new'), false);
+      assert.equal(await store.getUser(ghost), null, 'no user is created');
+    });
+
     it('links an address to one user only', async () => {
       const at = now();
       const [u1, u2, address] = [id(), id(), `+55${Date.now()}${Math.floor(Math.random() * 1000)}`];

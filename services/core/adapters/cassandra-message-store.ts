@@ -148,6 +148,7 @@ export const CQL = {
 
   insertUser: 'INSERT INTO users (user_id, username, password_hash, email, user_role, created_at) VALUES (?, ?, ?, ?, ?, ?)',
   deleteUser: 'DELETE FROM users WHERE user_id = ?',
+  setPasswordHash: 'UPDATE users SET password_hash = ? WHERE user_id = ?',
   user: 'SELECT user_id, username, password_hash, email, user_role, created_at FROM users WHERE user_id = ?',
   claimUsername: 'INSERT INTO users_by_name (username, user_id) VALUES (?, ?) IF NOT EXISTS',
   userIdByName: 'SELECT user_id FROM users_by_name WHERE username = ?',
@@ -942,6 +943,15 @@ export class CassandraMessageStore implements MessageStore {
     if (!holder) return null;
     const r = (await this.db.run(CQL.user, [holder.user_id])).rows[0];
     return r ? toUser(r) : null;
+  }
+
+  async updatePasswordHash(userId: string, passwordHash: string): Promise<boolean> {
+    // An UPDATE is an upsert: read first, so no row is made for a user that does not exist. Not
+    // IF EXISTS: the row's other writes are plain, and Cassandra orders the two kinds by different
+    // clocks. The only delete of a user row is createUser's undo of a row nobody has logged in with.
+    if ((await this.db.run(CQL.user, [userId])).rows.length === 0) return false;
+    await this.db.run(CQL.setPasswordHash, [passwordHash, userId]);
+    return true;
   }
 
   async getUser(userId: string) {

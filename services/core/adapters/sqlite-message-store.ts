@@ -148,6 +148,7 @@ export class SqliteMessageStore implements MessageStore {
       ),
       userByName: d.prepare('SELECT * FROM users WHERE username = ?'),
       userById: d.prepare('SELECT * FROM users WHERE user_id = ?'),
+      setPasswordHash: d.prepare('UPDATE users SET password_hash = ? WHERE user_id = ?'),
       identity: d.prepare('SELECT * FROM identities WHERE channel = ? AND address = ?'),
       insertIdentity: d.prepare(
         'INSERT INTO identities (channel, address, user_id, linked_at) VALUES (@channel, @address, @user_id, @linked_at)',
@@ -243,6 +244,10 @@ export class SqliteMessageStore implements MessageStore {
   async findUserByName(username: string) {
     const r = this.stmt.userByName.get(username) as Row | undefined;
     return r ? { ...toUser(r), password_hash: r.password_hash as string } : null;
+  }
+
+  async updatePasswordHash(userId: string, passwordHash: string): Promise<boolean> {
+    return this.stmt.setPasswordHash.run(passwordHash, userId).changes > 0;
   }
 
   async getUser(userId: string) {
