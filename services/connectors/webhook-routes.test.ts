@@ -146,7 +146,7 @@ describe('provider webhook endpoint', () => {
     assert.equal(events.length, 2, 'both deliveries are taken');
 
     const routerRegistry = createRegistry('router-test');
-    const routerDeps = { store, bus, clock, logger, metrics: createRouterMetrics(routerRegistry), deadLetters: createDeadLetterMetrics(routerRegistry) };
+    const routerDeps = { store, bus, clock, logger, metrics: createRouterMetrics(routerRegistry), deadLetters: createDeadLetterMetrics(routerRegistry), maxBatchBytes: 512 * 1024 };
     const applied = [];
     for (const e of events) applied.push(await applyStatus(routerDeps, e));
     assert.deepEqual(applied, [true, false], 'the replay changes nothing');

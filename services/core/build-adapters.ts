@@ -73,6 +73,7 @@ async function buildBus(config: Config, logger?: Logger): Promise<Bus> {
         heartbeatIntervalMs: config.kafkaHeartbeatMs,
         maxWaitTimeMs: config.kafkaMaxWaitMs,
         lingerMs: config.kafkaLingerMs,
+        maxBatchBytes: config.busMaxBatchBytes,
         logger,
         partitionAssigners: config.kafkaAssignDelayMs > 0 ? [devBrokerAssigner(config.kafkaAssignDelayMs)] : undefined,
         onFatal: () => {

@@ -87,6 +87,7 @@ export async function startEmbeddedPlatform(
     logger: logger.child({ service: 'router' }),
     metrics: createRouterMetrics(routerRegistry),
     deadLetters: createDeadLetterMetrics(routerRegistry),
+    maxBatchBytes: config.busMaxBatchBytes,
   };
   const router = await startRouter(routerDeps, {
     relay: { intervalMs: config.relayIntervalMs, ageMs: config.relayAgeMs },

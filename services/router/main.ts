@@ -18,7 +18,7 @@ runService('router', async (config, logger) => {
   // One admin client reads the offsets for both the lag metrics and the relay.
   const offsets = adapters.bus instanceof KafkaBus ? kafkaOffsetReader(adapters.bus.admin()) : null;
   const router = await startRouter(
-    { ...adapters, logger, metrics: createRouterMetrics(registry), deadLetters: createDeadLetterMetrics(registry) },
+    { ...adapters, logger, metrics: createRouterMetrics(registry), deadLetters: createDeadLetterMetrics(registry), maxBatchBytes: config.busMaxBatchBytes },
     {
       relay: {
         intervalMs: config.relayIntervalMs,

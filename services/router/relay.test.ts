@@ -101,7 +101,7 @@ describe('outbox relay', () => {
     const clock = { now: () => now };
     const registry = new Registry();
     const metrics = createRouterMetrics(registry);
-    const deps = { store, bus, clock, logger: createLogger('test', 'silent'), metrics, deadLetters: createDeadLetterMetrics(registry) };
+    const deps = { store, bus, clock, logger: createLogger('test', 'silent'), metrics, deadLetters: createDeadLetterMetrics(registry), maxBatchBytes: 512 * 1024 };
     const republished: string[] = [];
     const sub = await bus.subscribe({ group: 'spy', topics: [TOPICS.accepted], handler: async (m) => void republished.push(JSON.parse(m.value).message_id) });
     const relay = startRelay(deps, { intervalMs: 3_600_000, ageMs: 5000, partitions: 12, positions: opts.reader, owned: () => opts.owned ?? null });

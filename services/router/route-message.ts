@@ -10,6 +10,7 @@ import { messageLogger } from '../core/logger.ts';
 import type { RouterMetrics } from './metrics.ts';
 import type { DeadLetterMetrics } from '../core/dead-letters.ts';
 import { testOnlySettings } from '../core/config.ts';
+import { splitBySize } from '../core/record-batches.ts';
 
 export interface RouterDeps {
   store: MessageStore;
@@ -18,6 +19,8 @@ export interface RouterDeps {
   logger: Logger;
   metrics: RouterMetrics;
   deadLetters: DeadLetterMetrics;
+  /** Most bytes of records one publish may carry (`BUS_MAX_BATCH_BYTES`): a big group's jobs are split. */
+  maxBatchBytes: number;
 }
 
 /**
@@ -94,8 +97,14 @@ async function emulatedStoreRoundTrip(): Promise<void> {
   }
 }
 
-/** Publishes a delivery job for every external delivery no provider has accepted yet. */
-export async function dispatch(deps: Pick<RouterDeps, 'bus' | 'metrics'>, message: Message, deliveries: Delivery[]) {
+/**
+ * Publishes a delivery job for every external delivery no provider has accepted yet. A group's
+ * jobs all carry the conversation as key, so they land on one partition: they are published in
+ * runs of at most `maxBatchBytes`, one after another, so no record set exceeds the broker's max
+ * message size (256 members × a 4 KB text is over 1 MiB, which a broker refuses every time and the
+ * partition would retry forever) and the jobs keep their order.
+ */
+export async function dispatch(deps: Pick<RouterDeps, 'bus' | 'metrics' | 'maxBatchBytes'>, message: Message, deliveries: Delivery[]) {
   const byChannel = new Map<ExternalChannel, DeliveryJob[]>();
   for (const d of deliveries) {
     if (!isExternal(d.channel) || d.status !== 'SENT' || d.provider_message_id || !d.address) continue;
@@ -116,11 +125,11 @@ export async function dispatch(deps: Pick<RouterDeps, 'bus' | 'metrics'>, messag
     byChannel.set(d.channel, list);
   }
   for (const [channel, jobs] of byChannel) {
-    await deps.bus.publish(
-      deliveryTopic(channel),
-      jobs.map((j) => ({ key: j.conversation_id, value: JSON.stringify(j), headers: { trace_id: j.trace_id } })),
-    );
-    deps.metrics.dispatched.inc({ channel }, jobs.length);
+    const records = jobs.map((j) => ({ key: j.conversation_id, value: JSON.stringify(j), headers: { trace_id: j.trace_id } }));
+    for (const run of splitBySize(records, deps.maxBatchBytes)) {
+      await deps.bus.publish(deliveryTopic(channel), run);
+      deps.metrics.dispatched.inc({ channel }, run.length);
+    }
   }
 }
 

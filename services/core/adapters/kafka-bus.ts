@@ -3,6 +3,7 @@ import type { Bus, BusMessage, OutgoingRecord, SubscribeOptions, Subscription } 
 import { unavailable } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { handleKeyed } from './keyed-batch.ts';
+import { recordBytes } from '../record-batches.ts';
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -17,6 +18,12 @@ export interface KafkaBusOptions {
   lingerMs?: number;
   /** Records per produce request at most. @default 1000 */
   maxBatch?: number;
+  /**
+   * Bytes of records per produce request at most, under the broker's max message size: the
+   * publishes gathered in one linger are sent in several requests, one after another, when they
+   * add up to more. One publish bigger than this goes alone (callers split theirs). @default 524288
+   */
+  maxBatchBytes?: number;
   /** Backoff between attempts of a failing handler. @default 200 */
   handlerRetryMs?: number;
   logger?: Logger;
@@ -108,21 +115,46 @@ export class KafkaBus implements Bus {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
-    const byTopic = new Map<string, KafkaMessage[]>();
+    // Consecutive waves of whole publishes, each under the byte bound, sent in order: a wave
+    // starts only after the one before it is acknowledged, and when one fails the later ones are
+    // refused unsent, so no key's records overtake each other.
+    const maxBytes = this.options.maxBatchBytes ?? 512 * 1024;
+    const waves: Pending[][] = [];
+    let wave: Pending[] = [];
+    let bytes = 0;
     for (const p of batch) {
+      const n = p.records.reduce((sum, r) => sum + recordBytes(r), 0);
+      if (wave.length > 0 && bytes + n > maxBytes) {
+        waves.push(wave);
+        wave = [];
+        bytes = 0;
+      }
+      wave.push(p);
+      bytes += n;
+    }
+    waves.push(wave);
+    for (let i = 0; i < waves.length; i++) {
+      try {
+        await this.send(waves[i]!);
+        for (const p of waves[i]!) p.resolve();
+      } catch (err) {
+        this.lastPublishError = Date.now();
+        const wrapped = unavailable('the message bus did not take the records', err);
+        for (const p of waves.slice(i).flat()) p.reject(wrapped);
+        return;
+      }
+    }
+  }
+
+  private async send(wave: Pending[]): Promise<void> {
+    const byTopic = new Map<string, KafkaMessage[]>();
+    for (const p of wave) {
       const list = byTopic.get(p.topic) ?? [];
       for (const r of p.records) list.push({ key: r.key, value: r.value, headers: r.headers });
       byTopic.set(p.topic, list);
     }
-    try {
-      const producer = await this.ensureProducer();
-      await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
-      for (const p of batch) p.resolve();
-    } catch (err) {
-      this.lastPublishError = Date.now();
-      const wrapped = unavailable('the message bus did not take the records', err);
-      for (const p of batch) p.reject(wrapped);
-    }
+    const producer = await this.ensureProducer();
+    await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
