@@ -2,7 +2,7 @@
  * Fuzzes every route of the OpenAPI document (services/api/openapi.ts) with generated bodies,
  * headers, path parameters and query strings, against the real API on an in-memory store and
  * bus. For every request: never a 5xx; every 4xx is problem+json with its status in the body;
- * and a refused request stores nothing. `make test` runs FUZZ_RUNS (default 25) requests per
+ * and a refused request stores nothing. `make test` runs FUZZ_RUNS (default 40) requests per
  * route with a fixed seed; `make fuzz` runs many more. FUZZ_SEED picks another seed.
  */
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { buildOpenApi } from './openapi.ts';
 import { startTestApi, type TestApi } from './test-api.ts';
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 25);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 40);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261203);
 
 type JsonSchema = {
@@ -68,7 +68,7 @@ const nastyText = fc.oneof(
 
 /** Values that follow `schema` most of the time and anything JSON some of the time, at every level. */
 function fromSchema(schema: JsonSchema, known: Known, depth = 0): fc.Arbitrary<unknown> {
-  return fc.oneof({ weight: 8, arbitrary: typed(schema, known, depth) }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) });
+  return fc.oneof({ weight: 15, arbitrary: typed(schema, known, depth) }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) });
 }
 
 function typed(schema: JsonSchema, known: Known, depth: number): fc.Arbitrary<unknown> {
@@ -92,11 +92,12 @@ function typed(schema: JsonSchema, known: Known, depth: number): fc.Arbitrary<un
     case 'boolean':
       return fc.boolean();
     case 'string': {
-      const options: fc.Arbitrary<unknown>[] = [nastyText, fc.constantFrom(...known.ids())];
-      if (schema.format === 'uuid') options.push(fc.uuid());
-      if (schema.pattern) options.push(fc.stringMatching(new RegExp(schema.pattern)));
+      // Known ids weigh most: a body that names a real conversation or user gets past validation.
+      const options: fc.WeightedArbitrary<unknown>[] = [{ weight: 2, arbitrary: nastyText }, { weight: 4, arbitrary: fc.constantFrom(...known.ids()) }];
+      if (schema.format === 'uuid') options.push({ weight: 2, arbitrary: fc.uuid() });
+      if (schema.pattern) options.push({ weight: 4, arbitrary: fc.stringMatching(new RegExp(schema.pattern)) });
       if (schema.minLength !== undefined || schema.maxLength !== undefined) {
-        options.push(fc.string({ minLength: schema.minLength ?? 0, maxLength: Math.min(schema.maxLength ?? 50, 50) }));
+        options.push({ weight: 2, arbitrary: fc.string({ minLength: schema.minLength ?? 0, maxLength: Math.min(schema.maxLength ?? 50, 50) }) });
       }
       return fc.oneof(...options);
     }
@@ -109,6 +110,48 @@ function typed(schema: JsonSchema, known: Known, depth: number): fc.Arbitrary<un
 interface Known {
   ids(): string[];
   tokens: Record<'user' | 'other' | 'admin' | 'service', string>;
+  /** Ids by role, for the valid bodies below. */
+  named: { alice: string; bob: string; conversation: string; message: string };
+}
+
+/**
+ * A valid body per route that takes one (the fuzzer changes one field of it), so generated
+ * requests get past validation to the use case, the store and the bus, where the 5xx hide.
+ * Every route with a body needs one: a test below checks it.
+ */
+const VALID_BODIES: Record<string, (k: Known['named']) => Record<string, unknown>> = {
+  'POST /auth/register': () => ({ username: `fz_${Math.random().toString(36).slice(2, 10)}`, password: 'password123' }),
+  'POST /auth/token': () => ({ username: 'root', password: 'correct horse battery' }),
+  'POST /v1/users/me/identities': () => ({ channel: 'whatsapp', address: `+55119${Math.floor(Math.random() * 1e8)}` }),
+  'POST /v1/conversations': (k) => ({ type: 'group', members: [k.bob], name: 'fuzz' }),
+  'POST /v1/conversations/{id}/members': (k) => ({ user_id: k.bob }),
+  'POST /v1/messages': (k) => ({ conversation_id: k.conversation, payload: { type: 'text', text: 'hi' } }),
+  // An address literal: no DNS lookup.
+  'POST /v1/webhooks': () => ({ url: 'https://93.184.216.34/hook', events: ['message.sent'] }),
+  'POST /v1/admin/dead-letters/{id}/replay': () => ({ value: '{"message_id":"x"}' }),
+};
+
+/** Fields a mutation may replace, besides the body's own top-level ones. */
+const EXTRA_FIELDS = ['metadata', 'payload', '__proto__', 'constructor'];
+
+/** A valid body with one field set to something generated: a nasty text, any JSON, or nesting 30–30,000 deep. */
+function mutatedBody(route: Route, known: Known): fc.Arbitrary<string> {
+  const valid = VALID_BODIES[`${route.method} ${route.path}`];
+  if (!valid) return fc.constant('{}');
+  const fields = [...Object.keys(valid(known.named)), ...EXTRA_FIELDS];
+  const replacement = fc.oneof(
+    nastyText.map((t) => JSON.stringify(t)),
+    fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+    // Shallow enough to pass a depth check, and deep enough to overflow a recursive serialiser.
+    fc.oneof(fc.integer({ min: 30, max: 100 }), fc.integer({ min: 5000, max: 30_000 })).map((n) => `{"deep":${'['.repeat(n)}${']'.repeat(n)}}`),
+  );
+  // metadata is the one free-form field, so it is where deep or odd values get furthest.
+  const field = fc.oneof({ weight: 2, arbitrary: fc.constant('metadata') }, { weight: 3, arbitrary: fc.constantFrom(...fields) });
+  return fc.tuple(field, replacement).map(([field, json]) => {
+    const body = { ...valid(known.named), [field]: '\u0000MUTATED' };
+    // Spliced in as text: the generated value may be too deep for JSON.stringify itself.
+    return JSON.stringify(body).replace('"\\u0000MUTATED"', json);
+  });
 }
 
 const headerText = fc.stringMatching(/^[\x20-\x7e]{0,60}$/);
@@ -142,31 +185,48 @@ function requestFor(route: Route, known: Known) {
       return s ? `?${s}` : '';
     });
   const body: fc.Arbitrary<string | undefined> = fc.oneof(
-    { weight: 6, arbitrary: route.body ? fromSchema(route.body, known).map((v) => JSON.stringify(v)) : fc.constant(undefined) },
+    { weight: 4, arbitrary: route.body ? fromSchema(route.body, known).map((v) => JSON.stringify(v)) : fc.constant(undefined) },
+    { weight: 8, arbitrary: route.body ? mutatedBody(route, known) : fc.constant(undefined) },
     { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)) },
     { weight: 1, arbitrary: fc.string({ maxLength: 60 }) },
     { weight: 1, arbitrary: fc.integer({ min: 30, max: 40_000 }).map((n) => `{"metadata":${'['.repeat(n)}${']'.repeat(n)}}`) },
+    // Deep nesting inside an otherwise plausible body, where a parser or serialiser would recurse into it.
+    {
+      weight: 3,
+      arbitrary: fc
+        .tuple(route.body ? fromSchema(route.body, known) : fc.constant({}), fc.integer({ min: 30, max: 30_000 }))
+        .map(([v, n]) => {
+          const shell = v !== null && typeof v === 'object' && !Array.isArray(v) ? { ...v, metadata: { deep: '\u0000DEEP' } } : { metadata: { deep: '\u0000DEEP' } };
+          return JSON.stringify(shell).replace('"\\u0000DEEP"', `${'['.repeat(n)}${']'.repeat(n)}`);
+        }),
+    },
     { weight: 1, arbitrary: fc.constantFrom(undefined, '', 'null', '[]', '{"__proto__":{"admin":true}}', `{"pad":"${'x'.repeat(70_000)}"}`) },
   );
   const auth = fc.oneof(
-    { weight: 6, arbitrary: fc.constantFrom(...Object.values(known.tokens)).map((t) => `Bearer ${t}`) },
+    { weight: 12, arbitrary: fc.constantFrom(...Object.values(known.tokens)).map((t) => `Bearer ${t}`) },
     { weight: 1, arbitrary: fc.constant(undefined) },
     { weight: 1, arbitrary: headerText },
     { weight: 1, arbitrary: headerText.map((t) => `Bearer ${t}`) },
   );
   const contentType = fc.oneof(
-    { weight: 6, arbitrary: fc.constant('application/json') },
+    { weight: 12, arbitrary: fc.constant('application/json') },
     { weight: 1, arbitrary: fc.constantFrom(undefined, 'text/plain', 'application/json; charset=latin1', 'application/problem+json', 'application/json; charset=utf-16', 'multipart/form-data') },
     { weight: 1, arbitrary: headerText },
   );
-  const extraHeaders = fc.record(
+  const extraHeaders = fc.oneof(
+    { weight: 4, arbitrary: fc.constant({}) },
     {
-      'content-encoding': fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'x'),
-      'x-request-id': headerText,
-      traceparent: headerText,
-      accept: headerText,
+      weight: 1,
+      arbitrary: fc.record(
+        {
+          'content-encoding': fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'x'),
+          'x-request-id': headerText,
+          traceparent: headerText,
+          accept: headerText,
+        },
+        { requiredKeys: [] },
+      ),
     },
-    { requiredKeys: [] },
   );
   return fc.record({ path, query, body, auth, contentType, extraHeaders });
 }
@@ -187,7 +247,11 @@ describe(`fuzzing every documented route (${RUNS} runs each, seed ${SEED})`, () 
     const msg = await api.request('POST', '/v1/messages', { token: alice.token, body: { conversation_id: conv.body.conversation_id, payload: { type: 'text', text: 'hi' } } });
     await api.request('POST', '/v1/users/me/identities', { token: alice.token, body: { channel: 'whatsapp', address: '+5511999990001' } });
     ids.push(alice.user_id, bob.user_id, root.body.user_id, conv.body.conversation_id, msg.body.message_id, '+5511999990001');
-    known = { ids: () => ids, tokens: { user: alice.token, other: bob.token, admin: rootToken, service } };
+    known = {
+      ids: () => ids,
+      tokens: { user: alice.token, other: bob.token, admin: rootToken, service },
+      named: { alice: alice.user_id, bob: bob.user_id, conversation: conv.body.conversation_id, message: msg.body.message_id },
+    };
     // The test's own window on the store: every row of every table, to see that a refusal wrote nothing.
     db = (api.store as unknown as { db: Database.Database }).db;
   });
@@ -197,6 +261,10 @@ describe(`fuzzing every documented route (${RUNS} runs each, seed ${SEED})`, () 
 
   const tables = () => (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
   const fingerprint = () => tables().map((t) => `${t}:${(db.prepare(`SELECT count(*) AS n FROM "${t}"`).get() as { n: number }).n}`).join(',');
+
+  it('has a valid body for every route that takes one', () => {
+    assert.deepEqual(routes.filter((r) => r.body && !VALID_BODIES[`${r.method} ${r.path}`]).map((r) => `${r.method} ${r.path}`), []);
+  });
 
   for (const route of routes) {
     it(`${route.method} ${route.path}`, async () => {
