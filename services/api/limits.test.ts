@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../core/config.ts';
 import { startTestApi, type TestApi, type TestResponse } from './test-api.ts';
 
 function assertProblem(res: TestResponse, status: number) {
@@ -34,6 +35,10 @@ async function rawConnection(url: string) {
 }
 
 describe('request limits', () => {
+  it('refuses a header timeout longer than the request timeout, naming both', () => {
+    assert.throws(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '40000', HTTP_REQUEST_TIMEOUT_MS: '30000' }), /HTTP_HEADERS_TIMEOUT_MS \(40000\) exceeds HTTP_REQUEST_TIMEOUT_MS \(30000\)/);
+  });
+
   let api: TestApi;
   let token: string;
   let userId: string;

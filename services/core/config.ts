@@ -358,6 +358,13 @@ export const configSchema = configFields
         message: `KAFKA_HEARTBEAT_MS (${c.kafkaHeartbeatMs}) must be at most a third of KAFKA_SESSION_TIMEOUT_MS (${c.kafkaSessionTimeoutMs}): lower the heartbeat or raise the timeout`,
       });
     }
+    if (c.httpHeadersTimeoutMs > c.httpRequestTimeoutMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['httpHeadersTimeoutMs'],
+        message: `HTTP_HEADERS_TIMEOUT_MS (${c.httpHeadersTimeoutMs}) exceeds HTTP_REQUEST_TIMEOUT_MS (${c.httpRequestTimeoutMs}), which includes the headers: lower the first or raise the second`,
+      });
+    }
     if ((c.scryptCost & (c.scryptCost - 1)) !== 0) {
       ctx.addIssue({ code: 'custom', path: ['scryptCost'], message: `SCRYPT_COST (${c.scryptCost}) must be a power of two, e.g. 16384` });
     }
