@@ -6,7 +6,7 @@ import { replayDeadLetter, type DeadLetter } from '../core/dead-letters.ts';
 import type { RouteContext } from './api-deps.ts';
 import { principalOf } from './auth.ts';
 import { jsonBody } from './json-body.ts';
-import { apiSchemas } from './schemas.ts';
+import { apiSchemas, text } from './schemas.ts';
 import { parse } from './validate.ts';
 
 export const deadLetterView = z
@@ -29,7 +29,7 @@ export const deadLetterQuery = z
   .object({ status: z.enum(['open', 'replayed', 'purged']).optional(), limit: z.coerce.number().int().min(1).max(1000).default(200) })
   .register(apiSchemas, { id: 'DeadLetterQuery' });
 export const replayRequest = z
-  .object({ value: z.string().min(1).max(60000).optional().describe('A fixed record to publish instead of the original value.') })
+  .object({ value: text().min(1).max(60000).optional().describe('A fixed record to publish instead of the original value.') })
   .register(apiSchemas, { id: 'ReplayRequest' });
 export const replayAllResult = z.object({ replayed: z.number() }).register(apiSchemas, { id: 'ReplayAllResult' });
 export const purgeResult = z.object({ purged: z.number() }).register(apiSchemas, { id: 'PurgeResult' });

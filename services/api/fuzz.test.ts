@@ -254,6 +254,7 @@ describe(`fuzzing every documented route (${RUNS} runs each, seed ${SEED})`, () 
     };
     // The test's own window on the store: every row of every table, to see that a refusal wrote nothing.
     db = (api.store as unknown as { db: Database.Database }).db;
+    assert.equal(typeof db?.prepare, 'function', 'the fuzz suite counts rows through the SQLite store\'s own connection (its `db`)');
   });
   after(async () => {
     await api.close();

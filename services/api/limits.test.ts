@@ -92,6 +92,7 @@ describe('request limits', () => {
         ['/v1/messages', `{"conversation_id":"${conversation_id}","payload":{"type":"text","text":"x"},"metadata":{${loneHigh}:1}}`, 'metadata'],
         ['/v1/conversations', `{"type":"group","members":[],"name":${loneHigh}}`, 'name'],
         ['/v1/conversations', `{"type":"group","members":[${loneLow}]}`, 'members[0]'],
+        ['/v1/webhooks', `{"url":"https://93.184.216.34/${loneHigh.slice(1, -1)}","events":["message.sent"]}`, 'url'],
       ];
       for (const [path, raw, field] of cases) {
         const res = await api.request('POST', path, { token, raw });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { apiSchemas } from '../api/schemas.ts';
+import { apiSchemas, text } from '../api/schemas.ts';
 import { WEBHOOK_EVENT_TYPES } from './events.ts';
 
 /** Request and response shapes of `/v1/webhooks`, registered with the API's schemas for the OpenAPI document. */
@@ -9,7 +9,7 @@ const eventType = z.enum(WEBHOOK_EVENT_TYPES);
 
 export const createWebhookRequest = z
   .object({
-    url: z.string().min(1).max(2048).describe('http or https URL; it must not resolve to a loopback, private, link-local or metadata address.'),
+    url: text().min(1).max(2048).describe('http or https URL; it must not resolve to a loopback, private, link-local or metadata address.'),
     events: z
       .array(eventType)
       .min(1)
