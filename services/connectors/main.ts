@@ -5,8 +5,7 @@ import { runService } from '../core/run-service.ts';
 import { buildConnectorRuntime } from './connector-runtime.ts';
 import { createConnectorsApp } from './app.ts';
 import { connectorGroup, startConnectors } from './connector-service.ts';
-import { KafkaBus } from '../core/adapters/kafka-bus.ts';
-import { kafkaOffsetReader, startConsumerLag } from '../core/consumer-lag.ts';
+import { startConsumerLag } from '../core/consumer-lag.ts';
 import { deliveryTopic } from '../core/topics.ts';
 
 runService('connectors', async (config, logger) => {
@@ -18,15 +17,14 @@ runService('connectors', async (config, logger) => {
     keyConcurrency: config.consumerKeyConcurrency,
     partitions: config.partitions,
   });
-  const lag =
-    adapters.bus instanceof KafkaBus
-      ? startConsumerLag({
-          reader: kafkaOffsetReader(adapters.bus.admin()),
-          registry,
-          targets: config.connectorChannels.map((c) => ({ group: connectorGroup(c), topics: [deliveryTopic(c)] })),
-          logger,
-        })
-      : null;
+  const lag = adapters.offsets
+    ? startConsumerLag({
+        reader: adapters.offsets,
+        registry,
+        targets: config.connectorChannels.map((c) => ({ group: connectorGroup(c), topics: [deliveryTopic(c)] })),
+        logger,
+      })
+    : null;
   const http = await listen(
     createConnectorsApp({ ...adapters, logger, metrics: runtime.metrics, connectors: runtime.connectors, registry }),
     config.connectorsHost,

@@ -1,23 +1,60 @@
 import type { Config } from './config.ts';
 import type { Bus } from './ports/bus.ts';
-import type { LegacyStore as MessageStore } from './ports/legacy-store.ts';
+import type { Stores } from './ports/stores.ts';
+import type { LegacyStore } from './ports/legacy-store.ts';
 import { systemClock, type Clock } from './ports/clock.ts';
+import type { OffsetReader } from './consumer-lag.ts';
 import { InMemoryBus } from './adapters/in-memory-bus.ts';
-import { SqliteMessageStore } from './adapters/sqlite-message-store.ts';
+import { openSqliteStores } from './adapters/sqlite/open-sqlite-stores.ts';
 import type { Logger } from './logger.ts';
 import { devBrokerAssigner } from '../devbroker/dev-broker.ts';
 
-export interface Adapters {
-  store: MessageStore;
+/** The adapters of one process: every store port, the bus, its offsets and the clock. */
+export interface Adapters extends Omit<Stores, 'healthy' | 'close'> {
   bus: Bus;
+  /**
+   * Reads the bus's committed and latest offsets (the relay's positions, the consumer-lag
+   * metrics); null when the bus has none to read (the in-memory bus). Not connected until first
+   * used; whoever uses it closes it.
+   */
+  offsets: OffsetReader | null;
   clock: Clock;
+  // TODO(#11): narrowed to the store's lifecycle (healthy, close) once every service takes its ports.
+  /** The backing store of the ports: its readiness and its close. */
+  store: LegacyStore;
+}
+
+/** Adapters a caller brings instead of those the config names (tests, the embedded platform). */
+export interface GivenAdapters {
+  stores?: Stores;
+  bus?: Bus;
+  offsets?: OffsetReader | null;
+  clock?: Clock;
 }
 
 /** The one place that chooses adapters from config. */
-export async function buildAdapters(config: Config, given: Partial<Adapters> = {}, logger?: Logger): Promise<Adapters> {
-  const store = given.store ?? (await buildStore(config, logger));
-  const bus = given.bus ?? (await buildBus(config, logger));
-  return { store, bus, clock: given.clock ?? systemClock };
+export async function buildAdapters(config: Config, given: GivenAdapters = {}, logger?: Logger): Promise<Adapters> {
+  const stores = given.stores ?? (await buildStores(config, logger));
+  const { bus, offsets } = given.bus ? { bus: given.bus, offsets: given.offsets ?? null } : await buildBus(config, logger);
+  const { healthy, close, ...ports } = stores;
+  void healthy;
+  void close;
+  return { ...ports, store: legacyView(stores), bus, offsets, clock: given.clock ?? systemClock };
+}
+
+// TODO(#11): the one-object view of the ports for services not yet moved to them; goes with LegacyStore.
+function legacyView(stores: Stores): LegacyStore {
+  const view: Record<string, unknown> = { healthy: () => stores.healthy(), close: () => stores.close() };
+  for (const port of [stores.users, stores.conversations, stores.messages, stores.deliveries, stores.deadLetters, stores.webhooks]) {
+    const methods = port as unknown as Record<string, unknown>;
+    for (let proto = Object.getPrototypeOf(port); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+      for (const name of Object.getOwnPropertyNames(proto)) {
+        const fn = methods[name];
+        if (name !== 'constructor' && typeof fn === 'function' && !(name in view)) view[name] = fn.bind(port);
+      }
+    }
+  }
+  return view as unknown as LegacyStore;
 }
 
 /** Where and how to reach Cassandra, from the config (the services and the schema job). */
@@ -33,17 +70,18 @@ export function cassandraConnection(config: Config) {
   };
 }
 
-async function buildStore(config: Config, logger?: Logger): Promise<MessageStore> {
+async function buildStores(config: Config, logger?: Logger): Promise<Stores> {
   switch (config.store) {
     case 'sqlite':
-      return new SqliteMessageStore(config.sqlitePath);
+      return openSqliteStores(config.sqlitePath);
     case 'memory':
-      return new SqliteMessageStore(':memory:');
+      return openSqliteStores(':memory:');
     case 'cassandra': {
       // Loaded only here, so that the embedded stores never load the driver.
       const { CassandraMessageStore } = await import('./adapters/cassandra-message-store.ts');
+      const { cassandraStores } = await import('./adapters/cassandra-stores.ts');
       let looks = 0;
-      return CassandraMessageStore.connect({
+      const store = await CassandraMessageStore.connect({
         ...cassandraConnection(config),
         schema: config.cassandraSchema,
         schemaWaitMs: config.cassandraSchemaWaitMs,
@@ -56,17 +94,19 @@ async function buildStore(config: Config, logger?: Logger): Promise<MessageStore
           );
         },
       }, { historySettleMs: config.cassandraHistorySettleMs });
+      return cassandraStores(store);
     }
   }
 }
 
-async function buildBus(config: Config, logger?: Logger): Promise<Bus> {
+async function buildBus(config: Config, logger?: Logger): Promise<{ bus: Bus; offsets: OffsetReader | null }> {
   switch (config.bus) {
     case 'memory':
-      return new InMemoryBus(config.partitions);
+      return { bus: new InMemoryBus(config.partitions), offsets: null };
     case 'kafka': {
       const { KafkaBus } = await import('./adapters/kafka-bus.ts');
-      return new KafkaBus({
+      const { kafkaOffsetReader } = await import('./consumer-lag.ts');
+      const bus = new KafkaBus({
         brokers: config.kafkaBrokers,
         clientId: config.serviceName,
         sessionTimeoutMs: config.kafkaSessionTimeoutMs,
@@ -81,6 +121,8 @@ async function buildBus(config: Config, logger?: Logger): Promise<Bus> {
           process.kill(process.pid, 'SIGTERM');
         },
       });
+      // One admin client reads the offsets for both the lag metrics and the relay.
+      return { bus, offsets: kafkaOffsetReader(bus.admin()) };
     }
   }
 }

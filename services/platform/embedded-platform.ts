@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { Config } from '../core/config.ts';
-import { buildAdapters, type Adapters } from '../core/build-adapters.ts';
+import { buildAdapters, type Adapters, type GivenAdapters } from '../core/build-adapters.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { createRegistry } from '../core/metrics.ts';
 import { closeServer, listen } from '../core/listen.ts';
@@ -37,7 +37,7 @@ export interface EmbeddedPlatform {
  */
 export async function startEmbeddedPlatform(
   config: Config,
-  options: { logger?: Logger; adapters?: Partial<Adapters> } = {},
+  options: { logger?: Logger; adapters?: GivenAdapters } = {},
 ): Promise<EmbeddedPlatform> {
   const logger = options.logger ?? createLogger('platform', config.logLevel);
   const adapters = await buildAdapters(config, options.adapters, logger);
