@@ -61,13 +61,13 @@ export function deadLetterRoutes(ctx: RouteContext): Router {
   router.post('/v1/admin/dead-letters/replay', ctx.authenticated, async (_req, res) => {
     admin(res);
     const open = await ctx.store.listDeadLetters('open', 1000);
-    for (const letter of open.reverse()) await replayDeadLetter(ctx, letter);
+    for (const letter of open.reverse()) await replayDeadLetter({ ...ctx, deadLetters: ctx.store }, letter);
     res.json({ replayed: open.length });
   });
   router.post('/v1/admin/dead-letters/:id/replay', ctx.authenticated, jsonBody(), async (req, res) => {
     admin(res);
     const body = parse(replayRequest, req.body ?? {});
-    res.json(await replayDeadLetter(ctx, await load(req.params.id as string), body.value));
+    res.json(await replayDeadLetter({ ...ctx, deadLetters: ctx.store }, await load(req.params.id as string), body.value));
   });
   router.delete('/v1/admin/dead-letters', ctx.authenticated, async (_req, res) => {
     admin(res);

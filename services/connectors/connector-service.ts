@@ -4,6 +4,7 @@ import { isoAt } from '../core/ports/clock.ts';
 import { partitionFor } from '../core/partitioner.ts';
 import { connectorGroup, deliveryTopic } from '../core/topics.ts';
 import { withDeadLetters, type DeadLetterMetrics } from '../core/dead-letters.ts';
+import type { DeadLetterStore } from '../core/ports/dead-letter-store.ts';
 import { decodeRecord, deliveryJobSchema } from '../core/records.ts';
 import { startPeriodic } from '../core/periodic.ts';
 import { deliver, drainConversation, type DeliverDeps } from './deliver.ts';
@@ -30,7 +31,7 @@ export interface ConnectorServiceOptions {
  * connector processes never drain one conversation); keeps the waiting-deliveries gauge fresh.
  */
 export async function startConnectors(
-  deps: DeliverDeps & { bus: Bus; deadLetters: DeadLetterMetrics },
+  deps: DeliverDeps & { bus: Bus; deadLetters: DeadLetterStore; deadLetterMetrics: DeadLetterMetrics },
   channels: ExternalChannel[],
   options: ConnectorServiceOptions,
 ): Promise<{ stop(): Promise<void>; retryTick(): Promise<void> }> {
@@ -47,7 +48,7 @@ export async function startConnectors(
         onAssignment: (assignment) => owned.set(channel, new Set(assignment[topic] ?? [])),
         handler: withDeadLetters(async (msg) => {
           await deliver(deps, decodeRecord(deliveryJobSchema, msg.value, 'delivery job'));
-        }, { ...deps, metrics: deps.deadLetters }),
+        }, { ...deps, metrics: deps.deadLetterMetrics }),
       }),
     );
   }

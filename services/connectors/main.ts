@@ -12,7 +12,7 @@ runService('connectors', async (config, logger) => {
   const adapters = await buildAdapters(config, {}, logger);
   const registry = createRegistry('connectors');
   const runtime = buildConnectorRuntime(config, adapters, logger, registry);
-  const service = await startConnectors({ ...runtime.deliverDeps, bus: adapters.bus, deadLetters: runtime.deadLetters }, config.connectorChannels, {
+  const service = await startConnectors({ ...runtime.deliverDeps, bus: adapters.bus, deadLetters: adapters.deadLetters, deadLetterMetrics: runtime.deadLetterMetrics }, config.connectorChannels, {
     concurrency: config.consumerConcurrency,
     keyConcurrency: config.consumerKeyConcurrency,
     partitions: config.partitions,

@@ -84,7 +84,7 @@ export async function startEmbeddedPlatform(
     ...adapters,
     logger: logger.child({ service: 'router' }),
     metrics: createRouterMetrics(routerRegistry),
-    deadLetters: createDeadLetterMetrics(routerRegistry),
+    deadLetterMetrics: createDeadLetterMetrics(routerRegistry),
   };
   const router = await startRouter(routerDeps, {
     relay: { intervalMs: config.relayIntervalMs, ageMs: config.relayAgeMs },
@@ -100,7 +100,7 @@ export async function startEmbeddedPlatform(
   const r = await listen(createRouterApp({ ...adapters, registry: routerRegistry }), config.routerHost, config.routerPort);
   servers.push(r.server);
 
-  const connectorService = await startConnectors({ ...runtime.deliverDeps, bus: adapters.bus, deadLetters: runtime.deadLetters }, [...EXTERNAL_CHANNELS], {
+  const connectorService = await startConnectors({ ...runtime.deliverDeps, bus: adapters.bus, deadLetters: adapters.deadLetters, deadLetterMetrics: runtime.deadLetterMetrics }, [...EXTERNAL_CHANNELS], {
     partitions: config.partitions,
     concurrency: config.consumerConcurrency,
     keyConcurrency: config.consumerKeyConcurrency,

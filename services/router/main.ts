@@ -16,7 +16,7 @@ runService('router', async (config, logger) => {
   const registry = createRegistry('router');
   const { offsets } = adapters;
   const router = await startRouter(
-    { ...adapters, logger, metrics: createRouterMetrics(registry), deadLetters: createDeadLetterMetrics(registry) },
+    { ...adapters, logger, metrics: createRouterMetrics(registry), deadLetterMetrics: createDeadLetterMetrics(registry) },
     {
       relay: {
         intervalMs: config.relayIntervalMs,

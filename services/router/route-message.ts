@@ -1,5 +1,9 @@
 import type { Bus } from '../core/ports/bus.ts';
-import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
+import type { UserStore } from '../core/ports/user-store.ts';
+import type { ConversationStore } from '../core/ports/conversation-store.ts';
+import type { MessageStore } from '../core/ports/message-store.ts';
+import type { DeliveryStore } from '../core/ports/delivery-store.ts';
+import type { DeadLetterStore } from '../core/ports/dead-letter-store.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import { planDeliveries } from '../core/domain/routing.ts';
 import type { Delivery, ExternalChannel, Message } from '../core/domain/types.ts';
@@ -11,14 +15,22 @@ import type { RouterMetrics } from './metrics.ts';
 import type { DeadLetterMetrics } from '../core/dead-letters.ts';
 import { testOnlySettings } from '../core/config.ts';
 
+/** What a router is built from: the store ports it touches, the bus, the clock, its metrics. */
 export interface RouterDeps {
-  store: MessageStore;
+  users: UserStore;
+  conversations: ConversationStore;
+  messages: MessageStore;
+  deliveries: DeliveryStore;
+  deadLetters: DeadLetterStore;
   bus: Bus;
   clock: Clock;
   logger: Logger;
   metrics: RouterMetrics;
-  deadLetters: DeadLetterMetrics;
+  deadLetterMetrics: DeadLetterMetrics;
 }
+
+/** What routing one message touches: identities, the conversation, the message. */
+export type RouteDeps = Pick<RouterDeps, 'users' | 'conversations' | 'messages' | 'bus' | 'clock' | 'logger' | 'metrics'>;
 
 /**
  * Routes one accepted message: gives it the conversation's next sequence number, expands it
@@ -26,9 +38,9 @@ export interface RouterDeps {
  * Safe to run twice for one message: the store keeps the first routing, and deliveries not yet
  * accepted by a provider are handed over again (connectors skip what they already sent).
  */
-export async function routeMessage(deps: RouterDeps, messageId: string): Promise<'routed' | 'duplicate' | 'missing'> {
+export async function routeMessage(deps: RouteDeps, messageId: string): Promise<'routed' | 'duplicate' | 'missing'> {
   const started = performance.now();
-  const message = await deps.store.getMessage(messageId);
+  const message = await deps.messages.getMessage(messageId);
   if (!message) {
     deps.logger.warn({ message_id: messageId }, 'accepted record names a message the store does not have');
     deps.metrics.processed.inc({ status: 'missing' });
@@ -38,7 +50,7 @@ export async function routeMessage(deps: RouterDeps, messageId: string): Promise
   // is late) take their seq first, so seq order is acceptance order. Off only under the
   // experiments' sabotage (CHAOS_DISABLE_RECOVERY).
   if (!catchUpDisabled()) {
-    for (const older of await deps.store.listUnroutedBefore(message.message_id)) {
+    for (const older of await deps.messages.listUnroutedBefore(message.message_id)) {
       await routeOne(deps, older);
     }
   }
@@ -48,16 +60,16 @@ export async function routeMessage(deps: RouterDeps, messageId: string): Promise
   return outcome;
 }
 
-async function routeOne(deps: RouterDeps, message: Message): Promise<'routed' | 'duplicate'> {
+async function routeOne(deps: RouteDeps, message: Message): Promise<'routed' | 'duplicate'> {
   const log = messageLogger(deps.logger, message);
-  const conversation = await deps.store.getConversation(message.conversation_id);
+  const conversation = await deps.conversations.getConversation(message.conversation_id);
   const members = conversation?.members ?? [];
-  const identities = await deps.store.listIdentities(members.filter((m) => m !== message.sender_id));
+  const identities = await deps.users.listIdentities(members.filter((m) => m !== message.sender_id));
   const plan = planDeliveries({ senderId: message.sender_id, members, requested: message.channels, identities });
 
   const writeStarted = performance.now();
   await emulatedStoreRoundTrip();
-  const routed = await deps.store.routeMessage(message.message_id, plan, isoAt(deps.clock.now()));
+  const routed = await deps.messages.routeMessage(message.message_id, plan, isoAt(deps.clock.now()));
   deps.metrics.storeWriteDuration.observe({ operation: 'route' }, (performance.now() - writeStarted) / 1000);
 
   await dispatch(deps, { ...message, seq: routed.seq }, routed.deliveries);
