@@ -51,7 +51,7 @@ describe('auth', () => {
 
   it('stores the password hashed with scrypt', async () => {
     const u = await api.user();
-    const stored = await api.store.findUserByName(u.username);
+    const stored = await api.stores.users.findUserByName(u.username);
     assert.match(stored!.password_hash, /^scrypt\$1024\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
     assert.ok(!stored!.password_hash.includes(u.password));
   });

@@ -5,7 +5,7 @@ import type { Config } from '../core/config.ts';
 import type { User } from '../core/domain/types.ts';
 import { unauthorized } from '../core/errors.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
-import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
+import type { UserStore } from '../core/ports/user-store.ts';
 import { hashPassword, verifyPassword } from './password.ts';
 
 export const TOKEN_ISSUER = 'chat4all';
@@ -27,7 +27,7 @@ export type Credentials = { username: string; password: string } | { client_id: 
 
 export interface AuthDeps {
   config: Config;
-  store: MessageStore;
+  users: UserStore;
   clock: Clock;
 }
 
@@ -50,8 +50,8 @@ export class Auth {
 
   /** Creates a user; the usernames in `config.adminUsers` get the admin role. Throws `conflict` when taken. */
   async register(input: { username: string; password: string; email?: string }): Promise<User> {
-    const { config, store, clock } = this.deps;
-    return store.createUser({
+    const { config, users, clock } = this.deps;
+    return users.createUser({
       user_id: randomUUID(),
       username: input.username,
       password_hash: await hashPassword(input.password, config.scryptCost),
@@ -98,7 +98,7 @@ export class Auth {
   }
 
   private async checkUser(c: { username: string; password: string }): Promise<Principal | null> {
-    const user = await this.deps.store.findUserByName(c.username);
+    const user = await this.deps.users.findUserByName(c.username);
     if (!user) {
       // Spend the same scrypt an existing user would cost, so response time does not reveal who exists.
       this.dummyHash ??= hashPassword('not-a-real-password', this.deps.config.scryptCost);

@@ -57,7 +57,7 @@ describe('conversations', () => {
     const ids: string[] = [];
     for (let i = 0; i < 300; i++) {
       const id = `bulk-${i}-${Math.random()}`;
-      await api.store.createUser({ user_id: id, username: `bulk${i}_${Math.random().toString(36).slice(2, 8)}`, password_hash: 'x', created_at: new Date().toISOString() });
+      await api.stores.users.createUser({ user_id: id, username: `bulk${i}_${Math.random().toString(36).slice(2, 8)}`, password_hash: 'x', created_at: new Date().toISOString() });
       ids.push(id);
     }
     const res = await api.request('POST', '/v1/conversations', { token: a.token, body: { type: 'group', name: 'big', members: ids } });

@@ -44,7 +44,7 @@ export function deadLetterRoutes(ctx: RouteContext): Router {
     if (principalOf(res).role !== 'admin') throw forbidden('dead letters are for the admin role');
   };
   const load = async (id: string): Promise<DeadLetter> => {
-    const letter = await ctx.store.getDeadLetter(id);
+    const letter = await ctx.deadLetters.getDeadLetter(id);
     if (!letter) throw notFound('dead letter');
     return letter;
   };
@@ -52,7 +52,7 @@ export function deadLetterRoutes(ctx: RouteContext): Router {
   router.get('/v1/admin/dead-letters', ctx.authenticated, async (req, res) => {
     admin(res);
     const q = parse(deadLetterQuery, req.query);
-    res.json({ dead_letters: await ctx.store.listDeadLetters(q.status, q.limit) });
+    res.json({ dead_letters: await ctx.deadLetters.listDeadLetters(q.status, q.limit) });
   });
   router.get('/v1/admin/dead-letters/:id', ctx.authenticated, async (req, res) => {
     admin(res);
@@ -60,20 +60,20 @@ export function deadLetterRoutes(ctx: RouteContext): Router {
   });
   router.post('/v1/admin/dead-letters/replay', ctx.authenticated, async (_req, res) => {
     admin(res);
-    const open = await ctx.store.listDeadLetters('open', 1000);
-    for (const letter of open.reverse()) await replayDeadLetter({ ...ctx, deadLetters: ctx.store }, letter);
+    const open = await ctx.deadLetters.listDeadLetters('open', 1000);
+    for (const letter of open.reverse()) await replayDeadLetter(ctx, letter);
     res.json({ replayed: open.length });
   });
   router.post('/v1/admin/dead-letters/:id/replay', ctx.authenticated, jsonBody(), async (req, res) => {
     admin(res);
     const body = parse(replayRequest, req.body ?? {});
-    res.json(await replayDeadLetter({ ...ctx, deadLetters: ctx.store }, await load(req.params.id as string), body.value));
+    res.json(await replayDeadLetter(ctx, await load(req.params.id as string), body.value));
   });
   router.delete('/v1/admin/dead-letters', ctx.authenticated, async (_req, res) => {
     admin(res);
-    const open = await ctx.store.listDeadLetters('open', 100000);
+    const open = await ctx.deadLetters.listDeadLetters('open', 100000);
     const at = isoAt(ctx.clock.now());
-    for (const letter of open) await ctx.store.setDeadLetterStatus(letter.id, 'purged', at);
+    for (const letter of open) await ctx.deadLetters.setDeadLetterStatus(letter.id, 'purged', at);
     res.json({ purged: open.length });
   });
   return router;

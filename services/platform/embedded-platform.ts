@@ -93,7 +93,7 @@ export async function startEmbeddedPlatform(
   });
   stops.push(() => router.stop());
   const webhooks = startWebhookDispatcher(
-    { store: adapters.store, clock: adapters.clock, logger: routerDeps.logger, registry: routerRegistry },
+    { webhooks: adapters.webhooks, clock: adapters.clock, logger: routerDeps.logger, registry: routerRegistry },
     { ...webhookSettings(config), intervalMs: 200 },
   );
   stops.push(() => webhooks.stop());

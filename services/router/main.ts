@@ -30,7 +30,7 @@ runService('router', async (config, logger) => {
     },
   );
   const webhooks = startWebhookDispatcher(
-    { store: adapters.store, clock: adapters.clock, logger, registry },
+    { webhooks: adapters.webhooks, clock: adapters.clock, logger, registry },
     { ...webhookSettings(config), intervalMs: 1000 },
   );
   const lag = offsets
