@@ -62,7 +62,8 @@ export function buildConnectorRuntime(
     deadLetterMetrics: createDeadLetterMetrics(registry),
     connectors,
     deliverDeps: {
-      store: adapters.store,
+      messages: adapters.messages,
+      deliveries: adapters.deliveries,
       clock: adapters.clock,
       logger,
       metrics,

@@ -57,7 +57,7 @@ export async function startConnectors(
     for (const channel of channels) {
       const mine = owned.get(channel);
       if (!mine || mine.size === 0) continue;
-      const due = await deps.store.listDueParked(channel, isoAt(deps.clock.now()), 1000);
+      const due = await deps.deliveries.listDueParked(channel, isoAt(deps.clock.now()), 1000);
       const conversations = [...new Set(due.map((d) => d.conversation_id))].filter((c) => mine.has(partitionFor(c, options.partitions)));
       const width = options.retryConcurrency ?? 8;
       for (let i = 0; i < conversations.length; i += width) {
@@ -68,7 +68,7 @@ export async function startConnectors(
   const retry = startPeriodic({ intervalMs: options.retryIntervalMs ?? 250, pass: retryTick, onError: (err) => deps.logger.warn({ err }, 'retry pass failed; will try again') });
 
   const refresh = async () => {
-    for (const channel of channels) deps.metrics.waiting.set({ channel }, await deps.store.countUnsent(channel));
+    for (const channel of channels) deps.metrics.waiting.set({ channel }, await deps.deliveries.countUnsent(channel));
   };
   const gauge = setInterval(() => void refresh().catch(() => undefined), options.gaugeIntervalMs ?? 2000);
   gauge.unref();
