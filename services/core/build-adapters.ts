@@ -1,7 +1,6 @@
 import type { Config } from './config.ts';
 import type { Bus } from './ports/bus.ts';
 import type { Stores } from './ports/stores.ts';
-import type { LegacyStore } from './ports/legacy-store.ts';
 import { systemClock, type Clock } from './ports/clock.ts';
 import type { OffsetReader } from './consumer-lag.ts';
 import { InMemoryBus } from './adapters/in-memory-bus.ts';
@@ -19,9 +18,8 @@ export interface Adapters extends Omit<Stores, 'healthy' | 'close'> {
    */
   offsets: OffsetReader | null;
   clock: Clock;
-  // TODO(#11): narrowed to the store's lifecycle (healthy, close) once every service takes its ports.
-  /** The backing store of the ports: its readiness and its close. */
-  store: LegacyStore;
+  /** The backing store of the ports: its readiness, and its close (after the last use of any port). */
+  store: Pick<Stores, 'healthy' | 'close'>;
 }
 
 /** Adapters a caller brings instead of those the config names (tests, the embedded platform). */
@@ -36,25 +34,8 @@ export interface GivenAdapters {
 export async function buildAdapters(config: Config, given: GivenAdapters = {}, logger?: Logger): Promise<Adapters> {
   const stores = given.stores ?? (await buildStores(config, logger));
   const { bus, offsets } = given.bus ? { bus: given.bus, offsets: given.offsets ?? null } : await buildBus(config, logger);
-  const { healthy, close, ...ports } = stores;
-  void healthy;
-  void close;
-  return { ...ports, store: legacyView(stores), bus, offsets, clock: given.clock ?? systemClock };
-}
-
-// TODO(#11): the one-object view of the ports for services not yet moved to them; goes with LegacyStore.
-function legacyView(stores: Stores): LegacyStore {
-  const view: Record<string, unknown> = { healthy: () => stores.healthy(), close: () => stores.close() };
-  for (const port of [stores.users, stores.conversations, stores.messages, stores.deliveries, stores.deadLetters, stores.webhooks]) {
-    const methods = port as unknown as Record<string, unknown>;
-    for (let proto = Object.getPrototypeOf(port); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
-      for (const name of Object.getOwnPropertyNames(proto)) {
-        const fn = methods[name];
-        if (name !== 'constructor' && typeof fn === 'function' && !(name in view)) view[name] = fn.bind(port);
-      }
-    }
-  }
-  return view as unknown as LegacyStore;
+  const { users, conversations, messages, deliveries, deadLetters, webhooks } = stores;
+  return { users, conversations, messages, deliveries, deadLetters, webhooks, store: stores, bus, offsets, clock: given.clock ?? systemClock };
 }
 
 /** Where and how to reach Cassandra, from the config (the services and the schema job). */
