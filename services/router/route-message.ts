@@ -6,6 +6,7 @@ import type { DeliveryStore } from '../core/ports/delivery-store.ts';
 import type { DeadLetterStore } from '../core/ports/dead-letter-store.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import { planDeliveries } from '../core/domain/routing.ts';
+import { awaitsProvider } from '../core/domain/delivery.ts';
 import type { Delivery, ExternalChannel, Message } from '../core/domain/types.ts';
 import { EXTERNAL_CHANNELS } from '../core/domain/types.ts';
 import { deliveryTopic, type DeliveryJob } from '../core/topics.ts';
@@ -110,7 +111,7 @@ async function emulatedStoreRoundTrip(): Promise<void> {
 export async function dispatch(deps: Pick<RouterDeps, 'bus' | 'metrics'>, message: Message, deliveries: Delivery[]) {
   const byChannel = new Map<ExternalChannel, DeliveryJob[]>();
   for (const d of deliveries) {
-    if (!isExternal(d.channel) || d.status !== 'SENT' || d.provider_message_id || !d.address) continue;
+    if (!isExternal(d.channel) || !awaitsProvider(d) || !d.address) continue;
     const job: DeliveryJob = {
       delivery_id: d.delivery_id,
       message_id: message.message_id,
