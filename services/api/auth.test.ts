@@ -52,7 +52,7 @@ describe('auth', () => {
 
   it('stores the password hashed with scrypt', async () => {
     const u = await api.user();
-    const stored = await api.store.findUserByName(u.username);
+    const stored = await api.stores.users.findUserByName(u.username);
     assert.match(stored!.password_hash, /^scrypt\$1024\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
     assert.ok(!stored!.password_hash.includes(u.password));
   });
@@ -160,14 +160,14 @@ describe('auth', () => {
   it('rehashes a password made with another cost at the next successful login, and not on a failed one', async () => {
     const u = await api.user('rehash');
     const old = await hashPassword(u.password, 512);
-    assert.equal(await api.store.updatePasswordHash(u.user_id, old), true);
+    assert.equal(await api.stores.users.updatePasswordHash(u.user_id, old), true);
     const wrong = await api.request('POST', '/auth/token', { body: { username: u.username, password: 'not the password' } });
     assert.equal(wrong.status, 401);
-    assert.equal((await api.store.findUserByName(u.username))?.password_hash, old);
+    assert.equal((await api.stores.users.findUserByName(u.username))?.password_hash, old);
 
     const tok = await api.request('POST', '/auth/token', { body: { username: u.username, password: u.password } });
     assert.equal(tok.status, 200);
-    const now = (await api.store.findUserByName(u.username))?.password_hash ?? '';
+    const now = (await api.stores.users.findUserByName(u.username))?.password_hash ?? '';
     assert.match(now, new RegExp(`^scrypt\\$${api.config.scryptCost}\\$8\\$1\\$`));
     const again = await api.request('POST', '/auth/token', { body: { username: u.username, password: u.password } });
     assert.equal(again.status, 200, 'the new hash verifies');

@@ -5,7 +5,7 @@ import type { Config } from '../core/config.ts';
 import type { User } from '../core/domain/types.ts';
 import { unauthorized } from '../core/errors.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
-import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
+import type { UserStore } from '../core/ports/user-store.ts';
 import { HashSlots } from './hash-slots.ts';
 import { hashPassword, needsRehash, verifyPassword } from './password.ts';
 
@@ -28,7 +28,7 @@ export type Credentials = { username: string; password: string } | { client_id: 
 
 export interface AuthDeps {
   config: Config;
-  store: MessageStore;
+  users: UserStore;
   clock: Clock;
 }
 
@@ -54,8 +54,8 @@ export class Auth {
 
   /** Creates a user; the usernames in `config.adminUsers` get the admin role. Throws `conflict` when taken. */
   async register(input: { username: string; password: string; email?: string }): Promise<User> {
-    const { config, store, clock } = this.deps;
-    return store.createUser({
+    const { config, users, clock } = this.deps;
+    return users.createUser({
       user_id: randomUUID(),
       username: input.username,
       password_hash: await this.slots.run(() => hashPassword(input.password, config.scryptCost)),
@@ -102,8 +102,8 @@ export class Auth {
   }
 
   private async checkUser(c: { username: string; password: string }): Promise<Principal | null> {
-    const { store, config } = this.deps;
-    const user = await store.findUserByName(c.username);
+    const { users, config } = this.deps;
+    const user = await users.findUserByName(c.username);
     if (!user) {
       // Spend the same scrypt an existing user would cost, so response time does not reveal who exists.
       this.dummyHash ??= this.slots.run(() => hashPassword('not-a-real-password', config.scryptCost));
@@ -127,7 +127,7 @@ export class Auth {
   private async rehash(userId: string, password: string): Promise<void> {
     try {
       const hash = await this.slots.run(() => hashPassword(password, this.deps.config.scryptCost));
-      await this.deps.store.updatePasswordHash(userId, hash);
+      await this.deps.users.updatePasswordHash(userId, hash);
     } catch {
       // Nothing to do: see above.
     }

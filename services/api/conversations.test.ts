@@ -58,15 +58,15 @@ describe('conversations', () => {
     const ids: string[] = [];
     for (let i = 0; i < 256; i++) {
       const id = `bulk-${i}-${Math.random()}`;
-      await api.store.createUser({ user_id: id, username: `bulk${i}_${Math.random().toString(36).slice(2, 8)}`, password_hash: 'x', created_at: new Date().toISOString() });
+      await api.stores.users.createUser({ user_id: id, username: `bulk${i}_${Math.random().toString(36).slice(2, 8)}`, password_hash: 'x', created_at: new Date().toISOString() });
       ids.push(id);
     }
-    const before = (await api.store.listConversations(a.user_id)).length;
+    const before = (await api.stores.conversations.listConversations(a.user_id)).length;
     const over = await api.request('POST', '/v1/conversations', { token: a.token, body: { type: 'group', name: 'big', members: ids } });
     assert.equal(over.status, 409, over.text);
     assert.match(over.headers.get('content-type') ?? '', /^application\/problem\+json/);
     assert.match(over.body.detail, /at most 256 members/);
-    assert.equal((await api.store.listConversations(a.user_id)).length, before, 'nothing stored');
+    assert.equal((await api.stores.conversations.listConversations(a.user_id)).length, before, 'nothing stored');
 
     const res = await api.request('POST', '/v1/conversations', { token: a.token, body: { type: 'group', name: 'big', members: ids.slice(1) } });
     assert.equal(res.status, 201);
@@ -83,7 +83,7 @@ describe('conversations', () => {
       assert.equal(full.status, 409, full.text);
       assert.match(full.body.detail, /most a group may have \(3\)/);
       assert.deepEqual(full.body.errors.map((e: { field: string }) => e.field), ['user_id']);
-      assert.equal((await small.store.getConversation(group.conversation_id))?.members.length, 3);
+      assert.equal((await small.stores.conversations.getConversation(group.conversation_id))?.members.length, 3);
       const again = await small.request('POST', `/v1/conversations/${group.conversation_id}/members`, { token: a.token, body: { user_id: c.user_id } });
       assert.equal(again.status, 200);
     } finally {

@@ -44,7 +44,7 @@ export function deadLetterRoutes(ctx: RouteContext): Router {
     if (principalOf(res).role !== 'admin') throw forbidden('dead letters are for the admin role');
   };
   const load = async (id: string): Promise<DeadLetter> => {
-    const letter = await ctx.store.getDeadLetter(id);
+    const letter = await ctx.deadLetters.getDeadLetter(id);
     if (!letter) throw notFound('dead letter');
     return letter;
   };
@@ -52,7 +52,7 @@ export function deadLetterRoutes(ctx: RouteContext): Router {
   router.get('/v1/admin/dead-letters', ctx.authenticated, async (req, res) => {
     admin(res);
     const q = parse(deadLetterQuery, req.query);
-    res.json({ dead_letters: await ctx.store.listDeadLetters(q.status, q.limit) });
+    res.json({ dead_letters: await ctx.deadLetters.listDeadLetters(q.status, q.limit) });
   });
   router.get('/v1/admin/dead-letters/:id', ctx.authenticated, async (req, res) => {
     admin(res);
@@ -60,7 +60,7 @@ export function deadLetterRoutes(ctx: RouteContext): Router {
   });
   router.post('/v1/admin/dead-letters/replay', ctx.authenticated, async (_req, res) => {
     admin(res);
-    const open = await ctx.store.listDeadLetters('open', 1000);
+    const open = await ctx.deadLetters.listDeadLetters('open', 1000);
     for (const letter of open.reverse()) await replayDeadLetter(ctx, letter);
     res.json({ replayed: open.length });
   });
@@ -71,9 +71,9 @@ export function deadLetterRoutes(ctx: RouteContext): Router {
   });
   router.delete('/v1/admin/dead-letters', ctx.authenticated, async (_req, res) => {
     admin(res);
-    const open = await ctx.store.listDeadLetters('open', 100000);
+    const open = await ctx.deadLetters.listDeadLetters('open', 100000);
     const at = isoAt(ctx.clock.now());
-    for (const letter of open) await ctx.store.setDeadLetterStatus(letter.id, 'purged', at);
+    for (const letter of open) await ctx.deadLetters.setDeadLetterStatus(letter.id, 'purged', at);
     res.json({ purged: open.length });
   });
   return router;

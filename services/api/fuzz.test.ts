@@ -253,7 +253,7 @@ describe(`fuzzing every documented route (${RUNS} runs each, seed ${SEED})`, () 
       named: { alice: alice.user_id, bob: bob.user_id, conversation: conv.body.conversation_id, message: msg.body.message_id },
     };
     // The test's own window on the store: every row of every table, to see that a refusal wrote nothing.
-    db = (api.store as unknown as { db: Database.Database }).db;
+    db = (api.stores.users as unknown as { db: Database.Database }).db;
     assert.equal(typeof db?.prepare, 'function', 'the fuzz suite counts rows through the SQLite store\'s own connection (its `db`)');
   });
   after(async () => {

@@ -63,10 +63,10 @@ describe('request limits', () => {
       const res = await api.request('POST', '/v1/messages', { token, raw });
       assertProblem(res, 400);
       assert.match(res.body.detail, /more than 32 deep/);
-      assert.equal((await api.store.listMessages(conversation_id, 0, 100)).length, 0);
+      assert.equal((await api.stores.messages.listMessages(conversation_id, 0, 100)).length, 0);
       const conv = await api.request('POST', '/v1/conversations', { token, raw: `{"type":"group","members":[],"metadata":{"a":${deep(30_000)}}}` });
       assertProblem(conv, 400);
-      assert.equal((await api.store.listConversations(userId)).length, 1, 'no group was created');
+      assert.equal((await api.stores.conversations.listConversations(userId)).length, 1, 'no group was created');
     });
 
     it('answers 400 to a bare deep array too, and takes metadata within the depth', async () => {
@@ -99,7 +99,7 @@ describe('request limits', () => {
         assertProblem(res, 400);
         assert.ok(res.body.errors.some((e: { field: string }) => e.field === field), `${raw} → ${res.text}`);
       }
-      assert.equal((await api.store.listMessages(conversation_id, 0, 100)).some((m) => m.payload.type === 'text' && m.payload.text !== 'nested ok'), false);
+      assert.equal((await api.stores.messages.listMessages(conversation_id, 0, 100)).some((m) => m.payload.type === 'text' && m.payload.text !== 'nested ok'), false);
     });
 
     it('refuses a lone surrogate in a password (it would hash like U+FFFD) and keeps valid pairs', async () => {

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Bus } from '../core/ports/bus.ts';
-import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
+import type { ConversationStore } from '../core/ports/conversation-store.ts';
+import type { MessageStore } from '../core/ports/message-store.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import type { Message, Payload } from '../core/domain/types.ts';
 import { conflict, notFound } from '../core/errors.ts';
@@ -27,7 +28,8 @@ export interface SendMessageResult {
 }
 
 export interface SendMessageDeps {
-  store: MessageStore;
+  conversations: ConversationStore;
+  messages: MessageStore;
   bus: Bus;
   clock: Clock;
   logger: Logger;
@@ -55,12 +57,12 @@ export interface AcceptedRecord {
  * harmless retry; with another body it is a conflict.
  */
 export async function sendMessage(deps: SendMessageDeps, input: SendMessageInput): Promise<SendMessageResult> {
-  const conversation = await deps.store.getConversation(input.conversation_id);
+  const conversation = await deps.conversations.getConversation(input.conversation_id);
   if (!conversation || !conversation.members.includes(input.sender_id)) throw notFound('conversation');
 
   const body_hash = bodyHash(input);
   const message_id = input.message_id ?? randomUUID();
-  const { message, created } = await deps.store.acceptMessage({
+  const { message, created } = await deps.messages.acceptMessage({
     message_id,
     conversation_id: input.conversation_id,
     sender_id: input.sender_id,

@@ -6,28 +6,26 @@ import { buildConnectorRuntime } from './connector-runtime.ts';
 import { createConnectorsApp } from './app.ts';
 import { httpLimits } from '../core/http-limits.ts';
 import { connectorGroup, startConnectors } from './connector-service.ts';
-import { KafkaBus } from '../core/adapters/kafka-bus.ts';
-import { kafkaOffsetReader, startConsumerLag } from '../core/consumer-lag.ts';
+import { startConsumerLag } from '../core/consumer-lag.ts';
 import { deliveryTopic } from '../core/topics.ts';
 
 runService('connectors', async (config, logger) => {
   const adapters = await buildAdapters(config, {}, logger);
   const registry = createRegistry('connectors');
   const runtime = buildConnectorRuntime(config, adapters, logger, registry);
-  const service = await startConnectors({ ...runtime.deliverDeps, bus: adapters.bus, deadLetters: runtime.deadLetters }, config.connectorChannels, {
+  const service = await startConnectors({ ...runtime.deliverDeps, bus: adapters.bus, deadLetters: adapters.deadLetters, deadLetterMetrics: runtime.deadLetterMetrics }, config.connectorChannels, {
     concurrency: config.consumerConcurrency,
     keyConcurrency: config.consumerKeyConcurrency,
     partitions: config.partitions,
   });
-  const lag =
-    adapters.bus instanceof KafkaBus
-      ? startConsumerLag({
-          reader: kafkaOffsetReader(adapters.bus.admin()),
-          registry,
-          targets: config.connectorChannels.map((c) => ({ group: connectorGroup(c), topics: [deliveryTopic(c)] })),
-          logger,
-        })
-      : null;
+  const lag = adapters.offsets
+    ? startConsumerLag({
+        reader: adapters.offsets,
+        registry,
+        targets: config.connectorChannels.map((c) => ({ group: connectorGroup(c), topics: [deliveryTopic(c)] })),
+        logger,
+      })
+    : null;
   const http = await listen(
     createConnectorsApp({ ...adapters, config, logger, metrics: runtime.metrics, connectors: runtime.connectors, registry }),
     config.connectorsHost,

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { InMemoryBus } from '../core/adapters/in-memory-bus.ts';
-import { SqliteMessageStore } from '../core/adapters/sqlite-message-store.ts';
+import { openSqliteStores } from '../core/adapters/sqlite/open-sqlite-stores.ts';
 import type { StatusEvent } from '../core/domain/types.ts';
 import { createLogger } from '../core/logger.ts';
 import { createRegistry } from '../core/metrics.ts';
@@ -45,7 +45,7 @@ function statusWebhook(providerId: string, status: string, atMs: number) {
 }
 
 describe('provider webhook endpoint', () => {
-  const store = new SqliteMessageStore(':memory:');
+  const stores = openSqliteStores(':memory:');
   const bus = new InMemoryBus(2, 10);
   const registry = createRegistry('connectors-test');
   const metrics = createConnectorMetrics(registry);
@@ -54,7 +54,8 @@ describe('provider webhook endpoint', () => {
   const connector = new WhatsAppConnector({ baseUrl: 'http://127.0.0.1:9', phoneNumberId: '100000000000001', accessToken: 't', appSecret: APP_SECRET, verifyToken: 'v' });
   const app = createConnectorsApp({
     config: { providerWebhookMaxBytes: MAX_BYTES, maxJsonDepth: 32, providerStatusMatchWindowMs: WINDOW_MS },
-    store,
+    ...stores,
+    store: stores,
     bus,
     clock,
     logger,
@@ -75,7 +76,7 @@ describe('provider webhook endpoint', () => {
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
     await bus.close();
-    await store.close();
+    await stores.close();
   });
 
   const post = (raw: string, signed = true) =>
@@ -130,12 +131,12 @@ describe('provider webhook endpoint', () => {
     const conversation_id = randomUUID();
     const message_id = randomUUID();
     const now = new Date().toISOString();
-    await store.createConversation({ conversation_id, type: 'private', members: [a, b], name: null, metadata: null, created_at: now });
-    await store.acceptMessage({ message_id, conversation_id, sender_id: a, payload: { type: 'text', text: 'hi' }, channels: ['whatsapp'], metadata: null, body_hash: 'h', trace_id: 't', created_at: now });
-    const routed = await store.routeMessage(message_id, [{ recipient_id: b, channel: 'whatsapp', address: '+5511999990001' }], now);
+    await stores.conversations.createConversation({ conversation_id, type: 'private', members: [a, b], name: null, metadata: null, created_at: now });
+    await stores.messages.acceptMessage({ message_id, conversation_id, sender_id: a, payload: { type: 'text', text: 'hi' }, channels: ['whatsapp'], metadata: null, body_hash: 'h', trace_id: 't', created_at: now });
+    const routed = await stores.messages.routeMessage(message_id, [{ recipient_id: b, channel: 'whatsapp', address: '+5511999990001' }], now);
     const delivery = routed.deliveries[0]!;
     const providerId = `wamid.${randomUUID()}`;
-    assert.equal(await store.recordProviderRef(delivery.delivery_id, providerId), true);
+    assert.equal(await stores.deliveries.recordProviderRef(delivery.delivery_id, providerId), true);
 
     const raw = JSON.stringify(statusWebhook(providerId, 'delivered', Date.now()));
     const seen = published.length;
@@ -146,11 +147,11 @@ describe('provider webhook endpoint', () => {
     assert.equal(events.length, 2, 'both deliveries are taken');
 
     const routerRegistry = createRegistry('router-test');
-    const routerDeps = { store, bus, clock, logger, metrics: createRouterMetrics(routerRegistry), deadLetters: createDeadLetterMetrics(routerRegistry), maxBatchBytes: 512 * 1024 };
+    const routerDeps = { ...stores, bus, clock, logger, metrics: createRouterMetrics(routerRegistry), deadLetterMetrics: createDeadLetterMetrics(routerRegistry), maxBatchBytes: 512 * 1024 };
     const applied = [];
     for (const e of events) applied.push(await applyStatus(routerDeps, e));
     assert.deepEqual(applied, [true, false], 'the replay changes nothing');
-    const history = (await store.history(message_id)).filter((h) => h.status === 'DELIVERED');
+    const history = (await stores.messages.history(message_id)).filter((h) => h.status === 'DELIVERED');
     assert.equal(history.length, 1, 'one DELIVERED entry');
   });
 });

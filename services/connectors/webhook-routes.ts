@@ -1,6 +1,7 @@
 import express from 'express';
 import type { Bus } from '../core/ports/bus.ts';
-import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
+import type { MessageStore } from '../core/ports/message-store.ts';
+import type { DeliveryStore } from '../core/ports/delivery-store.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import type { StatusEvent } from '../core/domain/types.ts';
 import { TOPICS } from '../core/topics.ts';
@@ -15,7 +16,8 @@ import type { ConnectorMetrics } from './metrics.ts';
 
 export interface WebhookDeps {
   config: Pick<Config, 'providerWebhookMaxBytes' | 'maxJsonDepth' | 'providerStatusMatchWindowMs'>;
-  store: MessageStore;
+  messages: MessageStore;
+  deliveries: DeliveryStore;
   bus: Bus;
   clock: Clock;
   logger: Logger;
@@ -77,11 +79,11 @@ export function webhookRoutes(deps: WebhookDeps): express.Router {
     let unknown = 0;
     if (parsed.unrecognized) deps.metrics.statusUnmatched.inc({ channel, reason: 'unknown_status' }, parsed.unrecognized);
     for (const s of parsed.statuses) {
-      let delivery = await deps.store.findDeliveryByProviderRef(connector.channel, s.provider_message_id);
+      let delivery = await deps.deliveries.findDeliveryByProviderRef(connector.channel, s.provider_message_id);
       if (!delivery && s.reference) {
         // The provider echoed our reference: a send whose answer we never recorded (a crash) is matched now.
-        const candidate = await deps.store.getDelivery(s.reference);
-        if (candidate && candidate.channel === connector.channel && (await deps.store.recordProviderRef(candidate.delivery_id, s.provider_message_id))) {
+        const candidate = await deps.deliveries.getDelivery(s.reference);
+        if (candidate && candidate.channel === connector.channel && (await deps.deliveries.recordProviderRef(candidate.delivery_id, s.provider_message_id))) {
           delivery = { ...candidate, provider_message_id: s.provider_message_id };
           deps.metrics.ambiguous.inc({ channel: connector.channel, outcome: 'recovered' });
           deps.logger.info({ delivery_id: candidate.delivery_id, provider_message_id: s.provider_message_id }, 'recovered a send from the provider echo');
@@ -97,7 +99,7 @@ export function webhookRoutes(deps: WebhookDeps): express.Router {
       }
       const event: StatusEvent = { delivery_id: delivery.delivery_id, status: s.status, at: isoAt(deps.clock.now()), error: s.error, source: 'provider' };
       // The message's trace id goes back with the status, so one trace covers the round trip.
-      const traceId = (await deps.store.getMessage(delivery.message_id))?.trace_id;
+      const traceId = (await deps.messages.getMessage(delivery.message_id))?.trace_id;
       events.push({ event, key: delivery.conversation_id, traceId });
       deps.logger.debug({ message_id: delivery.message_id, conversation_id: delivery.conversation_id, trace_id: traceId, delivery_id: delivery.delivery_id, status: s.status }, 'provider status received');
     }

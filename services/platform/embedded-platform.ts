@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { Config } from '../core/config.ts';
-import { buildAdapters, type Adapters } from '../core/build-adapters.ts';
+import { buildAdapters, type Adapters, type GivenAdapters } from '../core/build-adapters.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { createRegistry } from '../core/metrics.ts';
 import { httpLimits } from '../core/http-limits.ts';
@@ -38,7 +38,7 @@ export interface EmbeddedPlatform {
  */
 export async function startEmbeddedPlatform(
   config: Config,
-  options: { logger?: Logger; adapters?: Partial<Adapters> } = {},
+  options: { logger?: Logger; adapters?: GivenAdapters } = {},
 ): Promise<EmbeddedPlatform> {
   const logger = options.logger ?? createLogger('platform', config.logLevel);
   const adapters = await buildAdapters(config, options.adapters, logger);
@@ -86,7 +86,7 @@ export async function startEmbeddedPlatform(
     ...adapters,
     logger: logger.child({ service: 'router' }),
     metrics: createRouterMetrics(routerRegistry),
-    deadLetters: createDeadLetterMetrics(routerRegistry),
+    deadLetterMetrics: createDeadLetterMetrics(routerRegistry),
     maxBatchBytes: config.busMaxBatchBytes,
   };
   const router = await startRouter(routerDeps, {
@@ -96,14 +96,14 @@ export async function startEmbeddedPlatform(
   });
   stops.push(() => router.stop());
   const webhooks = startWebhookDispatcher(
-    { store: adapters.store, clock: adapters.clock, logger: routerDeps.logger, registry: routerRegistry },
+    { webhooks: adapters.webhooks, clock: adapters.clock, logger: routerDeps.logger, registry: routerRegistry },
     { ...webhookSettings(config), intervalMs: 200 },
   );
   stops.push(() => webhooks.stop());
   const r = await listen(createRouterApp({ ...adapters, registry: routerRegistry }), config.routerHost, config.routerPort);
   servers.push(r.server);
 
-  const connectorService = await startConnectors({ ...runtime.deliverDeps, bus: adapters.bus, deadLetters: runtime.deadLetters }, [...EXTERNAL_CHANNELS], {
+  const connectorService = await startConnectors({ ...runtime.deliverDeps, bus: adapters.bus, deadLetters: adapters.deadLetters, deadLetterMetrics: runtime.deadLetterMetrics }, [...EXTERNAL_CHANNELS], {
     partitions: config.partitions,
     concurrency: config.consumerConcurrency,
     keyConcurrency: config.consumerKeyConcurrency,

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { InMemoryBus } from '../core/adapters/in-memory-bus.ts';
-import { SqliteMessageStore } from '../core/adapters/sqlite-message-store.ts';
+import { openSqliteStores } from '../core/adapters/sqlite/open-sqlite-stores.ts';
 import { createDeadLetterMetrics } from '../core/dead-letters.ts';
 import { createLogger } from '../core/logger.ts';
 import { recordBytes } from '../core/record-batches.ts';
@@ -17,7 +17,7 @@ const BROKER_MAX_BYTES = 1024 * 1024;
 
 describe('fan-out to a big group', () => {
   it('splits a 256-member group\'s 4 KB text into record sets under the broker\'s max message size, in order', async () => {
-    const store = new SqliteMessageStore(':memory:');
+    const stores = openSqliteStores(':memory:');
     // The in-memory bus refuses what a broker would: more than 1 MiB of records for one partition in one publish.
     const bus = new InMemoryBus(12, 10, BROKER_MAX_BYTES);
     const publishes: OutgoingRecord[][] = [];
@@ -28,20 +28,20 @@ describe('fan-out to a big group', () => {
     };
     const registry = new Registry();
     const deps = {
-      store, bus, clock: { now: () => Date.now() }, logger: createLogger('test', 'silent'),
-      metrics: createRouterMetrics(registry), deadLetters: createDeadLetterMetrics(registry), maxBatchBytes: 512 * 1024,
+      ...stores, bus, clock: { now: () => Date.now() }, logger: createLogger('test', 'silent'),
+      metrics: createRouterMetrics(registry), deadLetterMetrics: createDeadLetterMetrics(registry), maxBatchBytes: 512 * 1024,
     };
     const at = new Date().toISOString();
     const members = Array.from({ length: 256 }, () => randomUUID());
     for (const [i, user_id] of members.entries()) {
-      await store.linkIdentity({ user_id, channel: 'whatsapp', address: `+55119${String(i).padStart(8, '0')}`, linked_at: at });
+      await stores.users.linkIdentity({ user_id, channel: 'whatsapp', address: `+55119${String(i).padStart(8, '0')}`, linked_at: at });
     }
     const conversation_id = randomUUID();
-    await store.createConversation({ conversation_id, type: 'group', members, name: 'everyone', metadata: null, created_at: at });
+    await stores.conversations.createConversation({ conversation_id, type: 'group', members, name: 'everyone', metadata: null, created_at: at });
     const message_id = randomUUID();
     // 4096 characters, the most a text may have; "é" is two bytes in UTF-8.
     const text = 'é'.repeat(4096);
-    await store.acceptMessage({
+    await stores.messages.acceptMessage({
       message_id, conversation_id, sender_id: members[0]!, payload: { type: 'text', text }, channels: ['whatsapp'],
       metadata: null, body_hash: 'h', trace_id: 't', created_at: at,
     });
@@ -65,7 +65,7 @@ describe('fan-out to a big group', () => {
     } finally {
       await sub.stop();
       await bus.close();
-      await store.close();
+      await stores.close();
     }
   });
 });

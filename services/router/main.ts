@@ -6,8 +6,7 @@ import { createRouterMetrics } from './metrics.ts';
 import { createDeadLetterMetrics } from '../core/dead-letters.ts';
 import { createRouterApp } from './app.ts';
 import { ROUTER_GROUP, STATUS_GROUP, startRouter } from './router-service.ts';
-import { KafkaBus } from '../core/adapters/kafka-bus.ts';
-import { kafkaOffsetReader, startConsumerLag } from '../core/consumer-lag.ts';
+import { startConsumerLag } from '../core/consumer-lag.ts';
 import { TOPICS } from '../core/topics.ts';
 import { startWebhookDispatcher } from '../webhooks/dispatcher.ts';
 import { webhookSettings } from '../webhooks/settings.ts';
@@ -15,10 +14,9 @@ import { webhookSettings } from '../webhooks/settings.ts';
 runService('router', async (config, logger) => {
   const adapters = await buildAdapters(config, {}, logger);
   const registry = createRegistry('router');
-  // One admin client reads the offsets for both the lag metrics and the relay.
-  const offsets = adapters.bus instanceof KafkaBus ? kafkaOffsetReader(adapters.bus.admin()) : null;
+  const { offsets } = adapters;
   const router = await startRouter(
-    { ...adapters, logger, metrics: createRouterMetrics(registry), deadLetters: createDeadLetterMetrics(registry), maxBatchBytes: config.busMaxBatchBytes },
+    { ...adapters, logger, metrics: createRouterMetrics(registry), deadLetterMetrics: createDeadLetterMetrics(registry), maxBatchBytes: config.busMaxBatchBytes },
     {
       relay: {
         intervalMs: config.relayIntervalMs,
@@ -32,7 +30,7 @@ runService('router', async (config, logger) => {
     },
   );
   const webhooks = startWebhookDispatcher(
-    { store: adapters.store, clock: adapters.clock, logger, registry },
+    { webhooks: adapters.webhooks, clock: adapters.clock, logger, registry },
     { ...webhookSettings(config), intervalMs: 1000 },
   );
   const lag = offsets

@@ -1,7 +1,12 @@
 import type { Bus } from '../core/ports/bus.ts';
-import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
+import type { UserStore } from '../core/ports/user-store.ts';
+import type { ConversationStore } from '../core/ports/conversation-store.ts';
+import type { MessageStore } from '../core/ports/message-store.ts';
+import type { DeliveryStore } from '../core/ports/delivery-store.ts';
+import type { DeadLetterStore } from '../core/ports/dead-letter-store.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import { planDeliveries } from '../core/domain/routing.ts';
+import { awaitsProvider } from '../core/domain/delivery.ts';
 import type { Delivery, ExternalChannel, Message } from '../core/domain/types.ts';
 import { EXTERNAL_CHANNELS } from '../core/domain/types.ts';
 import { deliveryTopic, type DeliveryJob } from '../core/topics.ts';
@@ -12,16 +17,24 @@ import type { DeadLetterMetrics } from '../core/dead-letters.ts';
 import { testOnlySettings } from '../core/config.ts';
 import { splitBySize } from '../core/record-batches.ts';
 
+/** What a router is built from: the store ports it touches, the bus, the clock, its metrics. */
 export interface RouterDeps {
-  store: MessageStore;
+  users: UserStore;
+  conversations: ConversationStore;
+  messages: MessageStore;
+  deliveries: DeliveryStore;
+  deadLetters: DeadLetterStore;
   bus: Bus;
   clock: Clock;
   logger: Logger;
   metrics: RouterMetrics;
-  deadLetters: DeadLetterMetrics;
+  deadLetterMetrics: DeadLetterMetrics;
   /** Most bytes of records one publish may carry (`BUS_MAX_BATCH_BYTES`): a big group's jobs are split. */
   maxBatchBytes: number;
 }
+
+/** What routing one message touches: identities, the conversation, the message. */
+export type RouteDeps = Pick<RouterDeps, 'users' | 'conversations' | 'messages' | 'bus' | 'clock' | 'logger' | 'metrics' | 'maxBatchBytes'>;
 
 /**
  * Routes one accepted message: gives it the conversation's next sequence number, expands it
@@ -29,9 +42,9 @@ export interface RouterDeps {
  * Safe to run twice for one message: the store keeps the first routing, and deliveries not yet
  * accepted by a provider are handed over again (connectors skip what they already sent).
  */
-export async function routeMessage(deps: RouterDeps, messageId: string): Promise<'routed' | 'duplicate' | 'missing'> {
+export async function routeMessage(deps: RouteDeps, messageId: string): Promise<'routed' | 'duplicate' | 'missing'> {
   const started = performance.now();
-  const message = await deps.store.getMessage(messageId);
+  const message = await deps.messages.getMessage(messageId);
   if (!message) {
     deps.logger.warn({ message_id: messageId }, 'accepted record names a message the store does not have');
     deps.metrics.processed.inc({ status: 'missing' });
@@ -41,7 +54,7 @@ export async function routeMessage(deps: RouterDeps, messageId: string): Promise
   // is late) take their seq first, so seq order is acceptance order. Off only under the
   // experiments' sabotage (CHAOS_DISABLE_RECOVERY).
   if (!catchUpDisabled()) {
-    for (const older of await deps.store.listUnroutedBefore(message.message_id)) {
+    for (const older of await deps.messages.listUnroutedBefore(message.message_id)) {
       await routeOne(deps, older);
     }
   }
@@ -51,16 +64,16 @@ export async function routeMessage(deps: RouterDeps, messageId: string): Promise
   return outcome;
 }
 
-async function routeOne(deps: RouterDeps, message: Message): Promise<'routed' | 'duplicate'> {
+async function routeOne(deps: RouteDeps, message: Message): Promise<'routed' | 'duplicate'> {
   const log = messageLogger(deps.logger, message);
-  const conversation = await deps.store.getConversation(message.conversation_id);
+  const conversation = await deps.conversations.getConversation(message.conversation_id);
   const members = conversation?.members ?? [];
-  const identities = await deps.store.listIdentities(members.filter((m) => m !== message.sender_id));
+  const identities = await deps.users.listIdentities(members.filter((m) => m !== message.sender_id));
   const plan = planDeliveries({ senderId: message.sender_id, members, requested: message.channels, identities });
 
   const writeStarted = performance.now();
   await emulatedStoreRoundTrip();
-  const routed = await deps.store.routeMessage(message.message_id, plan, isoAt(deps.clock.now()));
+  const routed = await deps.messages.routeMessage(message.message_id, plan, isoAt(deps.clock.now()));
   deps.metrics.storeWriteDuration.observe({ operation: 'route' }, (performance.now() - writeStarted) / 1000);
 
   await dispatch(deps, { ...message, seq: routed.seq }, routed.deliveries);
@@ -107,7 +120,7 @@ async function emulatedStoreRoundTrip(): Promise<void> {
 export async function dispatch(deps: Pick<RouterDeps, 'bus' | 'metrics' | 'maxBatchBytes'>, message: Message, deliveries: Delivery[]) {
   const byChannel = new Map<ExternalChannel, DeliveryJob[]>();
   for (const d of deliveries) {
-    if (!isExternal(d.channel) || d.status !== 'SENT' || d.provider_message_id || !d.address) continue;
+    if (!isExternal(d.channel) || !awaitsProvider(d) || !d.address) continue;
     const job: DeliveryJob = {
       delivery_id: d.delivery_id,
       message_id: message.message_id,

@@ -90,21 +90,21 @@ describe('webhook routes', () => {
     const at = isoAt(Date.now());
     const conversation_id = randomUUID();
     const bob = randomUUID();
-    await api.store.createConversation({ conversation_id, type: 'private', members: [u.user_id, bob], name: null, metadata: null, created_at: at });
+    await api.stores.conversations.createConversation({ conversation_id, type: 'private', members: [u.user_id, bob], name: null, metadata: null, created_at: at });
     const message_id = randomUUID();
-    await api.store.acceptMessage({
+    await api.stores.messages.acceptMessage({
       message_id, conversation_id, sender_id: u.user_id, payload: { type: 'text', text: 'hi' }, channels: ['whatsapp'],
       metadata: null, body_hash: 'h', trace_id: 't', created_at: at,
     });
-    const routed = await api.store.routeMessage(message_id, [{ recipient_id: bob, channel: 'whatsapp', address: '+5511999990009' }], at);
-    await api.store.applyStatus({ delivery_id: routed.deliveries[0]!.delivery_id, status: 'DELIVERED', at, source: 'provider' });
+    const routed = await api.stores.messages.routeMessage(message_id, [{ recipient_id: bob, channel: 'whatsapp', address: '+5511999990009' }], at);
+    await api.stores.deliveries.applyStatus({ delivery_id: routed.deliveries[0]!.delivery_id, status: 'DELIVERED', at, source: 'provider' });
 
     // The receiver answers 502, then 204 (a stand-in transport: nothing leaves the machine).
     const answers = [502, 204];
     const transport: WebhookTransport = async () => ({ status: answers.shift() ?? 200 });
     let now = Date.now();
     const d = startWebhookDispatcher(
-      { store: api.store, clock: { now: () => now }, logger: createLogger('webhooks', 'silent'), registry: new Registry(), transport },
+      { webhooks: api.stores.webhooks, clock: { now: () => now }, logger: createLogger('webhooks', 'silent'), registry: new Registry(), transport },
       { intervalMs: 3_600_000, random: () => 1 },
     );
     try {

@@ -33,7 +33,7 @@ export function webhookRoutes(ctx: RouteContext, settings: Pick<WebhookSettings,
   const router = Router();
 
   const ownWebhook = async (me: string, id: string) => {
-    const webhook = await ctx.store.getWebhook(id);
+    const webhook = await ctx.webhooks.getWebhook(id);
     if (!webhook || webhook.owner_id !== me) throw notFound('webhook');
     return webhook;
   };
@@ -47,12 +47,12 @@ export function webhookRoutes(ctx: RouteContext, settings: Pick<WebhookSettings,
 
   router.get('/v1/webhooks', ctx.authenticated, async (_req, res) => {
     const me = requireUser(principalOf(res));
-    res.json({ webhooks: (await ctx.store.listWebhooks(me)).map(webhookJson) });
+    res.json({ webhooks: (await ctx.webhooks.listWebhooks(me)).map(webhookJson) });
   });
 
   router.delete('/v1/webhooks/:id', ctx.authenticated, async (req, res) => {
     const me = requireUser(principalOf(res));
-    if (!(await ctx.store.deleteWebhook(me, req.params.id as string))) throw notFound('webhook');
+    if (!(await ctx.webhooks.deleteWebhook(me, req.params.id as string))) throw notFound('webhook');
     res.status(204).end();
   });
 
@@ -60,7 +60,7 @@ export function webhookRoutes(ctx: RouteContext, settings: Pick<WebhookSettings,
     const me = requireUser(principalOf(res));
     const { limit } = parse(webhookDeliveriesQuery, req.query, 'query');
     const webhook = await ownWebhook(me, req.params.id as string);
-    res.json({ deliveries: (await ctx.store.listWebhookAttempts(webhook.webhook_id, limit)).map(attemptJson) });
+    res.json({ deliveries: (await ctx.webhooks.listWebhookAttempts(webhook.webhook_id, limit)).map(attemptJson) });
   });
 
   return router;

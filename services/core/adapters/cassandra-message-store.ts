@@ -17,11 +17,12 @@ import type {
 import type { PlannedDelivery } from '../domain/routing.ts';
 import { AppError, conflict, notFound, unavailable } from '../errors.ts';
 import type { DeadLetter } from '../dead-letters.ts';
-import type { AcceptResult, RouteResult } from '../ports/message-store.ts';
-import type { ApplyResult } from '../ports/delivery-store.ts';
-import type { HistoryRecord, NewWebhook, NewWebhookEvent, Webhook, WebhookAttempt, WebhookAttemptRecord, WebhookEvent, WebhookEventStatus } from '../ports/webhook-store.ts';
-import type { LegacyStore as MessageStore } from '../ports/legacy-store.ts';
-import type { NewUser } from '../ports/user-store.ts';
+import type { AcceptResult, MessageStore, RouteResult } from '../ports/message-store.ts';
+import type { ApplyResult, DeliveryStore } from '../ports/delivery-store.ts';
+import type { HistoryRecord, NewWebhook, NewWebhookEvent, Webhook, WebhookAttempt, WebhookAttemptRecord, WebhookEvent, WebhookEventStatus, WebhookStore } from '../ports/webhook-store.ts';
+import type { NewUser, UserStore } from '../ports/user-store.ts';
+import type { ConversationStore } from '../ports/conversation-store.ts';
+import type { DeadLetterStore } from '../ports/dead-letter-store.ts';
 import { HISTORY_FEED_TTL_SECONDS, TABLES, keyspaceCql, tableName, type Replication } from './cassandra-schema.ts';
 
 // ---------------------------------------------------------------- the driver, seen through a narrow port
@@ -862,7 +863,7 @@ export async function waitForSchema(session: CqlSession, keyspace: string, o: Sc
  * crash between two writes leaves at most a stale index entry, which readers check and remove,
  * or a routed message whose query rows are rebuilt the next time it is routed or scanned.
  */
-export class CassandraMessageStore implements MessageStore {
+export class CassandraMessageStore implements UserStore, ConversationStore, MessageStore, DeliveryStore, DeadLetterStore, WebhookStore {
   private readonly db: Db;
   private readonly now: () => number;
   private readonly ids: TimeIds;

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { SqliteMessageStore } from './sqlite-message-store.ts';
+import { openSqliteStores } from './open-sqlite-stores.ts';
 
 /**
  * Every process of the local platform opens the same SQLite file. A transaction that reads and
@@ -16,7 +16,7 @@ import { SqliteMessageStore } from './sqlite-message-store.ts';
 it('read-then-write transactions do not fail with SQLITE_BUSY while another connection keeps writing', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'chat4all-sqlite-'));
   const file = join(dir, 'store.db');
-  const store = new SqliteMessageStore(file);
+  const stores = openSqliteStores(file);
   // Another connection (another process, as far as SQLite knows) committing small writes back to back.
   const writer = new Worker(
     `const { workerData, parentPort } = require('node:worker_threads');
@@ -44,8 +44,8 @@ it('read-then-write transactions do not fail with SQLITE_BUSY while another conn
     const user = randomUUID();
     for (let i = 0; i < 400; i++) {
       try {
-        await store.linkIdentity({ user_id: user, channel: 'whatsapp', address: `+55${i}`, linked_at: new Date().toISOString() });
-        await store.createConversation({ conversation_id: randomUUID(), type: 'private', members: [user, randomUUID()], name: null, metadata: null, created_at: new Date().toISOString() });
+        await stores.users.linkIdentity({ user_id: user, channel: 'whatsapp', address: `+55${i}`, linked_at: new Date().toISOString() });
+        await stores.conversations.createConversation({ conversation_id: randomUUID(), type: 'private', members: [user, randomUUID()], name: null, metadata: null, created_at: new Date().toISOString() });
       } catch (err) {
         errors.push((err as Error).message);
       }
@@ -57,7 +57,7 @@ it('read-then-write transactions do not fail with SQLITE_BUSY while another conn
     assert.deepEqual(errors, []);
   } finally {
     await writer.terminate();
-    await store.close();
+    await stores.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
