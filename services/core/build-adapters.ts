@@ -41,9 +41,10 @@ async function buildStore(config: Config, logger?: Logger): Promise<MessageStore
       return new SqliteMessageStore(':memory:');
     case 'cassandra': {
       // Loaded only here, so that the embedded stores never load the driver.
-      const { CassandraMessageStore } = await import('./adapters/cassandra-message-store.ts');
+      const { openCassandraStores } = await import('./adapters/cassandra/open-cassandra-stores.ts');
+      const { legacyStoreOf } = await import('./adapters/legacy-store-of.ts');
       let looks = 0;
-      return CassandraMessageStore.connect({
+      const stores = await openCassandraStores({
         ...cassandraConnection(config),
         schema: config.cassandraSchema,
         schemaWaitMs: config.cassandraSchemaWaitMs,
@@ -56,6 +57,7 @@ async function buildStore(config: Config, logger?: Logger): Promise<MessageStore
           );
         },
       }, { historySettleMs: config.cassandraHistorySettleMs });
+      return legacyStoreOf(stores);
     }
   }
 }
