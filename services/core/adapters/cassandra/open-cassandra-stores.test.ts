@@ -1,6 +1,8 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
+import { conversation, emulatedStores, emulatorWithSchema } from '../../../../test/contracts/cql-emulator/fixtures.ts';
 import { buildAdapters } from '../../build-adapters.ts';
 import { loadConfig } from '../../config.ts';
 import { CassandraUnreachableError } from './errors.ts';
@@ -64,5 +66,27 @@ describe('openCassandraStores', () => {
     await assert.rejects(buildAdapters(config), (e: unknown) =>
       namesContactPoints(port)(e) && /^could not connect to Cassandra at CASSANDRA_CONTACT_POINTS=.*1500 ms/.test((e as Error).message),
     );
+  });
+});
+
+describe('cassandraStores', () => {
+  it('gives the stores of one session one id source, so a webhook sees what happens after it within one millisecond', async () => {
+    // Ids are the clock's millisecond plus a random start; only one source per process keeps the
+    // routing's history, the webhook's start and the status change in order when the clock stands
+    // still. Separate sources would put the status change before the webhook about half the time.
+    const now = () => Date.UTC(2030, 0, 1);
+    const at = new Date(now()).toISOString();
+    for (let round = 0; round < 20; round++) {
+      const stores = emulatedStores(await emulatorWithSchema(now), { now });
+      const { members, accept } = await conversation(stores, 2, { at: now() });
+      const m = await accept(now());
+      const { deliveries } = await stores.messages.routeMessage(m, [{ recipient_id: members[1]!, channel: 'internal', address: null }], at);
+      const hook = await stores.webhooks.createWebhook({
+        webhook_id: randomUUID(), owner_id: members[0]!, url: 'https://example.test/hook', events: ['message.delivered'], secret: 's', created_at: at,
+      });
+      await stores.deliveries.applyStatus({ delivery_id: deliveries[0]!.delivery_id, status: 'DELIVERED', at, source: 'api' });
+      const { entries } = await stores.webhooks.historyForWebhooks(hook.start_after, 100);
+      assert.deepEqual(entries.map((e) => e.status), ['DELIVERED'], `round ${round}: only the change after the webhook`);
+    }
   });
 });
