@@ -59,10 +59,9 @@ async function buildStores(config: Config, logger?: Logger): Promise<Stores> {
       return openSqliteStores(':memory:');
     case 'cassandra': {
       // Loaded only here, so that the embedded stores never load the driver.
-      const { CassandraMessageStore } = await import('./adapters/cassandra-message-store.ts');
-      const { cassandraStores } = await import('./adapters/cassandra-stores.ts');
+      const { openCassandraStores } = await import('./adapters/cassandra/open-cassandra-stores.ts');
       let looks = 0;
-      const store = await CassandraMessageStore.connect({
+      const stores = await openCassandraStores({
         ...cassandraConnection(config),
         schema: config.cassandraSchema,
         schemaWaitMs: config.cassandraSchemaWaitMs,
@@ -75,7 +74,7 @@ async function buildStores(config: Config, logger?: Logger): Promise<Stores> {
           );
         },
       }, { historySettleMs: config.cassandraHistorySettleMs });
-      return cassandraStores(store);
+      return stores;
     }
   }
 }

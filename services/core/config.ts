@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { KEYSPACE_NAME, type Replication } from './adapters/cassandra-schema.ts';
+import { KEYSPACE_NAME, type Replication } from './adapters/cassandra/schema.ts';
 
 const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me-0123456789';
 const DEV_APP_SECRET = 'dev-app-secret';
