@@ -1,7 +1,7 @@
 import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import type { Delivery, DeliveryError, StatusEvent } from '../core/domain/types.ts';
-import type { DeliveryJob } from '../core/topics.ts';
+import type { DeliveryJob } from '../core/records.ts';
 import { messageLogger, type Logger } from '../core/logger.ts';
 import type { ChannelConnector } from './channel-connector.ts';
 import { ProviderError, toDeliveryError } from './provider-error.ts';

@@ -4,7 +4,7 @@ import { partitionFor } from '../core/partitioner.ts';
 import type { OffsetReader } from '../core/consumer-lag.ts';
 import { EXTERNAL_CHANNELS } from '../core/domain/types.ts';
 import { BusPositions, type Watched } from './bus-positions.ts';
-import type { AcceptedRecord } from '../api/send-message.ts';
+import type { AcceptedRecord } from '../core/records.ts';
 import { dispatch, isExternal, type RouterDeps } from './route-message.ts';
 import { startPeriodic } from '../core/periodic.ts';
 import { testOnlySettings } from '../core/config.ts';
