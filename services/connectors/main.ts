@@ -5,8 +5,8 @@ import { runService } from '../core/run-service.ts';
 import { buildConnectorRuntime } from './connector-runtime.ts';
 import { createConnectorsApp } from './app.ts';
 import { connectorGroup, startConnectors } from './connector-service.ts';
-import { KafkaBus } from '../core/adapters/kafka-bus.ts';
-import { kafkaOffsetReader, startConsumerLag } from '../core/consumer-lag.ts';
+import { KafkaBus } from '../core/adapters/kafka/kafka-bus.ts';
+import { startConsumerLag } from '../core/consumer-lag.ts';
 import { deliveryTopic } from '../core/topics.ts';
 
 runService('connectors', async (config, logger) => {
@@ -21,7 +21,7 @@ runService('connectors', async (config, logger) => {
   const lag =
     adapters.bus instanceof KafkaBus
       ? startConsumerLag({
-          reader: kafkaOffsetReader(adapters.bus.admin()),
+          reader: adapters.bus.offsetReader(),
           registry,
           targets: config.connectorChannels.map((c) => ({ group: connectorGroup(c), topics: [deliveryTopic(c)] })),
           logger,

@@ -5,7 +5,6 @@ import { systemClock, type Clock } from './ports/clock.ts';
 import { InMemoryBus } from './adapters/in-memory-bus.ts';
 import { SqliteMessageStore } from './adapters/sqlite-message-store.ts';
 import type { Logger } from './logger.ts';
-import { devBrokerAssigner } from '../devbroker/dev-broker.ts';
 
 export interface Adapters {
   store: MessageStore;
@@ -65,7 +64,7 @@ async function buildBus(config: Config, logger?: Logger): Promise<Bus> {
     case 'memory':
       return new InMemoryBus(config.partitions);
     case 'kafka': {
-      const { KafkaBus } = await import('./adapters/kafka-bus.ts');
+      const { KafkaBus } = await import('./adapters/kafka/kafka-bus.ts');
       return new KafkaBus({
         brokers: config.kafkaBrokers,
         clientId: config.serviceName,
@@ -74,7 +73,7 @@ async function buildBus(config: Config, logger?: Logger): Promise<Bus> {
         maxWaitTimeMs: config.kafkaMaxWaitMs,
         lingerMs: config.kafkaLingerMs,
         logger,
-        partitionAssigners: config.kafkaAssignDelayMs > 0 ? [devBrokerAssigner(config.kafkaAssignDelayMs)] : undefined,
+        assignDelayMs: config.kafkaAssignDelayMs,
         onFatal: () => {
           // A consumer that will never consume again must not look alive: stop, so it is seen and restarted.
           logger?.fatal('a Kafka consumer stopped for good; stopping the process');

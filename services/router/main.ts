@@ -6,8 +6,8 @@ import { createRouterMetrics } from './metrics.ts';
 import { createDeadLetterMetrics } from '../core/dead-letters.ts';
 import { createRouterApp } from './app.ts';
 import { ROUTER_GROUP, STATUS_GROUP, startRouter } from './router-service.ts';
-import { KafkaBus } from '../core/adapters/kafka-bus.ts';
-import { kafkaOffsetReader, startConsumerLag } from '../core/consumer-lag.ts';
+import { KafkaBus } from '../core/adapters/kafka/kafka-bus.ts';
+import { startConsumerLag } from '../core/consumer-lag.ts';
 import { TOPICS } from '../core/topics.ts';
 import { startWebhookDispatcher } from '../webhooks/dispatcher.ts';
 import { webhookSettings } from '../webhooks/settings.ts';
@@ -16,7 +16,7 @@ runService('router', async (config, logger) => {
   const adapters = await buildAdapters(config, {}, logger);
   const registry = createRegistry('router');
   // One admin client reads the offsets for both the lag metrics and the relay.
-  const offsets = adapters.bus instanceof KafkaBus ? kafkaOffsetReader(adapters.bus.admin()) : null;
+  const offsets = adapters.bus instanceof KafkaBus ? adapters.bus.offsetReader() : null;
   const router = await startRouter(
     { ...adapters, logger, metrics: createRouterMetrics(registry), deadLetters: createDeadLetterMetrics(registry) },
     {
