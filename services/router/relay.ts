@@ -7,7 +7,6 @@ import { BusPositions, type Watched } from './bus-positions.ts';
 import type { AcceptedRecord } from '../core/records.ts';
 import { dispatch, isExternal, type RouterDeps } from './route-message.ts';
 import { startPeriodic } from '../core/periodic.ts';
-import { testOnlySettings } from '../core/config.ts';
 
 export interface RelayOptions {
   /** How often to look. */
@@ -52,7 +51,7 @@ export function startRelay(deps: RouterDeps, options: RelayOptions) {
   };
 
   // Sabotage for the experiments' own test (CHAOS_DISABLE_RECOVERY): the relay does nothing.
-  const disabled = testOnlySettings().chaosDisableRecovery;
+  const disabled = deps.testOnly?.disableRecovery ?? false;
   if (disabled) deps.logger.warn('CHAOS_DISABLE_RECOVERY is set: the outbox relay and the catch-up routing are off, so records the bus loses stay lost (test only)');
 
   const partitions = options.partitions ?? 12;

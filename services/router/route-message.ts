@@ -10,7 +10,7 @@ import type { Logger } from '../core/logger.ts';
 import { messageLogger } from '../core/logger.ts';
 import type { RouterMetrics } from './metrics.ts';
 import type { DeadLetterMetrics } from '../core/dead-letters.ts';
-import { testOnlySettings } from '../core/config.ts';
+import type { RouterTestOnly } from './test-only.ts';
 
 export interface RouterDeps {
   store: MessageStore;
@@ -19,6 +19,8 @@ export interface RouterDeps {
   logger: Logger;
   metrics: RouterMetrics;
   deadLetters: DeadLetterMetrics;
+  /** Test- and experiment-only behaviour (`routerTestOnly(config)`); absent means all off. */
+  testOnly?: RouterTestOnly;
 }
 
 /**
@@ -38,7 +40,7 @@ export async function routeMessage(deps: RouterDeps, messageId: string): Promise
   // Messages of this conversation accepted earlier but not yet ordered (their record was lost or
   // is late) take their seq first, so seq order is acceptance order. Off only under the
   // experiments' sabotage (CHAOS_DISABLE_RECOVERY).
-  if (!catchUpDisabled()) {
+  if (!deps.testOnly?.disableRecovery) {
     for (const older of await deps.store.listUnroutedBefore(message.message_id)) {
       await routeOne(deps, older);
     }
@@ -57,7 +59,7 @@ async function routeOne(deps: RouterDeps, message: Message): Promise<'routed' | 
   const plan = planDeliveries({ senderId: message.sender_id, members, requested: message.channels, identities });
 
   const writeStarted = performance.now();
-  await emulatedStoreRoundTrip();
+  await deps.testOnly?.storeRoundTrip();
   const routed = await deps.store.routeMessage(message.message_id, plan, isoAt(deps.clock.now()));
   deps.metrics.storeWriteDuration.observe({ operation: 'route' }, (performance.now() - writeStarted) / 1000);
 
@@ -65,34 +67,6 @@ async function routeOne(deps: RouterDeps, message: Message): Promise<'routed' | 
   const outcome = routed.routedNow ? 'routed' : 'duplicate';
   log.debug({ seq: routed.seq, deliveries: routed.deliveries.length, outcome }, 'message routed');
   return outcome;
-}
-
-let catchUpOff: boolean | null = null;
-const catchUpDisabled = () => (catchUpOff ??= testOnlySettings().chaosDisableRecovery);
-
-let emulated: { latencyMs: number; connections: number; busy: number; waiting: (() => void)[] } | null = null;
-
-/**
- * Test and experiment only (ROUTER_EMULATED_STORE_LATENCY_MS, ROUTER_EMULATED_STORE_CONNECTIONS):
- * waits one emulated remote-store round trip, at most `connections` at once per process, so a
- * router's throughput is bounded (connections ÷ latency) the way a networked store bounds it.
- * Off (no wait at all) by default.
- */
-async function emulatedStoreRoundTrip(): Promise<void> {
-  if (!emulated) {
-    const s = testOnlySettings();
-    emulated = { latencyMs: s.routerEmulatedStoreLatencyMs, connections: s.routerEmulatedStoreConnections, busy: 0, waiting: [] };
-  }
-  const e = emulated;
-  if (e.latencyMs <= 0) return;
-  while (e.busy >= e.connections) await new Promise<void>((r) => e.waiting.push(r));
-  e.busy++;
-  try {
-    await new Promise((r) => setTimeout(r, e.latencyMs));
-  } finally {
-    e.busy--;
-    e.waiting.shift()?.();
-  }
 }
 
 /** Publishes a delivery job for every external delivery no provider has accepted yet. */
