@@ -243,7 +243,7 @@ export const configFields = z.object({
     startSimulator: bool(false, 'START_SIMULATOR'),
 
     // Test- and experiment-only settings: read here like every other, handed to the router as options
-    // by its composition root (services/router/test-only.ts), never read from the environment again.
+    // by its composition root (services/router/experiment-switches.ts), never read from the environment again.
     /**
      * Emulates a remote store's round trip (ms) before each routing write, so that routing, not
      * the API or the connectors, bounds throughput (the `scale-routers` experiment). Never set in

@@ -12,7 +12,7 @@ import { webhookSettings, type WebhookSettings } from '../webhooks/settings.ts';
 import { createRouterMetrics } from './metrics.ts';
 import { createRouterApp } from './app.ts';
 import { ROUTER_GROUP, STATUS_GROUP, startRouter, type RouterService } from './router-service.ts';
-import { routerTestOnly } from './test-only.ts';
+import { routerTestOnly } from './experiment-switches.ts';
 
 /** Everything a router process is wired with, as plain data (logged at start, compared by a test). */
 export interface RouterSettings {

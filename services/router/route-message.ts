@@ -10,7 +10,7 @@ import type { Logger } from '../core/logger.ts';
 import { messageLogger } from '../core/logger.ts';
 import type { RouterMetrics } from './metrics.ts';
 import type { DeadLetterMetrics } from '../core/dead-letters.ts';
-import type { RouterTestOnly } from './test-only.ts';
+import type { RouterTestOnly } from './experiment-switches.ts';
 
 export interface RouterDeps {
   store: MessageStore;

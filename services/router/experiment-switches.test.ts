@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../core/config.ts';
-import { routerTestOnly } from './test-only.ts';
+import { routerTestOnly } from './experiment-switches.ts';
 
 test('the router test-only switches come from the config, off by default', async () => {
   const off = routerTestOnly(loadConfig({}));
