@@ -8,18 +8,25 @@ interface KafkaJsErrorLike {
   cause?: unknown;
 }
 
+/** What kafkajs' retrier throws when it stops: the failure it stopped on is the `cause`. */
+const RETRIER_WRAPPERS = new Set(['KafkaJSNumberOfRetriesExceeded', 'KafkaJSNonRetriableError']);
+
 /**
  * Whether a publish that failed with `err` may succeed if tried again, as kafkajs itself says.
  *
- * kafkajs marks each of its errors `retriable`. When its own retrier gives up it throws
- * `KafkaJSNumberOfRetriesExceeded`, which is always non-retriable (its retrier is done) and whose
- * `cause` is the last failure: that cause's flag tells whether a later attempt can help (a broker
- * that was down: yes; a record too large or a topic we may not write: no). Errors that are not
+ * kafkajs marks each of its errors `retriable`. Its retrier, when it stops, wraps the failure it
+ * stopped on: `KafkaJSNumberOfRetriesExceeded` when retries ran out, `KafkaJSNonRetriableError`
+ * when the failure was not retriable, or was itself the give-up of an inner retrier (the
+ * producer's retrier runs around the cluster's: a broker that refuses connections arrives as
+ * NonRetriable ← (NumberOfRetriesExceeded ←) ConnectionError). Both wrappers are non-retriable
+ * only in the sense that that retrier is done, so the verdict is the flag of the first error
+ * under them: a broker that was away (yes), a record too large or a topic we may not write (no).
+ * A wrapper without a cause is kafkajs refusing the request itself (no). Errors that are not
  * kafkajs's (no flag) are assumed transient.
  */
 export function kafkaRetriable(err: unknown): boolean {
   let e = err as KafkaJsErrorLike | null | undefined;
-  for (let depth = 0; e && e.name === 'KafkaJSNumberOfRetriesExceeded' && e.cause && depth < 5; depth++) e = e.cause as KafkaJsErrorLike;
+  for (let depth = 0; e && RETRIER_WRAPPERS.has(e.name ?? '') && e.cause && e.cause !== e && depth < 10; depth++) e = e.cause as KafkaJsErrorLike;
   return typeof e?.retriable === 'boolean' ? e.retriable : true;
 }
 
