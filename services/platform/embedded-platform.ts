@@ -81,7 +81,8 @@ export async function startEmbeddedPlatform(
     logger,
     relayTick: () => router.relay.tick(),
     async stop() {
-      // The API first (no new messages), then the router and the connectors drain; then the stores.
+      // The simulator's server, then the API (no new messages), the router, the connectors (each
+      // closes its server and drains its workers); the shared adapters last.
       await Promise.all(servers.map((s) => closeServer(s)));
       for (const stop of stops.reverse()) await stop();
       await sim?.close();
