@@ -42,6 +42,10 @@ describe('import boundaries (eslint.boundaries.js)', () => {
     assert.deepEqual(await broken('services/api/probe.ts', importing('../core/records.ts')), []);
   });
 
+  it('lets test support (test-*.ts) start services to set a test up', async () => {
+    assert.deepEqual(await broken('services/connectors/test-probe.ts', importing('../router/router-service.ts')), []);
+  });
+
   it('keeps core free of services (the dev broker launcher stays out of core)', async () => {
     assert.match((await broken('services/core/probe.ts', importing('../devbroker/dev-broker.ts'))).join(), /core imports no service/);
   });
