@@ -13,7 +13,7 @@ import { messageRoutes } from './message-routes.ts';
 import { createApiMetrics } from './metrics.ts';
 import { requestMetrics } from './request-metrics.ts';
 import { traceId } from './trace-id.ts';
-import { webhookRoutes } from '../webhooks/webhook-routes.ts';
+import { webhookRoutes } from './webhook-routes.ts';
 import { deadLetterRoutes } from './dead-letter-routes.ts';
 
 export type { ApiDeps };

@@ -25,7 +25,7 @@ import {
   webhookCreated,
   webhookDeliveriesQuery,
   webhookList,
-} from '../webhooks/webhook-schemas.ts';
+} from './webhook-schemas.ts';
 import { deadLetterList, deadLetterQuery, deadLetterView, purgeResult, replayAllResult, replayRequest } from './dead-letter-routes.ts';
 
 type Schema = z.ZodType;

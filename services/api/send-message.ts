@@ -6,6 +6,7 @@ import { isoAt, type Clock } from '../core/ports/clock.ts';
 import type { Message, Payload } from '../core/domain/types.ts';
 import { conflict, notFound } from '../core/errors.ts';
 import { TOPICS } from '../core/topics.ts';
+import type { AcceptedRecord } from '../core/records.ts';
 import type { Logger } from '../core/logger.ts';
 
 export interface SendMessageInput {
@@ -40,14 +41,6 @@ export interface SendMessageDeps {
   publishWaitMs?: number;
   /** Called with the publish time in seconds, or with an error when the bus refused. */
   onPublish?: (seconds: number, error?: unknown) => void;
-}
-
-/** The record put on the accepted-messages topic: a reference; the store holds the message. */
-export interface AcceptedRecord {
-  message_id: string;
-  conversation_id: string;
-  trace_id: string;
-  accepted_at: string;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { MessageStore } from '../core/ports/message-store.ts';
 import type { DeliveryStore } from '../core/ports/delivery-store.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import type { Delivery, DeliveryError, StatusEvent } from '../core/domain/types.ts';
-import type { DeliveryJob } from '../core/topics.ts';
+import type { DeliveryJob } from '../core/records.ts';
 import { messageLogger, type Logger } from '../core/logger.ts';
 import type { ChannelConnector } from './channel-connector.ts';
 import { ProviderError, toDeliveryError } from './provider-error.ts';

@@ -6,7 +6,6 @@ import type { OffsetReader } from './consumer-lag.ts';
 import { InMemoryBus } from './adapters/in-memory-bus.ts';
 import { openSqliteStores } from './adapters/sqlite/open-sqlite-stores.ts';
 import type { Logger } from './logger.ts';
-import { devBrokerAssigner } from '../devbroker/dev-broker.ts';
 
 /** The adapters of one process: every store port, the bus, its offsets and the clock. */
 export interface Adapters extends Omit<Stores, 'healthy' | 'close'> {
@@ -84,8 +83,7 @@ async function buildBus(config: Config, logger?: Logger): Promise<{ bus: Bus; of
     case 'memory':
       return { bus: new InMemoryBus(config.partitions), offsets: null };
     case 'kafka': {
-      const { KafkaBus } = await import('./adapters/kafka-bus.ts');
-      const { kafkaOffsetReader } = await import('./consumer-lag.ts');
+      const { KafkaBus } = await import('./adapters/kafka/kafka-bus.ts');
       const bus = new KafkaBus({
         brokers: config.kafkaBrokers,
         clientId: config.serviceName,
@@ -95,7 +93,7 @@ async function buildBus(config: Config, logger?: Logger): Promise<{ bus: Bus; of
         lingerMs: config.kafkaLingerMs,
         maxBatchBytes: config.busMaxBatchBytes,
         logger,
-        partitionAssigners: config.kafkaAssignDelayMs > 0 ? [devBrokerAssigner(config.kafkaAssignDelayMs)] : undefined,
+        assignDelayMs: config.kafkaAssignDelayMs,
         onFatal: () => {
           // A consumer that will never consume again must not look alive: stop, so it is seen and restarted.
           logger?.fatal('a Kafka consumer stopped for good; stopping the process');
@@ -103,7 +101,7 @@ async function buildBus(config: Config, logger?: Logger): Promise<{ bus: Bus; of
         },
       });
       // One admin client reads the offsets for both the lag metrics and the relay.
-      return { bus, offsets: kafkaOffsetReader(bus.admin()) };
+      return { bus, offsets: bus.offsetReader() };
     }
   }
 }

@@ -271,6 +271,11 @@ export const configFields = z.object({
     webhookRetryHours: z.coerce.number().min(0.001).max(24 * 14).default(24).describe('WEBHOOK_RETRY_HOURS'),
     /** Timeout of one client webhook call. @default 5000 */
     webhookTimeoutMs: z.coerce.number().int().min(100).max(60000).default(5000).describe('WEBHOOK_TIMEOUT_MS'),
+    /**
+     * Pause between the client webhook dispatcher's passes (it runs in each router process): how
+     * soon after a status change its callback leaves, at the earliest. @default 1000
+     */
+    webhookIntervalMs: z.coerce.number().int().min(10).max(60_000).default(1000).describe('WEBHOOK_INTERVAL_MS'),
     /** How often the outbox relay looks for accepted messages not yet routed. @default 1000 */
     relayIntervalMs: z.coerce.number().int().min(50).default(1000).describe('RELAY_INTERVAL_MS'),
     /** How old an unrouted message must be before the relay republishes it. @default 5000 */
@@ -278,7 +283,8 @@ export const configFields = z.object({
     /** Whether this process starts the provider simulator (dev platform only). @default false */
     startSimulator: bool(false, 'START_SIMULATOR'),
 
-    // Test- and experiment-only settings (read where they act, through `testOnlySettings`).
+    // Test- and experiment-only settings: read here like every other, handed to the router as options
+    // by its composition root (services/router/experiment-switches.ts), never read from the environment again.
     /**
      * Emulates a remote store's round trip (ms) before each routing write, so that routing, not
      * the API or the connectors, bounds throughput (the `scale-routers` experiment). Never set in
@@ -295,18 +301,6 @@ export const configFields = z.object({
      */
     chaosDisableRecovery: bool(false, 'CHAOS_DISABLE_RECOVERY'),
   });
-
-const testOnlyFields = configFields.pick({ routerEmulatedStoreLatencyMs: true, routerEmulatedStoreConnections: true, chaosDisableRecovery: true });
-
-/** The test- and experiment-only settings, from the environment (each process reads them once, where they act). */
-export function testOnlySettings(env: NodeJS.ProcessEnv = process.env): z.output<typeof testOnlyFields> {
-  const raw: Record<string, string> = {};
-  for (const [key, schema] of Object.entries(testOnlyFields.shape as Record<string, z.ZodType>)) {
-    const v = schema.description ? env[schema.description] : undefined;
-    if (v !== undefined && v !== '') raw[key] = v;
-  }
-  return testOnlyFields.parse(raw);
-}
 
 export const configSchema = configFields
   .superRefine((c, ctx) => {

@@ -7,7 +7,8 @@ import { openSqliteStores } from '../core/adapters/sqlite/open-sqlite-stores.ts'
 import { createDeadLetterMetrics } from '../core/dead-letters.ts';
 import { createLogger } from '../core/logger.ts';
 import { recordBytes } from '../core/record-batches.ts';
-import { deliveryTopic, type DeliveryJob } from '../core/topics.ts';
+import { deliveryTopic } from '../core/topics.ts';
+import type { DeliveryJob } from '../core/records.ts';
 import type { BusMessage, OutgoingRecord } from '../core/ports/bus.ts';
 import { createRouterMetrics } from './metrics.ts';
 import { routeMessage } from './route-message.ts';

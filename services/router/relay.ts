@@ -4,10 +4,9 @@ import { partitionFor } from '../core/partitioner.ts';
 import type { OffsetReader } from '../core/consumer-lag.ts';
 import { EXTERNAL_CHANNELS } from '../core/domain/types.ts';
 import { BusPositions, type Watched } from './bus-positions.ts';
-import type { AcceptedRecord } from '../api/send-message.ts';
+import type { AcceptedRecord } from '../core/records.ts';
 import { dispatch, isExternal, type RouterDeps } from './route-message.ts';
 import { startPeriodic } from '../core/periodic.ts';
-import { testOnlySettings } from '../core/config.ts';
 
 export interface RelayOptions {
   /** How often to look. */
@@ -37,7 +36,7 @@ export interface RelayOptions {
  * published again (after a crashed API, a lost bus record, a broker that lost its data).
  * Each record is republished with a growing pause, so a long backlog is not flooded again.
  */
-export function startRelay(deps: Pick<RouterDeps, 'messages' | 'deliveries' | 'bus' | 'clock' | 'logger' | 'metrics' | 'maxBatchBytes'>, options: RelayOptions) {
+export function startRelay(deps: Pick<RouterDeps, 'messages' | 'deliveries' | 'bus' | 'clock' | 'logger' | 'metrics' | 'maxBatchBytes' | 'testOnly'>, options: RelayOptions) {
   const lastTry = new Map<string, { at: number; tries: number }>();
   const batch = options.batch ?? 500;
 
@@ -52,7 +51,7 @@ export function startRelay(deps: Pick<RouterDeps, 'messages' | 'deliveries' | 'b
   };
 
   // Sabotage for the experiments' own test (CHAOS_DISABLE_RECOVERY): the relay does nothing.
-  const disabled = testOnlySettings().chaosDisableRecovery;
+  const disabled = deps.testOnly?.disableRecovery ?? false;
   if (disabled) deps.logger.warn('CHAOS_DISABLE_RECOVERY is set: the outbox relay and the catch-up routing are off, so records the bus loses stay lost (test only)');
 
   const partitions = options.partitions ?? 12;

@@ -9,12 +9,13 @@ import { planDeliveries } from '../core/domain/routing.ts';
 import { awaitsProvider } from '../core/domain/delivery.ts';
 import type { Delivery, ExternalChannel, Message } from '../core/domain/types.ts';
 import { EXTERNAL_CHANNELS } from '../core/domain/types.ts';
-import { deliveryTopic, type DeliveryJob } from '../core/topics.ts';
+import { deliveryTopic } from '../core/topics.ts';
+import type { DeliveryJob } from '../core/records.ts';
 import type { Logger } from '../core/logger.ts';
 import { messageLogger } from '../core/logger.ts';
 import type { RouterMetrics } from './metrics.ts';
 import type { DeadLetterMetrics } from '../core/dead-letters.ts';
-import { testOnlySettings } from '../core/config.ts';
+import type { RouterTestOnly } from './experiment-switches.ts';
 import { splitBySize } from '../core/record-batches.ts';
 
 /** What a router is built from: the store ports it touches, the bus, the clock, its metrics. */
@@ -31,10 +32,12 @@ export interface RouterDeps {
   deadLetterMetrics: DeadLetterMetrics;
   /** Most bytes of records one publish may carry (`BUS_MAX_BATCH_BYTES`): a big group's jobs are split. */
   maxBatchBytes: number;
+  /** Test- and experiment-only behaviour (`routerTestOnly(config)`); absent means all off. */
+  testOnly?: RouterTestOnly;
 }
 
 /** What routing one message touches: identities, the conversation, the message. */
-export type RouteDeps = Pick<RouterDeps, 'users' | 'conversations' | 'messages' | 'bus' | 'clock' | 'logger' | 'metrics' | 'maxBatchBytes'>;
+export type RouteDeps = Pick<RouterDeps, 'users' | 'conversations' | 'messages' | 'bus' | 'clock' | 'logger' | 'metrics' | 'maxBatchBytes' | 'testOnly'>;
 
 /**
  * Routes one accepted message: gives it the conversation's next sequence number, expands it
@@ -53,7 +56,7 @@ export async function routeMessage(deps: RouteDeps, messageId: string): Promise<
   // Messages of this conversation accepted earlier but not yet ordered (their record was lost or
   // is late) take their seq first, so seq order is acceptance order. Off only under the
   // experiments' sabotage (CHAOS_DISABLE_RECOVERY).
-  if (!catchUpDisabled()) {
+  if (!deps.testOnly?.disableRecovery) {
     for (const older of await deps.messages.listUnroutedBefore(message.message_id)) {
       await routeOne(deps, older);
     }
@@ -72,7 +75,7 @@ async function routeOne(deps: RouteDeps, message: Message): Promise<'routed' | '
   const plan = planDeliveries({ senderId: message.sender_id, members, requested: message.channels, identities });
 
   const writeStarted = performance.now();
-  await emulatedStoreRoundTrip();
+  await deps.testOnly?.storeRoundTrip();
   const routed = await deps.messages.routeMessage(message.message_id, plan, isoAt(deps.clock.now()));
   deps.metrics.storeWriteDuration.observe({ operation: 'route' }, (performance.now() - writeStarted) / 1000);
 
@@ -80,34 +83,6 @@ async function routeOne(deps: RouteDeps, message: Message): Promise<'routed' | '
   const outcome = routed.routedNow ? 'routed' : 'duplicate';
   log.debug({ seq: routed.seq, deliveries: routed.deliveries.length, outcome }, 'message routed');
   return outcome;
-}
-
-let catchUpOff: boolean | null = null;
-const catchUpDisabled = () => (catchUpOff ??= testOnlySettings().chaosDisableRecovery);
-
-let emulated: { latencyMs: number; connections: number; busy: number; waiting: (() => void)[] } | null = null;
-
-/**
- * Test and experiment only (ROUTER_EMULATED_STORE_LATENCY_MS, ROUTER_EMULATED_STORE_CONNECTIONS):
- * waits one emulated remote-store round trip, at most `connections` at once per process, so a
- * router's throughput is bounded (connections ÷ latency) the way a networked store bounds it.
- * Off (no wait at all) by default.
- */
-async function emulatedStoreRoundTrip(): Promise<void> {
-  if (!emulated) {
-    const s = testOnlySettings();
-    emulated = { latencyMs: s.routerEmulatedStoreLatencyMs, connections: s.routerEmulatedStoreConnections, busy: 0, waiting: [] };
-  }
-  const e = emulated;
-  if (e.latencyMs <= 0) return;
-  while (e.busy >= e.connections) await new Promise<void>((r) => e.waiting.push(r));
-  e.busy++;
-  try {
-    await new Promise((r) => setTimeout(r, e.latencyMs));
-  } finally {
-    e.busy--;
-    e.waiting.shift()?.();
-  }
 }
 
 /**

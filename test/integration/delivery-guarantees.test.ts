@@ -5,7 +5,7 @@ import { makeConversations, startSteadyLoad, verifyAtProvider, type LoadConversa
 import { ApiClient, eventually } from '../support/api-client.ts';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { KafkaBus } from '../../services/core/adapters/kafka-bus.ts';
+import { KafkaBus } from '../../services/core/adapters/kafka/kafka-bus.ts';
 import { openSqliteStores } from '../../services/core/adapters/sqlite/open-sqlite-stores.ts';
 import { TOPICS } from '../../services/core/topics.ts';
 import { dlqCommand } from '../../services/cli/dlq-command.ts';

@@ -1,7 +1,8 @@
 import type { Bus, BusMessage, OutgoingRecord, SubscribeOptions, Subscription } from '../ports/bus.ts';
 import { partitionFor } from '../partitioner.ts';
-import { retryDelay } from './kafka-bus.ts';
-import { handleKeyed } from './keyed-batch.ts';
+// The in-memory bus hands records to handlers exactly as the Kafka one does (retry pause, per-key order).
+import { retryDelay } from './kafka/handler-retry.ts';
+import { handleKeyed } from './kafka/keyed-batch.ts';
 import { AppError } from '../errors.ts';
 import { recordBytes } from '../record-batches.ts';
 

@@ -2,7 +2,7 @@ import { describe, it, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { keepAliveFetch } from './http-fetch.ts';
+import { keepAliveFetch } from './keep-alive-fetch.ts';
 
 describe('keepAliveFetch', () => {
   const seen: { method: string; body: string; headers: http.IncomingHttpHeaders; socket: number }[] = [];

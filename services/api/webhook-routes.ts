@@ -1,14 +1,14 @@
 import { Router } from 'express';
 import { notFound } from '../core/errors.ts';
 import type { Webhook, WebhookAttemptRecord } from '../core/ports/webhook-store.ts';
-import type { RouteContext } from '../api/api-deps.ts';
-import { principalOf } from '../api/auth.ts';
-import { requireUser } from '../api/conversations.ts';
-import { jsonBody } from '../api/json-body.ts';
-import { parse } from '../api/validate.ts';
-import { createWebhook } from './create-webhook.ts';
-import type { WebhookEventType } from './events.ts';
-import { webhookSettings, type WebhookSettings } from './settings.ts';
+import type { RouteContext } from './api-deps.ts';
+import { principalOf } from './auth.ts';
+import { requireUser } from './conversations.ts';
+import { jsonBody } from './json-body.ts';
+import { parse } from './validate.ts';
+import { createWebhook } from '../webhooks/create-webhook.ts';
+import type { WebhookEventType } from '../webhooks/events.ts';
+import { webhookSettings, type WebhookSettings } from '../webhooks/settings.ts';
 import { createWebhookRequest, webhookDeliveriesQuery } from './webhook-schemas.ts';
 
 const webhookJson = (w: Webhook) => ({ webhook_id: w.webhook_id, url: w.url, events: w.events as WebhookEventType[], created_at: w.created_at });

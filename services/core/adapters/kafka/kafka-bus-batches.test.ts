@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { recordBytes } from '../record-batches.ts';
+import { recordBytes } from '../../record-batches.ts';
 import { KafkaBus } from './kafka-bus.ts';
 
 type SendBatch = { topicMessages: { topic: string; messages: { key: string; value: string }[] }[] };

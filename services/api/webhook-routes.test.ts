@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { startTestApi, type TestApi } from '../api/test-api.ts';
+import { startTestApi, type TestApi } from './test-api.ts';
 import { createLogger } from '../core/logger.ts';
 import { isoAt } from '../core/ports/clock.ts';
-import { startWebhookDispatcher } from './dispatcher.ts';
-import type { WebhookTransport } from './transport.ts';
+import { startWebhookDispatcher } from '../webhooks/dispatcher.ts';
+import type { WebhookTransport } from '../webhooks/transport.ts';
 
 // A public-looking literal address (TEST-NET-3): passes the URL policy without DNS, and nothing is sent to it.
 const PUBLIC_URL = 'https://203.0.113.10/hooks/chat4all';

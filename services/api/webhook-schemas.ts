@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { apiSchemas, text } from '../api/schemas.ts';
-import { WEBHOOK_EVENT_TYPES } from './events.ts';
+import { apiSchemas, text } from './schemas.ts';
+import { WEBHOOK_EVENT_TYPES } from '../webhooks/events.ts';
 
 /** Request and response shapes of `/v1/webhooks`, registered with the API's schemas for the OpenAPI document. */
 

@@ -1,9 +1,15 @@
-import { Kafka, logLevel, Partitioners, type Consumer, type EachBatchPayload, type PartitionAssigner, type Producer, type Message as KafkaMessage } from 'kafkajs';
-import type { Bus, BusMessage, OutgoingRecord, SubscribeOptions, Subscription } from '../ports/bus.ts';
-import { unavailable } from '../errors.ts';
-import type { Logger } from '../logger.ts';
+import { Kafka, logLevel, Partitioners, type Consumer, type EachBatchPayload, type Producer, type Message as KafkaMessage } from 'kafkajs';
+import type { Bus, BusMessage, OutgoingRecord, SubscribeOptions, Subscription } from '../../ports/bus.ts';
+import { unavailable } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
 import { handleKeyed } from './keyed-batch.ts';
-import { recordBytes } from '../record-batches.ts';
+import { recordBytes } from '../../record-batches.ts';
+import { delayedAssigner } from './delayed-assigner.ts';
+import { hasRetryAfter, retryDelay } from './handler-retry.ts';
+import { kafkaLogLevel, pinoLogCreator } from './kafka-log.ts';
+import { publishError } from './kafka-errors.ts';
+import { kafkaOffsetReader } from './kafka-offset-reader.ts';
+import type { OffsetReader } from '../../consumer-lag.ts';
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -26,20 +32,15 @@ export interface KafkaBusOptions {
   maxBatchBytes?: number;
   /** Backoff between attempts of a failing handler. @default 200 */
   handlerRetryMs?: number;
+  /** Where kafkajs' own log lines go too (through `logCreator`); without it kafkajs logs nothing. */
   logger?: Logger;
-  /** Partition assigners for consumer groups (the dev broker needs a patient one). @default round robin */
-  partitionAssigners?: PartitionAssigner[];
+  /**
+   * When above 0, a group leader waits this long before assigning partitions (`delayedAssigner`:
+   * the dev broker needs about 300 ms). @default 0 (kafkajs' round robin, no wait)
+   */
+  assignDelayMs?: number;
   /** Called when a consumer crashed for good (kafkajs will not restart it): the process should stop. */
   onFatal?: (err: unknown) => void;
-}
-
-/** A handler error may ask for a pause before the retry (`retryAfterMs`, capped at 30 s). */
-function hasRetryAfter(err: unknown): boolean {
-  return typeof (err as { retryAfterMs?: unknown } | null)?.retryAfterMs === 'number';
-}
-export function retryDelay(err: unknown, fallbackMs: number): number {
-  const asked = (err as { retryAfterMs?: unknown } | null)?.retryAfterMs;
-  return typeof asked === 'number' && asked >= 0 ? Math.min(asked, 30_000) : fallbackMs;
 }
 
 interface Pending {
@@ -68,7 +69,8 @@ export class KafkaBus implements Bus {
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: options.brokers,
-      logLevel: logLevel.NOTHING,
+      logLevel: options.logger ? kafkaLogLevel(options.logger.level) : logLevel.NOTHING,
+      ...(options.logger ? { logCreator: pinoLogCreator(options.logger) } : {}),
       connectionTimeout: 3000,
       requestTimeout: 10000,
       retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
@@ -139,7 +141,8 @@ export class KafkaBus implements Bus {
         for (const p of waves[i]!) p.resolve();
       } catch (err) {
         this.lastPublishError = Date.now();
-        const wrapped = unavailable('the message bus did not take the records', err);
+        // kafkajs says whether its failure can pass (a broker away) or not (a record too large).
+        const wrapped = publishError(err);
         for (const p of waves.slice(i).flat()) p.reject(wrapped);
         return;
       }
@@ -187,7 +190,7 @@ export class KafkaBus implements Bus {
         heartbeatInterval: this.options.heartbeatIntervalMs ?? 1000,
         maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 100,
         allowAutoTopicCreation: false,
-        ...(this.options.partitionAssigners ? { partitionAssigners: this.options.partitionAssigners } : {}),
+        ...(this.options.assignDelayMs ? { partitionAssigners: [delayedAssigner(this.options.assignDelayMs)] } : {}),
         retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
       });
       current = consumer;
@@ -308,9 +311,14 @@ export class KafkaBus implements Bus {
     await commit();
   }
 
-  /** Kafka consumer for lag and group introspection. */
+  /** Kafka admin client for lag and group introspection. */
   admin() {
     return this.kafka.admin();
+  }
+
+  /** A reader of this cluster's committed and latest offsets (its own admin client; the caller closes it). */
+  offsetReader(): OffsetReader {
+    return kafkaOffsetReader(this.admin());
   }
 
   async healthy(): Promise<boolean> {
