@@ -21,12 +21,11 @@ import { CLOSE, parseClientFrame, type ClientFrame } from './frames.ts';
 import { Connection } from './connection.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 import { PresenceView, type PresenceState } from './presence-view.ts';
-import type { GatewayStore } from './gateway-store.ts';
+import { gatewayStore, type GatewayPorts } from './gateway-store.ts';
 import { errorFrame, messageCreatedFrame, messageStatusFrame, pongFrame, presenceFrame, readyFrame, typingFrame } from './server-frames.ts';
 
 /** Everything the gateway needs from outside; `main.ts` builds it, tests pass their own. */
-export interface GatewayDeps {
-  store: GatewayStore;
+export interface GatewayDeps extends GatewayPorts {
   bus: Bus;
   clock: Clock;
   logger: Logger;
@@ -95,7 +94,8 @@ const FRAMES_PER_SECOND = 100;
  * status events for the routers; presence merged from every gateway's heartbeats.
  */
 export function createGateway(deps: GatewayDeps, settings: GatewaySettings): Gateway {
-  const { store, bus, clock, logger } = deps;
+  const { bus, clock, logger } = deps;
+  const store = gatewayStore(deps);
   const metrics = createGatewayMetrics(deps.registry);
   const key = accessTokenKey(settings.jwtSecret);
   const ctx = { store, clock, metrics, logger, replayLimit: settings.replayLimit, sendQueueBytes: settings.sendQueueBytes };

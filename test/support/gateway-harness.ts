@@ -23,14 +23,14 @@ export async function startTestGateways(settings: Partial<GatewaySettings> = {},
   const logger = createLogger('gateway-test', process.env.TEST_LOG_LEVEL ?? 'silent');
   const routerRegistry = createRegistry('router');
   const router = await startRouter(
-    { store: api.store, bus: api.bus, clock, logger, metrics: createRouterMetrics(routerRegistry), deadLetters: createDeadLetterMetrics(routerRegistry) },
+    { ...api.stores, bus: api.bus, clock, logger, metrics: createRouterMetrics(routerRegistry), deadLetterMetrics: createDeadLetterMetrics(routerRegistry), maxBatchBytes: 512 * 1024 },
     { relay: { intervalMs: 3_600_000, ageMs: 60_000 } },
   );
   const gateways: (Gateway & { url: string; registry: ReturnType<typeof createRegistry> })[] = [];
   for (let i = 1; i <= count; i++) {
     const registry = createRegistry('gateway');
     const gw = createGateway(
-      { store: api.store, bus: api.bus, clock, logger, registry },
+      { ...api.stores, store: api.stores, bus: api.bus, clock, logger, registry },
       {
         instanceId: `gateway-${i}`,
         jwtSecret: api.config.jwtSecret,
