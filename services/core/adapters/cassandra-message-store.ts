@@ -19,7 +19,7 @@ import { AppError, conflict, notFound, unavailable } from '../errors.ts';
 import type { DeadLetter } from '../dead-letters.ts';
 import type { AcceptResult, RouteResult } from '../ports/message-store.ts';
 import type { ApplyResult } from '../ports/delivery-store.ts';
-import type { HistoryRecord, NewWebhook, NewWebhookEvent, Webhook, WebhookAttempt, WebhookAttemptRecord, WebhookEvent, WebhookEventStatus } from '../ports/webhook-store.ts';
+import type { ClaimFairness, HistoryRecord, NewWebhook, NewWebhookEvent, Webhook, WebhookAttempt, WebhookAttemptRecord, WebhookEvent, WebhookEventStatus } from '../ports/webhook-store.ts';
 import type { LegacyStore as MessageStore } from '../ports/legacy-store.ts';
 import type { NewUser } from '../ports/user-store.ts';
 import { HISTORY_FEED_TTL_SECONDS, TABLES, keyspaceCql, tableName, type Replication } from './cassandra-schema.ts';
@@ -1681,8 +1681,12 @@ export class CassandraMessageStore implements MessageStore {
     return false;
   }
 
-  async claimWebhookEvents(now: number, leaseUntil: number, limit: number): Promise<WebhookEvent[]> {
-    const items = await this.pending.scan('webhook-due', msKey(now), true, limit * 4);
+  async claimWebhookEvents(now: number, leaseUntil: number, limit: number, fairness: ClaimFairness = {}): Promise<WebhookEvent[]> {
+    const skip = new Set(fairness.skipWebhooks ?? []);
+    const perWebhook = fairness.perWebhook ?? limit;
+    const taken = new Map<string, number>();
+    // Skipped webhooks' events are read and passed over: scan further so the claim can still fill.
+    const items = await this.pending.scan('webhook-due', msKey(now), true, limit * 4 + (skip.size > 0 || fairness.perWebhook !== undefined ? limit * 4 : 0));
     const events = await eachLimited(items, PARALLEL, (item) => this.readEvent(item.itemId));
     const claimed: WebhookEvent[] = [];
     for (const [i, item] of items.entries()) {
@@ -1699,8 +1703,12 @@ export class CassandraMessageStore implements MessageStore {
       }
       // An entry newer than the event's own time is a retry being recorded: leave it.
       if (e.next_attempt_at < item.sort.ms || (e.lease_until !== null && e.lease_until >= now)) continue;
+      if (skip.has(e.webhook_id) || (taken.get(e.webhook_id) ?? 0) >= perWebhook) continue;
       if (await this.earlierPending(e)) continue;
-      if ((await this.db.run(CQL.leaseEvent, [leaseUntil, e.event_id, now])).wasApplied()) claimed.push({ ...publicEvent(e), lease_until: leaseUntil });
+      if ((await this.db.run(CQL.leaseEvent, [leaseUntil, e.event_id, now])).wasApplied()) {
+        claimed.push({ ...publicEvent(e), lease_until: leaseUntil });
+        taken.set(e.webhook_id, (taken.get(e.webhook_id) ?? 0) + 1);
+      }
     }
     return claimed.sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.seq - b.seq);
   }

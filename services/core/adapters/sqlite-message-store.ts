@@ -22,7 +22,7 @@ import type { AcceptResult, RouteResult } from '../ports/message-store.ts';
 import type { ApplyResult } from '../ports/delivery-store.ts';
 import type { LegacyStore as MessageStore } from '../ports/legacy-store.ts';
 import type { NewUser } from '../ports/user-store.ts';
-import type { HistoryRecord, NewWebhook, NewWebhookEvent, Webhook, WebhookAttempt, WebhookAttemptRecord, WebhookEvent, WebhookEventStatus } from '../ports/webhook-store.ts';
+import type { ClaimFairness, HistoryRecord, NewWebhook, NewWebhookEvent, Webhook, WebhookAttempt, WebhookAttemptRecord, WebhookEvent, WebhookEventStatus } from '../ports/webhook-store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (
@@ -558,11 +558,14 @@ CREATE INDEX IF NOT EXISTS webhook_attempts_event ON webhook_attempts(event_id);
          VALUES (@event_id, @webhook_id, @type, @message_id, @seq, @body, @created_at, @next_attempt_at, @deadline)`,
       ),
       due: d.prepare(
-        `SELECT e.* FROM webhook_events e
-         WHERE e.status = 'pending' AND e.next_attempt_at <= @now AND (e.lease_until IS NULL OR e.lease_until < @now)
-         AND NOT EXISTS (SELECT 1 FROM webhook_events p WHERE p.webhook_id = e.webhook_id AND p.message_id = e.message_id
-                         AND p.status = 'pending' AND p.seq < e.seq)
-         ORDER BY e.next_attempt_at, e.seq LIMIT @limit`,
+        `SELECT * FROM (
+           SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.webhook_id ORDER BY e.next_attempt_at, e.seq) AS nth FROM webhook_events e
+           WHERE e.status = 'pending' AND e.next_attempt_at <= @now AND (e.lease_until IS NULL OR e.lease_until < @now)
+           AND e.webhook_id NOT IN (SELECT value FROM json_each(@skip))
+           AND NOT EXISTS (SELECT 1 FROM webhook_events p WHERE p.webhook_id = e.webhook_id AND p.message_id = e.message_id
+                           AND p.status = 'pending' AND p.seq < e.seq))
+         WHERE nth <= @perWebhook
+         ORDER BY next_attempt_at, seq LIMIT @limit`,
       ),
       lease: d.prepare(
         `UPDATE webhook_events SET lease_until = @until
@@ -663,11 +666,13 @@ CREATE INDEX IF NOT EXISTS webhook_attempts_event ON webhook_attempts(event_id);
     }).immediate();
   }
 
-  async claimWebhookEvents(now: number, leaseUntil: number, limit: number): Promise<WebhookEvent[]> {
+  async claimWebhookEvents(now: number, leaseUntil: number, limit: number, fairness: ClaimFairness = {}): Promise<WebhookEvent[]> {
     const wh = this.wh;
+    const skip = JSON.stringify(fairness.skipWebhooks ?? []);
+    const perWebhook = fairness.perWebhook ?? limit;
     return this.db.transaction(() => {
       const claimed: WebhookEvent[] = [];
-      for (const r of wh.due.all({ now, limit }) as Row[]) {
+      for (const r of wh.due.all({ now, limit, skip, perWebhook }) as Row[]) {
         if (wh.lease.run({ id: r.event_id, until: leaseUntil, now }).changes === 0) continue;
         claimed.push({
           event_id: r.event_id as string,
