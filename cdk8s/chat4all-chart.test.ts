@@ -87,6 +87,20 @@ describe('Chat4AllChart (default settings: hpa mode)', () => {
     for (const k of Object.keys(cm.data)) assert.doesNotMatch(k, /SECRET|TOKEN|PASSWORD/);
   });
 
+  test('each service gets only its own secrets: no JWT secret in a connector, none of the Meta secrets in the API', () => {
+    const secrets = (n: string) => container(named(objs, 'Deployment', `chat4all-${n}`)).env.filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.name);
+    const store = ['CASSANDRA_USERNAME', 'CASSANDRA_PASSWORD'];
+    assert.deepEqual(secrets('api'), ['JWT_SECRET', 'AUTH_CLIENTS', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', ...store]);
+    assert.deepEqual(secrets('router'), store);
+    assert.deepEqual(secrets('connector-whatsapp'), ['META_APP_SECRET', 'WEBHOOK_VERIFY_TOKEN', 'WHATSAPP_TOKEN', ...store]);
+    assert.deepEqual(secrets('connector-instagram'), ['META_APP_SECRET', 'WEBHOOK_VERIFY_TOKEN', 'INSTAGRAM_TOKEN', ...store]);
+    assert.deepEqual(secrets('operator'), []);
+  });
+
+  test('refuses the dev profile at synth: its built-in secrets are published', () => {
+    assert.throws(() => synth({ profile: 'dev' }, spec), /profile is dev, whose built-in secrets .* are published, so anyone could mint an admin token: set profile: production/);
+  });
+
   test('routers get time to finish, commit and leave their group', () => {
     assert.ok(podSpec(named(objs, 'Deployment', 'chat4all-router')).terminationGracePeriodSeconds >= 25);
     assert.throws(() => synth({ router: { terminationGracePeriodSeconds: 10 } }, spec), /router.terminationGracePeriodSeconds \(10\) is shorter than 25 s/);

@@ -45,21 +45,30 @@ export interface Workload {
 
 const secretEnv = (name: string, ref: { name: string; key: string; optional: boolean }): EnvVar => ({ name, valueFrom: { secretKeyRef: { ...ref } } });
 
-/** Every credential the services' config reads (production profile requires all but the optional ones). */
-function serviceSecrets(p: Chat4AllProps): EnvVar[] {
+/**
+ * The credentials one service reads, and no others (services/core/config.ts `secretsOf`): the API
+ * gets the JWT secret and the client credentials (and the object store keys, for files); a
+ * connector, which parses bodies from the internet, gets the Meta app secret, the verify token and
+ * its own channel's token; the router only the store's credentials, which all three use.
+ */
+export function serviceSecrets(p: Chat4AllProps, service: 'api' | 'router' | { connector: string }): EnvVar[] {
   const s = p.secrets;
-  return [
-    secretEnv('JWT_SECRET', s.jwtSecret),
-    secretEnv('META_APP_SECRET', s.metaAppSecret),
-    secretEnv('WEBHOOK_VERIFY_TOKEN', s.webhookVerifyToken),
-    secretEnv('WHATSAPP_TOKEN', s.whatsappToken),
-    secretEnv('INSTAGRAM_TOKEN', s.instagramToken),
-    secretEnv('AUTH_CLIENTS', s.authClients),
-    secretEnv('S3_ACCESS_KEY_ID', s.objectStoreAccessKey),
-    secretEnv('S3_SECRET_ACCESS_KEY', s.objectStoreSecretKey),
-    secretEnv('CASSANDRA_USERNAME', s.cassandraUsername),
-    secretEnv('CASSANDRA_PASSWORD', s.cassandraPassword),
-  ];
+  const own: EnvVar[] =
+    service === 'api'
+      ? [
+          secretEnv('JWT_SECRET', s.jwtSecret),
+          secretEnv('AUTH_CLIENTS', s.authClients),
+          secretEnv('S3_ACCESS_KEY_ID', s.objectStoreAccessKey),
+          secretEnv('S3_SECRET_ACCESS_KEY', s.objectStoreSecretKey),
+        ]
+      : service === 'router'
+        ? []
+        : [
+            secretEnv('META_APP_SECRET', s.metaAppSecret),
+            secretEnv('WEBHOOK_VERIFY_TOKEN', s.webhookVerifyToken),
+            service.connector === 'whatsapp' ? secretEnv('WHATSAPP_TOKEN', s.whatsappToken) : secretEnv('INSTAGRAM_TOKEN', s.instagramToken),
+          ];
+  return [...own, secretEnv('CASSANDRA_USERNAME', s.cassandraUsername), secretEnv('CASSANDRA_PASSWORD', s.cassandraPassword)];
 }
 
 const podName: EnvVar = { name: 'SERVICE_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } };
@@ -73,7 +82,7 @@ export function workloads(p: Chat4AllProps): Workload[] {
       command: ['node', ENTRYPOINTS.api],
       port: 8080,
       readinessPath: '/readyz',
-      env: [podName, ...serviceSecrets(p)],
+      env: [podName, ...serviceSecrets(p, 'api')],
       scaling: { kind: 'cpu' },
       replicas: p.api.replicas,
       resources: p.api.resources,
@@ -87,7 +96,7 @@ export function workloads(p: Chat4AllProps): Workload[] {
       command: ['node', ENTRYPOINTS.router],
       port: 8091,
       readinessPath: '/readyz',
-      env: [podName, ...serviceSecrets(p)],
+      env: [podName, ...serviceSecrets(p, 'router')],
       scaling: { kind: 'lag', group: ROUTER_GROUP, topic: defaultLagTopic('router') },
       replicas: p.router.replicas,
       resources: p.router.resources,
@@ -102,7 +111,7 @@ export function workloads(p: Chat4AllProps): Workload[] {
         command: ['node', ENTRYPOINTS.connector],
         port: 8090,
         readinessPath: '/readyz',
-        env: [podName, { name: 'CONNECTOR_CHANNELS', value: channel }, ...serviceSecrets(p)],
+        env: [podName, { name: 'CONNECTOR_CHANNELS', value: channel }, ...serviceSecrets(p, { connector: channel })],
         scaling: { kind: 'lag', group: connectorGroup(channel), topic: defaultLagTopic(`connector-${channel}`) },
         replicas: p.connectors.replicas,
         resources: p.connectors.resources,

@@ -97,23 +97,37 @@ items:
       optional: {{ .ref.optional }}
 {{- end -}}
 
-{{/* Every credential the services' config reads, by reference. */}}
+{{/*
+The credentials one service reads, by reference, and no others (cdk8s/workloads.ts serviceSecrets):
+the API the JWT secret, client credentials and object store keys; a connector the Meta app secret,
+the verify token and its own channel's token; every one of them the store's credentials.
+Used as: include "chat4all.serviceSecrets" (dict "root" $ "w" $w)
+*/}}
 {{- define "chat4all.serviceSecrets" -}}
-{{- $s := .Values.secrets -}}
-{{- range $pair := list (list "JWT_SECRET" "jwtSecret") (list "META_APP_SECRET" "metaAppSecret") (list "WEBHOOK_VERIFY_TOKEN" "webhookVerifyToken") (list "WHATSAPP_TOKEN" "whatsappToken") (list "INSTAGRAM_TOKEN" "instagramToken") (list "AUTH_CLIENTS" "authClients") (list "S3_ACCESS_KEY_ID" "objectStoreAccessKey") (list "S3_SECRET_ACCESS_KEY" "objectStoreSecretKey") (list "CASSANDRA_USERNAME" "cassandraUsername") (list "CASSANDRA_PASSWORD" "cassandraPassword") }}
+{{- $s := .root.Values.secrets -}}
+{{- $pairs := list -}}
+{{- if eq .w.key "api" -}}
+{{- $pairs = list (list "JWT_SECRET" "jwtSecret") (list "AUTH_CLIENTS" "authClients") (list "S3_ACCESS_KEY_ID" "objectStoreAccessKey") (list "S3_SECRET_ACCESS_KEY" "objectStoreSecretKey") -}}
+{{- else if eq .w.key "connectors" -}}
+{{- $pairs = list (list "META_APP_SECRET" "metaAppSecret") (list "WEBHOOK_VERIFY_TOKEN" "webhookVerifyToken") (ternary (list "WHATSAPP_TOKEN" "whatsappToken") (list "INSTAGRAM_TOKEN" "instagramToken") (eq .w.channel "whatsapp")) -}}
+{{- end -}}
+{{- range $pair := concat $pairs (list (list "CASSANDRA_USERNAME" "cassandraUsername") (list "CASSANDRA_PASSWORD" "cassandraPassword")) }}
 {{ include "chat4all.secretEnv" (dict "env" (index $pair 0) "ref" (index $s (index $pair 1))) }}
 {{- end }}
 {{- end -}}
 
 {{/*
-The rules cdk8s/chart-props.ts refuses (same messages): consumers beyond the partitions, scale to
-zero where it cannot work, grace periods shorter than a graceful stop.
+The rules cdk8s/chart-props.ts refuses (same messages): the dev profile, consumers beyond the
+partitions, scale to zero where it cannot work, grace periods shorter than a graceful stop.
 */}}
 {{- define "chat4all.validate" -}}
 {{- $v := .Values -}}
 {{- $mode := $v.autoscaling.mode -}}
 {{- $p := int $v.kafka.partitions -}}
 {{- $problems := list -}}
+{{- if eq $v.profile "dev" -}}
+{{- $problems = append $problems "profile is dev, whose built-in secrets (JWT, client credentials, Meta app secret, tokens) are published, so anyone could mint an admin token: set profile: production and create the Secrets named under secrets (docs/kubernetes.md); for a local trial use make up" -}}
+{{- end -}}
 {{- $topics := list -}}
 {{- range $v.connectors.channels }}{{ $topics = append $topics (printf "chat4all.deliveries.%s" .) }}{{ end -}}
 {{- range $w := list (dict "key" "router" "topic" "chat4all.messages.accepted" "v" $v.router) (dict "key" "connectors" "topic" (join ", " $topics) "v" $v.connectors) -}}
