@@ -189,6 +189,10 @@ export const chat4allPropsFields = z.strictObject({
       kubeApiPorts: z.array(z.number().int()).default([443, 6443]),
       providerPorts: z.array(z.number().int()).default([443]).describe('egress of the connectors to the providers'),
       webhookPorts: z.array(z.number().int()).default([443, 80]).describe("egress of the routers to clients' webhook URLs"),
+      platformCidrs: z
+        .array(z.string().regex(/^[0-9a-fA-F.:]+\/\d{1,3}$/, 'a CIDR, e.g. 10.20.0.0/16'))
+        .default([])
+        .describe('private address ranges of the platform services outside the cluster (a managed Kafka, Cassandra or object store): egress to their ports is allowed there too. Every other private and link-local range is refused'),
     })
     .prefault({}),
   podDisruptionBudget: z.strictObject({ enabled: z.boolean().default(true), maxUnavailable: z.number().int().min(1).default(1) }).prefault({}),

@@ -10,6 +10,7 @@ import { experimentSpecSchema } from './experiment-spec-source.ts';
 import { readDashboards, readRuleGroups } from './observability-files.ts';
 import { validateAll } from './testing/k8s-validate.ts';
 import { REPO_ROOT, byKind, named, synth, type K8sObject } from './testing/render.ts';
+import { PUBLIC_ONLY } from './chat4all-chart.ts';
 import { ENTRYPOINTS } from './workloads.ts';
 
 const spec = z.object({ target: z.string() });
@@ -23,7 +24,7 @@ describe('Chat4AllChart (default settings: hpa mode)', () => {
 
   test('every object passes schema validation', async () => {
     await validateAll(objs);
-    assert.equal(objs.length, 34);
+    assert.equal(objs.length, 39);
   });
 
   test('each service runs its compiled entry point with probes on /healthz and /readyz', () => {
@@ -132,6 +133,50 @@ describe('Chat4AllChart (default settings: hpa mode)', () => {
     assert.deepEqual(noOperator.ingress[0]!.from, [monitoring]);
   });
 
+  test('egress never reaches private or link-local addresses outside the cluster, except the platform ranges named', () => {
+    type Peer = { ipBlock?: { cidr: string; except?: string[] }; namespaceSelector?: object; podSelector?: object };
+    type Egress = { to?: Peer[]; ports?: { port: number }[] }[];
+    const egress = (o: K8sObject[], n: string) => (named(o, 'NetworkPolicy', `chat4all-${n}`).spec as { egress: Egress }).egress;
+    const excluded = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16'];
+    for (const n of ['api', 'router', 'connector-whatsapp', 'connector-instagram', 'operator', 'cassandra-schema']) {
+      for (const rule of egress(objs, n)) {
+        const isKubeApi = n === 'operator' && rule.ports?.some((p) => p.port === 6443);
+        if (isKubeApi) continue; // the API server's address is private and per cluster: by port only
+        assert.ok(rule.to && rule.to.length > 0, `${n}: every egress rule names its peers (${JSON.stringify(rule)})`);
+        for (const peer of rule.to) {
+          if (!peer.ipBlock) continue;
+          if (peer.ipBlock.cidr === '0.0.0.0/0') for (const x of excluded) assert.ok(peer.ipBlock.except?.includes(x), `${n}: ${x} excluded`);
+          if (peer.ipBlock.cidr === '::/0') assert.ok(peer.ipBlock.except?.includes('fe80::/10'), `${n}: fe80::/10 excluded`);
+        }
+      }
+    }
+    // Webhooks and providers: public addresses only, not even the cluster's pods.
+    const webhooks = egress(objs, 'router').find((r) => r.ports?.some((p) => p.port === 80))!;
+    assert.deepEqual(webhooks.to, PUBLIC_ONLY);
+    assert.deepEqual(egress(objs, 'connector-whatsapp').find((r) => r.ports?.length === 1 && r.ports[0]!.port === 443)!.to, PUBLIC_ONLY);
+    const managed = egress(synth({ networkPolicy: { platformCidrs: ['10.20.0.0/16'] } }, spec), 'router').find((r) => r.ports?.some((p) => p.port === 9092))!;
+    assert.deepEqual(managed.to!.slice(0, 2), [{ namespaceSelector: {} }, { ipBlock: { cidr: '10.20.0.0/16' } }], 'a managed Kafka in a named private range');
+  });
+
+  test('/metrics is on its own port: the public Services expose only http, the ServiceMonitor scrapes the metrics Services', () => {
+    for (const n of ['api', 'connector-whatsapp', 'router']) {
+      const svc = named(objs, 'Service', `chat4all-${n}`).spec as { ports: { name: string }[] };
+      assert.deepEqual(svc.ports.map((p) => p.name), ['http'], n);
+      const metrics = named(objs, 'Service', `chat4all-${n}-metrics`) as K8sObject & { spec: { ports: { name: string; port: number; targetPort: string }[] } };
+      assert.deepEqual(metrics.spec.ports.map((p) => [p.name, p.port, p.targetPort]), [['metrics', 9464, 'metrics']], n);
+      assert.equal(metrics.metadata.labels!['chat4all.io/metrics'], 'true');
+      const ports = (container(named(objs, 'Deployment', `chat4all-${n}`)) as Container & { ports: { name: string; containerPort: number }[] }).ports;
+      assert.deepEqual(ports.map((p) => [p.name, p.containerPort]), [['http', n === 'api' ? 8080 : n === 'router' ? 8091 : 8090], ['metrics', 9464]]);
+    }
+    const sm = named(objs, 'ServiceMonitor', 'chat4all').spec as { selector: { matchLabels: Record<string, string> }; endpoints: { port: string }[] };
+    assert.equal(sm.selector.matchLabels['chat4all.io/metrics'], 'true');
+    assert.deepEqual(sm.endpoints.map((e) => e.port), ['metrics']);
+    assert.equal((named(objs, 'ConfigMap', 'chat4all-config') as K8sObject & { data: Record<string, string> }).data.METRICS_PORT, '9464');
+    // The public API takes anyone on http, and only Prometheus and the operator on metrics.
+    const api = named(objs, 'NetworkPolicy', 'chat4all-api').spec as { ingress: { from?: object[]; ports: { port: number }[] }[] };
+    assert.deepEqual(api.ingress.map((r) => [r.ports[0]!.port, r.from?.length ?? 'anyone']), [[8080, 'anyone'], [9464, 2]]);
+  });
+
   test('ServiceMonitor and PrometheusRule carry the release label', () => {
     const custom = synth({ monitoring: { release: 'prom' } }, spec);
     assert.equal(named(custom, 'ServiceMonitor', 'chat4all').metadata.labels!.release, 'prom');
@@ -214,8 +259,8 @@ describe('Chat4AllChart: the Cassandra schema Job', () => {
     assert.deepEqual(s.policyTypes, ['Ingress', 'Egress']);
     assert.equal(s.ingress, undefined, 'nothing connects to the Job');
     assert.deepEqual(s.egress, [
-      { ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] },
-      { ports: [{ port: 9042, protocol: 'TCP' }] },
+      { to: [{ namespaceSelector: {} }], ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] },
+      { to: [{ namespaceSelector: {} }, ...PUBLIC_ONLY], ports: [{ port: 9042, protocol: 'TCP' }] },
     ]);
     const custom = named(synth({ networkPolicy: { cassandraPorts: [9042, 9142] } }, spec), 'NetworkPolicy', 'chat4all-cassandra-schema').spec as typeof s;
     assert.deepEqual(custom.egress[1]!.ports.map((p) => p.port), [9042, 9142]);

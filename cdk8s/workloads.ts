@@ -12,6 +12,13 @@ export const ENTRYPOINTS = {
   'cassandra-schema': 'dist/services/core/cassandra-schema-main.js',
 } as const;
 
+/**
+ * The port the API, routers and connectors serve `/metrics` on (METRICS_PORT), apart from their
+ * service port, so that the public Services never expose metrics. ServiceMonitors scrape it through
+ * the `<name>-<component>-metrics` Services.
+ */
+export const METRICS_PORT = 9464;
+
 /** Consumer groups, as services/router/router-service.ts and services/connectors/connector-service.ts name them. */
 export const ROUTER_GROUP = 'chat4all-router';
 export const connectorGroup = (channel: string) => `chat4all-connector-${channel}`;
@@ -31,6 +38,8 @@ export interface Workload {
   key: 'api' | 'router' | 'connectors' | 'providerSim' | 'operator';
   command: string[];
   port: number;
+  /** Where `/metrics` is served apart from `port` (METRICS_PORT); null: on `port` (simulator, operator). */
+  metricsPort: number | null;
   readinessPath: string;
   env: EnvVar[];
   /** How it scales when autoscaling.mode is not `none`. */
@@ -81,6 +90,7 @@ export function workloads(p: Chat4AllProps): Workload[] {
       key: 'api',
       command: ['node', ENTRYPOINTS.api],
       port: 8080,
+      metricsPort: METRICS_PORT,
       readinessPath: '/readyz',
       env: [podName, ...serviceSecrets(p, 'api')],
       scaling: { kind: 'cpu' },
@@ -95,6 +105,7 @@ export function workloads(p: Chat4AllProps): Workload[] {
       key: 'router',
       command: ['node', ENTRYPOINTS.router],
       port: 8091,
+      metricsPort: METRICS_PORT,
       readinessPath: '/readyz',
       env: [podName, ...serviceSecrets(p, 'router')],
       scaling: { kind: 'lag', group: ROUTER_GROUP, topic: defaultLagTopic('router') },
@@ -110,6 +121,7 @@ export function workloads(p: Chat4AllProps): Workload[] {
         key: 'connectors',
         command: ['node', ENTRYPOINTS.connector],
         port: 8090,
+        metricsPort: METRICS_PORT,
         readinessPath: '/readyz',
         env: [podName, { name: 'CONNECTOR_CHANNELS', value: channel }, ...serviceSecrets(p, { connector: channel })],
         scaling: { kind: 'lag', group: connectorGroup(channel), topic: defaultLagTopic(`connector-${channel}`) },
@@ -127,6 +139,7 @@ export function workloads(p: Chat4AllProps): Workload[] {
       key: 'providerSim',
       command: ['node', ENTRYPOINTS['provider-sim']],
       port: 9300,
+      metricsPort: null,
       readinessPath: '/healthz', // the simulator has no dependencies to wait for
       env: [
         secretEnv('SIM_APP_SECRET', p.secrets.metaAppSecret),
@@ -151,6 +164,7 @@ export function workloads(p: Chat4AllProps): Workload[] {
       key: 'operator',
       command: ['node', ENTRYPOINTS.operator],
       port: 8092,
+      metricsPort: null,
       readinessPath: '/readyz',
       env: [podName, { name: 'WATCH_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
       scaling: { kind: 'fixed' },
@@ -230,6 +244,7 @@ export function sharedConfig(p: Chat4AllProps): Record<string, string> {
     ROUTER_PORT: '8091',
     CONNECTORS_HOST: '0.0.0.0',
     CONNECTORS_PORT: '8090',
+    METRICS_PORT: String(METRICS_PORT),
     SIM_HOST: '0.0.0.0',
     SIM_PORT: '9300',
     OPERATOR_HOST: '0.0.0.0',

@@ -5,20 +5,22 @@
  * reports bad configuration and warns about built-in dev secrets.
  */
 import { buildAdapters } from '../core/build-adapters.ts';
-import { closeServer, listen } from '../core/listen.ts';
+import { listenService } from '../core/metrics-server.ts';
 import { createRegistry } from '../core/metrics.ts';
 import { runService } from '../core/run-service.ts';
 import { createApp } from './app.ts';
 
 runService('api', async (config, logger) => {
   const adapters = await buildAdapters(config, {}, logger);
-  const app = createApp({ ...adapters, config, logger, registry: createRegistry('api') });
-  const http = await listen(app, config.apiHost, config.apiPort);
-  logger.info({ url: http.url }, 'api listening');
+  const registry = createRegistry('api');
+  const app = createApp({ ...adapters, config, logger, registry });
+  const served = await listenService(app, { host: config.apiHost, port: config.apiPort, metricsPort: config.metricsPort, registry });
+  const http = served.http;
+  logger.info({ url: http.url, metrics_url: served.metrics?.url }, 'api listening');
   console.log(`Chat4All API listening on ${http.url} (docs: ${http.url}/docs)`);
   return {
     async stop() {
-      await closeServer(http.server);
+      await served.close();
       await adapters.bus.close();
       await adapters.store.close();
     },

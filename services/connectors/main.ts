@@ -1,6 +1,6 @@
 import { buildAdapters } from '../core/build-adapters.ts';
 import { createRegistry } from '../core/metrics.ts';
-import { closeServer, listen } from '../core/listen.ts';
+import { listenService } from '../core/metrics-server.ts';
 import { runService } from '../core/run-service.ts';
 import { buildConnectorRuntime } from './connector-runtime.ts';
 import { createConnectorsApp } from './app.ts';
@@ -27,15 +27,16 @@ runService('connectors', async (config, logger) => {
           logger,
         })
       : null;
-  const http = await listen(
-    createConnectorsApp({ ...adapters, logger, metrics: runtime.metrics, connectors: runtime.connectors, registry }),
-    config.connectorsHost,
-    config.connectorsPort,
-  );
-  logger.info({ url: http.url, channels: config.connectorChannels }, 'connectors running');
+  const served = await listenService(createConnectorsApp({ ...adapters, logger, metrics: runtime.metrics, connectors: runtime.connectors, registry }), {
+    host: config.connectorsHost,
+    port: config.connectorsPort,
+    metricsPort: config.metricsPort,
+    registry,
+  });
+  logger.info({ url: served.http.url, metrics_url: served.metrics?.url, channels: config.connectorChannels }, 'connectors running');
   return {
     async stop() {
-      await closeServer(http.server);
+      await served.close();
       await lag?.stop();
       await service.stop();
       runtime.shutdown();

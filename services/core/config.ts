@@ -81,6 +81,12 @@ export const configFields = z.object({
     routerHost: z.string().default('127.0.0.1').describe('ROUTER_HOST'),
     /** Router metrics and health server port. @default 8091 */
     routerPort: port(8091, 'ROUTER_PORT'),
+    /**
+     * Port of a separate server for `/metrics` (and `/healthz`) of the API, routers and connectors,
+     * on the service's host; the service's own port then answers 404 for `/metrics`. The Helm chart
+     * sets 9464, so the public Services never expose metrics. Unset: `/metrics` on the service's port.
+     */
+    metricsPort: z.coerce.number().int().min(0).max(65535).optional().describe('METRICS_PORT'),
     /** @default 127.0.0.1 */
     simHost: z.string().default('127.0.0.1').describe('SIM_HOST'),
     /** Provider simulator port (only when the platform starts the simulator). @default 9300 */

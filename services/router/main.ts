@@ -1,6 +1,6 @@
 import { buildAdapters } from '../core/build-adapters.ts';
 import { createRegistry } from '../core/metrics.ts';
-import { closeServer, listen } from '../core/listen.ts';
+import { listenService } from '../core/metrics-server.ts';
 import { runService } from '../core/run-service.ts';
 import { createRouterMetrics } from './metrics.ts';
 import { createDeadLetterMetrics } from '../core/dead-letters.ts';
@@ -46,11 +46,11 @@ runService('router', async (config, logger) => {
         logger,
       })
     : null;
-  const http = await listen(createRouterApp({ ...adapters, registry }), config.routerHost, config.routerPort);
-  logger.info({ url: http.url }, 'router running');
+  const served = await listenService(createRouterApp({ ...adapters, registry }), { host: config.routerHost, port: config.routerPort, metricsPort: config.metricsPort, registry });
+  logger.info({ url: served.http.url, metrics_url: served.metrics?.url }, 'router running');
   return {
     async stop() {
-      await closeServer(http.server);
+      await served.close();
       await webhooks.stop();
       await router.stop();
       await lag?.stop(); // closes the offset reader, after the relay's last pass

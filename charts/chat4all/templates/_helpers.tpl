@@ -20,7 +20,8 @@ app.kubernetes.io/instance: {{ include "chat4all.fullname" . }}
 {{- end -}}
 
 {{/*
-The workloads (cdk8s/workloads.ts): component, values key, entry point, port, readiness path,
+The workloads (cdk8s/workloads.ts): component, values key, entry point, port, metrics port (0: on
+the service port), readiness path,
 how it scales, consumer group and topic. Used as: include "chat4all.workloads" . | fromYaml
 */}}
 {{- define "chat4all.workloads" -}}
@@ -29,6 +30,7 @@ items:
     key: api
     entry: dist/services/api/main.js
     port: 8080
+    metricsPort: 9464
     readinessPath: /readyz
     scaling: cpu
     preStopSleepSeconds: 5
@@ -39,6 +41,7 @@ items:
     key: router
     entry: dist/services/router/main.js
     port: 8091
+    metricsPort: 9464
     readinessPath: /readyz
     scaling: lag
     group: chat4all-router
@@ -53,6 +56,7 @@ items:
     channel: {{ . }}
     entry: dist/services/connectors/main.js
     port: 8090
+    metricsPort: 9464
     readinessPath: /readyz
     scaling: lag
     group: chat4all-connector-{{ . }}
@@ -67,6 +71,7 @@ items:
     key: providerSim
     entry: dist/services/provider-sim/main.js
     port: 9300
+    metricsPort: 0
     readinessPath: /healthz
     scaling: fixed
     preStopSleepSeconds: 0
@@ -79,6 +84,7 @@ items:
     key: operator
     entry: dist/operator/main.js
     port: 8092
+    metricsPort: 0
     readinessPath: /readyz
     scaling: fixed
     preStopSleepSeconds: 0
@@ -163,4 +169,22 @@ partitions, scale to zero where it cannot work, grace periods shorter than a gra
 {{- if $problems -}}
 {{- fail (printf "invalid Chat4All settings:\n  - %s" (join "\n  - " $problems)) -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+Egress to the internet only (cdk8s/chat4all-chart.ts PUBLIC_ONLY): every address but the private,
+CGNAT, loopback, link-local (169.254/16 holds the cloud metadata endpoint) and unique-local ranges.
+*/}}
+{{- define "chat4all.publicOnly" -}}
+- ipBlock: { cidr: 0.0.0.0/0, except: [10.0.0.0/8, 100.64.0.0/10, 127.0.0.0/8, 169.254.0.0/16, 172.16.0.0/12, 192.168.0.0/16] }
+- ipBlock: { cidr: "::/0", except: ["::1/128", "fc00::/7", "fe80::/10"] }
+{{- end -}}
+
+{{/* The platform's own services: pods in the cluster, networkPolicy.platformCidrs, or public endpoints. */}}
+{{- define "chat4all.platformPeers" -}}
+- namespaceSelector: {}
+{{- range .Values.networkPolicy.platformCidrs }}
+- ipBlock: { cidr: {{ . | quote }} }
+{{- end }}
+{{ include "chat4all.publicOnly" . }}
 {{- end -}}

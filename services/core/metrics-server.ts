@@ -1,0 +1,48 @@
+import express from 'express';
+import type { Registry } from 'prom-client';
+import { closeServer, listen } from './listen.ts';
+import { PROBLEM_CONTENT_TYPE } from './problem.ts';
+
+/** A service's listeners: its app and, with a metrics port, the metrics server. */
+export interface ServiceListeners {
+  http: Awaited<ReturnType<typeof listen>>;
+  /** Null when `/metrics` is served on the app's own port. */
+  metrics: Awaited<ReturnType<typeof listen>> | null;
+  /** Closes both. */
+  close(): Promise<void>;
+}
+
+/**
+ * Listens for one service: its app on `host:port` and, when `metricsPort` is set (METRICS_PORT),
+ * a second server on that port that serves only `/metrics` and `/healthz`. The app's own port then
+ * answers 404 for `/metrics`, so a public Service in front of it never exposes the metrics (which
+ * name internal topics, groups and rates). Without `metricsPort` (the local platform) both stay on
+ * one port, as before.
+ */
+export async function listenService(app: express.Express, options: { host: string; port: number; metricsPort?: number; registry: Registry }): Promise<ServiceListeners> {
+  if (options.metricsPort === undefined) {
+    const http = await listen(app, options.host, options.port);
+    return { http, metrics: null, close: () => closeServer(http.server) };
+  }
+  const front = express();
+  front.disable('x-powered-by');
+  front.all('/metrics', (_req, res) => {
+    res.status(404).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'metrics are served on the metrics port only' }));
+  });
+  front.use(app);
+  const metricsApp = express();
+  metricsApp.disable('x-powered-by');
+  metricsApp.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  metricsApp.get('/metrics', async (_req, res) => {
+    res.type(options.registry.contentType).send(await options.registry.metrics());
+  });
+  const http = await listen(front, options.host, options.port);
+  const metrics = await listen(metricsApp, options.host, options.metricsPort);
+  return {
+    http,
+    metrics,
+    async close() {
+      await Promise.all([closeServer(http.server), closeServer(metrics.server)]);
+    },
+  };
+}
