@@ -285,6 +285,11 @@ export const configFields = z.object({
     webhookRetryHours: z.coerce.number().min(0.001).max(24 * 14).default(24).describe('WEBHOOK_RETRY_HOURS'),
     /** Timeout of one client webhook call. @default 5000 */
     webhookTimeoutMs: z.coerce.number().int().min(100).max(60000).default(5000).describe('WEBHOOK_TIMEOUT_MS'),
+    /**
+     * Client webhook callbacks one subscriber (the owner of the webhooks) may have in flight at
+     * once per dispatcher, of its 8: a subscriber with slow endpoints waits for its own. @default 2
+     */
+    webhookSubscriberConcurrency: z.coerce.number().int().min(1).max(8).default(2).describe('WEBHOOK_SUBSCRIBER_CONCURRENCY'),
     /** How often the outbox relay looks for accepted messages not yet routed. @default 1000 */
     relayIntervalMs: z.coerce.number().int().min(50).default(1000).describe('RELAY_INTERVAL_MS'),
     /** How old an unrouted message must be before the relay republishes it. @default 5000 */

@@ -26,11 +26,6 @@ export interface WebhookDispatcherOptions extends Partial<WebhookSettings> {
   intervalMs?: number;
   /** Most callbacks in flight at once. @default 8 */
   concurrency?: number;
-  /**
-   * Most callbacks in flight at once for one subscriber (the owner of the webhooks), so that one
-   * subscriber's slow endpoints cannot take every slot. @default 2
-   */
-  perSubscriberConcurrency?: number;
   /** History entries looked at per store read. @default 500 */
   batch?: number;
   /** First retry delay; each retry doubles it. @default 1000 */
@@ -77,7 +72,6 @@ export function startWebhookDispatcher(deps: WebhookDispatcherDeps, options: Web
     ...DEFAULT_WEBHOOK_SETTINGS,
     intervalMs: 1000,
     concurrency: 8,
-    perSubscriberConcurrency: 2,
     batch: 500,
     baseDelayMs: 1000,
     maxDelayMs: 3_600_000,
