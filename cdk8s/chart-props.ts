@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { deliveryTopic, TOPICS } from '../services/core/topics.ts';
+import type { ExternalChannel } from '../services/core/domain/types.ts';
 
 /*
  * The settings of one Chat4All installation. The same schema validates the cdk8s props and, as
@@ -208,8 +210,8 @@ export type Chat4AllPropsInput = z.input<typeof chat4allPropsFields>;
 export type Chat4AllProps = z.output<typeof chat4allPropsFields>;
 
 /** The topic a workload's lag is measured on when its `autoscaling.topic` is not set. */
-export const defaultLagTopic = (workload: 'router' | `connector-${string}`) =>
-  workload === 'router' ? 'chat4all.messages.accepted' : `chat4all.deliveries.${workload.slice('connector-'.length)}`;
+export const defaultLagTopic = (workload: 'router' | `connector-${ExternalChannel}`) =>
+  workload === 'router' ? TOPICS.accepted : deliveryTopic(workload.slice('connector-'.length) as ExternalChannel);
 
 /** Seconds the API waits in preStop so that endpoints drop it before it stops accepting. */
 export const API_PRESTOP_SECONDS = 5;

@@ -1,3 +1,4 @@
+import { connectorGroup, GROUPS } from '../services/core/topics.ts';
 import { API_PRESTOP_SECONDS, defaultLagTopic, type Chat4AllProps } from './chart-props.ts';
 
 /** The compiled entry point of each process, as the image runs it (`node <entry>`, WORKDIR /app). */
@@ -19,9 +20,9 @@ export const ENTRYPOINTS = {
  */
 export const METRICS_PORT = 9464;
 
-/** Consumer groups, as services/router/router-service.ts and services/connectors/connector-service.ts name them. */
-export const ROUTER_GROUP = 'chat4all-router';
-export const connectorGroup = (channel: string) => `chat4all-connector-${channel}`;
+/** Consumer groups, as the services name them (one list: services/core/topics.ts). */
+export const ROUTER_GROUP = GROUPS.router;
+export { connectorGroup };
 
 export type EnvVar =
   | { name: string; value: string }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { KEYSPACE_NAME, type Replication } from './adapters/cassandra-schema.ts';
+import { KEYSPACE_NAME, type Replication } from './adapters/cassandra/schema.ts';
 
 /**
  * The built-in development secrets, by the variable they stand in for. They are published (this
@@ -47,6 +47,9 @@ export function secretsOf(service: ServiceKind, connectorChannels: readonly stri
       return SECRETS.map((s) => s.key);
   }
 }
+
+/** The least scrypt N production accepts: OWASP's recommendation for scrypt (N=2^17, r=8, p=1). */
+export const SCRYPT_MIN_PRODUCTION_COST = 2 ** 17;
 
 const port = (def: number, env: string) => z.coerce.number().int().min(0).max(65535).default(def).describe(env);
 const bool = (def: boolean, env: string) =>
@@ -218,8 +221,16 @@ export const configFields = z.object({
       .default('')
       .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
       .describe('ADMIN_USERS'),
-    /** scrypt cost parameter N for password hashes (a power of two). @default 16384 */
-    scryptCost: z.coerce.number().int().min(2).default(16384).describe('SCRYPT_COST'),
+    /**
+     * scrypt cost parameter N for password hashes (a power of two; r = 8, p = 1). One hash holds
+     * 128·N·r bytes: 128 MiB at the default. Production refuses less than the default (OWASP's
+     * recommendation); old hashes keep their own N and are rehashed at the next login. @default 131072 (2^17)
+     */
+    scryptCost: z.coerce.number().int().min(2).max(2 ** 20).default(SCRYPT_MIN_PRODUCTION_COST).describe('SCRYPT_COST'),
+    /** Password hashes computed at once per process (each holds a libuv pool thread and 128·N·r bytes). @default 2 */
+    passwordHashConcurrency: z.coerce.number().int().min(1).max(64).default(2).describe('PASSWORD_HASH_CONCURRENCY'),
+    /** Password hashes that may wait for a slot; beyond this a login or registration answers 503 at once. @default 32 */
+    passwordHashQueue: z.coerce.number().int().min(0).max(10_000).default(32).describe('PASSWORD_HASH_QUEUE'),
 
     /** Base URL of the WhatsApp Cloud API (the simulator in dev). */
     whatsappBaseUrl: z.string().url().optional().describe('WHATSAPP_API_BASE'),
@@ -277,6 +288,36 @@ export const configFields = z.object({
     /** Base URL where providers fetch files by id. @default http://127.0.0.1:8080/files */
     filesPublicBaseUrl: z.string().url().default('http://127.0.0.1:8080/files').describe('FILES_PUBLIC_BASE_URL'),
 
+    // Limits of the HTTP servers that face the internet: the API and the provider webhook endpoint (#16).
+    /** How long a client may take to send a request's headers before the connection is closed (408). @default 10000 */
+    httpHeadersTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000).describe('HTTP_HEADERS_TIMEOUT_MS'),
+    /** How long a client may take to send a whole request, body included (408). @default 30000 */
+    httpRequestTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(30_000).describe('HTTP_REQUEST_TIMEOUT_MS'),
+    /** How long an idle keep-alive connection stays open. @default 5000 */
+    httpKeepAliveTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(5_000).describe('HTTP_KEEP_ALIVE_TIMEOUT_MS'),
+    /** Requests one keep-alive connection may carry before the server closes it (0: no limit). @default 1000 */
+    httpMaxRequestsPerSocket: z.coerce.number().int().min(0).default(1000).describe('HTTP_MAX_REQUESTS_PER_SOCKET'),
+    /** Connections one server holds at once; further ones are closed as they arrive. @default 4096 */
+    httpMaxConnections: z.coerce.number().int().min(1).max(1_000_000).default(4096).describe('HTTP_MAX_CONNECTIONS'),
+    /** Deepest nesting of arrays and objects a JSON body may have (refused with 400 before parsing). @default 32 */
+    maxJsonDepth: z.coerce.number().int().min(2).max(1000).default(32).describe('MAX_JSON_DEPTH'),
+    /** Largest provider webhook body the connectors read; a bigger one answers 413. @default 1048576 (1 MiB) */
+    providerWebhookMaxBytes: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024).describe('PROVIDER_WEBHOOK_MAX_BYTES'),
+    /**
+     * How long after the provider's event time a status the platform cannot match to a send is
+     * still refused with 503 (the send may not be recorded yet, and the provider retries); after
+     * that it is acknowledged and counted (`provider_status_unmatched_total`). @default 300000 (5 min)
+     */
+    providerStatusMatchWindowMs: z.coerce.number().int().min(0).max(7 * 86_400_000).default(300_000).describe('PROVIDER_STATUS_MATCH_WINDOW_MS'),
+    /** Most members a group may have (at most 1024), checked when it is created and when a member is added. @default 256 */
+    maxGroupMembers: z.coerce.number().int().min(2).max(1024).default(256).describe('MAX_GROUP_MEMBERS'),
+    /**
+     * Most bytes of records the router publishes in one call (and the Kafka bus sends in one
+     * request): a group's delivery jobs are split to stay under the broker's max message size
+     * (1 MiB by default), keeping each key's order. @default 524288 (512 KiB)
+     */
+    busMaxBatchBytes: z.coerce.number().int().min(16 * 1024).max(64 * 1024 * 1024).default(512 * 1024).describe('BUS_MAX_BATCH_BYTES'),
+
     /** How long the API waits for the bus before answering 202 anyway (the store already holds the message). @default 1000 */
     publishWaitMs: z.coerce.number().int().min(0).default(1000).describe('PUBLISH_WAIT_MS'),
     /** Whether client webhooks may target private, loopback or link-local addresses (tests, closed networks). @default false */
@@ -290,6 +331,11 @@ export const configFields = z.object({
      * once per dispatcher, of its 8: a subscriber with slow endpoints waits for its own. @default 2
      */
     webhookSubscriberConcurrency: z.coerce.number().int().min(1).max(8).default(2).describe('WEBHOOK_SUBSCRIBER_CONCURRENCY'),
+    /**
+     * Pause between the client webhook dispatcher's passes (it runs in each router process): how
+     * soon after a status change its callback leaves, at the earliest. @default 1000
+     */
+    webhookIntervalMs: z.coerce.number().int().min(10).max(60_000).default(1000).describe('WEBHOOK_INTERVAL_MS'),
     /** How often the outbox relay looks for accepted messages not yet routed. @default 1000 */
     relayIntervalMs: z.coerce.number().int().min(50).default(1000).describe('RELAY_INTERVAL_MS'),
     /** How old an unrouted message must be before the relay republishes it. @default 5000 */
@@ -297,7 +343,8 @@ export const configFields = z.object({
     /** Whether this process starts the provider simulator (dev platform only). @default false */
     startSimulator: bool(false, 'START_SIMULATOR'),
 
-    // Test- and experiment-only settings (read where they act, through `testOnlySettings`).
+    // Test- and experiment-only settings: read here like every other, handed to the router as options
+    // by its composition root (services/router/experiment-switches.ts), never read from the environment again.
     /**
      * Emulates a remote store's round trip (ms) before each routing write, so that routing, not
      * the API or the connectors, bounds throughput (the `scale-routers` experiment). Never set in
@@ -314,18 +361,6 @@ export const configFields = z.object({
      */
     chaosDisableRecovery: bool(false, 'CHAOS_DISABLE_RECOVERY'),
   });
-
-const testOnlyFields = configFields.pick({ routerEmulatedStoreLatencyMs: true, routerEmulatedStoreConnections: true, chaosDisableRecovery: true });
-
-/** The test- and experiment-only settings, from the environment (each process reads them once, where they act). */
-export function testOnlySettings(env: NodeJS.ProcessEnv = process.env): z.output<typeof testOnlyFields> {
-  const raw: Record<string, string> = {};
-  for (const [key, schema] of Object.entries(testOnlyFields.shape as Record<string, z.ZodType>)) {
-    const v = schema.description ? env[schema.description] : undefined;
-    if (v !== undefined && v !== '') raw[key] = v;
-  }
-  return testOnlyFields.parse(raw);
-}
 
 export const configSchema = configFields
   .superRefine((c, ctx) => {
@@ -357,6 +392,13 @@ export const configSchema = configFields
           ctx.addIssue({ code: 'custom', path: [key], message: `${env} is ${value.length} characters, production needs at least ${min}: generate a longer one (openssl rand -base64 ${Math.max(32, min)})` });
         }
       }
+      if (c.scryptCost < SCRYPT_MIN_PRODUCTION_COST) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['scryptCost'],
+          message: `SCRYPT_COST (${c.scryptCost}) is below ${SCRYPT_MIN_PRODUCTION_COST} (OWASP's minimum for scrypt), refused when CHAT4ALL_PROFILE=production: raise it or leave it unset`,
+        });
+      }
     }
     if (c.store === 'cassandra' && c.cassandraContactPoints.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['cassandraContactPoints'], message: 'STORE_DRIVER=cassandra needs CASSANDRA_CONTACT_POINTS (host:port,…)' });
@@ -383,6 +425,13 @@ export const configSchema = configFields
         code: 'custom',
         path: ['kafkaHeartbeatMs'],
         message: `KAFKA_HEARTBEAT_MS (${c.kafkaHeartbeatMs}) must be at most a third of KAFKA_SESSION_TIMEOUT_MS (${c.kafkaSessionTimeoutMs}): lower the heartbeat or raise the timeout`,
+      });
+    }
+    if (c.httpHeadersTimeoutMs > c.httpRequestTimeoutMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['httpHeadersTimeoutMs'],
+        message: `HTTP_HEADERS_TIMEOUT_MS (${c.httpHeadersTimeoutMs}) exceeds HTTP_REQUEST_TIMEOUT_MS (${c.httpRequestTimeoutMs}), which includes the headers: lower the first or raise the second`,
       });
     }
     if ((c.scryptCost & (c.scryptCost - 1)) !== 0) {

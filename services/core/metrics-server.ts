@@ -1,6 +1,7 @@
 import express from 'express';
 import type { Registry } from 'prom-client';
 import { closeServer, listen } from './listen.ts';
+import type { HttpLimits } from './http-limits.ts';
 import { PROBLEM_CONTENT_TYPE } from './problem.ts';
 
 /** A service's listeners: its app and, with a metrics port, the metrics server. */
@@ -19,9 +20,9 @@ export interface ServiceListeners {
  * name internal topics, groups and rates). Without `metricsPort` (the local platform) both stay on
  * one port, as before.
  */
-export async function listenService(app: express.Express, options: { host: string; port: number; metricsPort?: number; registry: Registry }): Promise<ServiceListeners> {
+export async function listenService(app: express.Express, options: { host: string; port: number; metricsPort?: number; registry: Registry; limits?: HttpLimits }): Promise<ServiceListeners> {
   if (options.metricsPort === undefined) {
-    const http = await listen(app, options.host, options.port);
+    const http = await listen(app, options.host, options.port, options.limits);
     return { http, metrics: null, close: () => closeServer(http.server) };
   }
   const front = express();
@@ -36,7 +37,7 @@ export async function listenService(app: express.Express, options: { host: strin
   metricsApp.get('/metrics', async (_req, res) => {
     res.type(options.registry.contentType).send(await options.registry.metrics());
   });
-  const http = await listen(front, options.host, options.port);
+  const http = await listen(front, options.host, options.port, options.limits);
   const metrics = await listen(metricsApp, options.host, options.metricsPort);
   return {
     http,

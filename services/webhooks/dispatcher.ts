@@ -2,8 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../core/logger.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
-import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
-import type { Webhook, WebhookAttempt, WebhookEvent } from '../core/ports/webhook-store.ts';
+import type { Webhook, WebhookAttempt, WebhookEvent, WebhookStore } from '../core/ports/webhook-store.ts';
 import { eventsFor } from './events.ts';
 import { createWebhookMetrics } from './metrics.ts';
 import { DEFAULT_WEBHOOK_SETTINGS, type WebhookSettings } from './settings.ts';
@@ -12,7 +11,7 @@ import { signWebhook, WEBHOOK_HEADERS } from './verify.ts';
 import { startPeriodic } from '../core/periodic.ts';
 
 export interface WebhookDispatcherDeps {
-  store: MessageStore;
+  webhooks: WebhookStore;
   clock: Clock;
   logger: Logger;
   /** Where `webhook_*` metrics are declared (one dispatcher per registry). */
@@ -86,18 +85,18 @@ export function startWebhookDispatcher(deps: WebhookDispatcherDeps, options: Web
 
   /** Step 1: history entries after the cursor become events. */
   async function enqueue() {
-    let cursor = await deps.store.webhookCursor();
+    let cursor = await deps.webhooks.webhookCursor();
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const { entries, lastId } = await deps.store.historyForWebhooks(cursor, o.batch);
+      const { entries, lastId } = await deps.webhooks.historyForWebhooks(cursor, o.batch);
       if (lastId === cursor) return;
       // Read the webhooks after the entries: a webhook created meanwhile has `start_after` at or
       // beyond every entry read, so none of its events can be missed.
       const bySender = new Map<string, Webhook[]>();
-      for (const sender of new Set(entries.map((e) => e.sender_id))) bySender.set(sender, await deps.store.listWebhooks(sender));
+      for (const sender of new Set(entries.map((e) => e.sender_id))) bySender.set(sender, await deps.webhooks.listWebhooks(sender));
       const now = deps.clock.now();
       const schedule = { created_at: isoAt(now), now, deadline: now + o.retryHours * 3_600_000 };
       const events = entries.flatMap((e) => eventsFor(e, bySender.get(e.sender_id) ?? [], schedule));
-      await deps.store.enqueueWebhookEvents(events, lastId);
+      await deps.webhooks.enqueueWebhookEvents(events, lastId);
       cursor = lastId;
     }
   }
@@ -138,7 +137,7 @@ export function startWebhookDispatcher(deps: WebhookDispatcherDeps, options: Web
       // The last retry happens at the deadline itself, so every event is tried for the whole window.
       next = { status: 'pending', next_attempt_at: Math.min(event.deadline, now + retryDelay(event.attempts + 1, o, o.random)) };
     }
-    await deps.store.recordWebhookAttempt(
+    await deps.webhooks.recordWebhookAttempt(
       {
         event_id: event.event_id,
         webhook_id: event.webhook_id,
@@ -196,12 +195,12 @@ export function startWebhookDispatcher(deps: WebhookDispatcherDeps, options: Web
       if (free <= 0) return 0;
       const skipWebhooks = [...ownerOf].filter(([, owner]) => atShare(owner)).map(([webhookId]) => webhookId);
       const now = deps.clock.now();
-      const claimed = await deps.store.claimWebhookEvents(now, now + o.timeoutMs + LEASE_MARGIN_MS, free, {
+      const claimed = await deps.webhooks.claimWebhookEvents(now, now + o.timeoutMs + LEASE_MARGIN_MS, free, {
         skipWebhooks,
         perWebhook: o.perSubscriberConcurrency,
       });
       for (const event of claimed) {
-        const webhook = await deps.store.getWebhook(event.webhook_id);
+        const webhook = await deps.webhooks.getWebhook(event.webhook_id);
         // Deleted meanwhile: its events are deleted with it.
         if (!webhook) continue;
         ownerOf.set(webhook.webhook_id, webhook.owner_id);
@@ -229,11 +228,11 @@ export function startWebhookDispatcher(deps: WebhookDispatcherDeps, options: Web
   async function pass() {
     await enqueue();
     await fill();
-    metrics.pending.set(await deps.store.countPendingWebhookEvents());
+    metrics.pending.set(await deps.webhooks.countPendingWebhookEvents());
     const now = deps.clock.now();
     if (now - lastPrune >= PRUNE_EVERY_MS) {
       lastPrune = now;
-      await deps.store.pruneWebhookEvents(isoAt(now - o.retentionHours * 3_600_000));
+      await deps.webhooks.pruneWebhookEvents(isoAt(now - o.retentionHours * 3_600_000));
     }
   }
 
