@@ -9,7 +9,7 @@ import { manifestErrors } from '../../cdk8s/testing/k8s-validate.ts';
  * only warns about `engines`, and a package that needs a newer Node can use an API ours lacks.
  * The Node we ship is the Dockerfile's image (`node:20-…`); package.json's `engines` must admit it.
  */
-// npm's own range rules; `semver` is in the lock through the CDK packages (no types installed).
+// npm's own range rules (`semver`, a dev dependency; no types installed).
 const semver = createRequire(import.meta.url)('semver') as { intersects(a: string, b: string): boolean; major(version: string): number };
 
 const root = new URL('../../', import.meta.url);
