@@ -2,7 +2,7 @@ import type { Config } from '../core/config.ts';
 import type { Adapters } from '../core/build-adapters.ts';
 import type { Logger } from '../core/logger.ts';
 import { createRegistry } from '../core/metrics.ts';
-import { closeServer, listen } from '../core/listen.ts';
+import { listenService } from '../core/metrics-server.ts';
 import { httpLimits } from '../core/http-limits.ts';
 import { createApp } from './app.ts';
 
@@ -18,11 +18,12 @@ export interface ApiProcess {
  * build their API here, from `Config` and adapters.
  */
 export async function composeApi(config: Config, adapters: Adapters, logger: Logger): Promise<ApiProcess> {
-  const app = createApp({ ...adapters, config, logger, registry: createRegistry('api') });
-  const http = await listen(app, config.apiHost, config.apiPort, httpLimits(config));
-  logger.info({ url: http.url }, 'api listening');
+  const registry = createRegistry('api');
+  const app = createApp({ ...adapters, config, logger, registry });
+  const served = await listenService(app, { host: config.apiHost, port: config.apiPort, metricsPort: config.metricsPort, registry, limits: httpLimits(config) });
+  logger.info({ url: served.http.url, metrics_url: served.metrics?.url }, 'api listening');
   return {
-    url: http.url,
-    stop: () => closeServer(http.server),
+    url: served.http.url,
+    stop: () => served.close(),
   };
 }

@@ -55,7 +55,11 @@ describe('webhook routes', () => {
 
   it('refuses bad URLs and bad events with a 400 naming the field', async () => {
     const u = await api.user('hooker');
-    for (const url of ['http://169.254.169.254/latest/meta-data', 'http://10.0.0.1/', 'ftp://x', 'http://127.0.0.1:9/', 'http://localhost/']) {
+    for (const url of [
+      'http://169.254.169.254/latest/meta-data', 'http://10.0.0.1/', 'ftp://x', 'http://127.0.0.1:9/', 'http://localhost/',
+      // IPv6 forms that carry loopback or the metadata address (#16): URL parsing rewrites them to hex.
+      'http://[::ffff:127.0.0.1]/', 'http://[::ffff:a9fe:a9fe]/', 'http://[::7f00:1]/', 'http://[64:ff9b::a9fe:a9fe]/', 'http://[2002:7f00:1::]/',
+    ]) {
       const res = await api.request('POST', '/v1/webhooks', { token: u.token, body: { url, events: ['message.read'] } });
       assert.equal(res.status, 400, url);
       assert.deepEqual(res.body.errors.map((e: { field: string }) => e.field), ['url'], url);

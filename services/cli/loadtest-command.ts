@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import type { LoadTarget } from '../../loadtest/generator.ts';
 import { progressPrinter } from '../../loadtest/report.ts';
 import { runScenario } from '../../loadtest/run-scenario.ts';
 import { SCENARIOS, SCENARIO_NAMES, UnknownScenarioError, planScenario, type PlanOverrides } from '../../loadtest/scenarios.ts';
 import { realtimeCommand, REALTIME_USAGE } from './realtime-loadtest-command.ts';
+import { control, controlTarget } from './platform-command.ts';
 
 export const LOADTEST_USAGE = `usage: chat4all loadtest <scenario> [--rate N] [--duration S] [--conversations N] [--deadline S] [--target URL] [--sim URL] [--out DIR]
 
@@ -77,22 +76,15 @@ export function parseLoadtestArgs(args: string[]): LoadtestArgs {
 
 /** The API and simulator of the platform `make up` runs, from `.data/platform.json` and its control API. */
 async function runningPlatform(): Promise<{ apiUrl: string; simUrl: string }> {
-  const file = join(resolve(process.env.DATA_DIR ?? '.data'), 'platform.json');
-  let info: { control_url: string; api_url?: string };
+  let target: { url: string };
   try {
-    info = JSON.parse(readFileSync(file, 'utf8')) as typeof info;
-  } catch {
-    throw new Error(`no running platform found (${file} is missing): start it with 'make up', or pass --target and --sim`);
+    target = controlTarget();
+  } catch (err) {
+    throw new Error(`${(err as Error).message}, or pass --target and --sim`);
   }
-  let procs: { api_url?: string; sim_url?: string };
-  try {
-    const res = await fetch(`${info.control_url}/processes`, { signal: AbortSignal.timeout(5000) });
-    procs = (await res.json()) as typeof procs;
-  } catch {
-    throw new Error(`the platform at ${info.control_url} does not answer: is 'make up' still running?`);
-  }
-  const apiUrl = info.api_url ?? procs.api_url;
-  if (!apiUrl || !procs.sim_url) throw new Error(`${info.control_url}/processes names no api_url or sim_url`);
+  const procs = await control<{ api_url?: string; sim_url?: string }>('GET', '/processes');
+  const apiUrl = procs.api_url;
+  if (!apiUrl || !procs.sim_url) throw new Error(`${target.url}/processes names no api_url or sim_url`);
   return { apiUrl, simUrl: procs.sim_url };
 }
 

@@ -3,7 +3,7 @@ import type { Adapters } from '../core/build-adapters.ts';
 import type { ExternalChannel } from '../core/domain/types.ts';
 import type { Logger } from '../core/logger.ts';
 import { createRegistry } from '../core/metrics.ts';
-import { closeServer, listen } from '../core/listen.ts';
+import { listenService } from '../core/metrics-server.ts';
 import { httpLimits } from '../core/http-limits.ts';
 import { startConsumerLag } from '../core/consumer-lag.ts';
 import { deliveryTopic } from '../core/topics.ts';
@@ -67,18 +67,19 @@ export async function composeConnectors(
           logger,
         })
       : null;
-  const http = await listen(
-    createConnectorsApp({ ...adapters, config, logger, metrics: runtime.metrics, connectors: runtime.connectors, registry }),
-    config.connectorsHost,
-    config.connectorsPort,
-    httpLimits(config),
-  );
-  logger.info({ url: http.url, settings }, 'connectors running');
+  const served = await listenService(createConnectorsApp({ ...adapters, config, logger, metrics: runtime.metrics, connectors: runtime.connectors, registry }), {
+    host: config.connectorsHost,
+    port: config.connectorsPort,
+    metricsPort: config.metricsPort,
+    registry,
+    limits: httpLimits(config),
+  });
+  logger.info({ url: served.http.url, metrics_url: served.metrics?.url, settings }, 'connectors running');
   return {
-    url: http.url,
+    url: served.http.url,
     settings,
     async stop() {
-      await closeServer(http.server);
+      await served.close();
       await lag?.stop();
       await service.stop();
       runtime.shutdown();

@@ -1,8 +1,55 @@
 import { z } from 'zod';
 import { KEYSPACE_NAME, type Replication } from './adapters/cassandra/schema.ts';
 
-const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me-0123456789';
-const DEV_APP_SECRET = 'dev-app-secret';
+/**
+ * The built-in development secrets, by the variable they stand in for. They are published (this
+ * file), so the dev profile lists the ones in use at start and production refuses every one of them.
+ */
+export const DEV_SECRETS = {
+  JWT_SECRET: 'dev-only-jwt-secret-change-me-0123456789',
+  AUTH_CLIENTS: 'demo-client:demo-secret',
+  META_APP_SECRET: 'dev-app-secret',
+  WEBHOOK_VERIFY_TOKEN: 'dev-verify-token',
+  WHATSAPP_TOKEN: 'dev-provider-token',
+  INSTAGRAM_TOKEN: 'dev-provider-token',
+} as const;
+
+/** The secret settings, their variables and the shortest value production accepts. */
+const SECRETS = [
+  { key: 'jwtSecret', env: 'JWT_SECRET', min: 32 },
+  { key: 'authClients', env: 'AUTH_CLIENTS', min: 0 },
+  { key: 'metaAppSecret', env: 'META_APP_SECRET', min: 16 },
+  { key: 'webhookVerifyToken', env: 'WEBHOOK_VERIFY_TOKEN', min: 16 },
+  { key: 'whatsappToken', env: 'WHATSAPP_TOKEN', min: 16 },
+  { key: 'instagramToken', env: 'INSTAGRAM_TOKEN', min: 16 },
+] as const;
+type SecretKey = (typeof SECRETS)[number]['key'];
+
+/** The shortest secret of a service client (`AUTH_CLIENTS`) production accepts. */
+export const MIN_CLIENT_SECRET_LENGTH = 24;
+
+/** Which process loads the config: each requires only the secrets it reads. */
+export type ServiceKind = 'api' | 'router' | 'connectors' | 'gateway' | 'platform';
+
+/**
+ * The secrets a service reads. The connectors, which parse bodies from the internet, hold no JWT
+ * secret and no client credentials; the router holds none of these; the one-process platform all.
+ */
+export function secretsOf(service: ServiceKind, connectorChannels: readonly string[]): SecretKey[] {
+  switch (service) {
+    case 'api':
+      return ['jwtSecret', 'authClients'];
+    case 'router':
+      return [];
+    case 'gateway':
+      // It verifies the API's access tokens.
+      return ['jwtSecret'];
+    case 'connectors':
+      return ['metaAppSecret', 'webhookVerifyToken', ...connectorChannels.map((c) => (c === 'whatsapp' ? 'whatsappToken' : 'instagramToken') as SecretKey)];
+    case 'platform':
+      return SECRETS.map((s) => s.key);
+  }
+}
 
 /** The least scrypt N production accepts: OWASP's recommendation for scrypt (N=2^17, r=8, p=1). */
 export const SCRYPT_MIN_PRODUCTION_COST = 2 ** 17;
@@ -19,6 +66,11 @@ const bool = (def: boolean, env: string) =>
 export const configFields = z.object({
     /** `dev` allows built-in secrets and says so at start; `production` requires real ones. @default dev */
     profile: z.enum(['dev', 'production']).default('dev').describe('CHAT4ALL_PROFILE'),
+    /**
+     * Which process this is (each `main.ts` passes its own): production requires only the secrets
+     * this service reads (`secretsOf`). @default platform (every secret)
+     */
+    service: z.enum(['api', 'router', 'connectors', 'gateway', 'platform']).default('platform').describe('CHAT4ALL_SERVICE'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('LOG_LEVEL'),
     /** Folder for the embedded stores. @default .data */
     dataDir: z.string().min(1).default('.data').describe('DATA_DIR'),
@@ -52,6 +104,12 @@ export const configFields = z.object({
     gatewayPresenceHeartbeatMs: z.coerce.number().int().min(50).default(5000).describe('GATEWAY_PRESENCE_HEARTBEAT_MS'),
     /** How long a user stays online after the last heartbeat naming them (a dead gateway's users expire). @default 15000 */
     gatewayPresenceTtlMs: z.coerce.number().int().min(100).default(15_000).describe('GATEWAY_PRESENCE_TTL_MS'),
+    /**
+     * Port of a separate server for `/metrics` (and `/healthz`) of the API, routers and connectors,
+     * on the service's host; the service's own port then answers 404 for `/metrics`. The Helm chart
+     * sets 9464, so the public Services never expose metrics. Unset: `/metrics` on the service's port.
+     */
+    metricsPort: z.coerce.number().int().min(0).max(65535).optional().describe('METRICS_PORT'),
     /** @default 127.0.0.1 */
     simHost: z.string().default('127.0.0.1').describe('SIM_HOST'),
     /** Provider simulator port (only when the platform starts the simulator). @default 9300 */
@@ -289,6 +347,11 @@ export const configFields = z.object({
     /** Timeout of one client webhook call. @default 5000 */
     webhookTimeoutMs: z.coerce.number().int().min(100).max(60000).default(5000).describe('WEBHOOK_TIMEOUT_MS'),
     /**
+     * Client webhook callbacks one subscriber (the owner of the webhooks) may have in flight at
+     * once per dispatcher, of its 8: a subscriber with slow endpoints waits for its own. @default 2
+     */
+    webhookSubscriberConcurrency: z.coerce.number().int().min(1).max(8).default(2).describe('WEBHOOK_SUBSCRIBER_CONCURRENCY'),
+    /**
      * Pause between the client webhook dispatcher's passes (it runs in each router process): how
      * soon after a status change its callback leaves, at the earliest. @default 1000
      */
@@ -322,14 +385,32 @@ export const configFields = z.object({
 export const configSchema = configFields
   .superRefine((c, ctx) => {
     if (c.profile === 'production') {
-      for (const [key, env] of [
-        ['jwtSecret', 'JWT_SECRET'],
-        ['metaAppSecret', 'META_APP_SECRET'],
-        ['webhookVerifyToken', 'WEBHOOK_VERIFY_TOKEN'],
-        ['whatsappToken', 'WHATSAPP_TOKEN'],
-        ['instagramToken', 'INSTAGRAM_TOKEN'],
-      ] as const) {
-        if (!c[key]) ctx.addIssue({ code: 'custom', path: [key], message: `${env} is required when CHAT4ALL_PROFILE=production` });
+      const needed = secretsOf(c.service, c.connectorChannels);
+      const devValues = new Set<string>(Object.values(DEV_SECRETS));
+      for (const { key, env, min } of SECRETS) {
+        const value = c[key];
+        if (!value) {
+          // AUTH_CLIENTS may be empty: then no service client can get a token.
+          if (needed.includes(key) && key !== 'authClients') {
+            ctx.addIssue({ code: 'custom', path: [key], message: `${env} is required when CHAT4ALL_PROFILE=production (service ${c.service}): set it from your secret store` });
+          }
+          continue;
+        }
+        if (key === 'authClients') {
+          for (const part of value.split(',').map((x) => x.trim()).filter(Boolean)) {
+            const i = part.indexOf(':');
+            const [id, secret] = i > 0 ? [part.slice(0, i), part.slice(i + 1)] : [part, ''];
+            if (secret === 'demo-secret' || devValues.has(part)) {
+              ctx.addIssue({ code: 'custom', path: [key], message: `AUTH_CLIENTS gives client ${id} the published dev secret: generate one (e.g. openssl rand -base64 32) for CHAT4ALL_PROFILE=production` });
+            } else if (secret.length < MIN_CLIENT_SECRET_LENGTH) {
+              ctx.addIssue({ code: 'custom', path: [key], message: `AUTH_CLIENTS: the secret of client ${id} is ${secret.length} characters, production needs at least ${MIN_CLIENT_SECRET_LENGTH}: generate a longer one (openssl rand -base64 32)` });
+            }
+          }
+        } else if (devValues.has(value)) {
+          ctx.addIssue({ code: 'custom', path: [key], message: `${env} is a published dev default, refused when CHAT4ALL_PROFILE=production: set a value of your own from your secret store` });
+        } else if (value.length < min) {
+          ctx.addIssue({ code: 'custom', path: [key], message: `${env} is ${value.length} characters, production needs at least ${min}: generate a longer one (openssl rand -base64 ${Math.max(32, min)})` });
+        }
       }
       if (c.scryptCost < SCRYPT_MIN_PRODUCTION_COST) {
         ctx.addIssue({
@@ -337,9 +418,6 @@ export const configSchema = configFields
           path: ['scryptCost'],
           message: `SCRYPT_COST (${c.scryptCost}) is below ${SCRYPT_MIN_PRODUCTION_COST} (OWASP's minimum for scrypt), refused when CHAT4ALL_PROFILE=production: raise it or leave it unset`,
         });
-      }
-      if (c.jwtSecret && c.jwtSecret.length < 32) {
-        ctx.addIssue({ code: 'custom', path: ['jwtSecret'], message: `JWT_SECRET is ${c.jwtSecret.length} characters: use at least 32` });
       }
     }
     if (c.store === 'cassandra' && c.cassandraContactPoints.length === 0) {
@@ -390,27 +468,35 @@ export const configSchema = configFields
   .transform((c) => {
     const simBase = `http://${c.simHost}:${c.simPort}`;
     const dev = c.profile === 'dev';
+    // Outside dev a secret the service does not read stays empty: never a published value.
+    const secret = (key: SecretKey, env: keyof typeof DEV_SECRETS) => c[key] ?? (dev ? DEV_SECRETS[env] : '');
     return {
       ...c,
       sqlitePath: c.sqlitePath ?? `${c.dataDir}/chat4all.db`,
-      jwtSecret: c.jwtSecret ?? DEV_JWT_SECRET,
-      authClients: parseClients(c.authClients ?? (dev ? 'demo-client:demo-secret' : '')),
+      jwtSecret: secret('jwtSecret', 'JWT_SECRET'),
+      authClients: parseClients(secret('authClients', 'AUTH_CLIENTS')),
       whatsappBaseUrl: c.whatsappBaseUrl ?? simBase,
-      whatsappToken: c.whatsappToken ?? 'dev-provider-token',
+      whatsappToken: secret('whatsappToken', 'WHATSAPP_TOKEN'),
       instagramBaseUrl: c.instagramBaseUrl ?? simBase,
-      instagramToken: c.instagramToken ?? 'dev-provider-token',
-      metaAppSecret: c.metaAppSecret ?? DEV_APP_SECRET,
-      webhookVerifyToken: c.webhookVerifyToken ?? 'dev-verify-token',
-      /** Names of the secrets that fell back to built-in dev values, to warn about at start. */
-      devSecretsInUse: dev
-        ? (['JWT_SECRET', 'META_APP_SECRET', 'AUTH_CLIENTS'] as const).filter(
-            (k) => !{ JWT_SECRET: c.jwtSecret, META_APP_SECRET: c.metaAppSecret, AUTH_CLIENTS: c.authClients }[k],
-          )
-        : [],
+      instagramToken: secret('instagramToken', 'INSTAGRAM_TOKEN'),
+      metaAppSecret: secret('metaAppSecret', 'META_APP_SECRET'),
+      webhookVerifyToken: secret('webhookVerifyToken', 'WEBHOOK_VERIFY_TOKEN'),
+      /** Every secret that fell back to its built-in dev value (or was set to one), to warn about at start. */
+      devSecretsInUse: dev ? devSecretsInUse(c, secretsOf(c.service, c.connectorChannels)) : [],
     };
   });
 
 export type Config = z.output<typeof configSchema>;
+
+/** The variables among `keys` whose value is a published dev default, unset or set to it. */
+function devSecretsInUse(c: Partial<Record<SecretKey, string>>, keys: readonly SecretKey[]): (keyof typeof DEV_SECRETS)[] {
+  return SECRETS.filter(({ key, env }) => {
+    if (!keys.includes(key)) return false;
+    const value = c[key];
+    if (value === undefined) return true;
+    return key === 'authClients' ? /(^|,)\s*[^:,]+:demo-secret\s*(,|$)/.test(value) : value === DEV_SECRETS[env];
+  }).map((s) => s.env);
+}
 
 function parseClients(spec: string): Map<string, string> {
   const out = new Map<string, string>();

@@ -3,6 +3,8 @@ import type { Config } from '../core/config.ts';
 import type { Adapters } from '../core/build-adapters.ts';
 import type { Logger } from '../core/logger.ts';
 import { createRegistry } from '../core/metrics.ts';
+import { closeServer, listen } from '../core/listen.ts';
+import { metricsOnlyApp } from '../core/metrics-server.ts';
 import { createGateway, gatewaySettings } from './gateway.ts';
 
 /** A running push gateway: its WebSocket URL. */
@@ -18,7 +20,8 @@ export interface GatewayProcess {
  * platform both build their gateway here, from `Config` and adapters.
  */
 export async function composeGateway(config: Config, adapters: Adapters, logger: Logger): Promise<GatewayProcess> {
-  const gateway = createGateway({ ...adapters, logger, registry: createRegistry('gateway') }, gatewaySettings(config));
+  const registry = createRegistry('gateway');
+  const gateway = createGateway({ ...adapters, logger, registry }, gatewaySettings(config));
   await gateway.start();
   await new Promise<void>((resolve, reject) => {
     gateway.server.once('error', reject);
@@ -26,6 +29,14 @@ export async function composeGateway(config: Config, adapters: Adapters, logger:
   });
   const { port } = gateway.server.address() as AddressInfo;
   const streamUrl = `ws://${config.gatewayHost}:${port}/v1/stream`;
-  logger.info({ url: streamUrl }, 'gateway listening');
-  return { streamUrl, stop: () => gateway.stop() };
+  // With METRICS_PORT (the chart), `/metrics` is served there only, like the other services.
+  const metrics = config.metricsPort === undefined ? null : await listen(metricsOnlyApp(registry), config.gatewayHost, config.metricsPort);
+  logger.info({ url: streamUrl, metrics_url: metrics?.url }, 'gateway listening');
+  return {
+    streamUrl,
+    async stop() {
+      await gateway.stop();
+      if (metrics) await closeServer(metrics.server);
+    },
+  };
 }

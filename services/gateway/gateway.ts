@@ -22,6 +22,7 @@ import { Connection } from './connection.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 import { PresenceView, type PresenceState } from './presence-view.ts';
 import { gatewayStore, type GatewayPorts } from './gateway-store.ts';
+import { metricsElsewhere } from '../core/metrics-server.ts';
 import { errorFrame, messageCreatedFrame, messageStatusFrame, pongFrame, presenceFrame, readyFrame, typingFrame } from './server-frames.ts';
 
 /** Everything the gateway needs from outside; `main.ts` builds it, tests pass their own. */
@@ -38,6 +39,8 @@ export interface GatewaySettings {
   instanceId: string;
   /** The HMAC secret of the API's access tokens. */
   jwtSecret: string;
+  /** When a metrics port (METRICS_PORT) serves `/metrics`, the gateway's own port answers 404 for it. @default false */
+  metricsElsewhere?: boolean;
   /** @see Config.gatewayReplayLimit */
   replayLimit: number;
   /** @see Config.gatewaySendQueueBytes */
@@ -67,6 +70,7 @@ export function gatewaySettings(config: Config): GatewaySettings {
     authTimeoutMs: config.gatewayAuthTimeoutMs,
     presenceHeartbeatMs: config.gatewayPresenceHeartbeatMs,
     presenceTtlMs: config.gatewayPresenceTtlMs,
+    metricsElsewhere: config.metricsPort !== undefined,
   };
 }
 
@@ -353,6 +357,8 @@ export function createGateway(deps: GatewayDeps, settings: GatewaySettings): Gat
   // ---- HTTP
   const app = express();
   app.disable('x-powered-by');
+  // With a metrics port (METRICS_PORT), the public port does not show the metrics.
+  if (settings.metricsElsewhere) app.all('/metrics', metricsElsewhere);
   app.use(opsRoutes(deps.registry, async () => ({ bus: assigned && (await bus.healthy()), store: await store.healthy() })));
   app.get('/v1/stream', (_req, res) => {
     res.status(426).set('Upgrade', 'websocket').type(PROBLEM_CONTENT_TYPE).send(

@@ -2,7 +2,7 @@ import type { Config } from '../core/config.ts';
 import type { Adapters } from '../core/build-adapters.ts';
 import type { Logger } from '../core/logger.ts';
 import { createRegistry } from '../core/metrics.ts';
-import { closeServer, listen } from '../core/listen.ts';
+import { listenService } from '../core/metrics-server.ts';
 import { createDeadLetterMetrics } from '../core/dead-letters.ts';
 import { startConsumerLag } from '../core/consumer-lag.ts';
 import { TOPICS } from '../core/topics.ts';
@@ -88,14 +88,14 @@ export async function composeRouter(config: Config, adapters: Adapters, logger: 
         logger,
       })
     : null;
-  const http = await listen(createRouterApp({ ...adapters, registry }), config.routerHost, config.routerPort);
-  logger.info({ url: http.url, settings }, 'router running');
+  const served = await listenService(createRouterApp({ ...adapters, registry }), { host: config.routerHost, port: config.routerPort, metricsPort: config.metricsPort, registry });
+  logger.info({ url: served.http.url, metrics_url: served.metrics?.url, settings }, 'router running');
   return {
-    url: http.url,
+    url: served.http.url,
     settings,
     relay: router.relay,
     async stop() {
-      await closeServer(http.server);
+      await served.close();
       await webhooks.stop();
       await router.stop();
       await lag?.stop(); // closes the offset reader, after the relay's last pass

@@ -29,8 +29,8 @@ describe('webhook dispatcher', () => {
     await stores.close();
   });
 
-  async function receiver(statuses: number[]) {
-    const r = await startTestReceiver(statuses);
+  async function receiver(statuses: number[], options: { delayMs?: number } = {}) {
+    const r = await startTestReceiver(statuses, options);
     cleanups.push(() => r.close());
     return r;
   }
@@ -197,6 +197,28 @@ describe('webhook dispatcher', () => {
     const [attempt] = await stores.webhooks.listWebhookAttempts(webhook.webhook_id, 1);
     assert.equal(attempt!.status_code, null);
     assert.match(attempt!.error ?? '', /loopback/);
+  });
+
+  it('does not hold a fast subscriber up behind a slow one: each subscriber gets its share of the slots', async () => {
+    const slow = await receiver([200], { delayMs: 1500 });
+    const fast = await receiver([200]);
+    const [slowOwner, fastOwner] = [randomUUID(), randomUUID()];
+    await subscribe(slowOwner, slow.url, ['message.sent']);
+    await subscribe(fastOwner, fast.url, ['message.sent']);
+    // The slow subscriber's events are older, so they come first in the due order.
+    for (let i = 0; i < 6; i++) await sentMessage(slowOwner);
+    for (let i = 0; i < 2; i++) await sentMessage(fastOwner);
+    const d = dispatcher({ concurrency: 4, perSubscriberConcurrency: 2, timeoutMs: 5000 });
+
+    const started = Date.now();
+    const pass = d.tick();
+    while (fast.received.length < 2 && Date.now() - started < 5000) await new Promise((resolve) => setTimeout(resolve, 10));
+    const fastMs = Date.now() - started;
+    assert.equal(fast.received.length, 2);
+    assert.ok(fastMs < 1000, `the fast receiver had its events after ${fastMs} ms, behind the slow one's 1500 ms answers`);
+    assert.ok(slow.received.length <= 2, `the slow subscriber had at most its share in flight (${slow.received.length})`);
+    await slow.close(); // the rest fail fast and are retried later; the pass ends
+    await pass;
   });
 
   it('backs off exponentially with jitter, capped at the maximum', () => {

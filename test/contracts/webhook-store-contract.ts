@@ -8,6 +8,30 @@ export function webhookStoreContract(name: string, make: StoresFactory) {
   describe(`${name}: webhooks`, () => {
     const ctx = eachTestStores(make);
 
+    it('claims webhook events fairly: skipped webhooks wait, and one webhook takes at most its share', async () => {
+      const { webhooks: store } = ctx.stores;
+      const owner = id();
+      const [busy, quiet] = await Promise.all(
+        [1, 2].map(() => store.createWebhook({ webhook_id: id(), owner_id: owner, url: 'https://example.test/hook', events: ['message.sent'], secret: 's', created_at: now() })),
+      );
+      const t0 = Date.now() - 60_000;
+      const event = (webhook_id: string, seq: number): NewWebhookEvent => ({
+        event_id: id(), webhook_id, type: 'message.sent', message_id: id(), seq, body: '{}', created_at: now(), next_attempt_at: t0, deadline: t0 + 3_600_000,
+      });
+      // The busy webhook's events are older: an unfair claim would take only those.
+      const events = [1, 2, 3, 4].map((n) => event(busy!.webhook_id, n)).concat([5, 6].map((n) => event(quiet!.webhook_id, n)));
+      await store.enqueueWebhookEvents(events, await store.webhookCursor());
+      const mine = new Set([busy!.webhook_id, quiet!.webhook_id]);
+      const at = Date.now();
+      const claimed = async (fairness: { skipWebhooks?: string[]; perWebhook?: number }) =>
+        (await store.claimWebhookEvents(at, at + 30_000, 50, fairness)).filter((e) => mine.has(e.webhook_id)).map((e) => e.webhook_id);
+      assert.deepEqual(await claimed({ skipWebhooks: [busy!.webhook_id] }), [quiet!.webhook_id, quiet!.webhook_id], 'the skipped webhook waits');
+      assert.deepEqual(await claimed({ perWebhook: 2 }), [busy!.webhook_id, busy!.webhook_id], 'two of the busy one; the quiet ones are leased already');
+      assert.deepEqual(await claimed({}), [busy!.webhook_id, busy!.webhook_id], 'without fairness the rest');
+      await store.deleteWebhook(owner, busy!.webhook_id);
+      await store.deleteWebhook(owner, quiet!.webhook_id);
+    });
+
     it('turns history into webhook events, in order per message, each leased once', async () => {
       const { messages, deliveries, webhooks } = ctx.stores;
       const { a, b, message_id } = await conversationWithMessage(ctx.stores);

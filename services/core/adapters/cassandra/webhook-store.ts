@@ -1,5 +1,5 @@
 import { unavailable } from '../../errors.ts';
-import type {
+import type { ClaimFairness,
   HistoryRecord,
   NewWebhook,
   NewWebhookEvent,
@@ -126,9 +126,13 @@ export class CassandraWebhookStore implements WebhookStore {
     return false;
   }
 
-  async claimWebhookEvents(now: number, leaseUntil: number, limit: number): Promise<WebhookEvent[]> {
+  async claimWebhookEvents(now: number, leaseUntil: number, limit: number, fairness: ClaimFairness = {}): Promise<WebhookEvent[]> {
     const { db, queues } = this.ctx;
-    const items = await queues.scan('webhook-due', msKey(now), true, limit * 4);
+    const skip = new Set(fairness.skipWebhooks ?? []);
+    const perWebhook = fairness.perWebhook ?? limit;
+    const taken = new Map<string, number>();
+    // Skipped webhooks' events are read and passed over: scan further so the claim can still fill.
+    const items = await queues.scan('webhook-due', msKey(now), true, limit * 4 + (skip.size > 0 || fairness.perWebhook !== undefined ? limit * 4 : 0));
     const events = await eachLimited(items, PARALLEL, (item) => this.readEvent(item.itemId));
     const claimed: WebhookEvent[] = [];
     for (const [i, item] of items.entries()) {
@@ -145,8 +149,12 @@ export class CassandraWebhookStore implements WebhookStore {
       }
       // An entry newer than the event's own time is a retry being recorded: leave it.
       if (e.next_attempt_at < item.sort.ms || (e.lease_until !== null && e.lease_until >= now)) continue;
+      if (skip.has(e.webhook_id) || (taken.get(e.webhook_id) ?? 0) >= perWebhook) continue;
       if (await this.earlierPending(e)) continue;
-      if ((await db.run(CQL.leaseEvent, [leaseUntil, e.event_id, now])).wasApplied()) claimed.push({ ...publicEvent(e), lease_until: leaseUntil });
+      if ((await db.run(CQL.leaseEvent, [leaseUntil, e.event_id, now])).wasApplied()) {
+        claimed.push({ ...publicEvent(e), lease_until: leaseUntil });
+        taken.set(e.webhook_id, (taken.get(e.webhook_id) ?? 0) + 1);
+      }
     }
     return claimed.sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.seq - b.seq);
   }

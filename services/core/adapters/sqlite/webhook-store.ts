@@ -1,4 +1,4 @@
-import type {
+import type { ClaimFairness,
   HistoryRecord,
   NewWebhook,
   NewWebhookEvent,
@@ -46,11 +46,14 @@ export class SqliteWebhookStore implements WebhookStore {
          VALUES (@event_id, @webhook_id, @type, @message_id, @seq, @body, @created_at, @next_attempt_at, @deadline)`,
       ),
       due: db.prepare(
-        `SELECT e.* FROM webhook_events e
-         WHERE e.status = 'pending' AND e.next_attempt_at <= @now AND (e.lease_until IS NULL OR e.lease_until < @now)
-         AND NOT EXISTS (SELECT 1 FROM webhook_events p WHERE p.webhook_id = e.webhook_id AND p.message_id = e.message_id
-                         AND p.status = 'pending' AND p.seq < e.seq)
-         ORDER BY e.next_attempt_at, e.seq LIMIT @limit`,
+        `SELECT * FROM (
+           SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.webhook_id ORDER BY e.next_attempt_at, e.seq) AS nth FROM webhook_events e
+           WHERE e.status = 'pending' AND e.next_attempt_at <= @now AND (e.lease_until IS NULL OR e.lease_until < @now)
+           AND e.webhook_id NOT IN (SELECT value FROM json_each(@skip))
+           AND NOT EXISTS (SELECT 1 FROM webhook_events p WHERE p.webhook_id = e.webhook_id AND p.message_id = e.message_id
+                           AND p.status = 'pending' AND p.seq < e.seq))
+         WHERE nth <= @perWebhook
+         ORDER BY next_attempt_at, seq LIMIT @limit`,
       ),
       lease: db.prepare(
         `UPDATE webhook_events SET lease_until = @until
@@ -123,10 +126,12 @@ export class SqliteWebhookStore implements WebhookStore {
     });
   }
 
-  async claimWebhookEvents(now: number, leaseUntil: number, limit: number): Promise<WebhookEvent[]> {
+  async claimWebhookEvents(now: number, leaseUntil: number, limit: number, fairness: ClaimFairness = {}): Promise<WebhookEvent[]> {
+    const skip = JSON.stringify(fairness.skipWebhooks ?? []);
+    const perWebhook = fairness.perWebhook ?? limit;
     return writeTransaction(this.db, () => {
       const claimed: WebhookEvent[] = [];
-      for (const r of this.stmt.due.all({ now, limit }) as Row[]) {
+      for (const r of this.stmt.due.all({ now, limit, skip, perWebhook }) as Row[]) {
         if (this.stmt.lease.run({ id: r.event_id, until: leaseUntil, now }).changes === 0) continue;
         claimed.push({ ...toWebhookEvent(r), lease_until: leaseUntil });
       }
