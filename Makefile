@@ -8,7 +8,7 @@ TEST_FILES = $(shell find services operator loadtest bench cdk8s test -name '*.t
 PLATFORM_TESTS = $(filter operator/experiments.test.ts test/integration/% test/observability/platform-observability.test.ts bench/bench-smoke.test.ts test/e2e/web-client.test.ts,$(TEST_FILES))
 LIGHT_TESTS = $(filter-out $(PLATFORM_TESTS),$(TEST_FILES))
 
-.PHONY: help up up-embedded test typecheck lint unit deps system-deps clean synth build bench bench-smoke profile experiments
+.PHONY: help up up-embedded test typecheck lint unit deps system-deps clean synth build bench bench-smoke profile experiments fuzz
 
 help:
 	@echo "make up    - install what is needed and start the whole platform locally"
@@ -58,6 +58,10 @@ synth: deps
 ## build: compiled JavaScript in dist/, as the container image runs it.
 build: deps
 	npx tsc -p tsconfig.build.json
+
+## fuzz: every documented API route with generated requests, longer than `make test` does (FUZZ_RUNS per route, FUZZ_SEED).
+fuzz: deps
+	FUZZ_RUNS=$(or $(FUZZ_RUNS),1000) FUZZ_SEED=$(or $(FUZZ_SEED),$$(date +%s)) node --import tsx --test --test-reporter=spec services/api/fuzz.test.ts
 
 unit: deps system-deps synth
 	node --import tsx --test --test-reporter=spec --test-concurrency=2 $(LIGHT_TESTS)

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { devBrokerAssigner, startDevBroker } from '../services/devbroker/dev-broker.ts';
+import { startDevBroker } from '../services/devbroker/dev-broker.ts';
+import { delayedAssigner } from '../services/core/adapters/kafka/delayed-assigner.ts';
 import { CpuSampler } from './cpu-sampler.ts';
 
 export interface BusLimit {
@@ -28,7 +29,7 @@ export async function measureBusLimit(o: { messages: number; partitions?: number
   const kafka = new Kafka({ clientId: 'bench', brokers: broker.bootstrap, logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
   // maxWait as the local platform's (KAFKA_MAX_WAIT_MS): the dev broker holds a fetch for the whole wait.
-  const consumer = kafka.consumer({ groupId: `bench-${topic}`, maxWaitTimeInMs: 10, partitionAssigners: [devBrokerAssigner()] });
+  const consumer = kafka.consumer({ groupId: `bench-${topic}`, maxWaitTimeInMs: 10, partitionAssigners: [delayedAssigner()] });
   // About the size of the platform's records (ids, conversation, trace id, timestamps).
   const value = JSON.stringify({ message_id: randomBytes(16).toString('hex'), conversation_id: randomBytes(16).toString('hex'), trace_id: randomBytes(16).toString('hex'), accepted_at: new Date().toISOString(), pad: 'x'.repeat(100) });
   try {

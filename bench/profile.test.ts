@@ -8,7 +8,7 @@ it('sums self time per function and per area from a V8 CPU profile', () => {
     nodes: [
       { id: 1, callFrame: frame('(root)', '') },
       { id: 2, callFrame: frame('(idle)', '') },
-      { id: 3, callFrame: frame('acceptMessage', 'file:///repo/services/core/adapters/sqlite-message-store.ts', 52) },
+      { id: 3, callFrame: frame('acceptMessage', 'file:///repo/services/core/adapters/sqlite/message-store.ts', 52) },
       { id: 4, callFrame: frame('sqliteTransaction', 'file:///repo/node_modules/better-sqlite3/lib/methods/transaction.js', 51) },
       { id: 5, callFrame: frame('(garbage collector)', '') },
     ],
@@ -29,7 +29,7 @@ it('sums self time per function and per area from a V8 CPU profile', () => {
       ['gc', 1, 10],
     ],
   );
-  assert.equal(s.top[0]!.fn, 'acceptMessage services/core/adapters/sqlite-message-store.ts:53');
+  assert.equal(s.top[0]!.fn, 'acceptMessage services/core/adapters/sqlite/message-store.ts:53');
   assert.ok(!s.top.some((t) => t.area === 'idle'), 'idle is not a function to optimise');
 });
 

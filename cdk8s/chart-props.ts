@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { deliveryTopic, TOPICS } from '../services/core/topics.ts';
+import type { ExternalChannel } from '../services/core/domain/types.ts';
 
 /*
  * The settings of one Chat4All installation. The same schema validates the cdk8s props and, as
@@ -55,8 +57,11 @@ export const chat4allPropsFields = z.strictObject({
       pullSecrets: z.array(z.string()).default([]).describe('names of image pull Secrets'),
     })
     .prefault({}),
-  /** `production` refuses to start without real secrets. @default production */
-  profile: z.enum(['production', 'dev']).default('production').describe('CHAT4ALL_PROFILE'),
+  /**
+   * `production` refuses to start without real secrets. `dev` is refused here: its built-in
+   * secrets are published, so anyone could mint tokens for a cluster running it. @default production
+   */
+  profile: z.enum(['production', 'dev']).default('production').describe('CHAT4ALL_PROFILE: only production (dev is refused: its built-in secrets are published)'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('LOG_LEVEL'),
   kafka: z
     .strictObject({
@@ -200,6 +205,10 @@ export const chat4allPropsFields = z.strictObject({
       kubeApiPorts: z.array(z.number().int()).default([443, 6443]),
       providerPorts: z.array(z.number().int()).default([443]).describe('egress of the connectors to the providers'),
       webhookPorts: z.array(z.number().int()).default([443, 80]).describe("egress of the routers to clients' webhook URLs"),
+      platformCidrs: z
+        .array(z.string().regex(/^[0-9a-fA-F.:]+\/\d{1,3}$/, 'a CIDR, e.g. 10.20.0.0/16'))
+        .default([])
+        .describe('private address ranges of the platform services outside the cluster (a managed Kafka, Cassandra or object store): egress to their ports is allowed there too. Every other private and link-local range is refused'),
     })
     .prefault({}),
   podDisruptionBudget: z.strictObject({ enabled: z.boolean().default(true), maxUnavailable: z.number().int().min(1).default(1) }).prefault({}),
@@ -215,14 +224,19 @@ export type Chat4AllPropsInput = z.input<typeof chat4allPropsFields>;
 export type Chat4AllProps = z.output<typeof chat4allPropsFields>;
 
 /** The topic a workload's lag is measured on when its `autoscaling.topic` is not set. */
-export const defaultLagTopic = (workload: 'router' | `connector-${string}`) =>
-  workload === 'router' ? 'chat4all.messages.accepted' : `chat4all.deliveries.${workload.slice('connector-'.length)}`;
+export const defaultLagTopic = (workload: 'router' | `connector-${ExternalChannel}`) =>
+  workload === 'router' ? TOPICS.accepted : deliveryTopic(workload.slice('connector-'.length) as ExternalChannel);
 
 /** Seconds the API waits in preStop so that endpoints drop it before it stops accepting. */
 export const API_PRESTOP_SECONDS = 5;
 
 /** Cross-field rules: the traps KEDA and the HPA only document, refused here. */
+/** Why a cluster never runs the dev profile (the same message as the chart's `fail`). */
+export const DEV_PROFILE_REFUSED =
+  'profile is dev, whose built-in secrets (JWT, client credentials, Meta app secret, tokens) are published, so anyone could mint an admin token: set profile: production and create the Secrets named under secrets (docs/kubernetes.md); for a local trial use make up';
+
 export const chat4allPropsSchema = chat4allPropsFields.superRefine((p, ctx) => {
+  if (p.profile === 'dev') ctx.addIssue({ code: 'custom', path: ['profile'], message: DEV_PROFILE_REFUSED });
   const mode = p.autoscaling.mode;
   const lagScaled = [
     { key: 'router', topic: defaultLagTopic('router'), a: p.router.autoscaling, replicas: p.router.replicas },

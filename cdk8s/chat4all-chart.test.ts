@@ -10,6 +10,7 @@ import { experimentSpecSchema } from './experiment-spec-source.ts';
 import { readDashboards, readRuleGroups } from './observability-files.ts';
 import { validateAll } from './testing/k8s-validate.ts';
 import { REPO_ROOT, byKind, named, synth, type K8sObject } from './testing/render.ts';
+import { PUBLIC_ONLY } from './chat4all-chart.ts';
 import { ENTRYPOINTS } from './workloads.ts';
 
 const spec = z.object({ target: z.string() });
@@ -23,14 +24,14 @@ describe('Chat4AllChart (default settings: hpa mode)', () => {
 
   test('every object passes schema validation', async () => {
     await validateAll(objs);
-    assert.equal(objs.length, 39);
+    assert.equal(objs.length, 45);
   });
 
   test('the push gateway: its entry point on 8081, probes, a CPU autoscaler, a PDB, a Service, open ingress, a preStop pause, scraped by the ServiceMonitor', () => {
     const d = named(objs, 'Deployment', 'chat4all-gateway');
     const c = container(d) as Container & Record<string, { httpGet: { path: string } }> & { lifecycle?: { preStop: { exec: { command: string[] } } } };
     assert.deepEqual(c.command, ['node', ENTRYPOINTS.gateway]);
-    assert.deepEqual(c.ports, [{ name: 'http', containerPort: 8081, protocol: 'TCP' }]);
+    assert.deepEqual(c.ports, [{ name: 'http', containerPort: 8081, protocol: 'TCP' }, { name: 'metrics', containerPort: 9464, protocol: 'TCP' }]);
     assert.equal(c.readinessProbe!.httpGet.path, '/readyz');
     assert.equal(c.livenessProbe!.httpGet.path, '/healthz');
     assert.deepEqual(c.lifecycle?.preStop.exec.command, ['sleep', '5']);
@@ -42,7 +43,9 @@ describe('Chat4AllChart (default settings: hpa mode)', () => {
     const np = named(objs, 'NetworkPolicy', 'chat4all-gateway').spec as { ingress: { from?: unknown }[] };
     assert.equal(np.ingress[0]!.from, undefined, 'people connect from anywhere');
     const sm = byKind(objs, 'ServiceMonitor')[0]!.spec as { endpoints: { port: string; path: string }[] };
-    assert.deepEqual(sm.endpoints.map((e) => [e.port, e.path]), [['http', '/metrics']]);
+    assert.deepEqual(sm.endpoints.map((e) => [e.port, e.path]), [['metrics', '/metrics']]);
+    assert.ok(named(objs, 'Service', 'chat4all-gateway-metrics'), 'metrics behind their own Service');
+    assert.equal(container(d).env?.some((e) => e.name === 'META_APP_SECRET'), false, 'no provider secrets');
     const small = synth({ gateway: { autoscaling: { minReplicas: 3, maxReplicas: 4, targetCPUUtilizationPercentage: 55 } } }, spec);
     const h2 = named(small, 'HorizontalPodAutoscaler', 'chat4all-gateway').spec as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     assert.deepEqual([h2.minReplicas, h2.maxReplicas, h2.metrics[0].resource.target.averageUtilization], [3, 4, 55]);
@@ -109,6 +112,20 @@ describe('Chat4AllChart (default settings: hpa mode)', () => {
     for (const k of Object.keys(cm.data)) assert.doesNotMatch(k, /SECRET|TOKEN|PASSWORD/);
   });
 
+  test('each service gets only its own secrets: no JWT secret in a connector, none of the Meta secrets in the API', () => {
+    const secrets = (n: string) => container(named(objs, 'Deployment', `chat4all-${n}`)).env.filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.name);
+    const store = ['CASSANDRA_USERNAME', 'CASSANDRA_PASSWORD'];
+    assert.deepEqual(secrets('api'), ['JWT_SECRET', 'AUTH_CLIENTS', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', ...store]);
+    assert.deepEqual(secrets('router'), store);
+    assert.deepEqual(secrets('connector-whatsapp'), ['META_APP_SECRET', 'WEBHOOK_VERIFY_TOKEN', 'WHATSAPP_TOKEN', ...store]);
+    assert.deepEqual(secrets('connector-instagram'), ['META_APP_SECRET', 'WEBHOOK_VERIFY_TOKEN', 'INSTAGRAM_TOKEN', ...store]);
+    assert.deepEqual(secrets('operator'), []);
+  });
+
+  test('refuses the dev profile at synth: its built-in secrets are published', () => {
+    assert.throws(() => synth({ profile: 'dev' }, spec), /profile is dev, whose built-in secrets .* are published, so anyone could mint an admin token: set profile: production/);
+  });
+
   test('routers get time to finish, commit and leave their group', () => {
     assert.ok(podSpec(named(objs, 'Deployment', 'chat4all-router')).terminationGracePeriodSeconds >= 25);
     assert.throws(() => synth({ router: { terminationGracePeriodSeconds: 10 } }, spec), /router.terminationGracePeriodSeconds \(10\) is shorter than 25 s/);
@@ -138,6 +155,50 @@ describe('Chat4AllChart (default settings: hpa mode)', () => {
     assert.deepEqual(router.ingress[0]!.ports, [{ port: 8091, protocol: 'TCP' }]);
     const noOperator = named(synth({ operator: { enabled: false } }, spec), 'NetworkPolicy', 'chat4all-router').spec as { ingress: { from: object[] }[] };
     assert.deepEqual(noOperator.ingress[0]!.from, [monitoring]);
+  });
+
+  test('egress never reaches private or link-local addresses outside the cluster, except the platform ranges named', () => {
+    type Peer = { ipBlock?: { cidr: string; except?: string[] }; namespaceSelector?: object; podSelector?: object };
+    type Egress = { to?: Peer[]; ports?: { port: number }[] }[];
+    const egress = (o: K8sObject[], n: string) => (named(o, 'NetworkPolicy', `chat4all-${n}`).spec as { egress: Egress }).egress;
+    const excluded = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16'];
+    for (const n of ['api', 'router', 'connector-whatsapp', 'connector-instagram', 'operator', 'cassandra-schema']) {
+      for (const rule of egress(objs, n)) {
+        const isKubeApi = n === 'operator' && rule.ports?.some((p) => p.port === 6443);
+        if (isKubeApi) continue; // the API server's address is private and per cluster: by port only
+        assert.ok(rule.to && rule.to.length > 0, `${n}: every egress rule names its peers (${JSON.stringify(rule)})`);
+        for (const peer of rule.to) {
+          if (!peer.ipBlock) continue;
+          if (peer.ipBlock.cidr === '0.0.0.0/0') for (const x of excluded) assert.ok(peer.ipBlock.except?.includes(x), `${n}: ${x} excluded`);
+          if (peer.ipBlock.cidr === '::/0') assert.ok(peer.ipBlock.except?.includes('fe80::/10'), `${n}: fe80::/10 excluded`);
+        }
+      }
+    }
+    // Webhooks and providers: public addresses only, not even the cluster's pods.
+    const webhooks = egress(objs, 'router').find((r) => r.ports?.some((p) => p.port === 80))!;
+    assert.deepEqual(webhooks.to, PUBLIC_ONLY);
+    assert.deepEqual(egress(objs, 'connector-whatsapp').find((r) => r.ports?.length === 1 && r.ports[0]!.port === 443)!.to, PUBLIC_ONLY);
+    const managed = egress(synth({ networkPolicy: { platformCidrs: ['10.20.0.0/16'] } }, spec), 'router').find((r) => r.ports?.some((p) => p.port === 9092))!;
+    assert.deepEqual(managed.to!.slice(0, 2), [{ namespaceSelector: {} }, { ipBlock: { cidr: '10.20.0.0/16' } }], 'a managed Kafka in a named private range');
+  });
+
+  test('/metrics is on its own port: the public Services expose only http, the ServiceMonitor scrapes the metrics Services', () => {
+    for (const n of ['api', 'connector-whatsapp', 'router']) {
+      const svc = named(objs, 'Service', `chat4all-${n}`).spec as { ports: { name: string }[] };
+      assert.deepEqual(svc.ports.map((p) => p.name), ['http'], n);
+      const metrics = named(objs, 'Service', `chat4all-${n}-metrics`) as K8sObject & { spec: { ports: { name: string; port: number; targetPort: string }[] } };
+      assert.deepEqual(metrics.spec.ports.map((p) => [p.name, p.port, p.targetPort]), [['metrics', 9464, 'metrics']], n);
+      assert.equal(metrics.metadata.labels!['chat4all.io/metrics'], 'true');
+      const ports = (container(named(objs, 'Deployment', `chat4all-${n}`)) as Container & { ports: { name: string; containerPort: number }[] }).ports;
+      assert.deepEqual(ports.map((p) => [p.name, p.containerPort]), [['http', n === 'api' ? 8080 : n === 'router' ? 8091 : 8090], ['metrics', 9464]]);
+    }
+    const sm = named(objs, 'ServiceMonitor', 'chat4all').spec as { selector: { matchLabels: Record<string, string> }; endpoints: { port: string }[] };
+    assert.equal(sm.selector.matchLabels['chat4all.io/metrics'], 'true');
+    assert.deepEqual(sm.endpoints.map((e) => e.port), ['metrics']);
+    assert.equal((named(objs, 'ConfigMap', 'chat4all-config') as K8sObject & { data: Record<string, string> }).data.METRICS_PORT, '9464');
+    // The public API takes anyone on http, and only Prometheus and the operator on metrics.
+    const api = named(objs, 'NetworkPolicy', 'chat4all-api').spec as { ingress: { from?: object[]; ports: { port: number }[] }[] };
+    assert.deepEqual(api.ingress.map((r) => [r.ports[0]!.port, r.from?.length ?? 'anyone']), [[8080, 'anyone'], [9464, 2]]);
   });
 
   test('ServiceMonitor and PrometheusRule carry the release label', () => {
@@ -222,8 +283,8 @@ describe('Chat4AllChart: the Cassandra schema Job', () => {
     assert.deepEqual(s.policyTypes, ['Ingress', 'Egress']);
     assert.equal(s.ingress, undefined, 'nothing connects to the Job');
     assert.deepEqual(s.egress, [
-      { ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] },
-      { ports: [{ port: 9042, protocol: 'TCP' }] },
+      { to: [{ namespaceSelector: {} }], ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] },
+      { to: [{ namespaceSelector: {} }, ...PUBLIC_ONLY], ports: [{ port: 9042, protocol: 'TCP' }] },
     ]);
     const custom = named(synth({ networkPolicy: { cassandraPorts: [9042, 9142] } }, spec), 'NetworkPolicy', 'chat4all-cassandra-schema').spec as typeof s;
     assert.deepEqual(custom.egress[1]!.ports.map((p) => p.port), [9042, 9142]);

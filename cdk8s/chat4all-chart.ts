@@ -126,8 +126,8 @@ export class Chat4AllChart extends Chart {
         kind: 'ServiceMonitor',
         metadata: { name: p.name, namespace: ns, labels: monLabels },
         spec: {
-          selector: { matchLabels: instance },
-          endpoints: [{ port: 'http', path: '/metrics', interval: p.monitoring.scrapeInterval }],
+          selector: { matchLabels: { ...instance, [METRICS_SERVICE_LABEL]: 'true' } },
+          endpoints: [{ port: 'metrics', path: '/metrics', interval: p.monitoring.scrapeInterval }],
         },
       });
       new ApiObject(this, 'prometheus-rule', {
@@ -179,7 +179,7 @@ export class Chat4AllChart extends Chart {
                 image: `${p.image.repository}:${p.image.tag}`,
                 imagePullPolicy: p.image.pullPolicy,
                 command: w.command,
-                ports: [{ name: 'http', containerPort: w.port, protocol: 'TCP' }],
+                ports: [{ name: 'http', containerPort: w.port, protocol: 'TCP' }, ...(w.metricsPort ? [{ name: 'metrics', containerPort: w.metricsPort, protocol: 'TCP' }] : [])],
                 envFrom: [{ configMapRef: { name: `${p.name}-config` } }],
                 env: w.env as k8s.EnvVar[],
                 resources: {
@@ -202,6 +202,15 @@ export class Chat4AllChart extends Chart {
     new k8s.KubeService(this, `${w.component}-service`, {
       metadata,
       spec: { type: 'ClusterIP', selector, ports: [{ name: 'http', port: w.port, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' }] },
+    });
+    // What the ServiceMonitor scrapes: the metrics port, never through the workload's own Service.
+    new k8s.KubeService(this, `${w.component}-metrics-service`, {
+      metadata: { ...metadata, name: `${metadata.name}-metrics`, labels: { ...metadata.labels, [METRICS_SERVICE_LABEL]: 'true' } },
+      spec: {
+        type: 'ClusterIP',
+        selector,
+        ports: [{ name: 'metrics', port: w.metricsPort ?? w.port, targetPort: k8s.IntOrString.fromString(w.metricsPort ? 'metrics' : 'http'), protocol: 'TCP' }],
+      },
     });
     if (p.podDisruptionBudget.enabled) {
       new k8s.KubePodDisruptionBudget(this, `${w.component}-pdb`, {
@@ -268,8 +277,8 @@ export class Chat4AllChart extends Chart {
         podSelector: { matchLabels: selectorLabels(p, j.component) },
         policyTypes: ['Ingress', 'Egress'], // no ingress rule: nothing may connect to it
         egress: [
-          { ports: [{ port: k8s.IntOrString.fromNumber(53), protocol: 'UDP' }, { port: k8s.IntOrString.fromNumber(53), protocol: 'TCP' }] },
-          { ports: tcp(p.networkPolicy.cassandraPorts) },
+          { to: [{ namespaceSelector: {} }], ports: [{ port: k8s.IntOrString.fromNumber(53), protocol: 'UDP' }, { port: k8s.IntOrString.fromNumber(53), protocol: 'TCP' }] },
+          { to: [{ namespaceSelector: {} }, ...p.networkPolicy.platformCidrs.map((cidr) => ({ ipBlock: { cidr } })), ...PUBLIC_ONLY], ports: tcp(p.networkPolicy.cassandraPorts) },
         ],
       },
     });
@@ -343,23 +352,31 @@ export class Chat4AllChart extends Chart {
     const port = [{ port: k8s.IntOrString.fromNumber(w.port), protocol: 'TCP' }];
     const tcp = (ports: number[]) => ports.map((n) => ({ port: k8s.IntOrString.fromNumber(n), protocol: 'TCP' }));
     const monitoring = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': p.monitoring.namespace } } };
-    const ingress =
-      w.key === 'api' || w.key === 'gateway' || w.key === 'connectors'
+    // Prometheus, and the operator, whose experiments read /metrics (lag, partitions owned, rates).
+    const scrapers = [...(p.operator.enabled && w.key !== 'operator' ? [{ podSelector: { matchLabels: selectorLabels(p, 'operator') } }] : []), monitoring];
+    const ingress = [
+      ...(w.key === 'api' || w.key === 'gateway' || w.key === 'connectors'
         ? [{ ports: port }] // the public API, people's WebSockets and the providers' webhooks: from anywhere
         : w.key === 'providerSim'
           ? [{ from: [{ podSelector: { matchLabels: instance } }, monitoring], ports: port }]
-          : w.key === 'router' && p.operator.enabled
-            ? // Experiments read the routers' /metrics (lag, partitions owned) from the operator's pods.
-              [{ from: [{ podSelector: { matchLabels: selectorLabels(p, 'operator') } }, monitoring], ports: port }]
-            : [{ from: [monitoring], ports: port }];
-    const data = tcp([...p.networkPolicy.kafkaPorts, ...p.networkPolicy.cassandraPorts, ...p.networkPolicy.objectStorePorts]);
+          : w.key === 'router'
+            ? [{ from: scrapers, ports: port }]
+            : [{ from: [monitoring], ports: port }]),
+      ...(w.metricsPort ? [{ from: scrapers, ports: [{ port: k8s.IntOrString.fromNumber(w.metricsPort), protocol: 'TCP' }] }] : []),
+    ];
+    const np = p.networkPolicy;
+    const data = tcp([...np.kafkaPorts, ...np.cassandraPorts, ...np.objectStorePorts]);
+    // The platform's own services: pods in the cluster, the ranges named for those outside it, or
+    // a public endpoint (a managed service). Never another private or link-local address.
+    const platform = [{ namespaceSelector: {} }, ...np.platformCidrs.map((cidr) => ({ ipBlock: { cidr } })), ...PUBLIC_ONLY];
     const egress = [
-      { ports: [{ port: k8s.IntOrString.fromNumber(53), protocol: 'UDP' }, { port: k8s.IntOrString.fromNumber(53), protocol: 'TCP' }] },
+      { to: [{ namespaceSelector: {} }], ports: [{ port: k8s.IntOrString.fromNumber(53), protocol: 'UDP' }, { port: k8s.IntOrString.fromNumber(53), protocol: 'TCP' }] },
       { to: [{ podSelector: { matchLabels: instance } }] },
-      ...(w.key === 'api' || w.key === 'gateway' || w.key === 'router' || w.key === 'connectors' ? [{ ports: data }] : []),
-      ...(w.key === 'connectors' ? [{ ports: tcp(p.networkPolicy.providerPorts) }] : []),
-      ...(w.key === 'router' ? [{ ports: tcp(p.networkPolicy.webhookPorts) }] : []), // clients' webhook URLs
-      ...(w.key === 'operator' ? [{ ports: tcp([...p.networkPolicy.kubeApiPorts, ...p.networkPolicy.kafkaPorts]) }] : []),
+      ...(w.key === 'api' || w.key === 'gateway' || w.key === 'router' || w.key === 'connectors' ? [{ to: platform, ports: data }] : []),
+      ...(w.key === 'connectors' ? [{ to: PUBLIC_ONLY, ports: tcp(np.providerPorts) }] : []),
+      ...(w.key === 'router' ? [{ to: PUBLIC_ONLY, ports: tcp(np.webhookPorts) }] : []), // clients' webhook URLs
+      // The Kubernetes API server's address is private (and differs per cluster): by port only.
+      ...(w.key === 'operator' ? [{ ports: tcp(np.kubeApiPorts) }, { to: platform, ports: tcp(np.kafkaPorts) }] : []),
     ];
     new k8s.KubeNetworkPolicy(this, `${w.component}-netpol`, {
       metadata,
@@ -377,6 +394,18 @@ export class Chat4AllChart extends Chart {
     });
   }
 }
+
+/**
+ * Egress to the internet only: every address but the private (RFC 1918, CGNAT 100.64/10), loopback,
+ * link-local (169.254/16 holds the cloud metadata endpoint; fe80::/10) and unique-local ranges.
+ */
+export const PUBLIC_ONLY = [
+  { ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16'] } },
+  { ipBlock: { cidr: '::/0', except: ['::1/128', 'fc00::/7', 'fe80::/10'] } },
+];
+
+/** The label of the Services the ServiceMonitor selects: one per workload, on its metrics port. */
+export const METRICS_SERVICE_LABEL = 'chat4all.io/metrics';
 
 /** What the operator may do, in its own namespace only (a Role, never a ClusterRole). */
 export function operatorRules(): k8s.PolicyRule[] {

@@ -1,3 +1,4 @@
+import { connectorGroup, GROUPS } from '../services/core/topics.ts';
 import { API_PRESTOP_SECONDS, defaultLagTopic, type Chat4AllProps } from './chart-props.ts';
 
 /** The compiled entry point of each process, as the image runs it (`node <entry>`, WORKDIR /app). */
@@ -13,9 +14,16 @@ export const ENTRYPOINTS = {
   'cassandra-schema': 'dist/services/core/cassandra-schema-main.js',
 } as const;
 
-/** Consumer groups, as services/router/router-service.ts and services/connectors/connector-service.ts name them. */
-export const ROUTER_GROUP = 'chat4all-router';
-export const connectorGroup = (channel: string) => `chat4all-connector-${channel}`;
+/**
+ * The port the API, routers and connectors serve `/metrics` on (METRICS_PORT), apart from their
+ * service port, so that the public Services never expose metrics. ServiceMonitors scrape it through
+ * the `<name>-<component>-metrics` Services.
+ */
+export const METRICS_PORT = 9464;
+
+/** Consumer groups, as the services name them (one list: services/core/topics.ts). */
+export const ROUTER_GROUP = GROUPS.router;
+export { connectorGroup };
 
 export type EnvVar =
   | { name: string; value: string }
@@ -32,6 +40,8 @@ export interface Workload {
   key: 'api' | 'gateway' | 'router' | 'connectors' | 'providerSim' | 'operator';
   command: string[];
   port: number;
+  /** Where `/metrics` is served apart from `port` (METRICS_PORT); null: on `port` (simulator, operator). */
+  metricsPort: number | null;
   readinessPath: string;
   env: EnvVar[];
   /** How it scales when autoscaling.mode is not `none`. */
@@ -46,21 +56,33 @@ export interface Workload {
 
 const secretEnv = (name: string, ref: { name: string; key: string; optional: boolean }): EnvVar => ({ name, valueFrom: { secretKeyRef: { ...ref } } });
 
-/** Every credential the services' config reads (production profile requires all but the optional ones). */
-function serviceSecrets(p: Chat4AllProps): EnvVar[] {
+/**
+ * The credentials one service reads, and no others (services/core/config.ts `secretsOf`): the API
+ * gets the JWT secret and the client credentials (and the object store keys, for files); a
+ * connector, which parses bodies from the internet, gets the Meta app secret, the verify token and
+ * its own channel's token; the gateway the JWT secret (it verifies access tokens); the router only
+ * the store's credentials, which all of them use.
+ */
+export function serviceSecrets(p: Chat4AllProps, service: 'api' | 'gateway' | 'router' | { connector: string }): EnvVar[] {
   const s = p.secrets;
-  return [
-    secretEnv('JWT_SECRET', s.jwtSecret),
-    secretEnv('META_APP_SECRET', s.metaAppSecret),
-    secretEnv('WEBHOOK_VERIFY_TOKEN', s.webhookVerifyToken),
-    secretEnv('WHATSAPP_TOKEN', s.whatsappToken),
-    secretEnv('INSTAGRAM_TOKEN', s.instagramToken),
-    secretEnv('AUTH_CLIENTS', s.authClients),
-    secretEnv('S3_ACCESS_KEY_ID', s.objectStoreAccessKey),
-    secretEnv('S3_SECRET_ACCESS_KEY', s.objectStoreSecretKey),
-    secretEnv('CASSANDRA_USERNAME', s.cassandraUsername),
-    secretEnv('CASSANDRA_PASSWORD', s.cassandraPassword),
-  ];
+  const own: EnvVar[] =
+    service === 'api'
+      ? [
+          secretEnv('JWT_SECRET', s.jwtSecret),
+          secretEnv('AUTH_CLIENTS', s.authClients),
+          secretEnv('S3_ACCESS_KEY_ID', s.objectStoreAccessKey),
+          secretEnv('S3_SECRET_ACCESS_KEY', s.objectStoreSecretKey),
+        ]
+      : service === 'gateway'
+        ? [secretEnv('JWT_SECRET', s.jwtSecret)] // it verifies the API's access tokens
+        : service === 'router'
+          ? []
+        : [
+            secretEnv('META_APP_SECRET', s.metaAppSecret),
+            secretEnv('WEBHOOK_VERIFY_TOKEN', s.webhookVerifyToken),
+            service.connector === 'whatsapp' ? secretEnv('WHATSAPP_TOKEN', s.whatsappToken) : secretEnv('INSTAGRAM_TOKEN', s.instagramToken),
+          ];
+  return [...own, secretEnv('CASSANDRA_USERNAME', s.cassandraUsername), secretEnv('CASSANDRA_PASSWORD', s.cassandraPassword)];
 }
 
 const podName: EnvVar = { name: 'SERVICE_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } };
@@ -73,8 +95,9 @@ export function workloads(p: Chat4AllProps): Workload[] {
       key: 'api',
       command: ['node', ENTRYPOINTS.api],
       port: 8080,
+      metricsPort: METRICS_PORT,
       readinessPath: '/readyz',
-      env: [podName, ...serviceSecrets(p)],
+      env: [podName, ...serviceSecrets(p, 'api')],
       scaling: { kind: 'cpu' },
       replicas: p.api.replicas,
       resources: p.api.resources,
@@ -89,8 +112,9 @@ export function workloads(p: Chat4AllProps): Workload[] {
       key: 'gateway',
       command: ['node', ENTRYPOINTS.gateway],
       port: 8081,
+      metricsPort: METRICS_PORT,
       readinessPath: '/readyz',
-      env: [podName, ...serviceSecrets(p)],
+      env: [podName, ...serviceSecrets(p, 'gateway')],
       scaling: { kind: 'cpu' },
       replicas: p.gateway.replicas,
       resources: p.gateway.resources,
@@ -104,8 +128,9 @@ export function workloads(p: Chat4AllProps): Workload[] {
       key: 'router',
       command: ['node', ENTRYPOINTS.router],
       port: 8091,
+      metricsPort: METRICS_PORT,
       readinessPath: '/readyz',
-      env: [podName, ...serviceSecrets(p)],
+      env: [podName, ...serviceSecrets(p, 'router')],
       scaling: { kind: 'lag', group: ROUTER_GROUP, topic: defaultLagTopic('router') },
       replicas: p.router.replicas,
       resources: p.router.resources,
@@ -119,8 +144,9 @@ export function workloads(p: Chat4AllProps): Workload[] {
         key: 'connectors',
         command: ['node', ENTRYPOINTS.connector],
         port: 8090,
+        metricsPort: METRICS_PORT,
         readinessPath: '/readyz',
-        env: [podName, { name: 'CONNECTOR_CHANNELS', value: channel }, ...serviceSecrets(p)],
+        env: [podName, { name: 'CONNECTOR_CHANNELS', value: channel }, ...serviceSecrets(p, { connector: channel })],
         scaling: { kind: 'lag', group: connectorGroup(channel), topic: defaultLagTopic(`connector-${channel}`) },
         replicas: p.connectors.replicas,
         resources: p.connectors.resources,
@@ -136,6 +162,7 @@ export function workloads(p: Chat4AllProps): Workload[] {
       key: 'providerSim',
       command: ['node', ENTRYPOINTS['provider-sim']],
       port: 9300,
+      metricsPort: null,
       readinessPath: '/healthz', // the simulator has no dependencies to wait for
       env: [
         secretEnv('SIM_APP_SECRET', p.secrets.metaAppSecret),
@@ -160,6 +187,7 @@ export function workloads(p: Chat4AllProps): Workload[] {
       key: 'operator',
       command: ['node', ENTRYPOINTS.operator],
       port: 8092,
+      metricsPort: null,
       readinessPath: '/readyz',
       env: [podName, { name: 'WATCH_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
       scaling: { kind: 'fixed' },
@@ -241,6 +269,7 @@ export function sharedConfig(p: Chat4AllProps): Record<string, string> {
     ROUTER_PORT: '8091',
     CONNECTORS_HOST: '0.0.0.0',
     CONNECTORS_PORT: '8090',
+    METRICS_PORT: String(METRICS_PORT),
     SIM_HOST: '0.0.0.0',
     SIM_PORT: '9300',
     OPERATOR_HOST: '0.0.0.0',

@@ -12,7 +12,7 @@ export const LABELS = {
   component: 'app.kubernetes.io/component',
 } as const;
 
-/** The port each workload serves `/metrics` on when its pod names no `http` port (`cdk8s/workloads.ts`). */
+/** The port each workload serves `/metrics` on when its pod names no `metrics` or `http` port (`cdk8s/workloads.ts`). */
 const DEFAULT_PORTS: Record<string, number> = { api: 8080, router: 8091, 'connector-whatsapp': 8090, 'connector-instagram': 8090, 'provider-sim': 9300 };
 
 /** Workloads that are Deployments of the chart (the broker is outside it). */
@@ -69,7 +69,8 @@ function podState(pod: V1Pod): Instance['state'] {
 
 function podPort(pod: V1Pod, workload: Workload): number | undefined {
   const ports = pod.spec?.containers.flatMap((c) => c.ports ?? []) ?? [];
-  return (ports.find((p) => p.name === 'http') ?? ports[0])?.containerPort ?? DEFAULT_PORTS[workload];
+  // The API, routers and connectors serve /metrics (and /healthz) on their `metrics` port.
+  return (ports.find((p) => p.name === 'metrics') ?? ports.find((p) => p.name === 'http') ?? ports[0])?.containerPort ?? DEFAULT_PORTS[workload];
 }
 
 const time = (d: Date | string | undefined): number | null => {

@@ -1,9 +1,7 @@
-import { TOPICS } from '../services/core/topics.ts';
+import { GROUPS, TOPICS } from '../services/core/topics.ts';
 import type { LoadProgress } from '../loadtest/generator.ts';
 import type { PlatformDriver } from './driver.ts';
 import { maxOf, parsePromText, sumOf } from '../services/core/prom-text.ts';
-
-const ROUTER_GROUP = 'chat4all-router';
 
 /** What the platform looked like at one moment (one per second during a run). */
 export interface Sample {
@@ -49,7 +47,7 @@ export function startSampler(driver: PlatformDriver, channel: 'whatsapp' | 'inst
           rebalances: sumOf(m, 'kafka_consumer_rebalances_total'),
         };
         for (const x of m ?? []) {
-          if (x.name === 'kafka_consumergroup_lag' && x.labels.consumergroup === ROUTER_GROUP && x.labels.topic === TOPICS.accepted && x.labels.partition !== undefined) {
+          if (x.name === 'kafka_consumergroup_lag' && x.labels.consumergroup === GROUPS.router && x.labels.topic === TOPICS.accepted && x.labels.partition !== undefined) {
             s.lag[x.labels.partition] = Math.max(s.lag[x.labels.partition] ?? 0, x.value);
           }
         }

@@ -1,4 +1,5 @@
 import express from 'express';
+import helmet from 'helmet';
 import type { ApiDeps, RouteContext } from './api-deps.ts';
 import { Auth, requireAuth } from './auth.ts';
 import { authRoutes } from './auth-routes.ts';
@@ -7,11 +8,12 @@ import { docsRoutes } from './docs-routes.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
 import { healthRoutes } from './health-routes.ts';
 import { identityRoutes } from './identity-routes.ts';
+import { MAX_JSON_DEPTH_SETTING } from './json-body.ts';
 import { messageRoutes } from './message-routes.ts';
 import { createApiMetrics } from './metrics.ts';
 import { requestMetrics } from './request-metrics.ts';
 import { traceId } from './trace-id.ts';
-import { webhookRoutes } from '../webhooks/webhook-routes.ts';
+import { webhookRoutes } from './webhook-routes.ts';
 import { deadLetterRoutes } from './dead-letter-routes.ts';
 import { webClientRoutes } from './web-client/web-client-routes.ts';
 
@@ -29,12 +31,11 @@ export function createApp(deps: ApiDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set(MAX_JSON_DEPTH_SETTING, deps.config.maxJsonDepth);
   app.use(traceId());
   app.use(requestMetrics(metrics));
-  app.use((_req, res, next) => {
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    next();
-  });
+  // Security headers (nosniff, frame-ancestors, HSTS, a default-src 'self' CSP); /docs sets its own CSP.
+  app.use(helmet());
 
   app.use(healthRoutes(ctx));
   app.use(docsRoutes());

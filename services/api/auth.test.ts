@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
+import { hashPassword } from './password.ts';
 import { startTestApi, type TestApi } from './test-api.ts';
 
 const b64url = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
@@ -51,7 +52,7 @@ describe('auth', () => {
 
   it('stores the password hashed with scrypt', async () => {
     const u = await api.user();
-    const stored = await api.store.findUserByName(u.username);
+    const stored = await api.stores.users.findUserByName(u.username);
     assert.match(stored!.password_hash, /^scrypt\$1024\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
     assert.ok(!stored!.password_hash.includes(u.password));
   });
@@ -155,4 +156,44 @@ describe('auth', () => {
       }
     });
   });
+
+  it('rehashes a password made with another cost at the next successful login, and not on a failed one', async () => {
+    const u = await api.user('rehash');
+    const old = await hashPassword(u.password, 512);
+    assert.equal(await api.stores.users.updatePasswordHash(u.user_id, old), true);
+    const wrong = await api.request('POST', '/auth/token', { body: { username: u.username, password: 'not the password' } });
+    assert.equal(wrong.status, 401);
+    assert.equal((await api.stores.users.findUserByName(u.username))?.password_hash, old);
+
+    const tok = await api.request('POST', '/auth/token', { body: { username: u.username, password: u.password } });
+    assert.equal(tok.status, 200);
+    const now = (await api.stores.users.findUserByName(u.username))?.password_hash ?? '';
+    assert.match(now, new RegExp(`^scrypt\\$${api.config.scryptCost}\\$8\\$1\\$`));
+    const again = await api.request('POST', '/auth/token', { body: { username: u.username, password: u.password } });
+    assert.equal(again.status, 200, 'the new hash verifies');
+  });
 });
+
+describe('auth under a burst of logins', () => {
+  it('hashes PASSWORD_HASH_CONCURRENCY at once and answers the overflow 503 problem+json with Retry-After at once', async () => {
+    const api = await startTestApi({ scryptCost: 16384, passwordHashConcurrency: 1, passwordHashQueue: 1 });
+    try {
+      const u = await api.user('burst');
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () => api.request('POST', '/auth/token', { body: { username: u.username, password: u.password } })),
+      );
+      const statuses = answers.map((a) => a.status);
+      assert.ok(statuses.includes(200), statuses.join());
+      const busy = answers.filter((a) => a.status === 503);
+      assert.ok(busy.length >= 1, `no login was turned away: ${statuses.join()}`);
+      for (const b of busy) {
+        assert.equal(b.headers.get('retry-after'), '1');
+        assert.match(b.headers.get('content-type') ?? '', /^application\/problem\+json/);
+      }
+      assert.ok(statuses.every((s) => s === 200 || s === 503), statuses.join());
+    } finally {
+      await api.close();
+    }
+  });
+});
+

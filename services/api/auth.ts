@@ -5,8 +5,9 @@ import type { Config } from '../core/config.ts';
 import type { User } from '../core/domain/types.ts';
 import { unauthorized } from '../core/errors.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
-import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
-import { hashPassword, verifyPassword } from './password.ts';
+import type { UserStore } from '../core/ports/user-store.ts';
+import { HashSlots } from './hash-slots.ts';
+import { hashPassword, needsRehash, verifyPassword } from './password.ts';
 import { accessTokenKey, TOKEN_ISSUER, verifyAccessToken, type Principal } from '../core/access-tokens.ts';
 
 export { TOKEN_ISSUER, type Principal, type Role } from '../core/access-tokens.ts';
@@ -21,7 +22,7 @@ export type Credentials = { username: string; password: string } | { client_id: 
 
 export interface AuthDeps {
   config: Config;
-  store: MessageStore;
+  users: UserStore;
   clock: Clock;
 }
 
@@ -34,18 +35,21 @@ export class Auth {
   private readonly key: Promise<CryptoKey>;
   /** A hash of nothing, verified against when the username is unknown so timing does not tell. */
   private dummyHash: Promise<string> | null = null;
+  /** Every scrypt of this process goes through these slots (`PASSWORD_HASH_CONCURRENCY`, `PASSWORD_HASH_QUEUE`). */
+  private readonly slots: HashSlots;
 
   constructor(private readonly deps: AuthDeps) {
+    this.slots = new HashSlots(deps.config.passwordHashConcurrency, deps.config.passwordHashQueue);
     this.key = accessTokenKey(deps.config.jwtSecret);
   }
 
   /** Creates a user; the usernames in `config.adminUsers` get the admin role. Throws `conflict` when taken. */
   async register(input: { username: string; password: string; email?: string }): Promise<User> {
-    const { config, store, clock } = this.deps;
-    return store.createUser({
+    const { config, users, clock } = this.deps;
+    return users.createUser({
       user_id: randomUUID(),
       username: input.username,
-      password_hash: await hashPassword(input.password, config.scryptCost),
+      password_hash: await this.slots.run(() => hashPassword(input.password, config.scryptCost)),
       email: input.email ?? null,
       role: config.adminUsers.includes(input.username) ? 'admin' : 'user',
       created_at: isoAt(clock.now()),
@@ -74,14 +78,35 @@ export class Auth {
   }
 
   private async checkUser(c: { username: string; password: string }): Promise<Principal | null> {
-    const user = await this.deps.store.findUserByName(c.username);
+    const { users, config } = this.deps;
+    const user = await users.findUserByName(c.username);
     if (!user) {
       // Spend the same scrypt an existing user would cost, so response time does not reveal who exists.
-      this.dummyHash ??= hashPassword('not-a-real-password', this.deps.config.scryptCost);
-      await verifyPassword(c.password, await this.dummyHash);
+      this.dummyHash ??= this.slots.run(() => hashPassword('not-a-real-password', config.scryptCost));
+      const dummy = await this.dummyHash.catch((err: unknown) => {
+        this.dummyHash = null;
+        throw err;
+      });
+      await this.slots.run(() => verifyPassword(c.password, dummy));
       return null;
     }
-    return (await verifyPassword(c.password, user.password_hash)) ? { sub: user.user_id, role: user.role } : null;
+    if (!(await this.slots.run(() => verifyPassword(c.password, user.password_hash)))) return null;
+    if (needsRehash(user.password_hash, config.scryptCost)) await this.rehash(user.user_id, c.password);
+    return { sub: user.user_id, role: user.role };
+  }
+
+  /**
+   * Stores the password hashed with today's parameters (a raised `SCRYPT_COST`), now that the
+   * login has proven the password. Best effort: when the slots are busy or the store fails, the
+   * old hash stays valid and the next login tries again.
+   */
+  private async rehash(userId: string, password: string): Promise<void> {
+    try {
+      const hash = await this.slots.run(() => hashPassword(password, this.deps.config.scryptCost));
+      await this.deps.users.updatePasswordHash(userId, hash);
+    } catch {
+      // Nothing to do: see above.
+    }
   }
 
   private checkClient(c: { client_id: string; client_secret: string }): Principal | null {

@@ -19,7 +19,7 @@ export function conversationRoutes(ctx: RouteContext): Router {
 
   router.get('/v1/conversations', ctx.authenticated, async (_req, res) => {
     const me = requireUser(principalOf(res));
-    res.json({ conversations: (await ctx.store.listConversations(me)).map(conversationJson) });
+    res.json({ conversations: (await ctx.conversations.listConversations(me)).map(conversationJson) });
   });
 
   router.get('/v1/conversations/:id', ctx.authenticated, async (req, res) => {

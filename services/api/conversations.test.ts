@@ -52,18 +52,43 @@ describe('conversations', () => {
     assert.deepEqual(res.body.errors.map((e: { field: string }) => e.field), ['members[0]', 'members[1]']);
   });
 
-  it('creates a group of 300 members', async () => {
+  it('creates a group of MAX_GROUP_MEMBERS (256 by default) and refuses one more, storing nothing', async () => {
+    assert.equal(api.config.maxGroupMembers, 256);
     const a = await api.user();
     const ids: string[] = [];
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0; i < 256; i++) {
       const id = `bulk-${i}-${Math.random()}`;
-      await api.store.createUser({ user_id: id, username: `bulk${i}_${Math.random().toString(36).slice(2, 8)}`, password_hash: 'x', created_at: new Date().toISOString() });
+      await api.stores.users.createUser({ user_id: id, username: `bulk${i}_${Math.random().toString(36).slice(2, 8)}`, password_hash: 'x', created_at: new Date().toISOString() });
       ids.push(id);
     }
-    const res = await api.request('POST', '/v1/conversations', { token: a.token, body: { type: 'group', name: 'big', members: ids } });
+    const before = (await api.stores.conversations.listConversations(a.user_id)).length;
+    const over = await api.request('POST', '/v1/conversations', { token: a.token, body: { type: 'group', name: 'big', members: ids } });
+    assert.equal(over.status, 409, over.text);
+    assert.match(over.headers.get('content-type') ?? '', /^application\/problem\+json/);
+    assert.match(over.body.detail, /at most 256 members/);
+    assert.equal((await api.stores.conversations.listConversations(a.user_id)).length, before, 'nothing stored');
+
+    const res = await api.request('POST', '/v1/conversations', { token: a.token, body: { type: 'group', name: 'big', members: ids.slice(1) } });
     assert.equal(res.status, 201);
-    assert.equal(res.body.members.length, 301);
+    assert.equal(res.body.members.length, 256);
     assert.equal(res.body.name, 'big');
+  });
+
+  it('refuses to add a member to a full group (409 problem), and re-adding a member is still a no-op', async () => {
+    const small = await startTestApi({ maxGroupMembers: 3 });
+    try {
+      const [a, b, c, d] = [await small.user(), await small.user(), await small.user(), await small.user()];
+      const group = (await small.request('POST', '/v1/conversations', { token: a.token, body: { type: 'group', members: [b.user_id, c.user_id] } })).body;
+      const full = await small.request('POST', `/v1/conversations/${group.conversation_id}/members`, { token: a.token, body: { user_id: d.user_id } });
+      assert.equal(full.status, 409, full.text);
+      assert.match(full.body.detail, /most a group may have \(3\)/);
+      assert.deepEqual(full.body.errors.map((e: { field: string }) => e.field), ['user_id']);
+      assert.equal((await small.stores.conversations.getConversation(group.conversation_id))?.members.length, 3);
+      const again = await small.request('POST', `/v1/conversations/${group.conversation_id}/members`, { token: a.token, body: { user_id: c.user_id } });
+      assert.equal(again.status, 200);
+    } finally {
+      await small.close();
+    }
   });
 
   it('adds members to groups only, by members only, and only existing users', async () => {

@@ -2,13 +2,20 @@ import { randomUUID } from 'node:crypto';
 import type { Conversation } from '../core/domain/types.ts';
 import { AppError, badRequest, forbidden, notFound } from '../core/errors.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
-import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
+import type { UserStore } from '../core/ports/user-store.ts';
+import type { ConversationStore } from '../core/ports/conversation-store.ts';
 import type { Principal } from './auth.ts';
-import { MAX_GROUP_MEMBERS } from './schemas.ts';
+import type { Config } from '../core/config.ts';
 
 export interface ConversationDeps {
-  store: MessageStore;
+  users: UserStore;
+  conversations: ConversationStore;
   clock: Clock;
+  config: Pick<Config, 'maxGroupMembers'>;
+}
+
+function tooManyMembers(limit: number, field: string, detail: string): AppError {
+  return new AppError('too_many_members', detail, { status: 409, errors: [{ field, message: `a group has at most ${limit} members (MAX_GROUP_MEMBERS)` }] });
 }
 
 /** Service clients act for the platform, not as a person, so they cannot be members. */
@@ -33,10 +40,11 @@ export async function createConversation(
       { field: 'members', message: 'must name exactly one other user for a private conversation' },
     ]);
   }
-  if (members.length > MAX_GROUP_MEMBERS) {
-    throw badRequest(`a group has at most ${MAX_GROUP_MEMBERS} members`, [{ field: 'members', message: `at most ${MAX_GROUP_MEMBERS}` }]);
+  const limit = deps.config.maxGroupMembers;
+  if (members.length > limit) {
+    throw tooManyMembers(limit, 'members', `a group has at most ${limit} members, you included; this one would have ${members.length}`);
   }
-  const found = await Promise.all(members.map((id) => deps.store.getUser(id)));
+  const found = await Promise.all(members.map((id) => deps.users.getUser(id)));
   const unknown = members.filter((_, i) => !found[i]);
   if (unknown.length > 0) {
     throw badRequest(
@@ -47,7 +55,7 @@ export async function createConversation(
       }),
     );
   }
-  return deps.store.createConversation({
+  return deps.conversations.createConversation({
     conversation_id: randomUUID(),
     type: input.type,
     members,
@@ -58,8 +66,8 @@ export async function createConversation(
 }
 
 /** The conversation if the caller is a member; a missing one and a foreign one look the same (404). */
-export async function conversationFor(deps: ConversationDeps, caller: Principal, conversationId: string): Promise<Conversation> {
-  const c = await deps.store.getConversation(conversationId);
+export async function conversationFor(deps: Pick<ConversationDeps, 'conversations'>, caller: Principal, conversationId: string): Promise<Conversation> {
+  const c = await deps.conversations.getConversation(conversationId);
   if (!c || !c.members.includes(caller.sub)) throw notFound('conversation');
   return c;
 }
@@ -70,9 +78,12 @@ export async function addMember(deps: ConversationDeps, caller: Principal, conve
   if (c.type !== 'group') {
     throw badRequest('members can only be added to a group conversation', [{ field: 'user_id', message: 'this conversation is private' }]);
   }
-  if (!(await deps.store.getUser(userId))) throw badRequest(`unknown user id: ${userId}`, [{ field: 'user_id', message: `no user ${userId}` }]);
-  if (!c.members.includes(userId) && c.members.length >= MAX_GROUP_MEMBERS) {
-    throw new AppError('conflict', `the group already has ${MAX_GROUP_MEMBERS} members`, { status: 409 });
+  if (!(await deps.users.getUser(userId))) throw badRequest(`unknown user id: ${userId}`, [{ field: 'user_id', message: `no user ${userId}` }]);
+  // Checked before the write; two adds racing at the limit can each pass it, so a group can end
+  // up a few members over (bounded by the adds in flight), never unboundedly.
+  const limit = deps.config.maxGroupMembers;
+  if (!c.members.includes(userId) && c.members.length >= limit) {
+    throw tooManyMembers(limit, 'user_id', `the group already has ${c.members.length} members, the most a group may have (${limit})`);
   }
-  return deps.store.addMember(conversationId, userId, isoAt(deps.clock.now()));
+  return deps.conversations.addMember(conversationId, userId, isoAt(deps.clock.now()));
 }

@@ -6,7 +6,7 @@ import { replayDeadLetter, type DeadLetter } from '../core/dead-letters.ts';
 import type { RouteContext } from './api-deps.ts';
 import { principalOf } from './auth.ts';
 import { jsonBody } from './json-body.ts';
-import { apiSchemas } from './schemas.ts';
+import { apiSchemas, text } from './schemas.ts';
 import { parse } from './validate.ts';
 
 export const deadLetterView = z
@@ -29,7 +29,7 @@ export const deadLetterQuery = z
   .object({ status: z.enum(['open', 'replayed', 'purged']).optional(), limit: z.coerce.number().int().min(1).max(1000).default(200) })
   .register(apiSchemas, { id: 'DeadLetterQuery' });
 export const replayRequest = z
-  .object({ value: z.string().min(1).max(60000).optional().describe('A fixed record to publish instead of the original value.') })
+  .object({ value: text().min(1).max(60000).optional().describe('A fixed record to publish instead of the original value.') })
   .register(apiSchemas, { id: 'ReplayRequest' });
 export const replayAllResult = z.object({ replayed: z.number() }).register(apiSchemas, { id: 'ReplayAllResult' });
 export const purgeResult = z.object({ purged: z.number() }).register(apiSchemas, { id: 'PurgeResult' });
@@ -44,7 +44,7 @@ export function deadLetterRoutes(ctx: RouteContext): Router {
     if (principalOf(res).role !== 'admin') throw forbidden('dead letters are for the admin role');
   };
   const load = async (id: string): Promise<DeadLetter> => {
-    const letter = await ctx.store.getDeadLetter(id);
+    const letter = await ctx.deadLetters.getDeadLetter(id);
     if (!letter) throw notFound('dead letter');
     return letter;
   };
@@ -52,7 +52,7 @@ export function deadLetterRoutes(ctx: RouteContext): Router {
   router.get('/v1/admin/dead-letters', ctx.authenticated, async (req, res) => {
     admin(res);
     const q = parse(deadLetterQuery, req.query);
-    res.json({ dead_letters: await ctx.store.listDeadLetters(q.status, q.limit) });
+    res.json({ dead_letters: await ctx.deadLetters.listDeadLetters(q.status, q.limit) });
   });
   router.get('/v1/admin/dead-letters/:id', ctx.authenticated, async (req, res) => {
     admin(res);
@@ -60,7 +60,7 @@ export function deadLetterRoutes(ctx: RouteContext): Router {
   });
   router.post('/v1/admin/dead-letters/replay', ctx.authenticated, async (_req, res) => {
     admin(res);
-    const open = await ctx.store.listDeadLetters('open', 1000);
+    const open = await ctx.deadLetters.listDeadLetters('open', 1000);
     for (const letter of open.reverse()) await replayDeadLetter(ctx, letter);
     res.json({ replayed: open.length });
   });
@@ -71,9 +71,9 @@ export function deadLetterRoutes(ctx: RouteContext): Router {
   });
   router.delete('/v1/admin/dead-letters', ctx.authenticated, async (_req, res) => {
     admin(res);
-    const open = await ctx.store.listDeadLetters('open', 100000);
+    const open = await ctx.deadLetters.listDeadLetters('open', 100000);
     const at = isoAt(ctx.clock.now());
-    for (const letter of open) await ctx.store.setDeadLetterStatus(letter.id, 'purged', at);
+    for (const letter of open) await ctx.deadLetters.setDeadLetterStatus(letter.id, 'purged', at);
     res.json({ purged: open.length });
   });
   return router;

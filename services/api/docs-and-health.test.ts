@@ -80,15 +80,15 @@ describe('docs, health and metrics', () => {
     } finally {
       api.bus.healthy = busHealthy;
     }
-    const storeHealthy = api.store.healthy.bind(api.store);
-    api.store.healthy = async () => false;
+    const storeHealthy = api.stores.healthy.bind(api.stores);
+    api.stores.healthy = async () => false;
     try {
       const res = await api.request('GET', '/readyz');
       assert.equal(res.status, 503);
       assert.match(res.headers.get('content-type') ?? '', /problem\+json/);
       assert.match(res.body.detail, /store/);
     } finally {
-      api.store.healthy = storeHealthy;
+      api.stores.healthy = storeHealthy;
     }
   });
 

@@ -1,7 +1,9 @@
 import type { NextFunction, Request, Response } from 'express';
-import { AppError, badRequest } from '../core/errors.ts';
+import { bodyReadError } from '../core/body-errors.ts';
+import { AppError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../core/problem.ts';
+import { MAX_BODY_BYTES } from './json-body.ts';
 
 /** Sends an error as `application/problem+json`. */
 export function sendProblem(res: Response, err: unknown, instance?: string) {
@@ -18,19 +20,8 @@ export function toAppError(err: unknown): AppError | null {
   if (err instanceof AppError) return err;
   const e = err as { type?: unknown; status?: unknown; statusCode?: unknown; expose?: unknown } | null;
   if (!e || typeof e !== 'object') return null;
-  switch (e.type) {
-    case 'entity.too.large':
-      return new AppError('too_large', 'the body is larger than 64 KiB', { status: 413 });
-    case 'entity.parse.failed':
-      return badRequest('the body is not valid JSON (a JSON object is expected)');
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
-      return new AppError('unsupported_media_type', 'unsupported content encoding or charset', { status: 415 });
-    case 'request.aborted':
-    case 'request.size.invalid':
-    case 'stream.encoding.set':
-      return badRequest('the body could not be read');
-  }
+  const body = bodyReadError(err, MAX_BODY_BYTES);
+  if (body) return body;
   const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : 0;
   // Express's own client errors (e.g. a path with a malformed %-escape) carry a 4xx status.
   if (status >= 400 && status < 500 && e.expose !== false) {

@@ -17,20 +17,20 @@ export function identityRoutes(ctx: RouteContext): Router {
   router.post('/v1/users/me/identities', ctx.authenticated, jsonBody(), async (req, res) => {
     const me = requireUser(principalOf(res));
     const input = parse(identityRequest, req.body);
-    const identity = await ctx.store.linkIdentity({ user_id: me, ...input, linked_at: isoAt(ctx.clock.now()) });
+    const identity = await ctx.users.linkIdentity({ user_id: me, ...input, linked_at: isoAt(ctx.clock.now()) });
     res.status(201).json(identityJson(identity));
   });
 
   router.get('/v1/users/me/identities', ctx.authenticated, async (_req, res) => {
     const me = requireUser(principalOf(res));
-    res.json({ identities: (await ctx.store.listIdentities([me])).map(identityJson) });
+    res.json({ identities: (await ctx.users.listIdentities([me])).map(identityJson) });
   });
 
   router.delete('/v1/users/me/identities/:channel/:address', ctx.authenticated, async (req, res) => {
     const me = requireUser(principalOf(res));
     const channel = req.params.channel as string;
     if (!(EXTERNAL_CHANNELS as readonly string[]).includes(channel)) throw notFound('identity');
-    const removed = await ctx.store.unlinkIdentity(me, channel as ExternalChannel, req.params.address as string);
+    const removed = await ctx.users.unlinkIdentity(me, channel as ExternalChannel, req.params.address as string);
     if (!removed) throw notFound('identity');
     res.status(204).end();
   });

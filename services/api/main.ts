@@ -1,24 +1,20 @@
 /**
- * The API service on its own: `tsx services/api/main.ts`. Reads the environment (see
- * services/core/config.ts) and serves on API_HOST:API_PORT. On SIGTERM/SIGINT it stops accepting
- * connections, lets requests in flight finish, then closes the bus and the store. `runService`
- * reports bad configuration and warns about built-in dev secrets.
+ * The API service on its own: `tsx services/api/main.ts` (wired in compose.ts). Reads the
+ * environment (see services/core/config.ts) and serves on API_HOST:API_PORT. On SIGTERM/SIGINT it
+ * stops accepting connections, lets requests in flight finish, then closes the bus and the store.
+ * `runService` reports bad configuration and warns about built-in dev secrets.
  */
 import { buildAdapters } from '../core/build-adapters.ts';
-import { closeServer, listen } from '../core/listen.ts';
-import { createRegistry } from '../core/metrics.ts';
 import { runService } from '../core/run-service.ts';
-import { createApp } from './app.ts';
+import { composeApi } from './compose.ts';
 
 runService('api', async (config, logger) => {
   const adapters = await buildAdapters(config, {}, logger);
-  const app = createApp({ ...adapters, config, logger, registry: createRegistry('api') });
-  const http = await listen(app, config.apiHost, config.apiPort);
-  logger.info({ url: http.url }, 'api listening');
-  console.log(`Chat4All API listening on ${http.url} (docs: ${http.url}/docs)`);
+  const api = await composeApi(config, adapters, logger);
+  console.log(`Chat4All API listening on ${api.url} (docs: ${api.url}/docs)`);
   return {
     async stop() {
-      await closeServer(http.server);
+      await api.stop();
       await adapters.bus.close();
       await adapters.store.close();
     },

@@ -1,14 +1,18 @@
 import type { Message } from '../core/domain/types.ts';
 import { conflict, notFound } from '../core/errors.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
-import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
+import type { ConversationStore } from '../core/ports/conversation-store.ts';
+import type { MessageStore } from '../core/ports/message-store.ts';
+import type { DeliveryStore } from '../core/ports/delivery-store.ts';
 import type { Principal } from './auth.ts';
 import { conversationFor } from './conversations.ts';
 import { messageJson } from './views.ts';
 import type { ApiMetrics } from './metrics.ts';
 
 export interface MessageQueryDeps {
-  store: MessageStore;
+  conversations: ConversationStore;
+  messages: MessageStore;
+  deliveries: DeliveryStore;
   clock: Clock;
   /** Where accept → delivered times of internal deliveries are recorded, when given. */
   metrics?: Pick<ApiMetrics, 'deliveryLatency'>;
@@ -16,8 +20,8 @@ export interface MessageQueryDeps {
 
 /** The message if the caller is a member of its conversation; a missing one and a foreign one look the same (404). */
 async function visibleMessage(deps: MessageQueryDeps, caller: Principal, messageId: string): Promise<Message> {
-  const m = await deps.store.getMessage(messageId);
-  const c = m ? await deps.store.getConversation(m.conversation_id) : null;
+  const m = await deps.messages.getMessage(messageId);
+  const c = m ? await deps.conversations.getConversation(m.conversation_id) : null;
   if (!m || !c || !c.members.includes(caller.sub)) throw notFound('message');
   return m;
 }
@@ -25,7 +29,7 @@ async function visibleMessage(deps: MessageQueryDeps, caller: Principal, message
 /** A message with its deliveries, status and full history. */
 export async function getMessage(deps: MessageQueryDeps, caller: Principal, messageId: string) {
   const m = await visibleMessage(deps, caller, messageId);
-  const [deliveries, history] = await Promise.all([deps.store.listDeliveries(m.message_id), deps.store.history(m.message_id)]);
+  const [deliveries, history] = await Promise.all([deps.deliveries.listDeliveries(m.message_id), deps.messages.history(m.message_id)]);
   return messageJson(m, deliveries, history);
 }
 
@@ -41,25 +45,25 @@ export async function listConversationMessages(
   page: { limit: number; after_seq: number },
 ) {
   await conversationFor(deps, caller, conversationId);
-  const rows = await deps.store.listMessages(conversationId, page.after_seq, page.limit + 1);
+  const rows = await deps.messages.listMessages(conversationId, page.after_seq, page.limit + 1);
   const has_more = rows.length > page.limit;
   const messages = rows.slice(0, page.limit);
 
   const at = isoAt(deps.clock.now());
-  const mine = await deps.store.deliveriesFor(
+  const mine = await deps.deliveries.deliveriesFor(
     caller.sub,
     messages.map((m) => m.message_id),
   );
   for (const d of mine) {
     if (d.channel === 'internal' && d.status === 'SENT') {
-      const { applied } = await deps.store.applyStatus({ delivery_id: d.delivery_id, status: 'DELIVERED', at, source: 'api' });
+      const { applied } = await deps.deliveries.applyStatus({ delivery_id: d.delivery_id, status: 'DELIVERED', at, source: 'api' });
       const accepted = messages.find((m) => m.message_id === d.message_id)?.created_at;
       if (applied && accepted) deps.metrics?.deliveryLatency.observe({ channel: 'internal' }, Math.max(0, Date.parse(at) - Date.parse(accepted)) / 1000);
     }
   }
 
   const rendered = [];
-  for (const m of messages) rendered.push(messageJson(m, await deps.store.listDeliveries(m.message_id)));
+  for (const m of messages) rendered.push(messageJson(m, await deps.deliveries.listDeliveries(m.message_id)));
   return {
     messages: rendered,
     next_after_seq: messages.length > 0 ? messages[messages.length - 1]!.seq! : page.after_seq,
@@ -75,9 +79,9 @@ export async function markRead(deps: MessageQueryDeps, caller: Principal, messag
   const m = await visibleMessage(deps, caller, messageId);
   if (m.sender_id === caller.sub) throw conflict('the sender cannot mark its own message read');
   const at = isoAt(deps.clock.now());
-  for (const d of await deps.store.deliveriesFor(caller.sub, [m.message_id])) {
+  for (const d of await deps.deliveries.deliveriesFor(caller.sub, [m.message_id])) {
     if (d.status !== 'READ' && d.status !== 'FAILED') {
-      await deps.store.applyStatus({ delivery_id: d.delivery_id, status: 'READ', at, source: 'api' });
+      await deps.deliveries.applyStatus({ delivery_id: d.delivery_id, status: 'READ', at, source: 'api' });
     }
   }
   return getMessage(deps, caller, messageId);

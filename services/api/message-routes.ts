@@ -32,7 +32,7 @@ export function messageRoutes(ctx: RouteContext): Router {
       const caller = principalOf(res);
       const input = parse(sendMessageRequest, req.body);
       const result = await sendMessage(
-        { store: ctx.store, bus: ctx.bus, clock: ctx.clock, logger: ctx.logger, onPublish, publishWaitMs: ctx.config.publishWaitMs },
+        { conversations: ctx.conversations, messages: ctx.messages, bus: ctx.bus, clock: ctx.clock, logger: ctx.logger, onPublish, publishWaitMs: ctx.config.publishWaitMs },
         {
           sender_id: caller.sub,
           message_id: input.message_id,

@@ -7,11 +7,11 @@ import { startTestApi, type TestApi } from './test-api.ts';
 
 /** What a router would do: give the message its seq and deliveries (no router runs in these tests). */
 async function route(api: TestApi, messageId: string) {
-  const m = (await api.store.getMessage(messageId))!;
-  const c = (await api.store.getConversation(m.conversation_id))!;
-  const identities = await api.store.listIdentities(c.members);
+  const m = (await api.stores.messages.getMessage(messageId))!;
+  const c = (await api.stores.conversations.getConversation(m.conversation_id))!;
+  const identities = await api.stores.users.listIdentities(c.members);
   const plan = planDeliveries({ senderId: m.sender_id, members: c.members, requested: m.channels, identities });
-  return api.store.routeMessage(messageId, plan, new Date().toISOString());
+  return api.stores.messages.routeMessage(messageId, plan, new Date().toISOString());
 }
 
 describe('messages', () => {
@@ -49,7 +49,7 @@ describe('messages', () => {
     assert.equal(retry.status, 202);
     assert.deepEqual(retry.body, first.body);
 
-    const stored = (await api.store.listUnrouted(new Date(Date.now() + 60_000).toISOString(), 1000)).filter((m) => m.message_id === message_id);
+    const stored = (await api.stores.messages.listUnrouted(new Date(Date.now() + 60_000).toISOString(), 1000)).filter((m) => m.message_id === message_id);
     assert.equal(stored.length, 1);
 
     const other = await send(a.token, { ...body, payload: { type: 'text', text: 'something else' } });
@@ -61,13 +61,13 @@ describe('messages', () => {
     const res = await send(a.token, { payload: { type: 'text', text: 'hi' } });
     assert.equal(res.status, 202);
     assert.match(res.body.message_id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    assert.deepEqual((await api.store.getMessage(res.body.message_id))!.channels, ['all']);
+    assert.deepEqual((await api.stores.messages.getMessage(res.body.message_id))!.channels, ['all']);
   });
 
   it('accepts a file payload with a caption', async () => {
     const res = await send(a.token, { payload: { type: 'file', file_id: 'f-123', caption: 'report' } });
     assert.equal(res.status, 202);
-    assert.deepEqual((await api.store.getMessage(res.body.message_id))!.payload, { type: 'file', file_id: 'f-123', caption: 'report' });
+    assert.deepEqual((await api.stores.messages.getMessage(res.body.message_id))!.payload, { type: 'file', file_id: 'f-123', caption: 'report' });
   });
 
   it('answers 404 to a sender who is not a member, like a missing conversation', async () => {
@@ -82,7 +82,7 @@ describe('messages', () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const res = await send(a.token, { payload: { type: 'text', text: 'traced' } }, { traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
     assert.equal(res.headers.get('x-trace-id'), traceId);
-    assert.equal((await api.store.getMessage(res.body.message_id))!.trace_id, traceId);
+    assert.equal((await api.stores.messages.getMessage(res.body.message_id))!.trace_id, traceId);
     const generated = await send(a.token, { payload: { type: 'text', text: 'untraced' } });
     assert.match(generated.headers.get('x-trace-id') ?? '', /^[0-9a-f]{32}$/);
   });
@@ -105,7 +105,7 @@ describe('messages', () => {
       const answers = await Promise.all(Array.from({ length: 50 }, () => send(a.token, body)));
       assert.deepEqual(new Set(answers.map((r) => r.status)), new Set([202]));
       assert.equal(new Set(answers.map((r) => r.body.accepted_at)).size, 1);
-      const stored = (await api.store.listUnrouted(new Date(Date.now() + 60_000).toISOString(), 10_000)).filter((m) => m.message_id === message_id);
+      const stored = (await api.stores.messages.listUnrouted(new Date(Date.now() + 60_000).toISOString(), 10_000)).filter((m) => m.message_id === message_id);
       assert.equal(stored.length, 1);
       await Promise.race([gotOne, new Promise((_, rej) => setTimeout(() => rej(new Error('nothing published within 5 s')), 5000).unref())]);
       assert.ok(seen.has(message_id));
@@ -170,9 +170,9 @@ describe('messages', () => {
     assert.equal(page1.body.has_more, true);
     assert.equal(page1.body.next_after_seq, 2);
     assert.deepEqual(page1.body.messages.map((m: { status: string }) => m.status), ['DELIVERED', 'DELIVERED']);
-    assert.equal((await api.store.listDeliveries(ids[0]!))[0]!.status, 'DELIVERED');
+    assert.equal((await api.stores.deliveries.listDeliveries(ids[0]!))[0]!.status, 'DELIVERED');
     // Only the returned messages were delivered.
-    assert.equal((await api.store.listDeliveries(ids[2]!))[0]!.status, 'SENT');
+    assert.equal((await api.stores.deliveries.listDeliveries(ids[2]!))[0]!.status, 'SENT');
 
     const page2 = await api.request('GET', `/v1/conversations/${conv}/messages?limit=2&after_seq=${page1.body.next_after_seq}`, { token: b.token });
     assert.deepEqual(page2.body.messages.map((m: { payload: { text: string } }) => m.payload.text), ['three']);

@@ -25,7 +25,7 @@ import {
   webhookCreated,
   webhookDeliveriesQuery,
   webhookList,
-} from '../webhooks/webhook-schemas.ts';
+} from './webhook-schemas.ts';
 import { deadLetterList, deadLetterQuery, deadLetterView, purgeResult, replayAllResult, replayRequest } from './dead-letter-routes.ts';
 
 type Schema = z.ZodType;
@@ -55,12 +55,12 @@ export const OPERATIONS: Operation[] = [
   {
     method: 'post', path: '/auth/register', tag: 'auth', secured: false, summary: 'Register a user',
     description: 'Usernames listed in ADMIN_USERS get the admin role.',
-    body: registerRequest, ok: { status: 201, description: 'The user', schema: userCreated }, errors: [...JSON_ERRORS, 409],
+    body: registerRequest, ok: { status: 201, description: 'The user', schema: userCreated }, errors: [...JSON_ERRORS, 409, 503],
   },
   {
     method: 'post', path: '/auth/token', tag: 'auth', secured: false, summary: 'Get an access token',
     description: 'With `username`/`password` (a user) or `client_id`/`client_secret` (a service client, subject `client:<id>`).',
-    body: tokenRequest, ok: { status: 200, description: 'A bearer JWT', schema: tokenResponse }, errors: [...JSON_ERRORS, 401],
+    body: tokenRequest, ok: { status: 200, description: 'A bearer JWT', schema: tokenResponse }, errors: [...JSON_ERRORS, 401, 503],
   },
   {
     method: 'post', path: '/v1/users/me/identities', tag: 'identities', secured: true, summary: 'Link an external identity',
@@ -77,9 +77,9 @@ export const OPERATIONS: Operation[] = [
   },
   {
     method: 'post', path: '/v1/conversations', tag: 'conversations', secured: true, summary: 'Create a conversation',
-    description: 'The caller is added to `members`; a private conversation has exactly two members; every member must exist (400 names the unknown ones).',
+    description: 'The caller is added to `members`; a private conversation has exactly two members; every member must exist (400 names the unknown ones); a group has at most MAX_GROUP_MEMBERS (256) members (409).',
     body: createConversationRequest, ok: { status: 201, description: 'The conversation', schema: conversationView },
-    errors: [...JSON_ERRORS, 401, 403],
+    errors: [...JSON_ERRORS, 401, 403, 409],
   },
   {
     method: 'get', path: '/v1/conversations', tag: 'conversations', secured: true, summary: 'List your conversations',
@@ -205,7 +205,7 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string }> = {
   409: { name: 'Conflict', description: 'Conflicts with the current state' },
   413: { name: 'ContentTooLarge', description: 'The body is over 64 KiB' },
   415: { name: 'UnsupportedMediaType', description: 'The body is not application/json' },
-  503: { name: 'ServiceUnavailable', description: 'A dependency is unreachable' },
+  503: { name: 'ServiceUnavailable', description: 'A dependency is unreachable, or too many password hashes are in progress (retry after `Retry-After`)' },
 };
 
 const ref = (schema: Schema) => {
@@ -285,7 +285,7 @@ export function buildOpenApi(opts: { serverUrl?: string } = {}) {
       title: 'Chat4All API',
       version: '1',
       description:
-        'One API to send messages to users on our own clients, WhatsApp and Instagram. Errors are RFC 9457 problem+json; JSON bodies are limited to 64 KiB.',
+        'One API to send messages to users on our own clients, WhatsApp and Instagram. Errors are RFC 9457 problem+json; JSON bodies are limited to 64 KiB and 32 levels of nesting, and text must be well-formed Unicode (no lone surrogates).',
     },
     ...(opts.serverUrl ? { servers: [{ url: opts.serverUrl }] } : {}),
     tags: [...new Set(OPERATIONS.map((o) => o.tag))].map((name) => ({ name })),

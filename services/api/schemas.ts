@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DELIVERY_STATUSES, EXTERNAL_CHANNELS } from '../core/domain/types.ts';
+import { anyLoneSurrogate, hasLoneSurrogate, LONE_SURROGATE_MESSAGE } from '../core/lone-surrogates.ts';
 
 /**
  * Every request and response shape of the public API, declared once. The routes validate with
@@ -7,8 +8,11 @@ import { DELIVERY_STATUSES, EXTERNAL_CHANNELS } from '../core/domain/types.ts';
  * so the document cannot drift from what the API accepts.
  */
 
-/** Most members a group may have (the requirement's floor is 256). */
-export const MAX_GROUP_MEMBERS = 1024;
+/**
+ * Most members a request may name, whatever the configuration; the limit a group is held to is
+ * `MAX_GROUP_MEMBERS` (256 by default, at most this), checked at write time.
+ */
+export const MAX_GROUP_MEMBERS_CEILING = 1024;
 /** Longest text message, in characters (Unicode code points). */
 export const MAX_TEXT_CHARS = 4096;
 export const MAX_CAPTION_CHARS = 1024;
@@ -19,6 +23,18 @@ export const REQUESTED_CHANNELS = ['internal', 'whatsapp', 'instagram', 'all'] a
 /** The named schemas: each becomes one entry of the OpenAPI document's `components.schemas`. */
 export const apiSchemas = z.registry<{ id: string; description?: string }>();
 
+/**
+ * A text field of a request: well-formed Unicode only (a lone surrogate answers 400; see
+ * docs/api.md, "Limits"). Every string a client sends goes through this or a regex that admits
+ * ASCII only.
+ */
+export const text = () => z.string().refine((s) => !hasLoneSurrogate(s), LONE_SURROGATE_MESSAGE);
+
+const metadataSchema = z
+  .record(z.string(), z.unknown())
+  .refine((m) => !anyLoneSurrogate(m), LONE_SURROGATE_MESSAGE)
+  .describe('Free-form JSON object stored with the resource.');
+// Responses hold what was stored, so they need no check.
 const metadata = z.record(z.string(), z.unknown()).describe('Free-form JSON object stored with the resource.');
 const timestamp = z.string().describe('RFC 3339 time in UTC.');
 const codePoints = (s: string) => Array.from(s).length;
@@ -32,7 +48,7 @@ export const registerRequest = z
       .regex(/^[a-z0-9_.-]{3,32}$/, 'must be 3–32 characters of a-z 0-9 _ . -')
       .describe('3–32 characters of a-z 0-9 _ . -'),
     // The upper bound keeps one request from making scrypt hash megabytes.
-    password: z.string().min(8, 'must be at least 8 characters').max(1024),
+    password: text().min(8, 'must be at least 8 characters').max(1024),
     email: z.email().max(254).optional(),
   })
   .register(apiSchemas, { id: 'RegisterRequest' });
@@ -41,8 +57,8 @@ export const userCreated = z
   .object({ user_id: z.string(), username: z.string(), role: z.enum(['user', 'admin']), created_at: timestamp })
   .register(apiSchemas, { id: 'UserCreated' });
 
-const passwordGrant = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) });
-const clientGrant = z.object({ client_id: z.string().min(1).max(128), client_secret: z.string().min(1).max(1024) });
+const passwordGrant = z.object({ username: text().min(1).max(64), password: text().min(1).max(1024) });
+const clientGrant = z.object({ client_id: text().min(1).max(128), client_secret: text().min(1).max(1024) });
 export const tokenRequest = z.union([passwordGrant, clientGrant]).register(apiSchemas, { id: 'TokenRequest' });
 export type TokenRequest = z.infer<typeof tokenRequest>;
 
@@ -79,15 +95,15 @@ export const createConversationRequest = z
   .object({
     type: z.enum(['private', 'group']),
     members: z
-      .array(z.string().min(1).max(128))
-      .max(MAX_GROUP_MEMBERS)
+      .array(text().min(1).max(128))
+      .max(MAX_GROUP_MEMBERS_CEILING)
       .describe('User ids; the caller is added. A private conversation has exactly two members.'),
-    name: z.string().min(1).max(200).optional(),
-    metadata: metadata.optional(),
+    name: text().min(1).max(200).optional(),
+    metadata: metadataSchema.optional(),
   })
   .register(apiSchemas, { id: 'CreateConversationRequest' });
 
-export const addMemberRequest = z.object({ user_id: z.string().min(1).max(128) }).register(apiSchemas, { id: 'AddMemberRequest' });
+export const addMemberRequest = z.object({ user_id: text().min(1).max(128) }).register(apiSchemas, { id: 'AddMemberRequest' });
 
 export const conversationView = z
   .object({
@@ -114,17 +130,15 @@ export const payloadSchema = z
   .discriminatedUnion('type', [
     z.object({
       type: z.literal('text'),
-      text: z
-        .string()
+      text: text()
         .min(1, 'must not be empty')
         .refine((s) => codePoints(s) <= MAX_TEXT_CHARS, `must be at most ${MAX_TEXT_CHARS} characters`)
         .meta({ maxLength: MAX_TEXT_CHARS }),
     }),
     z.object({
       type: z.literal('file'),
-      file_id: z.string().min(1).max(128),
-      caption: z
-        .string()
+      file_id: text().min(1).max(128),
+      caption: text()
         .refine((s) => codePoints(s) <= MAX_CAPTION_CHARS, `must be at most ${MAX_CAPTION_CHARS} characters`)
         .meta({ maxLength: MAX_CAPTION_CHARS })
         .optional(),
@@ -135,7 +149,7 @@ export const payloadSchema = z
 export const sendMessageRequest = z
   .object({
     message_id: z.uuid().optional().describe('Made by the API when absent; resending the same id never makes a second message.'),
-    conversation_id: z.string().min(1).max(128),
+    conversation_id: text().min(1).max(128),
     channels: z
       .array(z.enum(REQUESTED_CHANNELS))
       .min(1)
@@ -147,7 +161,7 @@ export const sendMessageRequest = z
       })
       .describe('Where recipients are reached; ["all"] means every channel each recipient has.'),
     payload: payloadSchema,
-    metadata: metadata.optional(),
+    metadata: metadataSchema.optional(),
   })
   .register(apiSchemas, { id: 'SendMessageRequest' });
 export type SendMessageRequest = z.infer<typeof sendMessageRequest>;

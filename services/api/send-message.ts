@@ -1,10 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Bus } from '../core/ports/bus.ts';
-import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
+import type { ConversationStore } from '../core/ports/conversation-store.ts';
+import type { MessageStore } from '../core/ports/message-store.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import type { Message, Payload } from '../core/domain/types.ts';
 import { conflict, notFound } from '../core/errors.ts';
 import { TOPICS } from '../core/topics.ts';
+import type { AcceptedRecord } from '../core/records.ts';
 import type { Logger } from '../core/logger.ts';
 
 export interface SendMessageInput {
@@ -27,7 +29,8 @@ export interface SendMessageResult {
 }
 
 export interface SendMessageDeps {
-  store: MessageStore;
+  conversations: ConversationStore;
+  messages: MessageStore;
   bus: Bus;
   clock: Clock;
   logger: Logger;
@@ -40,14 +43,6 @@ export interface SendMessageDeps {
   onPublish?: (seconds: number, error?: unknown) => void;
 }
 
-/** The record put on the accepted-messages topic: a reference; the store holds the message. */
-export interface AcceptedRecord {
-  message_id: string;
-  conversation_id: string;
-  trace_id: string;
-  accepted_at: string;
-}
-
 /**
  * Accepts a message: the sender must be a member; the message is stored durably first (the store
  * is the outbox), then published for routing. If publishing fails, the router's relay publishes
@@ -55,12 +50,12 @@ export interface AcceptedRecord {
  * harmless retry; with another body it is a conflict.
  */
 export async function sendMessage(deps: SendMessageDeps, input: SendMessageInput): Promise<SendMessageResult> {
-  const conversation = await deps.store.getConversation(input.conversation_id);
+  const conversation = await deps.conversations.getConversation(input.conversation_id);
   if (!conversation || !conversation.members.includes(input.sender_id)) throw notFound('conversation');
 
   const body_hash = bodyHash(input);
   const message_id = input.message_id ?? randomUUID();
-  const { message, created } = await deps.store.acceptMessage({
+  const { message, created } = await deps.messages.acceptMessage({
     message_id,
     conversation_id: input.conversation_id,
     sender_id: input.sender_id,

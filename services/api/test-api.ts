@@ -1,8 +1,9 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { InMemoryBus } from '../core/adapters/in-memory-bus.ts';
-import { SqliteMessageStore } from '../core/adapters/sqlite-message-store.ts';
+import { openSqliteStores } from '../core/adapters/sqlite/open-sqlite-stores.ts';
 import { loadConfig } from '../core/config.ts';
+import { createLimitedServer, httpLimits } from '../core/http-limits.ts';
 import { createLogger } from '../core/logger.ts';
 import { createRegistry } from '../core/metrics.ts';
 import { createApp } from './app.ts';
@@ -29,13 +30,14 @@ export interface RequestOptions {
  */
 export async function startTestApi(overrides: Record<string, unknown> = {}) {
   const config = loadConfig({}, { scryptCost: 1024, adminUsers: 'root', ...overrides });
-  const store = new SqliteMessageStore(':memory:');
+  const stores = openSqliteStores(':memory:');
   const bus = new InMemoryBus(4, 10);
   let offsetMs = 0;
   const clock = { now: () => Date.now() + offsetMs };
   const registry = createRegistry('api-test');
-  const app = createApp({ config, store, bus, clock, logger: createLogger('api', 'silent'), registry });
-  const server = app.listen(0, '127.0.0.1');
+  const app = createApp({ config, ...stores, store: stores, bus, clock, logger: createLogger('api', 'silent'), registry });
+  // The server main.ts runs: the same timeouts and connection limits.
+  const server = createLimitedServer(app, httpLimits(config)).listen(0, '127.0.0.1');
   await once(server, 'listening');
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -72,7 +74,8 @@ export async function startTestApi(overrides: Record<string, unknown> = {}) {
     url,
     app,
     config,
-    store,
+    /** The API's stores, for tests to set up and inspect data (and to fake an outage: `healthy`). */
+    stores,
     bus,
     registry,
     request,
@@ -84,7 +87,7 @@ export async function startTestApi(overrides: Record<string, unknown> = {}) {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await bus.close();
-      await store.close();
+      await stores.close();
     },
   };
 }

@@ -88,7 +88,7 @@ describe('chat4all commands for people, against the API', () => {
     const messageId = sent.json().message_id;
     assert.equal(sent.json().status, 'accepted');
     // The test API has no router: order the message and create Bob's delivery as a router would.
-    await api.store.routeMessage(messageId, [{ recipient_id: bob.user_id, channel: 'internal', address: null }], new Date().toISOString());
+    await api.stores.messages.routeMessage(messageId, [{ recipient_id: bob.user_id, channel: 'internal', address: null }], new Date().toISOString());
 
     const history = await cli(env)('messages', conv.conversation_id);
     assert.equal(history.code, EXIT.ok, history.err);

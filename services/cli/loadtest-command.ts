@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import type { LoadTarget } from '../../loadtest/generator.ts';
 import { progressPrinter } from '../../loadtest/report.ts';
 import { runScenario } from '../../loadtest/run-scenario.ts';
 import { SCENARIOS, SCENARIO_NAMES, UnknownScenarioError, planScenario, type PlanOverrides } from '../../loadtest/scenarios.ts';
+import { realtimeCommand, REALTIME_USAGE } from './realtime-loadtest-command.ts';
+import { control, controlTarget } from './platform-command.ts';
 
 export const LOADTEST_USAGE = `usage: chat4all loadtest <scenario> [--rate N] [--duration S] [--conversations N] [--deadline S] [--target URL] [--sim URL] [--out DIR]
 
@@ -12,6 +12,7 @@ scenarios (1 user = 1 conversation sending 1 msg/s; --rate sets the starting rat
 send before an undelivered message counts as lost):
 ${SCENARIO_NAMES.map((n) => `  ${n.padEnd(9)} ${SCENARIOS[n]!.description}`).join('\n')}
   (file-upload is not here yet: there is no file API)
+${REALTIME_USAGE}
 
 Without --target it drives the platform 'make up' started (.data/platform.json), simulator included.
 Exit code: 0 thresholds passed, 1 thresholds failed, 2 bad usage, 3 the run itself failed.`;
@@ -75,22 +76,15 @@ export function parseLoadtestArgs(args: string[]): LoadtestArgs {
 
 /** The API and simulator of the platform `make up` runs, from `.data/platform.json` and its control API. */
 async function runningPlatform(): Promise<{ apiUrl: string; simUrl: string }> {
-  const file = join(resolve(process.env.DATA_DIR ?? '.data'), 'platform.json');
-  let info: { control_url: string; api_url?: string };
+  let target: { url: string };
   try {
-    info = JSON.parse(readFileSync(file, 'utf8')) as typeof info;
-  } catch {
-    throw new Error(`no running platform found (${file} is missing): start it with 'make up', or pass --target and --sim`);
+    target = controlTarget();
+  } catch (err) {
+    throw new Error(`${(err as Error).message}, or pass --target and --sim`);
   }
-  let procs: { api_url?: string; sim_url?: string };
-  try {
-    const res = await fetch(`${info.control_url}/processes`, { signal: AbortSignal.timeout(5000) });
-    procs = (await res.json()) as typeof procs;
-  } catch {
-    throw new Error(`the platform at ${info.control_url} does not answer: is 'make up' still running?`);
-  }
-  const apiUrl = info.api_url ?? procs.api_url;
-  if (!apiUrl || !procs.sim_url) throw new Error(`${info.control_url}/processes names no api_url or sim_url`);
+  const procs = await control<{ api_url?: string; sim_url?: string }>('GET', '/processes');
+  const apiUrl = procs.api_url;
+  if (!apiUrl || !procs.sim_url) throw new Error(`${target.url}/processes names no api_url or sim_url`);
   return { apiUrl, simUrl: procs.sim_url };
 }
 
@@ -109,6 +103,7 @@ async function resolveTarget(a: LoadtestArgs): Promise<LoadTarget> {
 
 /** `chat4all loadtest …`; resolves with the exit code. */
 export async function loadtestCommand(args: string[], out: (s: string) => void, err: (s: string) => void = out): Promise<number> {
+  if (args[0] === 'realtime') return realtimeCommand(args.slice(1), out, err);
   if (args.includes('--help') || args.includes('-h')) {
     out(LOADTEST_USAGE);
     return 0;

@@ -1,29 +1,29 @@
 import { problemDetail } from './problem-detail.ts';
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { readPlatformState } from '../platform/platform-state.ts';
 import type { ProcessInfo } from '../platform/supervisor.ts';
 import { processTable } from '../platform/status-view.ts';
 
 export const PLATFORM_USAGE = `usage: chat4all platform <ps | kill <name> [--signal KILL|TERM] | start <name> | scale router=<n> | broker down|up | down>`;
 
-/** Where the running supervisor listens (from `.data/platform.json`, or CHAT4ALL_CONTROL). */
-export function controlUrl(): string {
-  if (process.env.CHAT4ALL_CONTROL) return process.env.CHAT4ALL_CONTROL;
-  const file = join(resolve(process.env.DATA_DIR ?? '.data'), 'platform.json');
-  try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { control_url: string }).control_url;
-  } catch {
-    throw new Error(`no running platform found (${file} is missing): start it with 'make up'`);
-  }
+/**
+ * Where the running supervisor listens and the token its control API requires: from
+ * `.data/platform.json`, or CHAT4ALL_CONTROL and CHAT4ALL_CONTROL_TOKEN.
+ */
+export function controlTarget(): { url: string; token: string } {
+  if (process.env.CHAT4ALL_CONTROL) return { url: process.env.CHAT4ALL_CONTROL, token: process.env.CHAT4ALL_CONTROL_TOKEN ?? '' };
+  const state = readPlatformState(resolve(process.env.DATA_DIR ?? '.data'));
+  return { url: state.control_url, token: state.control_token ?? '' };
 }
 
-async function control<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const url = controlUrl();
+/** Calls the control API with its token; a problem answer becomes an error with its detail. */
+export async function control<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const { url, token } = controlTarget();
   let res: Response;
   try {
     res = await fetch(`${url}${path}`, {
       method,
-      headers: body ? { 'content-type': 'application/json' } : {},
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
     });
   } catch {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestGateways } from '../gateway/test-gateway.ts';
+import { startTestGateways } from '../../test/support/gateway-harness.ts';
 import { runCli } from './run-cli.ts';
 import { EXIT } from './cli-error.ts';
 

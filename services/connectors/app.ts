@@ -1,10 +1,11 @@
 import express from 'express';
 import type { Registry } from 'prom-client';
 import { opsRoutes } from '../core/ops-routes.ts';
+import type { Stores } from '../core/ports/stores.ts';
 import { webhookRoutes, type WebhookDeps } from './webhook-routes.ts';
 
 /** The connectors' HTTP face: provider webhooks, health and metrics. */
-export function createConnectorsApp(deps: WebhookDeps & { registry: Registry }): express.Express {
+export function createConnectorsApp(deps: WebhookDeps & { store: Pick<Stores, 'healthy'>; registry: Registry }): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(

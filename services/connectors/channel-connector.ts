@@ -56,6 +56,8 @@ export interface InboundMessage {
 export interface WebhookResult {
   statuses: ProviderStatusUpdate[];
   inbound: InboundMessage[];
+  /** Statuses left out because the connector does not know their status name (counted, then acknowledged). */
+  unrecognized?: number;
 }
 
 /**

@@ -13,7 +13,7 @@ import { createDeadLetterMetrics, type DeadLetterMetrics } from '../core/dead-le
 
 export interface ConnectorRuntime {
   metrics: ConnectorMetrics;
-  deadLetters: DeadLetterMetrics;
+  deadLetterMetrics: DeadLetterMetrics;
   connectors: Map<ExternalChannel, ChannelConnector>;
   deliverDeps: DeliverDeps;
   shutdown(): void;
@@ -59,10 +59,11 @@ export function buildConnectorRuntime(
   const connectors = guarded as Map<ExternalChannel, ChannelConnector>;
   return {
     metrics,
-    deadLetters: createDeadLetterMetrics(registry),
+    deadLetterMetrics: createDeadLetterMetrics(registry),
     connectors,
     deliverDeps: {
-      store: adapters.store,
+      messages: adapters.messages,
+      deliveries: adapters.deliveries,
       clock: adapters.clock,
       logger,
       metrics,

@@ -4,6 +4,7 @@ import { isoAt } from '../core/ports/clock.ts';
 import { partitionFor } from '../core/partitioner.ts';
 import { connectorGroup, deliveryTopic } from '../core/topics.ts';
 import { withDeadLetters, type DeadLetterMetrics } from '../core/dead-letters.ts';
+import type { DeadLetterStore } from '../core/ports/dead-letter-store.ts';
 import { decodeRecord, deliveryJobSchema } from '../core/records.ts';
 import { startPeriodic } from '../core/periodic.ts';
 import { deliver, drainConversation, type DeliverDeps } from './deliver.ts';
@@ -30,7 +31,7 @@ export interface ConnectorServiceOptions {
  * connector processes never drain one conversation); keeps the waiting-deliveries gauge fresh.
  */
 export async function startConnectors(
-  deps: DeliverDeps & { bus: Bus; deadLetters: DeadLetterMetrics },
+  deps: DeliverDeps & { bus: Bus; deadLetters: DeadLetterStore; deadLetterMetrics: DeadLetterMetrics },
   channels: ExternalChannel[],
   options: ConnectorServiceOptions,
 ): Promise<{ stop(): Promise<void>; retryTick(): Promise<void> }> {
@@ -47,7 +48,7 @@ export async function startConnectors(
         onAssignment: (assignment) => owned.set(channel, new Set(assignment[topic] ?? [])),
         handler: withDeadLetters(async (msg) => {
           await deliver(deps, decodeRecord(deliveryJobSchema, msg.value, 'delivery job'));
-        }, { ...deps, metrics: deps.deadLetters }),
+        }, { ...deps, metrics: deps.deadLetterMetrics }),
       }),
     );
   }
@@ -56,7 +57,7 @@ export async function startConnectors(
     for (const channel of channels) {
       const mine = owned.get(channel);
       if (!mine || mine.size === 0) continue;
-      const due = await deps.store.listDueParked(channel, isoAt(deps.clock.now()), 1000);
+      const due = await deps.deliveries.listDueParked(channel, isoAt(deps.clock.now()), 1000);
       const conversations = [...new Set(due.map((d) => d.conversation_id))].filter((c) => mine.has(partitionFor(c, options.partitions)));
       const width = options.retryConcurrency ?? 8;
       for (let i = 0; i < conversations.length; i += width) {
@@ -67,7 +68,7 @@ export async function startConnectors(
   const retry = startPeriodic({ intervalMs: options.retryIntervalMs ?? 250, pass: retryTick, onError: (err) => deps.logger.warn({ err }, 'retry pass failed; will try again') });
 
   const refresh = async () => {
-    for (const channel of channels) deps.metrics.waiting.set({ channel }, await deps.store.countUnsent(channel));
+    for (const channel of channels) deps.metrics.waiting.set({ channel }, await deps.deliveries.countUnsent(channel));
   };
   const gauge = setInterval(() => void refresh().catch(() => undefined), options.gaugeIntervalMs ?? 2000);
   gauge.unref();

@@ -1,7 +1,8 @@
-import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
+import type { MessageStore } from '../core/ports/message-store.ts';
+import type { DeliveryStore } from '../core/ports/delivery-store.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import type { Delivery, DeliveryError, StatusEvent } from '../core/domain/types.ts';
-import type { DeliveryJob } from '../core/topics.ts';
+import type { DeliveryJob } from '../core/records.ts';
 import { messageLogger, type Logger } from '../core/logger.ts';
 import type { ChannelConnector } from './channel-connector.ts';
 import { ProviderError, toDeliveryError } from './provider-error.ts';
@@ -10,7 +11,8 @@ import { isBreakerTimeout, isOpenBreaker } from './guarded-connector.ts';
 import type { ConnectorMetrics } from './metrics.ts';
 
 export interface DeliverDeps {
-  store: MessageStore;
+  messages: MessageStore;
+  deliveries: DeliveryStore;
   clock: Clock;
   logger: Logger;
   metrics: ConnectorMetrics;
@@ -43,7 +45,7 @@ const IN_DOUBT = new Set(['provider_timeout', 'provider_network_error']);
  * connector's retry loop drains parked conversations when they are due.
  */
 export async function deliver(deps: DeliverDeps, job: DeliveryJob): Promise<'sent' | 'skipped' | 'failed' | 'waiting'> {
-  const current = await deps.store.getDelivery(job.delivery_id);
+  const current = await deps.deliveries.getDelivery(job.delivery_id);
   if (!current || current.status !== 'SENT' || current.provider_message_id) {
     deps.metrics.sent.inc({ channel: job.channel, status: 'skipped' });
     return 'skipped';
@@ -75,12 +77,12 @@ export function drainConversation(
   upToSeq: number,
 ): Promise<'sent' | 'failed' | 'waiting' | 'skipped'> {
   return withLock(`${channel}:${conversationId}`, async () => {
-    const pending = await deps.store.listUnsentBefore(conversationId, channel, upToSeq + 1);
+    const pending = await deps.deliveries.listUnsentBefore(conversationId, channel, upToSeq + 1);
     if (pending.length === 0) return 'skipped';
     let last: 'sent' | 'failed' | 'waiting' = 'sent';
     for (const d of pending) {
       if (d.next_attempt_at && Date.parse(d.next_attempt_at) > deps.clock.now()) return 'waiting';
-      const message = await deps.store.getMessage(d.message_id);
+      const message = await deps.messages.getMessage(d.message_id);
       if (!message || !d.address) continue;
       const job: DeliveryJob = {
         delivery_id: d.delivery_id,
@@ -102,14 +104,14 @@ export function drainConversation(
 }
 
 async function park(deps: DeliverDeps, deliveryId: string, delayMs: number): Promise<'waiting'> {
-  await deps.store.parkDelivery(deliveryId, isoAt(deps.clock.now() + delayMs));
+  await deps.deliveries.parkDelivery(deliveryId, isoAt(deps.clock.now() + delayMs));
   return 'waiting';
 }
 
 async function fail(deps: DeliverDeps, job: DeliveryJob, error: DeliveryError) {
   const event: StatusEvent = { delivery_id: job.delivery_id, status: 'FAILED', at: isoAt(deps.clock.now()), error, source: 'connector' };
   // Recorded at once in the store, so no later job sends this delivery again.
-  await deps.store.applyStatus(event);
+  await deps.deliveries.applyStatus(event);
   deps.attempts.delete(job.delivery_id);
 }
 
@@ -145,7 +147,7 @@ async function sendOne(deps: DeliverDeps, delivery: Delivery, job: DeliveryJob):
     log.warn('an earlier attempt left no trace at the provider; sending again');
   }
 
-  await deps.store.markInFlight(job.delivery_id, isoAt(deps.clock.now()));
+  await deps.deliveries.markInFlight(job.delivery_id, isoAt(deps.clock.now()));
   const started = performance.now();
   try {
     const options = { reference: job.delivery_id };
@@ -158,7 +160,7 @@ async function sendOne(deps: DeliverDeps, delivery: Delivery, job: DeliveryJob):
             options,
           );
     deps.metrics.apiDuration.observe({ channel: job.channel, outcome: 'success' }, (performance.now() - started) / 1000);
-    await deps.store.recordProviderRef(job.delivery_id, result.provider_message_id);
+    await deps.deliveries.recordProviderRef(job.delivery_id, result.provider_message_id);
     deps.metrics.sent.inc({ channel: job.channel, status: 'success' });
     deps.attempts.delete(job.delivery_id);
     log.info({ provider_message_id: result.provider_message_id }, 'provider accepted the delivery');
@@ -167,7 +169,7 @@ async function sendOne(deps: DeliverDeps, delivery: Delivery, job: DeliveryJob):
     const openBreaker = isOpenBreaker(err);
     const inDoubt = isBreakerTimeout(err) || (err instanceof ProviderError && IN_DOUBT.has(err.code));
     // A refusal (or a breaker that made no call) means the provider did not take it.
-    if (!inDoubt) await deps.store.clearInFlight(job.delivery_id);
+    if (!inDoubt) await deps.deliveries.clearInFlight(job.delivery_id);
     const retriable = openBreaker || inDoubt || !(err instanceof ProviderError) || err.retriable;
     const outcome = openBreaker ? 'breaker_open' : retriable ? 'retriable' : 'permanent';
     if (!openBreaker) {

@@ -1,44 +1,14 @@
+/** The connectors process: `tsx services/connectors/main.ts` (wired in compose.ts). */
 import { buildAdapters } from '../core/build-adapters.ts';
-import { createRegistry } from '../core/metrics.ts';
-import { closeServer, listen } from '../core/listen.ts';
 import { runService } from '../core/run-service.ts';
-import { buildConnectorRuntime } from './connector-runtime.ts';
-import { createConnectorsApp } from './app.ts';
-import { connectorGroup, startConnectors } from './connector-service.ts';
-import { KafkaBus } from '../core/adapters/kafka-bus.ts';
-import { kafkaOffsetReader, startConsumerLag } from '../core/consumer-lag.ts';
-import { deliveryTopic } from '../core/topics.ts';
+import { composeConnectors } from './compose.ts';
 
 runService('connectors', async (config, logger) => {
   const adapters = await buildAdapters(config, {}, logger);
-  const registry = createRegistry('connectors');
-  const runtime = buildConnectorRuntime(config, adapters, logger, registry);
-  const service = await startConnectors({ ...runtime.deliverDeps, bus: adapters.bus, deadLetters: runtime.deadLetters }, config.connectorChannels, {
-    concurrency: config.consumerConcurrency,
-    keyConcurrency: config.consumerKeyConcurrency,
-    partitions: config.partitions,
-  });
-  const lag =
-    adapters.bus instanceof KafkaBus
-      ? startConsumerLag({
-          reader: kafkaOffsetReader(adapters.bus.admin()),
-          registry,
-          targets: config.connectorChannels.map((c) => ({ group: connectorGroup(c), topics: [deliveryTopic(c)] })),
-          logger,
-        })
-      : null;
-  const http = await listen(
-    createConnectorsApp({ ...adapters, logger, metrics: runtime.metrics, connectors: runtime.connectors, registry }),
-    config.connectorsHost,
-    config.connectorsPort,
-  );
-  logger.info({ url: http.url, channels: config.connectorChannels }, 'connectors running');
+  const connectors = await composeConnectors(config, adapters, logger);
   return {
     async stop() {
-      await closeServer(http.server);
-      await lag?.stop();
-      await service.stop();
-      runtime.shutdown();
+      await connectors.stop();
       await adapters.bus.close();
       await adapters.store.close();
     },

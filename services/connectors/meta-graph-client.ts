@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { ExternalChannel } from '../core/domain/types.ts';
-import { keepAliveFetch } from '../core/http-fetch.ts';
+import { keepAliveFetch } from '../lib/keep-alive-fetch.ts';
 import { ProviderError, providerErrorFromFetchFailure, providerErrorFromResponse, readGraphError } from './provider-error.ts';
 
 /** The `fetch` a plug-in calls; injectable so tests and proxies can stand in. */

@@ -68,6 +68,16 @@ export function createConnectorMetrics(registry: Registry) {
       labelNames: ['channel', 'result'] as const,
       registers: [registry],
     }),
+    /**
+     * Provider statuses acknowledged without being applied: `unknown_message` (no send of ours
+     * matches, and the match window has passed) or `unknown_status` (a status name we do not know).
+     */
+    statusUnmatched: new Counter({
+      name: 'provider_status_unmatched_total',
+      help: 'Provider statuses acknowledged without being applied, by channel and reason (unknown_message, unknown_status)',
+      labelNames: ['channel', 'reason'] as const,
+      registers: [registry],
+    }),
   };
 }
 

@@ -1,17 +1,23 @@
 import express from 'express';
 import type { Bus } from '../core/ports/bus.ts';
-import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
+import type { MessageStore } from '../core/ports/message-store.ts';
+import type { DeliveryStore } from '../core/ports/delivery-store.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import type { StatusEvent } from '../core/domain/types.ts';
 import { TOPICS } from '../core/topics.ts';
 import { AppError } from '../core/errors.ts';
+import { bodyReadError, tooDeep } from '../core/body-errors.ts';
+import type { Config } from '../core/config.ts';
+import { jsonTooDeep } from '../core/json-depth.ts';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../core/problem.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ChannelConnector } from './channel-connector.ts';
 import type { ConnectorMetrics } from './metrics.ts';
 
 export interface WebhookDeps {
-  store: MessageStore;
+  config: Pick<Config, 'providerWebhookMaxBytes' | 'maxJsonDepth' | 'providerStatusMatchWindowMs'>;
+  messages: MessageStore;
+  deliveries: DeliveryStore;
   bus: Bus;
   clock: Clock;
   logger: Logger;
@@ -21,11 +27,21 @@ export interface WebhookDeps {
 
 /**
  * `GET /webhooks/:channel` answers the provider's subscription handshake; `POST` takes signed
- * status and inbound webhooks. A status for a send we have not recorded yet answers 503 so the
- * provider retries it (providers retry non-2xx webhooks).
+ * status and inbound webhooks. A body over `PROVIDER_WEBHOOK_MAX_BYTES` answers 413, one nested
+ * deeper than `MAX_JSON_DEPTH` 400. A status for a send we have not recorded yet answers 503 so
+ * the provider retries it (providers retry non-2xx webhooks), but only within
+ * `PROVIDER_STATUS_MATCH_WINDOW_MS` of the provider's event time: after that the send will never
+ * be found (not ours, or forgotten), so the status is acknowledged and counted in
+ * `provider_status_unmatched_total` instead of being retried forever. Replayed deliveries are
+ * harmless: statuses only move forward (see `core/domain/status.ts`).
  */
 export function webhookRoutes(deps: WebhookDeps): express.Router {
   const router = express.Router();
+  // A time we cannot read counts as now: the provider gets its retries rather than a silent ack.
+  const withinMatchWindow = (at: string) => {
+    const t = Date.parse(at);
+    return !Number.isFinite(t) || deps.clock.now() - t <= deps.config.providerStatusMatchWindowMs;
+  };
   const connectorFor = (channel: string) => {
     const c = deps.connectors.get(channel);
     if (!c) throw new AppError('not_found', `no connector for channel ${channel}`, { status: 404 });
@@ -37,7 +53,18 @@ export function webhookRoutes(deps: WebhookDeps): express.Router {
     res.status(result.status).type('text/plain').send(result.body);
   });
 
-  router.post('/webhooks/:channel', express.raw({ type: () => true, limit: '1mb' }), async (req, res) => {
+  const maxBytes = deps.config.providerWebhookMaxBytes;
+  const maxDepth = deps.config.maxJsonDepth;
+  const readBody = express.raw({
+    type: () => true,
+    limit: maxBytes,
+    verify: (_req, _res, buf) => {
+      // Before the connector's JSON.parse, so nothing recurses into a deeply nested body.
+      if (jsonTooDeep(buf, maxDepth)) throw tooDeep(maxDepth);
+    },
+  });
+
+  router.post('/webhooks/:channel', readBody, async (req, res) => {
     const channel = req.params.channel;
     const connector = connectorFor(channel);
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
@@ -50,24 +77,29 @@ export function webhookRoutes(deps: WebhookDeps): express.Router {
     }
     const events: { event: StatusEvent; key: string; traceId?: string }[] = [];
     let unknown = 0;
+    if (parsed.unrecognized) deps.metrics.statusUnmatched.inc({ channel, reason: 'unknown_status' }, parsed.unrecognized);
     for (const s of parsed.statuses) {
-      let delivery = await deps.store.findDeliveryByProviderRef(connector.channel, s.provider_message_id);
+      let delivery = await deps.deliveries.findDeliveryByProviderRef(connector.channel, s.provider_message_id);
       if (!delivery && s.reference) {
         // The provider echoed our reference: a send whose answer we never recorded (a crash) is matched now.
-        const candidate = await deps.store.getDelivery(s.reference);
-        if (candidate && candidate.channel === connector.channel && (await deps.store.recordProviderRef(candidate.delivery_id, s.provider_message_id))) {
+        const candidate = await deps.deliveries.getDelivery(s.reference);
+        if (candidate && candidate.channel === connector.channel && (await deps.deliveries.recordProviderRef(candidate.delivery_id, s.provider_message_id))) {
           delivery = { ...candidate, provider_message_id: s.provider_message_id };
           deps.metrics.ambiguous.inc({ channel: connector.channel, outcome: 'recovered' });
           deps.logger.info({ delivery_id: candidate.delivery_id, provider_message_id: s.provider_message_id }, 'recovered a send from the provider echo');
         }
       }
       if (!delivery) {
-        unknown++;
+        if (withinMatchWindow(s.at)) unknown++;
+        else {
+          deps.metrics.statusUnmatched.inc({ channel, reason: 'unknown_message' });
+          deps.logger.info({ channel, provider_message_id: s.provider_message_id, at: s.at }, 'provider status matches no send; acknowledged');
+        }
         continue;
       }
       const event: StatusEvent = { delivery_id: delivery.delivery_id, status: s.status, at: isoAt(deps.clock.now()), error: s.error, source: 'provider' };
       // The message's trace id goes back with the status, so one trace covers the round trip.
-      const traceId = (await deps.store.getMessage(delivery.message_id))?.trace_id;
+      const traceId = (await deps.messages.getMessage(delivery.message_id))?.trace_id;
       events.push({ event, key: delivery.conversation_id, traceId });
       deps.logger.debug({ message_id: delivery.message_id, conversation_id: delivery.conversation_id, trace_id: traceId, delivery_id: delivery.delivery_id, status: s.status }, 'provider status received');
     }
@@ -91,7 +123,7 @@ export function webhookRoutes(deps: WebhookDeps): express.Router {
   });
 
   router.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    const { problem, headers } = toProblem(err);
+    const { problem, headers } = toProblem(bodyReadError(err, maxBytes) ?? err);
     if (problem.status >= 500 && problem.status !== 503) deps.logger.error({ err }, 'webhook handling failed');
     res.status(problem.status).set(headers).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
   });

@@ -143,6 +143,7 @@ export class WhatsAppConnector implements ChannelConnector {
         for (const s of items(Status, value.data.statuses)) {
           const update = toStatusUpdate(s);
           if (update) result.statuses.push(update);
+          else result.unrecognized = (result.unrecognized ?? 0) + 1;
         }
         const meta = value.data.metadata;
         for (const m of items(Message, value.data.messages)) {

@@ -1,23 +1,40 @@
 import type { Config } from './config.ts';
 import type { Bus } from './ports/bus.ts';
-import type { LegacyStore as MessageStore } from './ports/legacy-store.ts';
+import type { Stores } from './ports/stores.ts';
 import { systemClock, type Clock } from './ports/clock.ts';
+import type { OffsetReader } from './consumer-lag.ts';
 import { InMemoryBus } from './adapters/in-memory-bus.ts';
-import { SqliteMessageStore } from './adapters/sqlite-message-store.ts';
+import { openSqliteStores } from './adapters/sqlite/open-sqlite-stores.ts';
 import type { Logger } from './logger.ts';
-import { devBrokerAssigner } from '../devbroker/dev-broker.ts';
 
-export interface Adapters {
-  store: MessageStore;
+/** The adapters of one process: every store port, the bus, its offsets and the clock. */
+export interface Adapters extends Omit<Stores, 'healthy' | 'close'> {
   bus: Bus;
+  /**
+   * Reads the bus's committed and latest offsets (the relay's positions, the consumer-lag
+   * metrics); null when the bus has none to read (the in-memory bus). Not connected until first
+   * used; whoever uses it closes it.
+   */
+  offsets: OffsetReader | null;
   clock: Clock;
+  /** The backing store of the ports: its readiness, and its close (after the last use of any port). */
+  store: Pick<Stores, 'healthy' | 'close'>;
+}
+
+/** Adapters a caller brings instead of those the config names (tests, the embedded platform). */
+export interface GivenAdapters {
+  stores?: Stores;
+  bus?: Bus;
+  offsets?: OffsetReader | null;
+  clock?: Clock;
 }
 
 /** The one place that chooses adapters from config. */
-export async function buildAdapters(config: Config, given: Partial<Adapters> = {}, logger?: Logger): Promise<Adapters> {
-  const store = given.store ?? (await buildStore(config, logger));
-  const bus = given.bus ?? (await buildBus(config, logger));
-  return { store, bus, clock: given.clock ?? systemClock };
+export async function buildAdapters(config: Config, given: GivenAdapters = {}, logger?: Logger): Promise<Adapters> {
+  const stores = given.stores ?? (await buildStores(config, logger));
+  const { bus, offsets } = given.bus ? { bus: given.bus, offsets: given.offsets ?? null } : await buildBus(config, logger);
+  const { users, conversations, messages, deliveries, deadLetters, webhooks } = stores;
+  return { users, conversations, messages, deliveries, deadLetters, webhooks, store: stores, bus, offsets, clock: given.clock ?? systemClock };
 }
 
 /** Where and how to reach Cassandra, from the config (the services and the schema job). */
@@ -33,17 +50,17 @@ export function cassandraConnection(config: Config) {
   };
 }
 
-async function buildStore(config: Config, logger?: Logger): Promise<MessageStore> {
+async function buildStores(config: Config, logger?: Logger): Promise<Stores> {
   switch (config.store) {
     case 'sqlite':
-      return new SqliteMessageStore(config.sqlitePath);
+      return openSqliteStores(config.sqlitePath);
     case 'memory':
-      return new SqliteMessageStore(':memory:');
+      return openSqliteStores(':memory:');
     case 'cassandra': {
       // Loaded only here, so that the embedded stores never load the driver.
-      const { CassandraMessageStore } = await import('./adapters/cassandra-message-store.ts');
+      const { openCassandraStores } = await import('./adapters/cassandra/open-cassandra-stores.ts');
       let looks = 0;
-      return CassandraMessageStore.connect({
+      const stores = await openCassandraStores({
         ...cassandraConnection(config),
         schema: config.cassandraSchema,
         schemaWaitMs: config.cassandraSchemaWaitMs,
@@ -56,31 +73,35 @@ async function buildStore(config: Config, logger?: Logger): Promise<MessageStore
           );
         },
       }, { historySettleMs: config.cassandraHistorySettleMs });
+      return stores;
     }
   }
 }
 
-async function buildBus(config: Config, logger?: Logger): Promise<Bus> {
+async function buildBus(config: Config, logger?: Logger): Promise<{ bus: Bus; offsets: OffsetReader | null }> {
   switch (config.bus) {
     case 'memory':
-      return new InMemoryBus(config.partitions);
+      return { bus: new InMemoryBus(config.partitions), offsets: null };
     case 'kafka': {
-      const { KafkaBus } = await import('./adapters/kafka-bus.ts');
-      return new KafkaBus({
+      const { KafkaBus } = await import('./adapters/kafka/kafka-bus.ts');
+      const bus = new KafkaBus({
         brokers: config.kafkaBrokers,
         clientId: config.serviceName,
         sessionTimeoutMs: config.kafkaSessionTimeoutMs,
         heartbeatIntervalMs: config.kafkaHeartbeatMs,
         maxWaitTimeMs: config.kafkaMaxWaitMs,
         lingerMs: config.kafkaLingerMs,
+        maxBatchBytes: config.busMaxBatchBytes,
         logger,
-        partitionAssigners: config.kafkaAssignDelayMs > 0 ? [devBrokerAssigner(config.kafkaAssignDelayMs)] : undefined,
+        assignDelayMs: config.kafkaAssignDelayMs,
         onFatal: () => {
           // A consumer that will never consume again must not look alive: stop, so it is seen and restarted.
           logger?.fatal('a Kafka consumer stopped for good; stopping the process');
           process.kill(process.pid, 'SIGTERM');
         },
       });
+      // One admin client reads the offsets for both the lag metrics and the relay.
+      return { bus, offsets: bus.offsetReader() };
     }
   }
 }

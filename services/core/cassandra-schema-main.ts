@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
-import { CassandraMessageStore } from './adapters/cassandra-message-store.ts';
+import { connectSession } from './adapters/cassandra/connect.ts';
 import { cassandraConnection } from './build-adapters.ts';
 
 /*
@@ -30,11 +30,8 @@ const logger = createLogger(process.env.SERVICE_NAME ?? SERVICE, config.logLevel
 const where = { contact_points: config.cassandraContactPoints, keyspace: config.cassandraKeyspace };
 try {
   // `create` whatever CASSANDRA_SCHEMA says: the ConfigMap the Job shares with the workloads says `wait`.
-  const { store, createdTables } = await CassandraMessageStore.connectReporting(
-    { ...cassandraConnection(config), schema: 'create' },
-    { historySettleMs: config.cassandraHistorySettleMs },
-  );
-  await store.close();
+  const { session, createdTables } = await connectSession({ ...cassandraConnection(config), schema: 'create' });
+  await session.shutdown();
   logger.info(
     { ...where, created_tables: createdTables },
     createdTables.length > 0 ? `the Cassandra schema is ready: created ${createdTables.length} tables` : 'the Cassandra schema is ready: every table existed already',

@@ -1,8 +1,58 @@
 import { z } from 'zod';
-import { KEYSPACE_NAME, type Replication } from './adapters/cassandra-schema.ts';
+import { KEYSPACE_NAME, type Replication } from './adapters/cassandra/schema.ts';
 
-const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me-0123456789';
-const DEV_APP_SECRET = 'dev-app-secret';
+/**
+ * The built-in development secrets, by the variable they stand in for. They are published (this
+ * file), so the dev profile lists the ones in use at start and production refuses every one of them.
+ */
+export const DEV_SECRETS = {
+  JWT_SECRET: 'dev-only-jwt-secret-change-me-0123456789',
+  AUTH_CLIENTS: 'demo-client:demo-secret',
+  META_APP_SECRET: 'dev-app-secret',
+  WEBHOOK_VERIFY_TOKEN: 'dev-verify-token',
+  WHATSAPP_TOKEN: 'dev-provider-token',
+  INSTAGRAM_TOKEN: 'dev-provider-token',
+} as const;
+
+/** The secret settings, their variables and the shortest value production accepts. */
+const SECRETS = [
+  { key: 'jwtSecret', env: 'JWT_SECRET', min: 32 },
+  { key: 'authClients', env: 'AUTH_CLIENTS', min: 0 },
+  { key: 'metaAppSecret', env: 'META_APP_SECRET', min: 16 },
+  { key: 'webhookVerifyToken', env: 'WEBHOOK_VERIFY_TOKEN', min: 16 },
+  { key: 'whatsappToken', env: 'WHATSAPP_TOKEN', min: 16 },
+  { key: 'instagramToken', env: 'INSTAGRAM_TOKEN', min: 16 },
+] as const;
+type SecretKey = (typeof SECRETS)[number]['key'];
+
+/** The shortest secret of a service client (`AUTH_CLIENTS`) production accepts. */
+export const MIN_CLIENT_SECRET_LENGTH = 24;
+
+/** Which process loads the config: each requires only the secrets it reads. */
+export type ServiceKind = 'api' | 'router' | 'connectors' | 'gateway' | 'platform';
+
+/**
+ * The secrets a service reads. The connectors, which parse bodies from the internet, hold no JWT
+ * secret and no client credentials; the router holds none of these; the one-process platform all.
+ */
+export function secretsOf(service: ServiceKind, connectorChannels: readonly string[]): SecretKey[] {
+  switch (service) {
+    case 'api':
+      return ['jwtSecret', 'authClients'];
+    case 'router':
+      return [];
+    case 'gateway':
+      // It verifies the API's access tokens.
+      return ['jwtSecret'];
+    case 'connectors':
+      return ['metaAppSecret', 'webhookVerifyToken', ...connectorChannels.map((c) => (c === 'whatsapp' ? 'whatsappToken' : 'instagramToken') as SecretKey)];
+    case 'platform':
+      return SECRETS.map((s) => s.key);
+  }
+}
+
+/** The least scrypt N production accepts: OWASP's recommendation for scrypt (N=2^17, r=8, p=1). */
+export const SCRYPT_MIN_PRODUCTION_COST = 2 ** 17;
 
 const port = (def: number, env: string) => z.coerce.number().int().min(0).max(65535).default(def).describe(env);
 const bool = (def: boolean, env: string) =>
@@ -16,6 +66,11 @@ const bool = (def: boolean, env: string) =>
 export const configFields = z.object({
     /** `dev` allows built-in secrets and says so at start; `production` requires real ones. @default dev */
     profile: z.enum(['dev', 'production']).default('dev').describe('CHAT4ALL_PROFILE'),
+    /**
+     * Which process this is (each `main.ts` passes its own): production requires only the secrets
+     * this service reads (`secretsOf`). @default platform (every secret)
+     */
+    service: z.enum(['api', 'router', 'connectors', 'gateway', 'platform']).default('platform').describe('CHAT4ALL_SERVICE'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('LOG_LEVEL'),
     /** Folder for the embedded stores. @default .data */
     dataDir: z.string().min(1).default('.data').describe('DATA_DIR'),
@@ -59,6 +114,12 @@ export const configFields = z.object({
     gatewayPresenceHeartbeatMs: z.coerce.number().int().min(50).default(5000).describe('GATEWAY_PRESENCE_HEARTBEAT_MS'),
     /** How long a user stays online after the last heartbeat naming them (a dead gateway's users expire). @default 15000 */
     gatewayPresenceTtlMs: z.coerce.number().int().min(100).default(15_000).describe('GATEWAY_PRESENCE_TTL_MS'),
+    /**
+     * Port of a separate server for `/metrics` (and `/healthz`) of the API, routers and connectors,
+     * on the service's host; the service's own port then answers 404 for `/metrics`. The Helm chart
+     * sets 9464, so the public Services never expose metrics. Unset: `/metrics` on the service's port.
+     */
+    metricsPort: z.coerce.number().int().min(0).max(65535).optional().describe('METRICS_PORT'),
     /** @default 127.0.0.1 */
     simHost: z.string().default('127.0.0.1').describe('SIM_HOST'),
     /** Provider simulator port (only when the platform starts the simulator). @default 9300 */
@@ -190,8 +251,16 @@ export const configFields = z.object({
       .default('')
       .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
       .describe('ADMIN_USERS'),
-    /** scrypt cost parameter N for password hashes (a power of two). @default 16384 */
-    scryptCost: z.coerce.number().int().min(2).default(16384).describe('SCRYPT_COST'),
+    /**
+     * scrypt cost parameter N for password hashes (a power of two; r = 8, p = 1). One hash holds
+     * 128·N·r bytes: 128 MiB at the default. Production refuses less than the default (OWASP's
+     * recommendation); old hashes keep their own N and are rehashed at the next login. @default 131072 (2^17)
+     */
+    scryptCost: z.coerce.number().int().min(2).max(2 ** 20).default(SCRYPT_MIN_PRODUCTION_COST).describe('SCRYPT_COST'),
+    /** Password hashes computed at once per process (each holds a libuv pool thread and 128·N·r bytes). @default 2 */
+    passwordHashConcurrency: z.coerce.number().int().min(1).max(64).default(2).describe('PASSWORD_HASH_CONCURRENCY'),
+    /** Password hashes that may wait for a slot; beyond this a login or registration answers 503 at once. @default 32 */
+    passwordHashQueue: z.coerce.number().int().min(0).max(10_000).default(32).describe('PASSWORD_HASH_QUEUE'),
 
     /** Base URL of the WhatsApp Cloud API (the simulator in dev). */
     whatsappBaseUrl: z.string().url().optional().describe('WHATSAPP_API_BASE'),
@@ -249,6 +318,36 @@ export const configFields = z.object({
     /** Base URL where providers fetch files by id. @default http://127.0.0.1:8080/files */
     filesPublicBaseUrl: z.string().url().default('http://127.0.0.1:8080/files').describe('FILES_PUBLIC_BASE_URL'),
 
+    // Limits of the HTTP servers that face the internet: the API and the provider webhook endpoint (#16).
+    /** How long a client may take to send a request's headers before the connection is closed (408). @default 10000 */
+    httpHeadersTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000).describe('HTTP_HEADERS_TIMEOUT_MS'),
+    /** How long a client may take to send a whole request, body included (408). @default 30000 */
+    httpRequestTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(30_000).describe('HTTP_REQUEST_TIMEOUT_MS'),
+    /** How long an idle keep-alive connection stays open. @default 5000 */
+    httpKeepAliveTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(5_000).describe('HTTP_KEEP_ALIVE_TIMEOUT_MS'),
+    /** Requests one keep-alive connection may carry before the server closes it (0: no limit). @default 1000 */
+    httpMaxRequestsPerSocket: z.coerce.number().int().min(0).default(1000).describe('HTTP_MAX_REQUESTS_PER_SOCKET'),
+    /** Connections one server holds at once; further ones are closed as they arrive. @default 4096 */
+    httpMaxConnections: z.coerce.number().int().min(1).max(1_000_000).default(4096).describe('HTTP_MAX_CONNECTIONS'),
+    /** Deepest nesting of arrays and objects a JSON body may have (refused with 400 before parsing). @default 32 */
+    maxJsonDepth: z.coerce.number().int().min(2).max(1000).default(32).describe('MAX_JSON_DEPTH'),
+    /** Largest provider webhook body the connectors read; a bigger one answers 413. @default 1048576 (1 MiB) */
+    providerWebhookMaxBytes: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024).describe('PROVIDER_WEBHOOK_MAX_BYTES'),
+    /**
+     * How long after the provider's event time a status the platform cannot match to a send is
+     * still refused with 503 (the send may not be recorded yet, and the provider retries); after
+     * that it is acknowledged and counted (`provider_status_unmatched_total`). @default 300000 (5 min)
+     */
+    providerStatusMatchWindowMs: z.coerce.number().int().min(0).max(7 * 86_400_000).default(300_000).describe('PROVIDER_STATUS_MATCH_WINDOW_MS'),
+    /** Most members a group may have (at most 1024), checked when it is created and when a member is added. @default 256 */
+    maxGroupMembers: z.coerce.number().int().min(2).max(1024).default(256).describe('MAX_GROUP_MEMBERS'),
+    /**
+     * Most bytes of records the router publishes in one call (and the Kafka bus sends in one
+     * request): a group's delivery jobs are split to stay under the broker's max message size
+     * (1 MiB by default), keeping each key's order. @default 524288 (512 KiB)
+     */
+    busMaxBatchBytes: z.coerce.number().int().min(16 * 1024).max(64 * 1024 * 1024).default(512 * 1024).describe('BUS_MAX_BATCH_BYTES'),
+
     /** How long the API waits for the bus before answering 202 anyway (the store already holds the message). @default 1000 */
     publishWaitMs: z.coerce.number().int().min(0).default(1000).describe('PUBLISH_WAIT_MS'),
     /** Whether client webhooks may target private, loopback or link-local addresses (tests, closed networks). @default false */
@@ -257,6 +356,16 @@ export const configFields = z.object({
     webhookRetryHours: z.coerce.number().min(0.001).max(24 * 14).default(24).describe('WEBHOOK_RETRY_HOURS'),
     /** Timeout of one client webhook call. @default 5000 */
     webhookTimeoutMs: z.coerce.number().int().min(100).max(60000).default(5000).describe('WEBHOOK_TIMEOUT_MS'),
+    /**
+     * Client webhook callbacks one subscriber (the owner of the webhooks) may have in flight at
+     * once per dispatcher, of its 8: a subscriber with slow endpoints waits for its own. @default 2
+     */
+    webhookSubscriberConcurrency: z.coerce.number().int().min(1).max(8).default(2).describe('WEBHOOK_SUBSCRIBER_CONCURRENCY'),
+    /**
+     * Pause between the client webhook dispatcher's passes (it runs in each router process): how
+     * soon after a status change its callback leaves, at the earliest. @default 1000
+     */
+    webhookIntervalMs: z.coerce.number().int().min(10).max(60_000).default(1000).describe('WEBHOOK_INTERVAL_MS'),
     /** How often the outbox relay looks for accepted messages not yet routed. @default 1000 */
     relayIntervalMs: z.coerce.number().int().min(50).default(1000).describe('RELAY_INTERVAL_MS'),
     /** How old an unrouted message must be before the relay republishes it. @default 5000 */
@@ -264,7 +373,8 @@ export const configFields = z.object({
     /** Whether this process starts the provider simulator (dev platform only). @default false */
     startSimulator: bool(false, 'START_SIMULATOR'),
 
-    // Test- and experiment-only settings (read where they act, through `testOnlySettings`).
+    // Test- and experiment-only settings: read here like every other, handed to the router as options
+    // by its composition root (services/router/experiment-switches.ts), never read from the environment again.
     /**
      * Emulates a remote store's round trip (ms) before each routing write, so that routing, not
      * the API or the connectors, bounds throughput (the `scale-routers` experiment). Never set in
@@ -282,32 +392,42 @@ export const configFields = z.object({
     chaosDisableRecovery: bool(false, 'CHAOS_DISABLE_RECOVERY'),
   });
 
-const testOnlyFields = configFields.pick({ routerEmulatedStoreLatencyMs: true, routerEmulatedStoreConnections: true, chaosDisableRecovery: true });
-
-/** The test- and experiment-only settings, from the environment (each process reads them once, where they act). */
-export function testOnlySettings(env: NodeJS.ProcessEnv = process.env): z.output<typeof testOnlyFields> {
-  const raw: Record<string, string> = {};
-  for (const [key, schema] of Object.entries(testOnlyFields.shape as Record<string, z.ZodType>)) {
-    const v = schema.description ? env[schema.description] : undefined;
-    if (v !== undefined && v !== '') raw[key] = v;
-  }
-  return testOnlyFields.parse(raw);
-}
-
 export const configSchema = configFields
   .superRefine((c, ctx) => {
     if (c.profile === 'production') {
-      for (const [key, env] of [
-        ['jwtSecret', 'JWT_SECRET'],
-        ['metaAppSecret', 'META_APP_SECRET'],
-        ['webhookVerifyToken', 'WEBHOOK_VERIFY_TOKEN'],
-        ['whatsappToken', 'WHATSAPP_TOKEN'],
-        ['instagramToken', 'INSTAGRAM_TOKEN'],
-      ] as const) {
-        if (!c[key]) ctx.addIssue({ code: 'custom', path: [key], message: `${env} is required when CHAT4ALL_PROFILE=production` });
+      const needed = secretsOf(c.service, c.connectorChannels);
+      const devValues = new Set<string>(Object.values(DEV_SECRETS));
+      for (const { key, env, min } of SECRETS) {
+        const value = c[key];
+        if (!value) {
+          // AUTH_CLIENTS may be empty: then no service client can get a token.
+          if (needed.includes(key) && key !== 'authClients') {
+            ctx.addIssue({ code: 'custom', path: [key], message: `${env} is required when CHAT4ALL_PROFILE=production (service ${c.service}): set it from your secret store` });
+          }
+          continue;
+        }
+        if (key === 'authClients') {
+          for (const part of value.split(',').map((x) => x.trim()).filter(Boolean)) {
+            const i = part.indexOf(':');
+            const [id, secret] = i > 0 ? [part.slice(0, i), part.slice(i + 1)] : [part, ''];
+            if (secret === 'demo-secret' || devValues.has(part)) {
+              ctx.addIssue({ code: 'custom', path: [key], message: `AUTH_CLIENTS gives client ${id} the published dev secret: generate one (e.g. openssl rand -base64 32) for CHAT4ALL_PROFILE=production` });
+            } else if (secret.length < MIN_CLIENT_SECRET_LENGTH) {
+              ctx.addIssue({ code: 'custom', path: [key], message: `AUTH_CLIENTS: the secret of client ${id} is ${secret.length} characters, production needs at least ${MIN_CLIENT_SECRET_LENGTH}: generate a longer one (openssl rand -base64 32)` });
+            }
+          }
+        } else if (devValues.has(value)) {
+          ctx.addIssue({ code: 'custom', path: [key], message: `${env} is a published dev default, refused when CHAT4ALL_PROFILE=production: set a value of your own from your secret store` });
+        } else if (value.length < min) {
+          ctx.addIssue({ code: 'custom', path: [key], message: `${env} is ${value.length} characters, production needs at least ${min}: generate a longer one (openssl rand -base64 ${Math.max(32, min)})` });
+        }
       }
-      if (c.jwtSecret && c.jwtSecret.length < 32) {
-        ctx.addIssue({ code: 'custom', path: ['jwtSecret'], message: `JWT_SECRET is ${c.jwtSecret.length} characters: use at least 32` });
+      if (c.scryptCost < SCRYPT_MIN_PRODUCTION_COST) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['scryptCost'],
+          message: `SCRYPT_COST (${c.scryptCost}) is below ${SCRYPT_MIN_PRODUCTION_COST} (OWASP's minimum for scrypt), refused when CHAT4ALL_PROFILE=production: raise it or leave it unset`,
+        });
       }
     }
     if (c.store === 'cassandra' && c.cassandraContactPoints.length === 0) {
@@ -344,6 +464,13 @@ export const configSchema = configFields
         message: `GATEWAY_PRESENCE_TTL_MS (${c.gatewayPresenceTtlMs}) must be at least twice GATEWAY_PRESENCE_HEARTBEAT_MS (${c.gatewayPresenceHeartbeatMs}), or one late heartbeat shows people offline: raise the TTL or shorten the heartbeat`,
       });
     }
+    if (c.httpHeadersTimeoutMs > c.httpRequestTimeoutMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['httpHeadersTimeoutMs'],
+        message: `HTTP_HEADERS_TIMEOUT_MS (${c.httpHeadersTimeoutMs}) exceeds HTTP_REQUEST_TIMEOUT_MS (${c.httpRequestTimeoutMs}), which includes the headers: lower the first or raise the second`,
+      });
+    }
     if ((c.scryptCost & (c.scryptCost - 1)) !== 0) {
       ctx.addIssue({ code: 'custom', path: ['scryptCost'], message: `SCRYPT_COST (${c.scryptCost}) must be a power of two, e.g. 16384` });
     }
@@ -351,27 +478,35 @@ export const configSchema = configFields
   .transform((c) => {
     const simBase = `http://${c.simHost}:${c.simPort}`;
     const dev = c.profile === 'dev';
+    // Outside dev a secret the service does not read stays empty: never a published value.
+    const secret = (key: SecretKey, env: keyof typeof DEV_SECRETS) => c[key] ?? (dev ? DEV_SECRETS[env] : '');
     return {
       ...c,
       sqlitePath: c.sqlitePath ?? `${c.dataDir}/chat4all.db`,
-      jwtSecret: c.jwtSecret ?? DEV_JWT_SECRET,
-      authClients: parseClients(c.authClients ?? (dev ? 'demo-client:demo-secret' : '')),
+      jwtSecret: secret('jwtSecret', 'JWT_SECRET'),
+      authClients: parseClients(secret('authClients', 'AUTH_CLIENTS')),
       whatsappBaseUrl: c.whatsappBaseUrl ?? simBase,
-      whatsappToken: c.whatsappToken ?? 'dev-provider-token',
+      whatsappToken: secret('whatsappToken', 'WHATSAPP_TOKEN'),
       instagramBaseUrl: c.instagramBaseUrl ?? simBase,
-      instagramToken: c.instagramToken ?? 'dev-provider-token',
-      metaAppSecret: c.metaAppSecret ?? DEV_APP_SECRET,
-      webhookVerifyToken: c.webhookVerifyToken ?? 'dev-verify-token',
-      /** Names of the secrets that fell back to built-in dev values, to warn about at start. */
-      devSecretsInUse: dev
-        ? (['JWT_SECRET', 'META_APP_SECRET', 'AUTH_CLIENTS'] as const).filter(
-            (k) => !{ JWT_SECRET: c.jwtSecret, META_APP_SECRET: c.metaAppSecret, AUTH_CLIENTS: c.authClients }[k],
-          )
-        : [],
+      instagramToken: secret('instagramToken', 'INSTAGRAM_TOKEN'),
+      metaAppSecret: secret('metaAppSecret', 'META_APP_SECRET'),
+      webhookVerifyToken: secret('webhookVerifyToken', 'WEBHOOK_VERIFY_TOKEN'),
+      /** Every secret that fell back to its built-in dev value (or was set to one), to warn about at start. */
+      devSecretsInUse: dev ? devSecretsInUse(c, secretsOf(c.service, c.connectorChannels)) : [],
     };
   });
 
 export type Config = z.output<typeof configSchema>;
+
+/** The variables among `keys` whose value is a published dev default, unset or set to it. */
+function devSecretsInUse(c: Partial<Record<SecretKey, string>>, keys: readonly SecretKey[]): (keyof typeof DEV_SECRETS)[] {
+  return SECRETS.filter(({ key, env }) => {
+    if (!keys.includes(key)) return false;
+    const value = c[key];
+    if (value === undefined) return true;
+    return key === 'authClients' ? /(^|,)\s*[^:,]+:demo-secret\s*(,|$)/.test(value) : value === DEV_SECRETS[env];
+  }).map((s) => s.env);
+}
 
 function parseClients(spec: string): Map<string, string> {
   const out = new Map<string, string>();

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Counter, type Registry } from 'prom-client';
 import type { Bus, BusMessage } from './ports/bus.ts';
-import type { LegacyStore as MessageStore } from './ports/legacy-store.ts';
-import type { DeadLetter } from './ports/dead-letter-store.ts';
+import type { DeadLetter, DeadLetterStore } from './ports/dead-letter-store.ts';
 import { isoAt, type Clock } from './ports/clock.ts';
 import { AppError } from './errors.ts';
 import { TOPICS } from './topics.ts';
@@ -43,7 +42,7 @@ const isBug = (err: unknown) =>
  */
 export function withDeadLetters(
   handler: (m: BusMessage) => Promise<void>,
-  deps: { store: MessageStore; bus: Bus; clock: Clock; logger: Logger; metrics: DeadLetterMetrics },
+  deps: { deadLetters: DeadLetterStore; bus: Bus; clock: Clock; logger: Logger; metrics: DeadLetterMetrics },
   options: { bugAttempts?: number } = {},
 ): (m: BusMessage) => Promise<void> {
   const attempts = new Map<string, { n: number; first: number }>();
@@ -71,7 +70,7 @@ export function withDeadLetters(
         status: 'open',
         updated_at: isoAt(deps.clock.now()),
       };
-      const stored = await deps.store.addDeadLetter(letter);
+      const stored = await deps.deadLetters.addDeadLetter(letter);
       await deps.bus
         .publish(TOPICS.deadLetter, [{ key: stored.id, value: JSON.stringify(stored) }])
         .catch((e) => deps.logger.warn({ err: e }, 'dead letter stored but not published; the store keeps it'));
@@ -84,10 +83,10 @@ export function withDeadLetters(
 
 /** Publishes a dead letter's record again on its original topic (optionally with a fixed value). */
 export async function replayDeadLetter(
-  deps: { store: MessageStore; bus: Bus; clock: Clock },
+  deps: { deadLetters: DeadLetterStore; bus: Bus; clock: Clock },
   letter: DeadLetter,
   value?: string,
 ): Promise<DeadLetter> {
   await deps.bus.publish(letter.topic, [{ key: letter.key, value: value ?? letter.value, headers: letter.headers }]);
-  return deps.store.setDeadLetterStatus(letter.id, 'replayed', isoAt(deps.clock.now()));
+  return deps.deadLetters.setDeadLetterStatus(letter.id, 'replayed', isoAt(deps.clock.now()));
 }

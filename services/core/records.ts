@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DELIVERY_STATUSES, EXTERNAL_CHANNELS } from './domain/types.ts';
+import { DELIVERY_STATUSES, EXTERNAL_CHANNELS, type StatusEvent } from './domain/types.ts';
 import { PoisonRecord } from './dead-letters.ts';
 
 /** The record on the accepted-messages topic. */
@@ -36,6 +36,17 @@ export const statusEventSchema = z.object({
   source: z.string(),
 });
 
+/** A reference to an accepted message (the store holds the message itself). */
+export type AcceptedRecord = z.infer<typeof acceptedRecordSchema>;
+/** What the router hands a connector for one external delivery. */
+export type DeliveryJob = z.infer<typeof deliveryJobSchema>;
+/** A status event as it travels on the status topic. */
+export type StatusRecord = z.infer<typeof statusEventSchema>;
+
+// The domain's `StatusEvent` (which the store ports take) is the status record: the two must stay
+// one shape, so a field added to either one fails the type check here.
+const sameShape = <A, B>(_proof: [A] extends [B] ? ([B] extends [A] ? true : never) : never) => undefined;
+sameShape<StatusRecord, StatusEvent>(true);
 
 /** Decodes a record's JSON value; anything that does not fit is a poison record. */
 export function decodeRecord<T>(schema: z.ZodType<T>, value: string, what: string): T {

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { ConfigError, loadConfig, type Config, type ServiceKind } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 
 export interface Running {
@@ -10,10 +10,11 @@ export interface Running {
  * The shape of every `main.ts`: read the config (report every problem, exit 2), warn loudly
  * about dev secrets, start, and stop gracefully on SIGTERM/SIGINT (exit 0), bounded in time.
  */
-export function runService(service: string, start: (config: Config, logger: Logger) => Promise<Running>): void {
+export function runService(service: Exclude<ServiceKind, 'platform'>, start: (config: Config, logger: Logger) => Promise<Running>): void {
   let config: Config;
   try {
-    config = loadConfig(process.env);
+    // The service is known here, not from the environment: it decides which secrets are required.
+    config = loadConfig(process.env, { service });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${service}: ${err.message}\n`);
@@ -23,7 +24,10 @@ export function runService(service: string, start: (config: Config, logger: Logg
   }
   const logger = createLogger(process.env.SERVICE_NAME ?? service, config.logLevel);
   if (config.devSecretsInUse.length > 0) {
-    logger.warn({ secrets: config.devSecretsInUse }, 'DEV PROFILE: built-in development secrets are in use; never expose this instance');
+    logger.warn(
+      { secrets: config.devSecretsInUse },
+      `DEV PROFILE: built-in development secrets are in use (${config.devSecretsInUse.join(', ')}); anyone can mint tokens and sign webhooks with them: never expose this instance, and set CHAT4ALL_PROFILE=production with real secrets outside a laptop`,
+    );
   }
   start(config, logger).then(
     (running) => stopOnSignals(running, logger, 20_000),

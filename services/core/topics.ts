@@ -48,17 +48,3 @@ export function topicLayout(partitions: number, channels: readonly ExternalChann
     ...channels.map((c) => ({ name: deliveryTopic(c), partitions })),
   ];
 }
-
-/** What the router hands a connector for one external delivery. */
-export interface DeliveryJob {
-  delivery_id: string;
-  message_id: string;
-  conversation_id: string;
-  seq: number;
-  channel: ExternalChannel;
-  recipient_id: string;
-  to: string;
-  payload: import('./domain/types.ts').Payload;
-  accepted_at: string;
-  trace_id: string;
-}

@@ -9,7 +9,6 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { PartitionAssigners, type PartitionAssigner } from 'kafkajs';
 
 const execFileAsync = promisify(execFile);
 
@@ -329,31 +328,5 @@ export async function startDevBroker(opts: StartDevBrokerOptions): Promise<DevBr
       await command('ping');
     },
     stop,
-  };
-}
-
-/**
- * kafkajs' round-robin assigner, delayed by `delayMs` before the leader answers.
- *
- * Works around a librdkafka 2.0.2 mock-cluster race: the mock completes a group sync as
- * soon as the leader's SyncGroup (carrying every member's assignment) arrives; a follower
- * whose SyncGroup arrives after that gets INVALID_REQUEST, which kafkajs treats as
- * non-retriable, so that consumer crashes for good (CRASH event with restart=false).
- * Delaying the leader lets followers' SyncGroups reach the mock first. Keeps kafkajs'
- * protocol name, so members with and without the delay can share a group. Only meant for
- * the dev broker; against a real Kafka it merely slows each rebalance by `delayMs`.
- */
-export function devBrokerAssigner(delayMs = 300): PartitionAssigner {
-  return (config) => {
-    const inner = PartitionAssigners.roundRobin(config);
-    return {
-      name: inner.name,
-      version: inner.version,
-      protocol: (subscription) => inner.protocol(subscription),
-      assign: async (group) => {
-        await new Promise((r) => setTimeout(r, delayMs));
-        return inner.assign(group);
-      },
-    };
   };
 }

@@ -12,6 +12,8 @@ export const CLOSE = {
   malformed: 4400,
   /** The send queue overflowed: reconnect and resume. */
   tooSlow: 4429,
+  /** More client frames than allowed (100 a second). */
+  policy: 1008,
   /** The gateway is shutting down: reconnect (to another one). */
   goingAway: 1001,
 } as const;

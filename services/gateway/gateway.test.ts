@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { TOPICS } from '../core/topics.ts';
 import type { MessageCreatedEvent, PresenceRecord } from '../core/realtime-events.ts';
-import { startTestGateways, TestClient } from './test-gateway.ts';
+import { startTestGateways, TestClient } from '../../test/support/gateway-harness.ts';
 
 type Harness = Awaited<ReturnType<typeof startTestGateways>>;
 type User = Awaited<ReturnType<Harness['api']['user']>>;
@@ -78,6 +78,15 @@ describe('gateway: authentication and close codes', () => {
     await c.close();
   });
 
+  it('closes 1008 a client that floods frames', async () => {
+    const c = new TestClient(h.gateway.url, { token: a.token });
+    await c.next((f) => f.type === 'ready');
+    for (let i = 0; i < 150; i++) c.send({ type: 'ping' });
+    const closed = await c.closed;
+    assert.equal(closed.code, 1008);
+    assert.match(closed.reason, /too many frames/);
+  });
+
   it('refuses a token in the URL and a plain GET, and counts closes by code', async () => {
     const inUrl = new TestClient(`${h.gateway.url}?access_token=${a.token}`);
     await assert.rejects(inUrl.opened, /400/);
@@ -133,14 +142,14 @@ describe('gateway: push, ack, read, typing, several devices and gateways', () =>
     const delivered = await alice.next((f) => f.type === 'message.status' && f.message_id === id && f.status === 'DELIVERED');
     assert.equal(delivered.recipient_id, b.user_id);
     assert.equal(delivered.channel, 'internal');
-    assert.equal((await h.api.store.getDelivery(pushed.delivery_id))!.status, 'DELIVERED');
+    assert.equal((await h.api.stores.deliveries.getDelivery(pushed.delivery_id))!.status, 'DELIVERED');
     bob.send({ type: 'read', message_id: id });
     await alice.next((f) => f.type === 'message.status' && f.message_id === id && f.status === 'READ');
-    assert.equal((await h.api.store.getDelivery(pushed.delivery_id))!.status, 'READ');
+    assert.equal((await h.api.stores.deliveries.getDelivery(pushed.delivery_id))!.status, 'READ');
     // A late ack does not move READ back.
     bob.send({ type: 'ack', message_id: id });
     await new Promise((r) => setTimeout(r, 200));
-    assert.equal((await h.api.store.getDelivery(pushed.delivery_id))!.status, 'READ');
+    assert.equal((await h.api.stores.deliveries.getDelivery(pushed.delivery_id))!.status, 'READ');
     await Promise.all([bob.close(), alice.close()]);
   });
 
@@ -171,10 +180,10 @@ describe('gateway: resume', () => {
   it('replays what was missed, then goes live, with no gap and no duplicate at the seam', async () => {
     const conversationId = await h.conversation(a, [b]);
     for (let i = 1; i <= 8; i++) await h.send(a, conversationId, `before ${i}`);
-    await waitFor(async () => (await h.api.store.listMessages(conversationId, 0, 100)).length === 8, 5000, 'routing');
+    await waitFor(async () => (await h.api.stores.messages.listMessages(conversationId, 0, 100)).length === 8, 5000, 'routing');
     // Bob last saw seq 3; messages keep coming while his replay runs (a slow store read: the
     // replay then also returns some of the messages that arrive live meanwhile).
-    const store = h.api.store;
+    const store = h.api.stores.messages;
     const listMessages = store.listMessages.bind(store);
     store.listMessages = async (...args) => {
       await new Promise((r) => setTimeout(r, 300));
@@ -203,7 +212,7 @@ describe('gateway: resume', () => {
   it('says recovered:false when the position is older than the replay limit, and starts from now', async () => {
     const conversationId = await h.conversation(a, [b]);
     for (let i = 1; i <= 35; i++) await h.send(a, conversationId, `m ${i}`);
-    await waitFor(async () => (await h.api.store.listMessages(conversationId, 0, 100)).length === 35, 5000, 'routing');
+    await waitFor(async () => (await h.api.stores.messages.listMessages(conversationId, 0, 100)).length === 35, 5000, 'routing');
     const bob = new TestClient(h.gateway.url, { token: b.token, then: [{ type: 'resume', cursors: { [conversationId]: 0 } }] });
     const resumed = await bob.next((f) => f.type === 'resumed');
     assert.deepEqual(resumed.conversations[conversationId], { seq: 0, recovered: false });
@@ -220,9 +229,9 @@ describe('gateway: resume', () => {
     await h.send(a, conversationId, 'one');
     await bob.next((f) => f.type === 'message.created' && f.seq === 1);
     // seq 2 routed but its realtime record lost: the next live record (seq 3) reveals the gap.
-    const m2 = await h.api.store.acceptMessage({ message_id: crypto.randomUUID(), conversation_id: conversationId, sender_id: a.user_id, payload: { type: 'text', text: 'two' }, channels: ['internal'], metadata: null, body_hash: 'x', trace_id: 't', created_at: new Date().toISOString() });
-    const conv = (await h.api.store.getConversation(conversationId))!;
-    await h.api.store.routeMessage(m2.message.message_id, conv.members.filter((u) => u !== a.user_id).map((u) => ({ recipient_id: u, channel: 'internal' as const, address: null })), new Date().toISOString());
+    const m2 = await h.api.stores.messages.acceptMessage({ message_id: crypto.randomUUID(), conversation_id: conversationId, sender_id: a.user_id, payload: { type: 'text', text: 'two' }, channels: ['internal'], metadata: null, body_hash: 'x', trace_id: 't', created_at: new Date().toISOString() });
+    const conv = (await h.api.stores.conversations.getConversation(conversationId))!;
+    await h.api.stores.messages.routeMessage(m2.message.message_id, conv.members.filter((u) => u !== a.user_id).map((u) => ({ recipient_id: u, channel: 'internal' as const, address: null })), new Date().toISOString());
     const id3 = await h.send(a, conversationId, 'three');
     await bob.next((f) => f.type === 'message.created' && f.message_id === id3);
     const live3 = bob.messages(conversationId).find((f) => f.seq === 3);
@@ -272,6 +281,26 @@ describe('gateway: backpressure', () => {
 });
 
 describe('gateway: presence', () => {
+  it('shows someone’s presence once a conversation with them starts while connected', async () => {
+    const h = await startTestGateways();
+    try {
+      const [a, b] = [await h.api.user('alice'), await h.api.user('bob')];
+      const alice = new TestClient(h.gateway.url, { token: a.token });
+      const bob = new TestClient(h.gateway.url, { token: b.token });
+      await Promise.all([alice, bob].map((c) => c.next((f) => f.type === 'ready')));
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(alice.frames.filter((f) => f.type === 'presence').length, 0, 'no shared conversation yet');
+      const c = await h.conversation(b, [a]);
+      await h.send(b, c, 'hi');
+      await alice.next((f) => f.type === 'message.created' && f.conversation_id === c);
+      const p = await alice.next((f) => f.type === 'presence' && f.user_id === b.user_id);
+      assert.equal(p.online, true);
+      await Promise.all([alice.close(), bob.close()]);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('shows who is online to people sharing a conversation only, across gateways and devices, and expires a dead gateway’s users', async () => {
     const h = await startTestGateways({ presenceTtlMs: 10_000 }, 2);
     try {

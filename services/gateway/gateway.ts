@@ -21,12 +21,12 @@ import { CLOSE, parseClientFrame, type ClientFrame } from './frames.ts';
 import { Connection } from './connection.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 import { PresenceView, type PresenceState } from './presence-view.ts';
-import type { GatewayStore } from './gateway-store.ts';
+import { gatewayStore, type GatewayPorts } from './gateway-store.ts';
+import { metricsElsewhere } from '../core/metrics-server.ts';
 import { errorFrame, messageCreatedFrame, messageStatusFrame, pongFrame, presenceFrame, readyFrame, typingFrame } from './server-frames.ts';
 
 /** Everything the gateway needs from outside; `main.ts` builds it, tests pass their own. */
-export interface GatewayDeps {
-  store: GatewayStore;
+export interface GatewayDeps extends GatewayPorts {
   bus: Bus;
   clock: Clock;
   logger: Logger;
@@ -39,6 +39,8 @@ export interface GatewaySettings {
   instanceId: string;
   /** The HMAC secret of the API's access tokens. */
   jwtSecret: string;
+  /** When a metrics port (METRICS_PORT) serves `/metrics`, the gateway's own port answers 404 for it. @default false */
+  metricsElsewhere?: boolean;
   /** @see Config.gatewayReplayLimit */
   replayLimit: number;
   /** @see Config.gatewaySendQueueBytes */
@@ -68,6 +70,7 @@ export function gatewaySettings(config: Config): GatewaySettings {
     authTimeoutMs: config.gatewayAuthTimeoutMs,
     presenceHeartbeatMs: config.gatewayPresenceHeartbeatMs,
     presenceTtlMs: config.gatewayPresenceTtlMs,
+    metricsElsewhere: config.metricsPort !== undefined,
   };
 }
 
@@ -85,6 +88,8 @@ export interface Gateway {
 }
 
 const PRESENCE_CHUNK = 500;
+/** Client frames a connection may send per second before it is closed with 1008. */
+const FRAMES_PER_SECOND = 100;
 
 /**
  * The push gateway (docs/realtime.md): WebSocket connections of people, authenticated with the
@@ -93,7 +98,8 @@ const PRESENCE_CHUNK = 500;
  * status events for the routers; presence merged from every gateway's heartbeats.
  */
 export function createGateway(deps: GatewayDeps, settings: GatewaySettings): Gateway {
-  const { store, bus, clock, logger } = deps;
+  const { bus, clock, logger } = deps;
+  const store = gatewayStore(deps);
   const metrics = createGatewayMetrics(deps.registry);
   const key = accessTokenKey(settings.jwtSecret);
   const ctx = { store, clock, metrics, logger, replayLimit: settings.replayLimit, sendQueueBytes: settings.sendQueueBytes };
@@ -241,7 +247,13 @@ export function createGateway(deps: GatewayDeps, settings: GatewaySettings): Gat
       for (const frame of early.splice(0)) chain = chain.then(() => handle(c, frame));
     };
 
+    let windowStart = 0;
+    let inWindow = 0;
     ws.on('message', (data, isBinary) => {
+      // Each ack, read or resume may cost a store read: a client gets a bounded share.
+      const now = Date.now();
+      if (now - windowStart >= 1000) [windowStart, inWindow] = [now, 0];
+      if (++inWindow > FRAMES_PER_SECOND) return refuse(CLOSE.policy, `too many frames: at most ${FRAMES_PER_SECOND} a second`);
       if (isBinary) return refuse(CLOSE.malformed, 'frames are JSON text');
       const frame = parseClientFrame(data.toString());
       if (typeof frame === 'string') return refuse(CLOSE.malformed, frame);
@@ -303,7 +315,15 @@ export function createGateway(deps: GatewayDeps, settings: GatewaySettings): Gat
           if (!conns) continue;
           const frame = messageCreatedFrame(event, m.delivery_id, event.routed_at);
           for (const c of conns) {
-            if (c.learn(event.conversation_id, memberIds)) for (const contact of c.contacts()) addTo(watchers, contact, c);
+            if (c.learn(event.conversation_id, memberIds)) {
+              // A conversation new to this connection: its members' presence becomes visible to it.
+              for (const contact of memberIds) {
+                if (contact === c.userId || watchers.get(contact)?.has(c)) continue;
+                addTo(watchers, contact, c);
+                const state = view.state(contact);
+                if (state.online || state.last_seen) c.send(presenceFrame(state));
+              }
+            }
             c.offer(event.conversation_id, frame);
           }
         }
@@ -337,6 +357,8 @@ export function createGateway(deps: GatewayDeps, settings: GatewaySettings): Gat
   // ---- HTTP
   const app = express();
   app.disable('x-powered-by');
+  // With a metrics port (METRICS_PORT), the public port does not show the metrics.
+  if (settings.metricsElsewhere) app.all('/metrics', metricsElsewhere);
   app.use(opsRoutes(deps.registry, async () => ({ bus: assigned && (await bus.healthy()), store: await store.healthy() })));
   app.get('/v1/stream', (_req, res) => {
     res.status(426).set('Upgrade', 'websocket').type(PROBLEM_CONTENT_TYPE).send(

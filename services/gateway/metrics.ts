@@ -3,7 +3,7 @@ import { E2E_BUCKETS } from '../core/metrics.ts';
 
 /** Every metric of the push gateway, declared in one place. */
 export function createGatewayMetrics(registry: Registry) {
-  return {
+  const metrics = {
     /** WebSocket connections authenticated and open now. */
     connectedClients: new Gauge({
       name: 'gateway_connected_clients',
@@ -58,6 +58,9 @@ export function createGatewayMetrics(registry: Registry) {
       registers: [registry],
     }),
   };
+  // Pushed types exist from the start (zero buckets), so dashboards and rate() see them before the first push.
+  for (const type of ['message.created', 'message.status', 'typing']) metrics.pushLatency.zero({ type });
+  return metrics;
 }
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

@@ -2,17 +2,32 @@ import express from 'express';
 import { z } from 'zod';
 import type { Supervisor } from './supervisor.ts';
 import { PROBLEM_CONTENT_TYPE } from '../core/problem.ts';
+import { requireToken, sameOriginOnly } from './control-guard.ts';
 
 const killBody = z.object({ signal: z.enum(['KILL', 'TERM']).default('KILL') });
 const scaleBody = z.object({ role: z.literal('router'), replicas: z.number().int().min(1) });
 const brokerBody = z.object({ action: z.enum(['down', 'up', 'rtt']), ms: z.number().int().min(0).max(60000).optional() });
 
 /**
+ * The supervisor's server on loopback (`make up`, :8079): the live view (`routes`, read-only) and the
+ * control API under `/control`, which requires the bearer token of the state file. Nothing from
+ * another site gets through (`sameOriginOnly`): a web page the developer opens cannot drive it.
+ */
+export function createControlApp(options: { token: string; routes: express.Router; control: express.Router }): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(sameOriginOnly());
+  app.use(options.routes);
+  app.use('/control', requireToken(options.token), options.control);
+  return app;
+}
+
+/**
  * The supervisor's control API on loopback, which `chat4all platform …` and the experiments use:
  * `GET /processes`, `POST /processes/:name/kill {signal}`, `POST /processes/:name/start`,
  * `POST /scale {role, replicas}`, `POST /broker {action, ms}`, `POST /down`.
  */
-export function controlRoutes(supervisor: Supervisor, onDown: () => void): express.Router {
+export function controlRoutes(supervisor: Pick<Supervisor, 'ps' | 'apiUrl' | 'simUrl' | 'streamUrls' | 'bootstrap' | 'kill' | 'startProcess' | 'scale' | 'brokerFault'>, onDown: () => void): express.Router {
   const r = express.Router();
   r.use(express.json({ limit: '16kb' }));
   const problem = (res: express.Response, status: number, detail: string) =>

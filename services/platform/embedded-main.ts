@@ -16,7 +16,10 @@ async function main() {
   }
   const logger = createLogger('platform', config.logLevel);
   if (config.devSecretsInUse.length > 0) {
-    logger.warn({ secrets: config.devSecretsInUse }, 'DEV PROFILE: built-in development secrets are in use; never expose this platform');
+    logger.warn(
+      { secrets: config.devSecretsInUse },
+      `DEV PROFILE: built-in development secrets are in use (${config.devSecretsInUse.join(', ')}); anyone can mint tokens and sign webhooks with them: never expose this platform`,
+    );
   }
   const platform = await startEmbeddedPlatform(config, { logger });
   const lines = [

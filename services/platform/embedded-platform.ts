@@ -1,22 +1,13 @@
 import type { Server } from 'node:http';
 import type { Config } from '../core/config.ts';
-import { buildAdapters, type Adapters } from '../core/build-adapters.ts';
+import { buildAdapters, type Adapters, type GivenAdapters } from '../core/build-adapters.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
-import { createRegistry } from '../core/metrics.ts';
-import { closeServer, listen } from '../core/listen.ts';
-import { EXTERNAL_CHANNELS } from '../core/domain/types.ts';
-import { createApp } from '../api/app.ts';
-import { createRouterMetrics } from '../router/metrics.ts';
-import { createDeadLetterMetrics } from '../core/dead-letters.ts';
-import { createRouterApp } from '../router/app.ts';
-import { startRouter } from '../router/router-service.ts';
-import { startWebhookDispatcher } from '../webhooks/dispatcher.ts';
-import { webhookSettings } from '../webhooks/settings.ts';
-import { buildConnectorRuntime } from '../connectors/connector-runtime.ts';
-import { createConnectorsApp } from '../connectors/app.ts';
-import { startConnectors } from '../connectors/connector-service.ts';
+import { listen, closeServer } from '../core/listen.ts';
+import { composeApi } from '../api/compose.ts';
+import { composeConnectors, type ConnectorsSettings } from '../connectors/compose.ts';
+import { composeRouter, type RouterSettings } from '../router/compose.ts';
 import { createProviderSim } from '../provider-sim/sim.ts';
-import { createGateway, gatewaySettings } from '../gateway/gateway.ts';
+import { composeGateway } from '../gateway/compose.ts';
 
 export interface EmbeddedPlatform {
   apiUrl: string;
@@ -28,6 +19,8 @@ export interface EmbeddedPlatform {
   simUrl: string | null;
   adapters: Adapters;
   logger: Logger;
+  /** What the router and the connectors were wired with (the same as their own processes would be). */
+  settings: { router: RouterSettings; connectors: ConnectorsSettings };
   /** Runs one outbox relay pass now. */
   relayTick(): Promise<void>;
   stop(): Promise<void>;
@@ -35,12 +28,13 @@ export interface EmbeddedPlatform {
 
 /**
  * The whole platform in one process on the embedded defaults: API, router, connectors, one push
- * gateway and, when asked, the provider simulator. Each keeps its own HTTP server and metric registry, as it
- * would in its own process.
+ * gateway and, when asked, the provider simulator. Each service is built by its own composition
+ * root (`services/<service>/compose.ts`), exactly as its own process builds it, with its own HTTP
+ * server and metric registry; they share the adapters.
  */
 export async function startEmbeddedPlatform(
   config: Config,
-  options: { logger?: Logger; adapters?: Partial<Adapters> } = {},
+  options: { logger?: Logger; adapters?: GivenAdapters } = {},
 ): Promise<EmbeddedPlatform> {
   const logger = options.logger ?? createLogger('platform', config.logLevel);
   const adapters = await buildAdapters(config, options.adapters, logger);
@@ -61,83 +55,41 @@ export async function startEmbeddedPlatform(
     simUrl = s.url;
   }
 
-  const connectorsRegistry = createRegistry('connectors');
-  const connectorsLogger = logger.child({ service: 'connectors' });
-  const runtime = buildConnectorRuntime(config, adapters, connectorsLogger, connectorsRegistry, simUrl ?? undefined);
-  stops.push(async () => runtime.shutdown());
-  const c = await listen(
-    createConnectorsApp({ ...adapters, logger: connectorsLogger, metrics: runtime.metrics, connectors: runtime.connectors, registry: connectorsRegistry }),
-    config.connectorsHost,
-    config.connectorsPort,
-  );
-  servers.push(c.server);
+  const connectors = await composeConnectors(config, adapters, logger.child({ service: 'connectors' }), { providerBaseUrl: simUrl ?? undefined });
+  stops.push(() => connectors.stop());
   if (simUrl) {
     const res = await fetch(`${simUrl}/_sim/config`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        webhook_urls: { whatsapp: `${c.url}/webhooks/whatsapp`, instagram: `${c.url}/webhooks/instagram` },
+        webhook_urls: { whatsapp: `${connectors.url}/webhooks/whatsapp`, instagram: `${connectors.url}/webhooks/instagram` },
       }),
     });
     if (!res.ok) throw new Error(`could not point the simulator's webhooks at the connectors: ${res.status} ${await res.text()}`);
   }
 
-  const routerRegistry = createRegistry('router');
-  const routerDeps = {
-    ...adapters,
-    logger: logger.child({ service: 'router' }),
-    metrics: createRouterMetrics(routerRegistry),
-    deadLetters: createDeadLetterMetrics(routerRegistry),
-  };
-  const router = await startRouter(routerDeps, {
-    relay: { intervalMs: config.relayIntervalMs, ageMs: config.relayAgeMs },
-    concurrency: config.consumerConcurrency,
-    keyConcurrency: config.consumerKeyConcurrency,
-  });
+  const router = await composeRouter(config, adapters, logger.child({ service: 'router' }));
   stops.push(() => router.stop());
-  const webhooks = startWebhookDispatcher(
-    { store: adapters.store, clock: adapters.clock, logger: routerDeps.logger, registry: routerRegistry },
-    { ...webhookSettings(config), intervalMs: 200 },
-  );
-  stops.push(() => webhooks.stop());
-  const r = await listen(createRouterApp({ ...adapters, registry: routerRegistry }), config.routerHost, config.routerPort);
-  servers.push(r.server);
 
-  const connectorService = await startConnectors({ ...runtime.deliverDeps, bus: adapters.bus, deadLetters: runtime.deadLetters }, [...EXTERNAL_CHANNELS], {
-    partitions: config.partitions,
-    concurrency: config.consumerConcurrency,
-    keyConcurrency: config.consumerKeyConcurrency,
-  });
-  stops.push(() => connectorService.stop());
+  const api = await composeApi(config, adapters, logger.child({ service: 'api' }));
+  stops.push(() => api.stop());
 
-  const apiRegistry = createRegistry('api');
-  const api = await listen(
-    createApp({ config, ...adapters, logger: logger.child({ service: 'api' }), registry: apiRegistry }),
-    config.apiHost,
-    config.apiPort,
-  );
-  servers.push(api.server);
-
-  const gateway = createGateway({ ...adapters, logger: logger.child({ service: 'gateway' }), registry: createRegistry('gateway') }, gatewaySettings(config));
-  await gateway.start();
+  const gateway = await composeGateway(config, adapters, logger.child({ service: 'gateway' }));
   stops.push(() => gateway.stop());
-  await new Promise<void>((resolve, reject) => {
-    gateway.server.once('error', reject);
-    gateway.server.listen(config.gatewayPort, config.gatewayHost, () => resolve());
-  });
-  const gatewayAddress = gateway.server.address() as import('node:net').AddressInfo;
 
   return {
     apiUrl: api.url,
-    routerUrl: r.url,
-    connectorsUrl: c.url,
-    streamUrl: `ws://${config.gatewayHost}:${gatewayAddress.port}/v1/stream`,
+    routerUrl: router.url,
+    connectorsUrl: connectors.url,
+    streamUrl: gateway.streamUrl,
+    settings: { router: router.settings, connectors: connectors.settings },
     simUrl,
     adapters,
     logger,
     relayTick: () => router.relay.tick(),
     async stop() {
-      // Stop taking requests first, then drain the workers, then close the stores.
+      // The simulator's server, then the API (no new messages), the router, the connectors (each
+      // closes its server and drains its workers); the shared adapters last.
       await Promise.all(servers.map((s) => closeServer(s)));
       for (const stop of stops.reverse()) await stop();
       await sim?.close();

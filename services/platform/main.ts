@@ -1,8 +1,9 @@
-import { writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { rmSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import express from 'express';
 import { Supervisor } from './supervisor.ts';
-import { controlRoutes } from './control-server.ts';
+import { controlRoutes, createControlApp } from './control-server.ts';
+import { platformStatePath, writePlatformState } from './platform-state.ts';
 import { processTable } from './status-view.ts';
 import { LiveSampler } from './live-view-sampler.ts';
 import { liveViewRoutes } from './live-view.ts';
@@ -40,7 +41,7 @@ async function main() {
     await sampler?.stop();
     process.stdout.write(`\nstopping (${why}) …\n`);
     await supervisor.down();
-    rmSync(join(dataDir, 'platform.json'), { force: true });
+    rmSync(platformStatePath(dataDir), { force: true });
     process.stdout.write('stopped.\n');
     process.exit(0);
   };
@@ -56,11 +57,11 @@ async function main() {
   }
   // The live view samples every process's /metrics once a second (see live-view-sampler.ts).
   sampler = new LiveSampler({ processes: () => supervisor.ps() }).start();
-  const app = express();
-  app.use(liveViewRoutes(sampler));
-  app.use('/control', controlRoutes(supervisor, () => void shutdown('platform down')));
+  // A new token per start, only in the owner-only state file: `chat4all platform …` reads it there.
+  const token = randomBytes(32).toString('base64url');
+  const app = createControlApp({ token, routes: liveViewRoutes(sampler), control: controlRoutes(supervisor, () => void shutdown('platform down')) });
   const control = await listen(app, '127.0.0.1', Number(process.env.CONTROL_PORT ?? 8079));
-  writeFileSync(join(dataDir, 'platform.json'), JSON.stringify({ control_url: `${control.url}/control`, pid: process.pid, api_url: supervisor.apiUrl, stream_urls: supervisor.streamUrls }));
+  writePlatformState(dataDir, { control_url: `${control.url}/control`, control_token: token, pid: process.pid, api_url: supervisor.apiUrl, stream_urls: supervisor.streamUrls });
 
   const header = [
     '',
@@ -75,6 +76,7 @@ async function main() {
     '',
     'Try it:   npx chat4all demo',
     'Operate:  npx chat4all platform ps | kill <name> [--signal KILL|TERM] | start <name> | scale router=<n> | down',
+    `          (the control API needs the token in ${platformStatePath(dataDir)}, owner-only; the CLI reads it)`,
     '',
   ].join('\n');
   if (tty) {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Channel } from './channel.ts';
 import { signWebhookBody } from './signature.ts';
-import { keepAliveFetch } from '../core/http-fetch.ts';
+import { keepAliveFetch } from '../lib/keep-alive-fetch.ts';
 import type { WebhookResult } from './sim-metrics.ts';
 import type { SimStats } from './sim-stats.ts';
 

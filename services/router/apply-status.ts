@@ -6,13 +6,13 @@ import { publishStatusChanged } from './publish-realtime.ts';
  * Applies a status event from a connector. The store enforces the forward-only rule, so a late,
  * shuffled or repeated event changes nothing and adds no history entry.
  */
-export async function applyStatus(deps: RouterDeps, event: StatusEvent): Promise<boolean> {
+export async function applyStatus(deps: Pick<RouterDeps, 'deliveries' | 'messages' | 'conversations' | 'bus' | 'clock' | 'logger' | 'metrics'>, event: StatusEvent): Promise<boolean> {
   const started = performance.now();
-  const { applied, delivery } = await deps.store.applyStatus(event);
+  const { applied, delivery } = await deps.deliveries.applyStatus(event);
   deps.metrics.storeWriteDuration.observe({ operation: 'status' }, (performance.now() - started) / 1000);
   deps.metrics.statusEvents.inc({ status: event.status, result: applied ? 'applied' : delivery ? 'ignored' : 'unknown' });
   if (applied && delivery && event.status === 'DELIVERED') {
-    const message = await deps.store.getMessage(delivery.message_id);
+    const message = await deps.messages.getMessage(delivery.message_id);
     if (message) {
       const seconds = (Date.parse(event.at) - Date.parse(message.created_at)) / 1000;
       if (seconds >= 0) deps.metrics.deliveryLatency.observe({ channel: delivery.channel }, seconds);
@@ -20,7 +20,7 @@ export async function applyStatus(deps: RouterDeps, event: StatusEvent): Promise
   }
   // Also when not applied but already at this status: the first try may have died before telling the gateways.
   if (delivery && (applied || delivery.status === event.status)) {
-    const conversation = await deps.store.getConversation(delivery.conversation_id);
+    const conversation = await deps.conversations.getConversation(delivery.conversation_id);
     await publishStatusChanged(deps, delivery, event, conversation?.members ?? []);
   }
   if (!delivery) deps.logger.warn({ delivery_id: event.delivery_id }, 'status event for an unknown delivery');

@@ -2,11 +2,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
-import { SqliteMessageStore } from '../core/adapters/sqlite-message-store.ts';
+import { openSqliteStores } from '../core/adapters/sqlite/open-sqlite-stores.ts';
 import { InMemoryBus } from '../core/adapters/in-memory-bus.ts';
 import type { OffsetReader } from '../core/consumer-lag.ts';
 import { createLogger } from '../core/logger.ts';
-import { createDeadLetterMetrics } from '../core/dead-letters.ts';
 import { partitionFor } from '../core/partitioner.ts';
 import { GROUPS, TOPICS } from '../core/topics.ts';
 import { createRouterMetrics } from './metrics.ts';
@@ -95,13 +94,13 @@ describe('BusPositions', () => {
 
 describe('outbox relay', () => {
   async function setUp(opts: { owned?: Set<number> | null; reader?: OffsetReader }) {
-    const store = new SqliteMessageStore(':memory:');
+    const stores = openSqliteStores(':memory:');
     const bus = new InMemoryBus(12);
     let now = Date.parse('2026-01-01T00:00:00Z');
     const clock = { now: () => now };
     const registry = new Registry();
     const metrics = createRouterMetrics(registry);
-    const deps = { store, bus, clock, logger: createLogger('test', 'silent'), metrics, deadLetters: createDeadLetterMetrics(registry) };
+    const deps = { messages: stores.messages, deliveries: stores.deliveries, bus, clock, logger: createLogger('test', 'silent'), metrics, maxBatchBytes: 512 * 1024 };
     const republished: string[] = [];
     const sub = await bus.subscribe({ group: 'spy', topics: [TOPICS.accepted], handler: async (m) => void republished.push(JSON.parse(m.value).message_id) });
     const relay = startRelay(deps, { intervalMs: 3_600_000, ageMs: 5000, partitions: 12, positions: opts.reader, owned: () => opts.owned ?? null });
@@ -109,7 +108,7 @@ describe('outbox relay', () => {
     const b = randomUUID();
     const accept = async (conversationId: string) => {
       const message_id = randomUUID();
-      await store.acceptMessage({
+      await stores.messages.acceptMessage({
         message_id, conversation_id: conversationId, sender_id: a, payload: { type: 'text', text: 'hi' }, channels: ['all'],
         metadata: null, body_hash: 'h', trace_id: 't', created_at: new Date(now).toISOString(),
       });
@@ -117,7 +116,7 @@ describe('outbox relay', () => {
     };
     const conversation = async () => {
       const conversation_id = randomUUID();
-      await store.createConversation({ conversation_id, type: 'private', members: [a, b], name: null, metadata: null, created_at: new Date(now).toISOString() });
+      await stores.conversations.createConversation({ conversation_id, type: 'private', members: [a, b], name: null, metadata: null, created_at: new Date(now).toISOString() });
       return conversation_id;
     };
     const settle = () => new Promise((r) => setTimeout(r, 50));
@@ -127,7 +126,7 @@ describe('outbox relay', () => {
       async close() {
         await relay.stop();
         await sub.stop();
-        await store.close();
+        await stores.close();
       },
     };
   }

@@ -4,10 +4,9 @@ import { partitionFor } from '../core/partitioner.ts';
 import type { OffsetReader } from '../core/consumer-lag.ts';
 import { EXTERNAL_CHANNELS } from '../core/domain/types.ts';
 import { BusPositions, type Watched } from './bus-positions.ts';
-import type { AcceptedRecord } from '../api/send-message.ts';
+import type { AcceptedRecord } from '../core/records.ts';
 import { dispatch, isExternal, type RouterDeps } from './route-message.ts';
 import { startPeriodic } from '../core/periodic.ts';
-import { testOnlySettings } from '../core/config.ts';
 
 export interface RelayOptions {
   /** How often to look. */
@@ -37,7 +36,7 @@ export interface RelayOptions {
  * published again (after a crashed API, a lost bus record, a broker that lost its data).
  * Each record is republished with a growing pause, so a long backlog is not flooded again.
  */
-export function startRelay(deps: RouterDeps, options: RelayOptions) {
+export function startRelay(deps: Pick<RouterDeps, 'messages' | 'deliveries' | 'bus' | 'clock' | 'logger' | 'metrics' | 'maxBatchBytes' | 'testOnly'>, options: RelayOptions) {
   const lastTry = new Map<string, { at: number; tries: number }>();
   const batch = options.batch ?? 500;
 
@@ -52,7 +51,7 @@ export function startRelay(deps: RouterDeps, options: RelayOptions) {
   };
 
   // Sabotage for the experiments' own test (CHAOS_DISABLE_RECOVERY): the relay does nothing.
-  const disabled = testOnlySettings().chaosDisableRecovery;
+  const disabled = deps.testOnly?.disableRecovery ?? false;
   if (disabled) deps.logger.warn('CHAOS_DISABLE_RECOVERY is set: the outbox relay and the catch-up routing are off, so records the bus loses stay lost (test only)');
 
   const partitions = options.partitions ?? 12;
@@ -87,7 +86,7 @@ export function startRelay(deps: RouterDeps, options: RelayOptions) {
       }
     }
     const before = isoAt(now - options.ageMs);
-    const unrouted = await deps.store.listUnrouted(before, batch);
+    const unrouted = await deps.messages.listUnrouted(before, batch);
     deps.metrics.unrouted.set(unrouted.length);
     const records = unrouted.filter((m) => due(m.message_id, now) && relayable(acceptedTopic, m.message_id, m.conversation_id, m.created_at));
     if (records.length > 0) {
@@ -107,11 +106,11 @@ export function startRelay(deps: RouterDeps, options: RelayOptions) {
       deps.metrics.relayRepublished.inc({ kind: 'message' }, records.length);
       deps.logger.info({ count: records.length }, 'relay republished unrouted messages');
     }
-    const undispatched = (await deps.store.listUndispatched(before, batch)).filter(
+    const undispatched = (await deps.deliveries.listUndispatched(before, batch)).filter(
       (d) => due(d.delivery_id, now) && isExternal(d.channel) && relayable(deliveryTopics.get(d.channel)!, d.delivery_id, d.conversation_id, d.updated_at),
     );
     for (const d of undispatched) {
-      const message = await deps.store.getMessage(d.message_id);
+      const message = await deps.messages.getMessage(d.message_id);
       if (!message) continue;
       await dispatch(deps, message, [d]);
       mark(d.delivery_id, now);

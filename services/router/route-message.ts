@@ -1,25 +1,44 @@
 import type { Bus } from '../core/ports/bus.ts';
-import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
+import type { UserStore } from '../core/ports/user-store.ts';
+import type { ConversationStore } from '../core/ports/conversation-store.ts';
+import type { MessageStore } from '../core/ports/message-store.ts';
+import type { DeliveryStore } from '../core/ports/delivery-store.ts';
+import type { DeadLetterStore } from '../core/ports/dead-letter-store.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import { planDeliveries } from '../core/domain/routing.ts';
+import { awaitsProvider } from '../core/domain/delivery.ts';
 import type { Delivery, ExternalChannel, Message } from '../core/domain/types.ts';
 import { EXTERNAL_CHANNELS } from '../core/domain/types.ts';
-import { deliveryTopic, type DeliveryJob } from '../core/topics.ts';
+import { deliveryTopic } from '../core/topics.ts';
+import type { DeliveryJob } from '../core/records.ts';
 import type { Logger } from '../core/logger.ts';
 import { messageLogger } from '../core/logger.ts';
 import type { RouterMetrics } from './metrics.ts';
 import type { DeadLetterMetrics } from '../core/dead-letters.ts';
-import { testOnlySettings } from '../core/config.ts';
+import type { RouterTestOnly } from './experiment-switches.ts';
+import { splitBySize } from '../core/record-batches.ts';
 import { publishMessageCreated } from './publish-realtime.ts';
 
+/** What a router is built from: the store ports it touches, the bus, the clock, its metrics. */
 export interface RouterDeps {
-  store: MessageStore;
+  users: UserStore;
+  conversations: ConversationStore;
+  messages: MessageStore;
+  deliveries: DeliveryStore;
+  deadLetters: DeadLetterStore;
   bus: Bus;
   clock: Clock;
   logger: Logger;
   metrics: RouterMetrics;
-  deadLetters: DeadLetterMetrics;
+  deadLetterMetrics: DeadLetterMetrics;
+  /** Most bytes of records one publish may carry (`BUS_MAX_BATCH_BYTES`): a big group's jobs are split. */
+  maxBatchBytes: number;
+  /** Test- and experiment-only behaviour (`routerTestOnly(config)`); absent means all off. */
+  testOnly?: RouterTestOnly;
 }
+
+/** What routing one message touches: identities, the conversation, the message. */
+export type RouteDeps = Pick<RouterDeps, 'users' | 'conversations' | 'messages' | 'bus' | 'clock' | 'logger' | 'metrics' | 'maxBatchBytes' | 'testOnly'>;
 
 /**
  * Routes one accepted message: gives it the conversation's next sequence number, expands it
@@ -27,9 +46,9 @@ export interface RouterDeps {
  * Safe to run twice for one message: the store keeps the first routing, and deliveries not yet
  * accepted by a provider are handed over again (connectors skip what they already sent).
  */
-export async function routeMessage(deps: RouterDeps, messageId: string): Promise<'routed' | 'duplicate' | 'missing'> {
+export async function routeMessage(deps: RouteDeps, messageId: string): Promise<'routed' | 'duplicate' | 'missing'> {
   const started = performance.now();
-  const message = await deps.store.getMessage(messageId);
+  const message = await deps.messages.getMessage(messageId);
   if (!message) {
     deps.logger.warn({ message_id: messageId }, 'accepted record names a message the store does not have');
     deps.metrics.processed.inc({ status: 'missing' });
@@ -38,8 +57,8 @@ export async function routeMessage(deps: RouterDeps, messageId: string): Promise
   // Messages of this conversation accepted earlier but not yet ordered (their record was lost or
   // is late) take their seq first, so seq order is acceptance order. Off only under the
   // experiments' sabotage (CHAOS_DISABLE_RECOVERY).
-  if (!catchUpDisabled()) {
-    for (const older of await deps.store.listUnroutedBefore(message.message_id)) {
+  if (!deps.testOnly?.disableRecovery) {
+    for (const older of await deps.messages.listUnroutedBefore(message.message_id)) {
       await routeOne(deps, older);
     }
   }
@@ -49,58 +68,36 @@ export async function routeMessage(deps: RouterDeps, messageId: string): Promise
   return outcome;
 }
 
-async function routeOne(deps: RouterDeps, message: Message): Promise<'routed' | 'duplicate'> {
+async function routeOne(deps: RouteDeps, message: Message): Promise<'routed' | 'duplicate'> {
   const log = messageLogger(deps.logger, message);
-  const conversation = await deps.store.getConversation(message.conversation_id);
+  const conversation = await deps.conversations.getConversation(message.conversation_id);
   const members = conversation?.members ?? [];
-  const identities = await deps.store.listIdentities(members.filter((m) => m !== message.sender_id));
+  const identities = await deps.users.listIdentities(members.filter((m) => m !== message.sender_id));
   const plan = planDeliveries({ senderId: message.sender_id, members, requested: message.channels, identities });
 
   const writeStarted = performance.now();
-  await emulatedStoreRoundTrip();
-  const routed = await deps.store.routeMessage(message.message_id, plan, isoAt(deps.clock.now()));
+  await deps.testOnly?.storeRoundTrip();
+  const routed = await deps.messages.routeMessage(message.message_id, plan, isoAt(deps.clock.now()));
   deps.metrics.storeWriteDuration.observe({ operation: 'route' }, (performance.now() - writeStarted) / 1000);
 
-  await dispatch(deps, { ...message, seq: routed.seq }, routed.deliveries);
-  await publishMessageCreated(deps, { ...message, seq: routed.seq }, members, routed.deliveries);
+  // The push gateways need not wait behind the connectors' records: one bus round trip for both.
+  await Promise.all([dispatch(deps, { ...message, seq: routed.seq }, routed.deliveries), publishMessageCreated(deps, { ...message, seq: routed.seq }, members, routed.deliveries)]);
   const outcome = routed.routedNow ? 'routed' : 'duplicate';
   log.debug({ seq: routed.seq, deliveries: routed.deliveries.length, outcome }, 'message routed');
   return outcome;
 }
 
-let catchUpOff: boolean | null = null;
-const catchUpDisabled = () => (catchUpOff ??= testOnlySettings().chaosDisableRecovery);
-
-let emulated: { latencyMs: number; connections: number; busy: number; waiting: (() => void)[] } | null = null;
-
 /**
- * Test and experiment only (ROUTER_EMULATED_STORE_LATENCY_MS, ROUTER_EMULATED_STORE_CONNECTIONS):
- * waits one emulated remote-store round trip, at most `connections` at once per process, so a
- * router's throughput is bounded (connections ÷ latency) the way a networked store bounds it.
- * Off (no wait at all) by default.
+ * Publishes a delivery job for every external delivery no provider has accepted yet. A group's
+ * jobs all carry the conversation as key, so they land on one partition: they are published in
+ * runs of at most `maxBatchBytes`, one after another, so no record set exceeds the broker's max
+ * message size (256 members × a 4 KB text is over 1 MiB, which a broker refuses every time and the
+ * partition would retry forever) and the jobs keep their order.
  */
-async function emulatedStoreRoundTrip(): Promise<void> {
-  if (!emulated) {
-    const s = testOnlySettings();
-    emulated = { latencyMs: s.routerEmulatedStoreLatencyMs, connections: s.routerEmulatedStoreConnections, busy: 0, waiting: [] };
-  }
-  const e = emulated;
-  if (e.latencyMs <= 0) return;
-  while (e.busy >= e.connections) await new Promise<void>((r) => e.waiting.push(r));
-  e.busy++;
-  try {
-    await new Promise((r) => setTimeout(r, e.latencyMs));
-  } finally {
-    e.busy--;
-    e.waiting.shift()?.();
-  }
-}
-
-/** Publishes a delivery job for every external delivery no provider has accepted yet. */
-export async function dispatch(deps: Pick<RouterDeps, 'bus' | 'metrics'>, message: Message, deliveries: Delivery[]) {
+export async function dispatch(deps: Pick<RouterDeps, 'bus' | 'metrics' | 'maxBatchBytes'>, message: Message, deliveries: Delivery[]) {
   const byChannel = new Map<ExternalChannel, DeliveryJob[]>();
   for (const d of deliveries) {
-    if (!isExternal(d.channel) || d.status !== 'SENT' || d.provider_message_id || !d.address) continue;
+    if (!isExternal(d.channel) || !awaitsProvider(d) || !d.address) continue;
     const job: DeliveryJob = {
       delivery_id: d.delivery_id,
       message_id: message.message_id,
@@ -118,11 +115,11 @@ export async function dispatch(deps: Pick<RouterDeps, 'bus' | 'metrics'>, messag
     byChannel.set(d.channel, list);
   }
   for (const [channel, jobs] of byChannel) {
-    await deps.bus.publish(
-      deliveryTopic(channel),
-      jobs.map((j) => ({ key: j.conversation_id, value: JSON.stringify(j), headers: { trace_id: j.trace_id } })),
-    );
-    deps.metrics.dispatched.inc({ channel }, jobs.length);
+    const records = jobs.map((j) => ({ key: j.conversation_id, value: JSON.stringify(j), headers: { trace_id: j.trace_id } }));
+    for (const run of splitBySize(records, deps.maxBatchBytes)) {
+      await deps.bus.publish(deliveryTopic(channel), run);
+      deps.metrics.dispatched.inc({ channel }, run.length);
+    }
   }
 }
 

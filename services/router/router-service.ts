@@ -38,7 +38,7 @@ export async function startRouter(deps: RouterDeps, options: { relay: RelayOptio
         if ((await routeMessage(deps, record.message_id)) === 'missing') {
           throw new PoisonRecord(`names message ${record.message_id}, which the store does not have`);
         }
-      }, { ...deps, metrics: deps.deadLetters }),
+      }, { ...deps, metrics: deps.deadLetterMetrics }),
     }),
   );
   subs.push(
@@ -51,7 +51,7 @@ export async function startRouter(deps: RouterDeps, options: { relay: RelayOptio
         const event = decodeRecord(statusEventSchema, msg.value, 'status event');
         const applied = await applyStatus(deps, event);
         deps.logger.debug({ trace_id: msg.headers.trace_id, delivery_id: event.delivery_id, status: event.status, applied }, 'status event handled');
-      }, { ...deps, metrics: deps.deadLetters }),
+      }, { ...deps, metrics: deps.deadLetterMetrics }),
     }),
   );
   const relay = startRelay(deps, { owned: () => owned, ...options.relay });

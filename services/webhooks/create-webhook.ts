@@ -1,8 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { badRequest, conflict } from '../core/errors.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
-import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
-import type { Webhook } from '../core/ports/webhook-store.ts';
+import type { Webhook, WebhookStore } from '../core/ports/webhook-store.ts';
 import type { WebhookEventType } from './events.ts';
 import { checkWebhookUrl, type LookupAll } from './url-policy.ts';
 
@@ -24,18 +23,18 @@ export const generateSecret = () => `whsec_${randomBytes(32).toString('base64url
  * must have room for one more, and the secret is given or made. The caller shows the secret once.
  */
 export async function createWebhook(
-  deps: { store: MessageStore; clock: Clock },
+  deps: { webhooks: WebhookStore; clock: Clock },
   ownerId: string,
   input: CreateWebhookInput,
   policy: { allowPrivateTargets: boolean; lookup?: LookupAll },
 ): Promise<Webhook> {
   const check = await checkWebhookUrl(input.url, policy);
   if (!check.ok) throw badRequest(`invalid request body: url ${check.reason}`, [{ field: 'url', message: check.reason }]);
-  const existing = await deps.store.listWebhooks(ownerId);
+  const existing = await deps.webhooks.listWebhooks(ownerId);
   if (existing.length >= MAX_WEBHOOKS_PER_USER) {
     throw conflict(`you have ${existing.length} webhooks, the most allowed is ${MAX_WEBHOOKS_PER_USER}: delete one first`);
   }
-  return deps.store.createWebhook({
+  return deps.webhooks.createWebhook({
     webhook_id: `wh_${randomUUID().replace(/-/g, '')}`,
     owner_id: ownerId,
     url: check.url.toString(),

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { SqliteMessageStore } from '../core/adapters/sqlite-message-store.ts';
+import { openSqliteStores } from '../core/adapters/sqlite/open-sqlite-stores.ts';
+import type { Stores } from '../core/ports/stores.ts';
 import { createLogger } from '../core/logger.ts';
 import { isoAt } from '../core/ports/clock.ts';
 import { createWebhook } from './create-webhook.ts';
@@ -14,22 +15,22 @@ import { verifyWebhook } from './verify.ts';
 const logger = createLogger('webhooks-test', 'silent');
 
 describe('webhook dispatcher', () => {
-  let store: SqliteMessageStore;
+  let stores: Stores;
   let now: number;
   const clock = { now: () => now };
   const cleanups: (() => Promise<void>)[] = [];
 
   beforeEach(() => {
-    store = new SqliteMessageStore(':memory:');
+    stores = openSqliteStores(':memory:');
     now = Date.parse('2025-03-01T12:00:00Z');
   });
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
-    await store.close();
+    await stores.close();
   });
 
-  async function receiver(statuses: number[]) {
-    const r = await startTestReceiver(statuses);
+  async function receiver(statuses: number[], options: { delayMs?: number } = {}) {
+    const r = await startTestReceiver(statuses, options);
     cleanups.push(() => r.close());
     return r;
   }
@@ -37,7 +38,7 @@ describe('webhook dispatcher', () => {
   function dispatcher(options: WebhookDispatcherOptions = {}, registry = new Registry()) {
     // The interval is long: the tests drive every pass with tick().
     const d = startWebhookDispatcher(
-      { store, clock, logger, registry },
+      { webhooks: stores.webhooks, clock, logger, registry },
       { allowPrivateTargets: true, intervalMs: 3_600_000, timeoutMs: 2000, random: () => 1, ...options },
     );
     cleanups.push(() => d.stop());
@@ -48,18 +49,18 @@ describe('webhook dispatcher', () => {
   async function sentMessage(sender = randomUUID()) {
     const bob = randomUUID();
     const conversation_id = randomUUID();
-    await store.createConversation({ conversation_id, type: 'private', members: [sender, bob], name: null, metadata: null, created_at: isoAt(now) });
+    await stores.conversations.createConversation({ conversation_id, type: 'private', members: [sender, bob], name: null, metadata: null, created_at: isoAt(now) });
     const message_id = randomUUID();
-    await store.acceptMessage({
+    await stores.messages.acceptMessage({
       message_id, conversation_id, sender_id: sender, payload: { type: 'text', text: 'hi' }, channels: ['whatsapp'],
       metadata: null, body_hash: 'h', trace_id: 't', created_at: isoAt(now),
     });
-    const routed = await store.routeMessage(message_id, [{ recipient_id: bob, channel: 'whatsapp', address: '+5511999990001' }], isoAt(now));
+    const routed = await stores.messages.routeMessage(message_id, [{ recipient_id: bob, channel: 'whatsapp', address: '+5511999990001' }], isoAt(now));
     return { sender, bob, message_id, conversation_id, delivery_id: routed.deliveries[0]!.delivery_id };
   }
 
   async function subscribe(owner: string, url: string, events: WebhookEventType[]) {
-    return createWebhook({ store, clock }, owner, { url, events }, { allowPrivateTargets: true });
+    return createWebhook({ webhooks: stores.webhooks, clock }, owner, { url, events }, { allowPrivateTargets: true });
   }
 
   const count = async (registry: Registry, result: string) =>
@@ -70,7 +71,7 @@ describe('webhook dispatcher', () => {
     const alice = randomUUID();
     const webhook = await subscribe(alice, r.url, ['message.delivered']);
     const m = await sentMessage(alice);
-    await store.applyStatus({ delivery_id: m.delivery_id, status: 'DELIVERED', at: isoAt(now + 5), source: 'provider' });
+    await stores.deliveries.applyStatus({ delivery_id: m.delivery_id, status: 'DELIVERED', at: isoAt(now + 5), source: 'provider' });
     const d = dispatcher();
     const start = now;
 
@@ -113,11 +114,11 @@ describe('webhook dispatcher', () => {
     assert.equal(body.channel, 'whatsapp');
     assert.equal(body.occurred_at, isoAt(Date.parse('2025-03-01T12:00:00Z') + 5));
 
-    const attempts = await store.listWebhookAttempts(webhook.webhook_id, 10);
+    const attempts = await stores.webhooks.listWebhookAttempts(webhook.webhook_id, 10);
     assert.deepEqual(attempts.map((a) => [a.attempt, a.status_code, a.result]), [[3, 200, 'success'], [2, 500, 'retry'], [1, 500, 'retry']]);
     assert.equal(await count(d.registry, 'retry'), 2);
     assert.equal(await count(d.registry, 'success'), 1);
-    assert.equal(await store.countPendingWebhookEvents(), 0);
+    assert.equal(await stores.webhooks.countPendingWebhookEvents(), 0);
   });
 
   it('gives up after the retry window and records the event failed', async () => {
@@ -125,7 +126,7 @@ describe('webhook dispatcher', () => {
     const alice = randomUUID();
     const webhook = await subscribe(alice, r.url, ['message.failed']);
     const m = await sentMessage(alice);
-    await store.applyStatus({ delivery_id: m.delivery_id, status: 'FAILED', at: isoAt(now), error: { code: 'provider_down', message: 'gone' }, source: 'connector' });
+    await stores.deliveries.applyStatus({ delivery_id: m.delivery_id, status: 'FAILED', at: isoAt(now), error: { code: 'provider_down', message: 'gone' }, source: 'connector' });
     const d = dispatcher({ retryHours: 1 });
     for (let i = 0; i < 40; i++) {
       await d.tick();
@@ -133,14 +134,14 @@ describe('webhook dispatcher', () => {
     }
     assert.equal(r.received[0]!.body.type, 'message.failed');
     assert.deepEqual(r.received[0]!.body.error, { code: 'provider_down', message: 'gone' });
-    const attempts = await store.listWebhookAttempts(webhook.webhook_id, 100);
+    const attempts = await stores.webhooks.listWebhookAttempts(webhook.webhook_id, 100);
     assert.equal(attempts[0]!.result, 'failed', 'the last attempt gives up');
     assert.ok(attempts.slice(1).every((a) => a.result === 'retry'));
     assert.equal(attempts.length, r.received.length);
     const window = Date.parse(attempts[0]!.at) - Date.parse(attempts.at(-1)!.at);
     assert.ok(window >= 3_600_000, `tried for the whole hour (${window} ms)`);
     assert.equal(await count(d.registry, 'failed'), 1);
-    assert.equal(await store.countPendingWebhookEvents(), 0);
+    assert.equal(await stores.webhooks.countPendingWebhookEvents(), 0);
   });
 
   it('sends the events of one message in order, holding the next while the previous is retried', async () => {
@@ -148,8 +149,8 @@ describe('webhook dispatcher', () => {
     const alice = randomUUID();
     await subscribe(alice, r.url, ['message.delivered', 'message.read']);
     const m = await sentMessage(alice);
-    await store.applyStatus({ delivery_id: m.delivery_id, status: 'DELIVERED', at: isoAt(now), source: 'provider' });
-    await store.applyStatus({ delivery_id: m.delivery_id, status: 'READ', at: isoAt(now + 1), source: 'provider' });
+    await stores.deliveries.applyStatus({ delivery_id: m.delivery_id, status: 'DELIVERED', at: isoAt(now), source: 'provider' });
+    await stores.deliveries.applyStatus({ delivery_id: m.delivery_id, status: 'READ', at: isoAt(now + 1), source: 'provider' });
     const d = dispatcher();
     await d.tick();
     assert.deepEqual(r.received.map((c) => c.body.type), ['message.delivered'], 'read waits for delivered');
@@ -163,8 +164,8 @@ describe('webhook dispatcher', () => {
     const alice = randomUUID();
     await subscribe(alice, r.url, ['message.read']);
     const m = await sentMessage(alice);
-    await store.applyStatus({ delivery_id: m.delivery_id, status: 'DELIVERED', at: isoAt(now), source: 'provider' });
-    await store.applyStatus({ delivery_id: m.delivery_id, status: 'READ', at: isoAt(now), source: 'provider' });
+    await stores.deliveries.applyStatus({ delivery_id: m.delivery_id, status: 'DELIVERED', at: isoAt(now), source: 'provider' });
+    await stores.deliveries.applyStatus({ delivery_id: m.delivery_id, status: 'READ', at: isoAt(now), source: 'provider' });
     const one = dispatcher();
     const two = dispatcher();
     await Promise.all([one.tick(), two.tick(), one.tick(), two.tick()]);
@@ -175,12 +176,12 @@ describe('webhook dispatcher', () => {
     const r = await receiver([200]);
     const alice = randomUUID();
     const early = await sentMessage(alice);
-    await store.applyStatus({ delivery_id: early.delivery_id, status: 'DELIVERED', at: isoAt(now), source: 'provider' });
+    await stores.deliveries.applyStatus({ delivery_id: early.delivery_id, status: 'DELIVERED', at: isoAt(now), source: 'provider' });
     await subscribe(alice, r.url, ['message.delivered']);
     const other = await sentMessage();
-    await store.applyStatus({ delivery_id: other.delivery_id, status: 'DELIVERED', at: isoAt(now), source: 'provider' });
+    await stores.deliveries.applyStatus({ delivery_id: other.delivery_id, status: 'DELIVERED', at: isoAt(now), source: 'provider' });
     const later = await sentMessage(alice);
-    await store.applyStatus({ delivery_id: later.delivery_id, status: 'DELIVERED', at: isoAt(now), source: 'provider' });
+    await stores.deliveries.applyStatus({ delivery_id: later.delivery_id, status: 'DELIVERED', at: isoAt(now), source: 'provider' });
     await dispatcher().tick();
     assert.deepEqual(r.received.map((c) => c.body.message_id), [later.message_id]);
   });
@@ -190,12 +191,34 @@ describe('webhook dispatcher', () => {
     const alice = randomUUID();
     const webhook = await subscribe(alice, r.url, ['message.delivered']);
     const m = await sentMessage(alice);
-    await store.applyStatus({ delivery_id: m.delivery_id, status: 'DELIVERED', at: isoAt(now), source: 'provider' });
+    await stores.deliveries.applyStatus({ delivery_id: m.delivery_id, status: 'DELIVERED', at: isoAt(now), source: 'provider' });
     await dispatcher({ allowPrivateTargets: false }).tick();
     assert.equal(r.received.length, 0);
-    const [attempt] = await store.listWebhookAttempts(webhook.webhook_id, 1);
+    const [attempt] = await stores.webhooks.listWebhookAttempts(webhook.webhook_id, 1);
     assert.equal(attempt!.status_code, null);
     assert.match(attempt!.error ?? '', /loopback/);
+  });
+
+  it('does not hold a fast subscriber up behind a slow one: each subscriber gets its share of the slots', async () => {
+    const slow = await receiver([200], { delayMs: 1500 });
+    const fast = await receiver([200]);
+    const [slowOwner, fastOwner] = [randomUUID(), randomUUID()];
+    await subscribe(slowOwner, slow.url, ['message.sent']);
+    await subscribe(fastOwner, fast.url, ['message.sent']);
+    // The slow subscriber's events are older, so they come first in the due order.
+    for (let i = 0; i < 6; i++) await sentMessage(slowOwner);
+    for (let i = 0; i < 2; i++) await sentMessage(fastOwner);
+    const d = dispatcher({ concurrency: 4, perSubscriberConcurrency: 2, timeoutMs: 5000 });
+
+    const started = Date.now();
+    const pass = d.tick();
+    while (fast.received.length < 2 && Date.now() - started < 5000) await new Promise((resolve) => setTimeout(resolve, 10));
+    const fastMs = Date.now() - started;
+    assert.equal(fast.received.length, 2);
+    assert.ok(fastMs < 1000, `the fast receiver had its events after ${fastMs} ms, behind the slow one's 1500 ms answers`);
+    assert.ok(slow.received.length <= 2, `the slow subscriber had at most its share in flight (${slow.received.length})`);
+    await slow.close(); // the rest fail fast and are retried later; the pass ends
+    await pass;
   });
 
   it('backs off exponentially with jitter, capped at the maximum', () => {

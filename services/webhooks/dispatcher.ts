@@ -2,8 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../core/logger.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
-import type { LegacyStore as MessageStore } from '../core/ports/legacy-store.ts';
-import type { Webhook, WebhookAttempt, WebhookEvent } from '../core/ports/webhook-store.ts';
+import type { Webhook, WebhookAttempt, WebhookEvent, WebhookStore } from '../core/ports/webhook-store.ts';
 import { eventsFor } from './events.ts';
 import { createWebhookMetrics } from './metrics.ts';
 import { DEFAULT_WEBHOOK_SETTINGS, type WebhookSettings } from './settings.ts';
@@ -12,7 +11,7 @@ import { signWebhook, WEBHOOK_HEADERS } from './verify.ts';
 import { startPeriodic } from '../core/periodic.ts';
 
 export interface WebhookDispatcherDeps {
-  store: MessageStore;
+  webhooks: WebhookStore;
   clock: Clock;
   logger: Logger;
   /** Where `webhook_*` metrics are declared (one dispatcher per registry). */
@@ -49,7 +48,7 @@ export function retryDelay(attempt: number, o: { baseDelayMs: number; maxDelayMs
 }
 
 const LEASE_MARGIN_MS = 10_000;
-/** Most store reads per pass for each step, so one pass stays bounded under a backlog. */
+/** Most store reads per pass in step 1, so one pass stays bounded under a backlog. */
 const MAX_ROUNDS = 10;
 const PRUNE_EVERY_MS = 3_600_000;
 
@@ -57,8 +56,12 @@ const PRUNE_EVERY_MS = 3_600_000;
  * The webhook dispatcher. The store's status history is an ordered log of every delivery
  * transition; each pass (1) turns the entries after the durable cursor into events for the
  * senders' webhooks (the outbox `webhook_events`, with stable ids, stored together with the new
- * cursor), then (2) leases the due events and POSTs them, signed, at most `concurrency` at a time,
- * retrying non-2xx answers and errors with backoff until `retryHours` after the event was made.
+ * cursor), then (2) leases the due events and POSTs them, signed, at most `concurrency` at a time
+ * and at most `perSubscriberConcurrency` for one subscriber, retrying non-2xx answers and errors
+ * with backoff until `retryHours` after the event was made. Sends run on their own: a pass does not
+ * wait for them, and each finished send claims the next due events at once, leaving out the
+ * webhooks of subscribers that have their share in flight — so a subscriber whose endpoints answer
+ * slowly waits for its own slots, never the others'.
  * Several dispatchers may run on one store: the lease keeps two from sending one event at once,
  * and delivery stays at-least-once (a dispatcher that dies mid-send leaves the event to be sent
  * again once its lease ends).
@@ -82,18 +85,18 @@ export function startWebhookDispatcher(deps: WebhookDispatcherDeps, options: Web
 
   /** Step 1: history entries after the cursor become events. */
   async function enqueue() {
-    let cursor = await deps.store.webhookCursor();
+    let cursor = await deps.webhooks.webhookCursor();
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const { entries, lastId } = await deps.store.historyForWebhooks(cursor, o.batch);
+      const { entries, lastId } = await deps.webhooks.historyForWebhooks(cursor, o.batch);
       if (lastId === cursor) return;
       // Read the webhooks after the entries: a webhook created meanwhile has `start_after` at or
       // beyond every entry read, so none of its events can be missed.
       const bySender = new Map<string, Webhook[]>();
-      for (const sender of new Set(entries.map((e) => e.sender_id))) bySender.set(sender, await deps.store.listWebhooks(sender));
+      for (const sender of new Set(entries.map((e) => e.sender_id))) bySender.set(sender, await deps.webhooks.listWebhooks(sender));
       const now = deps.clock.now();
       const schedule = { created_at: isoAt(now), now, deadline: now + o.retryHours * 3_600_000 };
       const events = entries.flatMap((e) => eventsFor(e, bySender.get(e.sender_id) ?? [], schedule));
-      await deps.store.enqueueWebhookEvents(events, lastId);
+      await deps.webhooks.enqueueWebhookEvents(events, lastId);
       cursor = lastId;
     }
   }
@@ -134,7 +137,7 @@ export function startWebhookDispatcher(deps: WebhookDispatcherDeps, options: Web
       // The last retry happens at the deadline itself, so every event is tried for the whole window.
       next = { status: 'pending', next_attempt_at: Math.min(event.deadline, now + retryDelay(event.attempts + 1, o, o.random)) };
     }
-    await deps.store.recordWebhookAttempt(
+    await deps.webhooks.recordWebhookAttempt(
       {
         event_id: event.event_id,
         webhook_id: event.webhook_id,
@@ -153,42 +156,101 @@ export function startWebhookDispatcher(deps: WebhookDispatcherDeps, options: Web
     else if (result === 'retry') log.info({ ...fields, error, next_attempt_at: isoAt(next.next_attempt_at) }, 'webhook delivery failed; will retry');
   }
 
-  /** Step 2: lease the due events and send them; returns how many were sent. */
-  async function deliverDue(): Promise<number> {
-    const now = deps.clock.now();
-    const claimed = await deps.store.claimWebhookEvents(now, now + o.timeoutMs + LEASE_MARGIN_MS, o.concurrency);
-    const webhooks = new Map<string, Webhook | null>();
-    await Promise.all(
-      claimed.map(async (event) => {
-        if (!webhooks.has(event.webhook_id)) webhooks.set(event.webhook_id, await deps.store.getWebhook(event.webhook_id));
-        const webhook = webhooks.get(event.webhook_id);
+  // Step 2's bookkeeping: sends under way in all and per subscriber, and whose each webhook is.
+  let running = 0;
+  const runningFor = new Map<string, number>();
+  const ownerOf = new Map<string, string>();
+  /** Events claimed while their subscriber had its share in flight (its owner was not known yet). */
+  const waiting = new Map<string, { event: WebhookEvent; webhook: Webhook }[]>();
+  const sends = new Set<Promise<void>>();
+  let claiming: Promise<void> = Promise.resolve();
+  let stopping = false;
+
+  const atShare = (owner: string) => (runningFor.get(owner) ?? 0) >= o.perSubscriberConcurrency;
+
+  /** Starts one send in the background; when it ends, the subscriber's next waiting event goes, then a claim. */
+  function startSend(event: WebhookEvent, webhook: Webhook) {
+    running++;
+    runningFor.set(webhook.owner_id, (runningFor.get(webhook.owner_id) ?? 0) + 1);
+    const done = send(event, webhook)
+      .catch((err: unknown) => log.warn({ err, event_id: event.event_id }, 'webhook attempt could not be recorded; its lease will end'))
+      .finally(() => {
+        running--;
+        const left = (runningFor.get(webhook.owner_id) ?? 1) - 1;
+        if (left === 0) runningFor.delete(webhook.owner_id);
+        else runningFor.set(webhook.owner_id, left);
+        sends.delete(done);
+        const next = waiting.get(webhook.owner_id)?.shift();
+        if (next) startSend(next.event, next.webhook);
+        if (waiting.get(webhook.owner_id)?.length === 0) waiting.delete(webhook.owner_id);
+        if (!stopping) void fill().catch((err: unknown) => log.warn({ err }, 'webhook claim failed; the next pass tries again'));
+      });
+    sends.add(done);
+  }
+
+  /** Leases as many due events as there are free slots, leaving out subscribers at their share; returns how many. Claims never overlap. */
+  function fill(): Promise<number> {
+    const run = claiming.then(async () => {
+      const free = o.concurrency - running;
+      if (free <= 0) return 0;
+      const skipWebhooks = [...ownerOf].filter(([, owner]) => atShare(owner)).map(([webhookId]) => webhookId);
+      const now = deps.clock.now();
+      const claimed = await deps.webhooks.claimWebhookEvents(now, now + o.timeoutMs + LEASE_MARGIN_MS, free, {
+        skipWebhooks,
+        perWebhook: o.perSubscriberConcurrency,
+      });
+      for (const event of claimed) {
+        const webhook = await deps.webhooks.getWebhook(event.webhook_id);
         // Deleted meanwhile: its events are deleted with it.
-        if (!webhook) return;
-        await send(event, webhook);
-      }),
+        if (!webhook) continue;
+        ownerOf.set(webhook.webhook_id, webhook.owner_id);
+        if (atShare(webhook.owner_id)) waiting.set(webhook.owner_id, [...(waiting.get(webhook.owner_id) ?? []), { event, webhook }]);
+        else startSend(event, webhook);
+      }
+      return claimed.length;
+    });
+    claiming = run.then(
+      () => undefined,
+      () => undefined,
     );
-    return claimed.length;
+    return run;
+  }
+
+  /** Waits until no send is under way and nothing more is due (tests: `tick()` returns then). */
+  async function settled() {
+    for (;;) {
+      while (sends.size > 0) await Promise.all([...sends]);
+      await claiming;
+      if (sends.size === 0 && (await fill()) === 0 && sends.size === 0) return;
+    }
   }
 
   async function pass() {
     await enqueue();
-    // Each round may free the next event of a message (events of one message go in order).
-    for (let round = 0; round < MAX_ROUNDS; round++) if ((await deliverDue()) === 0) break;
-    metrics.pending.set(await deps.store.countPendingWebhookEvents());
+    await fill();
+    metrics.pending.set(await deps.webhooks.countPendingWebhookEvents());
     const now = deps.clock.now();
     if (now - lastPrune >= PRUNE_EVERY_MS) {
       lastPrune = now;
-      await deps.store.pruneWebhookEvents(isoAt(now - o.retentionHours * 3_600_000));
+      await deps.webhooks.pruneWebhookEvents(isoAt(now - o.retentionHours * 3_600_000));
     }
   }
 
   // Passes never overlap: a tick() during a timed pass runs after it.
   const loop = startPeriodic({ intervalMs: o.intervalMs, pass, onError: (err) => log.warn({ err }, 'webhook dispatcher pass failed; will try again') });
   return {
-    /** Runs one pass now (tests use this instead of waiting). */
-    tick: loop.tick,
-    /** Stops the timer and waits for the pass under way. */
-    stop: loop.stop,
+    /** Runs one pass now and waits until its sends, and the sends they made due, are done (tests use this instead of waiting). */
+    async tick() {
+      await loop.tick();
+      await settled();
+    },
+    /** Stops the timer and waits for the pass and the sends under way. */
+    async stop() {
+      stopping = true;
+      await loop.stop();
+      await claiming;
+      while (sends.size > 0) await Promise.all([...sends]);
+    },
   };
 }
 

@@ -11,9 +11,10 @@ export interface ReceivedCallback {
 
 /**
  * A webhook receiver for tests on 127.0.0.1 and a free port: it answers the statuses in
- * `statuses` in turn (the last one repeats) and keeps every callback.
+ * `statuses` in turn (the last one repeats) and keeps every callback, answering `delayMs` after
+ * the body arrived (a slow endpoint).
  */
-export async function startTestReceiver(statuses: number[] = [200]) {
+export async function startTestReceiver(statuses: number[] = [200], options: { delayMs?: number } = {}) {
   const received: ReceivedCallback[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -28,7 +29,9 @@ export async function startTestReceiver(statuses: number[] = [200]) {
       }
       received.push({ headers: req.headers, rawBody, body });
       const status = statuses[Math.min(received.length - 1, statuses.length - 1)] ?? 200;
-      res.writeHead(status, { 'content-type': 'text/plain' }).end(String(status));
+      const answer = () => res.writeHead(status, { 'content-type': 'text/plain' }).end(String(status));
+      if (options.delayMs) setTimeout(answer, options.delayMs).unref();
+      else answer();
     });
   });
   server.listen(0, '127.0.0.1');

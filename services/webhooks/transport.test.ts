@@ -32,6 +32,16 @@ describe('webhook HTTP transport', () => {
     assert.equal(receiver.received.length, before, 'nothing reached the receiver');
   });
 
+  it('refuses loopback written as IPv4-mapped or IPv4-compatible IPv6, on every attempt', async () => {
+    const send = httpTransport({ allowPrivateTargets: false });
+    const before = receiver.received.length;
+    const port = new URL(receiver.url).port;
+    for (const host of ['[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '[::7f00:1]', '[64:ff9b::7f00:1]']) {
+      for (let attempt = 0; attempt < 2; attempt++) await assert.rejects(send(request(`http://${host}:${port}/`)), BlockedAddressError, host);
+    }
+    assert.equal(receiver.received.length, before, 'nothing reached the receiver');
+  });
+
   it('gives up on a receiver that does not answer in time', async () => {
     const silent = createServer(() => undefined);
     silent.listen(0, '127.0.0.1');

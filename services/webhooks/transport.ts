@@ -26,10 +26,12 @@ export class BlockedAddressError extends Error {
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
 /**
- * The HTTP transport. The address check runs inside the socket's own DNS lookup, so the address
- * checked is the address connected to (a host that re-resolves to a private address after the
- * webhook was created — DNS rebinding — is refused). Redirects are not followed; the answer's body
- * is read and dropped.
+ * The HTTP transport. Every attempt (first send and each retry) checks the target three times:
+ * a literal IP before connecting; a host name inside the socket's own DNS lookup, so a host that
+ * re-resolves to a private address after the webhook was created (DNS rebinding) is refused before
+ * any packet goes to it; and the socket's remote address once connected, before the request is
+ * written, so nothing is sent to an address the policy refuses whatever resolved it. Redirects are
+ * not followed (a 3xx is the receiver's answer); the answer's body is read and dropped.
  */
 export function httpTransport(policy: { allowPrivateTargets: boolean }): WebhookTransport {
   const checkedLookup = (hostname: string, options: LookupOptions, callback: LookupCallback) => {
@@ -80,6 +82,14 @@ export function httpTransport(policy: { allowPrivateTargets: boolean }): Webhook
         clearTimeout(timer);
         reject(err);
       });
-      r.end(req.body);
+      r.once('socket', (socket) => {
+        const verify = () => {
+          const address = socket.remoteAddress;
+          if (!address || !kindAllowed(classifyAddress(address), policy.allowPrivateTargets)) r.destroy(new BlockedAddressError(address ?? 'an unknown address'));
+          else r.end(req.body);
+        };
+        if (socket.connecting) socket.once('connect', verify);
+        else verify();
+      });
     });
 }

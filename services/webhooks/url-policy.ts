@@ -1,5 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /** What kind of address a webhook URL points at; only `public` is allowed by default. */
 export type AddressKind = 'public' | 'private' | 'loopback' | 'link-local' | 'unique-local' | 'metadata' | 'unspecified' | 'reserved';
@@ -11,41 +12,77 @@ export function kindAllowed(kind: AddressKind, allowPrivateTargets: boolean): bo
   return false;
 }
 
-const RANGES: [AddressKind, string, number, 'ipv4' | 'ipv6'][] = [
-  // Most specific first: the metadata addresses sit inside link-local ranges.
-  ['metadata', '169.254.169.254', 32, 'ipv4'],
-  ['metadata', '169.254.170.2', 32, 'ipv4'],
-  ['metadata', 'fd00:ec2::254', 128, 'ipv6'],
-  ['unspecified', '0.0.0.0', 8, 'ipv4'],
-  ['unspecified', '::', 128, 'ipv6'],
-  ['loopback', '127.0.0.0', 8, 'ipv4'],
-  ['loopback', '::1', 128, 'ipv6'],
-  ['private', '10.0.0.0', 8, 'ipv4'],
-  ['private', '172.16.0.0', 12, 'ipv4'],
-  ['private', '192.168.0.0', 16, 'ipv4'],
-  ['private', '100.64.0.0', 10, 'ipv4'],
-  ['link-local', '169.254.0.0', 16, 'ipv4'],
-  ['link-local', 'fe80::', 10, 'ipv6'],
-  ['unique-local', 'fc00::', 7, 'ipv6'],
-  ['reserved', '224.0.0.0', 3, 'ipv4'],
-  ['reserved', 'ff00::', 8, 'ipv6'],
-];
-const LISTS = RANGES.map(([kind, net, prefix, family]) => {
-  const list = new BlockList();
-  list.addSubnet(net, prefix, family);
-  return { kind, list, family };
-});
+// Cloud metadata endpoints: AWS/GCP/Azure (169.254.169.254), ECS task metadata (169.254.170.2), AWS IPv6.
+const METADATA = ['169.254.169.254', '169.254.170.2', 'fd00:ec2::254'].map((a) => ipaddr.parse(a).toNormalizedString());
 
-/** Classifies an IP address (IPv4-mapped IPv6 addresses count as their IPv4 address). */
+// The documentation ranges (RFC 5737, RFC 3849) are routed nowhere, so allowing them reaches nothing;
+// tests and docs use them as the stand-in for "some public host".
+const DOCUMENTATION = ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '2001:db8::/32'].map((c) => ipaddr.parseCIDR(c));
+
+const V4_KINDS: Partial<Record<string, AddressKind>> = {
+  unicast: 'public',
+  private: 'private',
+  carrierGradeNat: 'private',
+  loopback: 'loopback',
+  linkLocal: 'link-local',
+  unspecified: 'unspecified',
+};
+const V6_KINDS: Partial<Record<string, AddressKind>> = {
+  unicast: 'public',
+  loopback: 'loopback',
+  linkLocal: 'link-local',
+  uniqueLocal: 'unique-local',
+  unspecified: 'unspecified',
+};
+
+/**
+ * The IPv4 address an IPv6 address carries, and whether that embedding reaches the IPv4 host
+ * (IPv4-mapped `::ffff:a.b.c.d` and NAT64 `64:ff9b::/96` do; the SIIT, IPv4-compatible `::a.b.c.d`
+ * and 6to4 `2002::/16` forms are tunnels or deprecated, so a public address in them is still refused).
+ */
+function embeddedIPv4(ip: ipaddr.IPv6): { v4: ipaddr.IPv4; reachesHost: boolean } | null {
+  const p = ip.parts;
+  const v4 = (hi: number, lo: number) => new ipaddr.IPv4([hi >> 8, hi & 0xff, lo >> 8, lo & 0xff]);
+  switch (ip.range()) {
+    case 'ipv4Mapped':
+      return { v4: ip.toIPv4Address(), reachesHost: true };
+    case 'rfc6145':
+      return { v4: v4(p[6]!, p[7]!), reachesHost: false };
+    case 'rfc6052':
+      return { v4: v4(p[6]!, p[7]!), reachesHost: p[2] === 0 };
+    case '6to4':
+      return { v4: v4(p[1]!, p[2]!), reachesHost: false };
+    default:
+      // IPv4-compatible (::/96, deprecated by RFC 4291) other than :: and ::1; `ipaddr.js` calls it unicast.
+      if (p.slice(0, 6).every((x) => x === 0) && (p[6] !== 0 || p[7]! > 1)) return { v4: v4(p[6]!, p[7]!), reachesHost: false };
+      return null;
+  }
+}
+
+function classifyParsed(ip: ipaddr.IPv4 | ipaddr.IPv6): AddressKind {
+  if (METADATA.includes(ip.toNormalizedString())) return 'metadata';
+  if (DOCUMENTATION.some(([net, bits]) => net.kind() === ip.kind() && ip.match(net, bits))) return 'public';
+  if (ip.kind() === 'ipv4') return V4_KINDS[ip.range()] ?? 'reserved';
+  const v6 = ip as ipaddr.IPv6;
+  const embedded = embeddedIPv4(v6);
+  if (embedded) {
+    const kind = classifyParsed(embedded.v4);
+    return kind === 'public' && !embedded.reachesHost ? 'reserved' : kind;
+  }
+  return V6_KINDS[v6.range()] ?? 'reserved';
+}
+
+/**
+ * Classifies an IP address. IPv6 forms that carry an IPv4 address (mapped, compatible, NAT64, 6to4,
+ * SIIT) count as that IPv4 address, so `[::ffff:7f00:1]` is loopback and `[64:ff9b::a9fe:a9fe]` is
+ * metadata. Anything that is not an address, and every special-purpose range not named here
+ * (multicast, broadcast, benchmarking, Teredo, …), is `reserved`.
+ */
 export function classifyAddress(address: string): AddressKind {
-  let ip = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped) ip = mapped[1]!;
-  const family = isIP(ip);
-  if (family === 0) return 'reserved';
-  const type = family === 4 ? 'ipv4' : 'ipv6';
-  for (const r of LISTS) if (r.family === type && r.list.check(ip, type)) return r.kind;
-  return 'public';
+  const text = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+  // Only the strict forms: `ipaddr.parse` also accepts "0x7f.1" and friends, which `new URL` has already normalised.
+  if (!ipaddr.IPv4.isValidFourPartDecimal(text) && !ipaddr.IPv6.isValid(text)) return 'reserved';
+  return classifyParsed(ipaddr.parse(text));
 }
 
 export type LookupAll = (host: string) => Promise<{ address: string; family: number }[]>;

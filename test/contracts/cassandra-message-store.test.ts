@@ -1,26 +1,29 @@
 import { after, describe } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'cassandra-driver';
-import { CassandraMessageStore, createTables, type CassandraConnectOptions } from '../../services/core/adapters/cassandra-message-store.ts';
-import { CqlEmulator } from './cql-emulator.ts';
-import { storeContract } from './store-contract.ts';
+import type { CassandraConnectOptions } from '../../services/core/adapters/cassandra/connect.ts';
+import { cassandraStores, openCassandraStores } from '../../services/core/adapters/cassandra/open-cassandra-stores.ts';
+import { createTables } from '../../services/core/adapters/cassandra/schema-setup.ts';
+import { CqlEmulator } from './cql-emulator/cql-emulator.ts';
+import { storesContract } from './stores-contract.ts';
 
 // History entries are handed to webhooks at once here (no settling wait): one writer, one clock.
 const tuning = { historySettleMs: 0 };
 
-// The adapter's logic on an emulated node (no Cassandra can run here): statements are checked
+// The stores' logic on an emulated node (no Cassandra can run here): statements are checked
 // against the schema and executed with lightweight-transaction and static-column semantics.
-storeContract('CassandraMessageStore (CQL emulator)', async () => {
+async function emulatedNode() {
   const emulator = new CqlEmulator();
-  const session = emulator.connect();
-  await createTables(session);
-  return { store: new CassandraMessageStore(session, tuning), reopen: () => new CassandraMessageStore(emulator.connect(), tuning) };
-});
+  await createTables(emulator.connect());
+  const open = async () => cassandraStores(emulator.connect(), tuning);
+  return { stores: await open(), reopen: open };
+}
+storesContract('Cassandra stores (CQL emulator)', async () => (await emulatedNode()).stores, emulatedNode);
 
 const contactPoints = process.env.CASSANDRA_CONTACT_POINTS;
 
 describe(
-  'CassandraMessageStore (Cassandra)',
+  'Cassandra stores (Cassandra)',
   { skip: contactPoints ? false : 'no Cassandra reachable: set CASSANDRA_CONTACT_POINTS=host:9042 to run the store contract against it' },
   () => {
     const options: CassandraConnectOptions = {
@@ -37,7 +40,7 @@ describe(
     const connect = async () => {
       if (unreachable) throw unreachable;
       try {
-        return await CassandraMessageStore.connect(options, tuning);
+        return await openCassandraStores(options, tuning);
       } catch (err) {
         unreachable = err;
         throw err;
@@ -57,6 +60,6 @@ describe(
         await client.shutdown();
       }
     });
-    storeContract('CassandraMessageStore (Cassandra)', async () => ({ store: await connect(), reopen: connect }));
+    storesContract('Cassandra stores (Cassandra)', connect, async () => ({ stores: await connect(), reopen: connect }));
   },
 );

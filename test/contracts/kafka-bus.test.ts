@@ -1,6 +1,6 @@
 import { after, before, describe } from 'node:test';
 import { randomBytes } from 'node:crypto';
-import { KafkaBus } from '../../services/core/adapters/kafka-bus.ts';
+import { KafkaBus } from '../../services/core/adapters/kafka/kafka-bus.ts';
 import { startDevBroker, type DevBroker } from '../../services/devbroker/dev-broker.ts';
 import { busContract } from './bus-contract.ts';
 

@@ -5,8 +5,8 @@ import { makeConversations, startSteadyLoad, verifyAtProvider, type LoadConversa
 import { ApiClient, eventually } from '../support/api-client.ts';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { KafkaBus } from '../../services/core/adapters/kafka-bus.ts';
-import { SqliteMessageStore } from '../../services/core/adapters/sqlite-message-store.ts';
+import { KafkaBus } from '../../services/core/adapters/kafka/kafka-bus.ts';
+import { openSqliteStores } from '../../services/core/adapters/sqlite/open-sqlite-stores.ts';
 import { TOPICS } from '../../services/core/topics.ts';
 import { dlqCommand } from '../../services/cli/dlq-command.ts';
 import { startTestReceiver } from '../../services/webhooks/test-receiver.ts';
@@ -184,15 +184,15 @@ describe('delivery guarantees at the edges (local platform, real dev broker, rea
       assert.equal(counted.reduce((a, b) => a + b, 0), 2, 'dead_letters_total counts both');
 
       // The fix: the message is restored into the store (as from a backup); then replay delivers it.
-      const store = new SqliteMessageStore(join(platform.dataDir, 'chat4all.db'));
+      const stores = openSqliteStores(join(platform.dataDir, 'chat4all.db'));
       try {
-        const conv = (await store.getConversation(c.conversationId))!;
-        await store.acceptMessage({
+        const conv = (await stores.conversations.getConversation(c.conversationId))!;
+        await stores.messages.acceptMessage({
           message_id: missingId, conversation_id: c.conversationId, sender_id: conv.members[0]!, payload: { type: 'text', text: 'restored and replayed' },
           channels: ['whatsapp'], metadata: null, body_hash: 'restored', trace_id: 't', created_at: new Date().toISOString(),
         });
       } finally {
-        await store.close();
+        await stores.close();
       }
       const id = missingLine!.split(/\s+/)[0]!;
       lines.length = 0;

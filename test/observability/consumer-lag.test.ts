@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
-import { startConsumerLag, kafkaOffsetReader, type OffsetReader } from '../../services/core/consumer-lag.ts';
+import { startConsumerLag, type OffsetReader } from '../../services/core/consumer-lag.ts';
+import { kafkaOffsetReader } from '../../services/core/adapters/kafka/kafka-offset-reader.ts';
 
 const value = async (registry: Registry, name: string, labels: Record<string, string>) =>
   (await registry.getSingleMetric(name)!.get()).values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;

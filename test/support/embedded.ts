@@ -19,6 +19,8 @@ export async function startTestPlatform(env: Record<string, string> = {}): Promi
     SCRYPT_COST: '1024',
     RELAY_INTERVAL_MS: '200',
     RELAY_AGE_MS: '2000',
+    // Callbacks a test waits for leave soon after the status change.
+    WEBHOOK_INTERVAL_MS: '200',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });

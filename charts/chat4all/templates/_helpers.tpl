@@ -20,7 +20,8 @@ app.kubernetes.io/instance: {{ include "chat4all.fullname" . }}
 {{- end -}}
 
 {{/*
-The workloads (cdk8s/workloads.ts): component, values key, entry point, port, readiness path,
+The workloads (cdk8s/workloads.ts): component, values key, entry point, port, metrics port (0: on
+the service port), readiness path,
 how it scales, consumer group and topic. Used as: include "chat4all.workloads" . | fromYaml
 */}}
 {{- define "chat4all.workloads" -}}
@@ -29,6 +30,7 @@ items:
     key: api
     entry: dist/services/api/main.js
     port: 8080
+    metricsPort: 9464
     readinessPath: /readyz
     scaling: cpu
     preStopSleepSeconds: 5
@@ -39,6 +41,7 @@ items:
     key: gateway
     entry: dist/services/gateway/main.js
     port: 8081
+    metricsPort: 9464
     readinessPath: /readyz
     scaling: cpu
     preStopSleepSeconds: 5
@@ -49,6 +52,7 @@ items:
     key: router
     entry: dist/services/router/main.js
     port: 8091
+    metricsPort: 9464
     readinessPath: /readyz
     scaling: lag
     group: chat4all-router
@@ -63,6 +67,7 @@ items:
     channel: {{ . }}
     entry: dist/services/connectors/main.js
     port: 8090
+    metricsPort: 9464
     readinessPath: /readyz
     scaling: lag
     group: chat4all-connector-{{ . }}
@@ -77,6 +82,7 @@ items:
     key: providerSim
     entry: dist/services/provider-sim/main.js
     port: 9300
+    metricsPort: 0
     readinessPath: /healthz
     scaling: fixed
     preStopSleepSeconds: 0
@@ -89,6 +95,7 @@ items:
     key: operator
     entry: dist/operator/main.js
     port: 8092
+    metricsPort: 0
     readinessPath: /readyz
     scaling: fixed
     preStopSleepSeconds: 0
@@ -107,23 +114,39 @@ items:
       optional: {{ .ref.optional }}
 {{- end -}}
 
-{{/* Every credential the services' config reads, by reference. */}}
+{{/*
+The credentials one service reads, by reference, and no others (cdk8s/workloads.ts serviceSecrets):
+the API the JWT secret, client credentials and object store keys; a connector the Meta app secret,
+the verify token and its own channel's token; every one of them the store's credentials.
+Used as: include "chat4all.serviceSecrets" (dict "root" $ "w" $w)
+*/}}
 {{- define "chat4all.serviceSecrets" -}}
-{{- $s := .Values.secrets -}}
-{{- range $pair := list (list "JWT_SECRET" "jwtSecret") (list "META_APP_SECRET" "metaAppSecret") (list "WEBHOOK_VERIFY_TOKEN" "webhookVerifyToken") (list "WHATSAPP_TOKEN" "whatsappToken") (list "INSTAGRAM_TOKEN" "instagramToken") (list "AUTH_CLIENTS" "authClients") (list "S3_ACCESS_KEY_ID" "objectStoreAccessKey") (list "S3_SECRET_ACCESS_KEY" "objectStoreSecretKey") (list "CASSANDRA_USERNAME" "cassandraUsername") (list "CASSANDRA_PASSWORD" "cassandraPassword") }}
+{{- $s := .root.Values.secrets -}}
+{{- $pairs := list -}}
+{{- if eq .w.key "api" -}}
+{{- $pairs = list (list "JWT_SECRET" "jwtSecret") (list "AUTH_CLIENTS" "authClients") (list "S3_ACCESS_KEY_ID" "objectStoreAccessKey") (list "S3_SECRET_ACCESS_KEY" "objectStoreSecretKey") -}}
+{{- else if eq .w.key "gateway" -}}
+{{- $pairs = list (list "JWT_SECRET" "jwtSecret") -}}
+{{- else if eq .w.key "connectors" -}}
+{{- $pairs = list (list "META_APP_SECRET" "metaAppSecret") (list "WEBHOOK_VERIFY_TOKEN" "webhookVerifyToken") (ternary (list "WHATSAPP_TOKEN" "whatsappToken") (list "INSTAGRAM_TOKEN" "instagramToken") (eq .w.channel "whatsapp")) -}}
+{{- end -}}
+{{- range $pair := concat $pairs (list (list "CASSANDRA_USERNAME" "cassandraUsername") (list "CASSANDRA_PASSWORD" "cassandraPassword")) }}
 {{ include "chat4all.secretEnv" (dict "env" (index $pair 0) "ref" (index $s (index $pair 1))) }}
 {{- end }}
 {{- end -}}
 
 {{/*
-The rules cdk8s/chart-props.ts refuses (same messages): consumers beyond the partitions, scale to
-zero where it cannot work, grace periods shorter than a graceful stop.
+The rules cdk8s/chart-props.ts refuses (same messages): the dev profile, consumers beyond the
+partitions, scale to zero where it cannot work, grace periods shorter than a graceful stop.
 */}}
 {{- define "chat4all.validate" -}}
 {{- $v := .Values -}}
 {{- $mode := $v.autoscaling.mode -}}
 {{- $p := int $v.kafka.partitions -}}
 {{- $problems := list -}}
+{{- if eq $v.profile "dev" -}}
+{{- $problems = append $problems "profile is dev, whose built-in secrets (JWT, client credentials, Meta app secret, tokens) are published, so anyone could mint an admin token: set profile: production and create the Secrets named under secrets (docs/kubernetes.md); for a local trial use make up" -}}
+{{- end -}}
 {{- $topics := list -}}
 {{- range $v.connectors.channels }}{{ $topics = append $topics (printf "chat4all.deliveries.%s" .) }}{{ end -}}
 {{- range $w := list (dict "key" "router" "topic" "chat4all.messages.accepted" "v" $v.router) (dict "key" "connectors" "topic" (join ", " $topics) "v" $v.connectors) -}}
@@ -163,4 +186,22 @@ zero where it cannot work, grace periods shorter than a graceful stop.
 {{- if $problems -}}
 {{- fail (printf "invalid Chat4All settings:\n  - %s" (join "\n  - " $problems)) -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+Egress to the internet only (cdk8s/chat4all-chart.ts PUBLIC_ONLY): every address but the private,
+CGNAT, loopback, link-local (169.254/16 holds the cloud metadata endpoint) and unique-local ranges.
+*/}}
+{{- define "chat4all.publicOnly" -}}
+- ipBlock: { cidr: 0.0.0.0/0, except: [10.0.0.0/8, 100.64.0.0/10, 127.0.0.0/8, 169.254.0.0/16, 172.16.0.0/12, 192.168.0.0/16] }
+- ipBlock: { cidr: "::/0", except: ["::1/128", "fc00::/7", "fe80::/10"] }
+{{- end -}}
+
+{{/* The platform's own services: pods in the cluster, networkPolicy.platformCidrs, or public endpoints. */}}
+{{- define "chat4all.platformPeers" -}}
+- namespaceSelector: {}
+{{- range .Values.networkPolicy.platformCidrs }}
+- ipBlock: { cidr: {{ . | quote }} }
+{{- end }}
+{{ include "chat4all.publicOnly" . }}
 {{- end -}}

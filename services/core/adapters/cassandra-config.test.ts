@@ -11,7 +11,8 @@ function chartEnv(): Record<string, string> {
   for (const w of workloads(props)) {
     for (const e of w.env) {
       if ('value' in e) env[e.name] = e.value;
-      else if ('secretKeyRef' in e.valueFrom) env[e.name] = `${e.name.toLowerCase()}-${'x'.repeat(32)}`;
+      // AUTH_CLIENTS holds id:secret pairs; every other secret is one value.
+      else if ('secretKeyRef' in e.valueFrom) env[e.name] = e.name === 'AUTH_CLIENTS' ? `ops:${'x'.repeat(32)}` : `${e.name.toLowerCase()}-${'x'.repeat(32)}`;
     }
   }
   return env;

@@ -1,7 +1,10 @@
 import type { Bus, BusMessage, OutgoingRecord, SubscribeOptions, Subscription } from '../ports/bus.ts';
 import { partitionFor } from '../partitioner.ts';
-import { retryDelay } from './kafka-bus.ts';
-import { handleKeyed } from './keyed-batch.ts';
+// The in-memory bus hands records to handlers exactly as the Kafka one does (retry pause, per-key order).
+import { retryDelay } from './kafka/handler-retry.ts';
+import { handleKeyed } from './kafka/keyed-batch.ts';
+import { AppError } from '../errors.ts';
+import { recordBytes } from '../record-batches.ts';
 
 interface Topic {
   partitions: BusMessage[][];
@@ -28,9 +31,15 @@ export class InMemoryBus implements Bus {
   private readonly groups = new Map<string, Group>();
   private closed = false;
 
+  /**
+   * @param maxMessageBytes Largest set of records one publish may put on one partition (what a
+   *   Kafka broker checks as `message.max.bytes`, 1 MiB by default); a bigger publish is refused,
+   *   not retriable, and writes nothing. @default no limit
+   */
   constructor(
     private readonly partitions = 12,
     private readonly retryDelayMs = 100,
+    private readonly maxMessageBytes = Number.POSITIVE_INFINITY,
   ) {}
 
   private topic(name: string): Topic {
@@ -45,6 +54,18 @@ export class InMemoryBus implements Bus {
   async publish(topic: string, records: OutgoingRecord[]): Promise<void> {
     if (this.closed) throw new Error('bus is closed');
     const t = this.topic(topic);
+    if (Number.isFinite(this.maxMessageBytes)) {
+      const perPartition = new Map<number, number>();
+      for (const r of records) {
+        const p = partitionFor(r.key, t.partitions.length);
+        perPartition.set(p, (perPartition.get(p) ?? 0) + recordBytes(r));
+      }
+      for (const [p, bytes] of perPartition) {
+        if (bytes > this.maxMessageBytes) {
+          throw new AppError('message_too_large', `${bytes} bytes of records for ${topic}[${p}] in one publish; the bus takes at most ${this.maxMessageBytes}`, { retriable: false });
+        }
+      }
+    }
     for (const r of records) {
       const partition = partitionFor(r.key, t.partitions.length);
       const list = t.partitions[partition]!;

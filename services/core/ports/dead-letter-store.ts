@@ -17,7 +17,7 @@ export interface DeadLetter {
 export interface DeadLetterStore {
   /** Stores a dead letter once per source record (topic, partition, offset); returns the stored one. */
   addDeadLetter(letter: DeadLetter): Promise<DeadLetter>;
-  /** Dead letters, newest first, optionally of one status. @default limit 100 */
+  /** Dead letters, newest first, optionally of one status. @default limit 500 */
   listDeadLetters(status?: DeadLetter['status'], limit?: number): Promise<DeadLetter[]>;
   /** The dead letter by id; null when there is none. */
   getDeadLetter(id: string): Promise<DeadLetter | null>;

@@ -18,6 +18,11 @@ export interface UserStore {
   findUserByName(username: string): Promise<(User & { password_hash: string }) | null>;
   /** The user by id; null when there is none. */
   getUser(userId: string): Promise<User | null>;
+  /**
+   * Replaces a user's password hash (a rehash with today's parameters after a login). Returns
+   * whether the user exists; never creates one.
+   */
+  updatePasswordHash(userId: string, passwordHash: string): Promise<boolean>;
 
   /** Links an external address to a user; throws `conflict` when another user holds it. Idempotent for the same user. */
   linkIdentity(identity: Identity): Promise<Identity>;

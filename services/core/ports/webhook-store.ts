@@ -30,8 +30,10 @@ export interface WebhookStore {
    * Leases up to `limit` pending events due at `now` (epoch ms) until `leaseUntil`, so that no other
    * dispatcher takes them meanwhile. An event is not claimed while an earlier event (lower `seq`) of
    * the same webhook and message is still pending: events of one message go out in order.
+   * `fairness` keeps one subscriber from filling the claim: events of `skipWebhooks` are left
+   * alone, and at most `perWebhook` events of any one webhook are claimed.
    */
-  claimWebhookEvents(now: number, leaseUntil: number, limit: number): Promise<WebhookEvent[]>;
+  claimWebhookEvents(now: number, leaseUntil: number, limit: number, fairness?: ClaimFairness): Promise<WebhookEvent[]>;
   /**
    * Records one delivery attempt and moves the event to its next state, ending the lease. An event
    * already `delivered` or `failed` keeps that state (another dispatcher finished it first).
@@ -43,6 +45,14 @@ export interface WebhookStore {
   countPendingWebhookEvents(): Promise<number>;
   /** Deletes delivered and failed events (and their attempts) created before `before`; returns how many events. */
   pruneWebhookEvents(before: string): Promise<number>;
+}
+
+/** Which events a claim leaves for later, so that one subscriber's backlog does not take every slot. */
+export interface ClaimFairness {
+  /** Webhooks whose events are not claimed now (their owner already has its share in flight). @default [] */
+  skipWebhooks?: readonly string[];
+  /** Most events of one webhook per claim. @default no limit */
+  perWebhook?: number;
 }
 
 /** A webhook subscription as its owner creates it. */

@@ -1,0 +1,29 @@
+import type { Config } from '../core/config.ts';
+import type { Adapters } from '../core/build-adapters.ts';
+import type { Logger } from '../core/logger.ts';
+import { createRegistry } from '../core/metrics.ts';
+import { listenService } from '../core/metrics-server.ts';
+import { httpLimits } from '../core/http-limits.ts';
+import { createApp } from './app.ts';
+
+/** A running API: its HTTP server. */
+export interface ApiProcess {
+  url: string;
+  /** Stops accepting connections and lets requests in flight finish; the adapters are the caller's to close. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The API's composition root: `services/api/main.ts` and the embedded one-process platform both
+ * build their API here, from `Config` and adapters.
+ */
+export async function composeApi(config: Config, adapters: Adapters, logger: Logger): Promise<ApiProcess> {
+  const registry = createRegistry('api');
+  const app = createApp({ ...adapters, config, logger, registry });
+  const served = await listenService(app, { host: config.apiHost, port: config.apiPort, metricsPort: config.metricsPort, registry, limits: httpLimits(config) });
+  logger.info({ url: served.http.url, metrics_url: served.metrics?.url }, 'api listening');
+  return {
+    url: served.http.url,
+    stop: () => served.close(),
+  };
+}

@@ -1,0 +1,88 @@
+import type { Config } from '../core/config.ts';
+import type { Adapters } from '../core/build-adapters.ts';
+import type { ExternalChannel } from '../core/domain/types.ts';
+import type { Logger } from '../core/logger.ts';
+import { createRegistry } from '../core/metrics.ts';
+import { listenService } from '../core/metrics-server.ts';
+import { httpLimits } from '../core/http-limits.ts';
+import { startConsumerLag } from '../core/consumer-lag.ts';
+import { deliveryTopic } from '../core/topics.ts';
+import { buildConnectorRuntime } from './connector-runtime.ts';
+import { createConnectorsApp } from './app.ts';
+import { connectorGroup, startConnectors } from './connector-service.ts';
+
+/** Everything a connectors process is wired with, as plain data (logged at start, compared by a test). */
+export interface ConnectorsSettings {
+  channels: ExternalChannel[];
+  partitions: number;
+  concurrency: number;
+  keyConcurrency: number;
+  readsOffsets: boolean;
+}
+
+/** A running connectors process: its consumers, parked-delivery retries, lag metrics and HTTP face. */
+export interface ConnectorsProcess {
+  url: string;
+  settings: ConnectorsSettings;
+  /** Stops taking provider webhooks, drains the consumers; the adapters are the caller's to close. */
+  stop(): Promise<void>;
+}
+
+/** The connectors' settings from the config (the one place they are chosen). */
+export function connectorsSettings(config: Config, readsOffsets: boolean): ConnectorsSettings {
+  return {
+    channels: [...config.connectorChannels],
+    partitions: config.partitions,
+    concurrency: config.consumerConcurrency,
+    keyConcurrency: config.consumerKeyConcurrency,
+    readsOffsets,
+  };
+}
+
+/**
+ * The connectors' composition root: `services/connectors/main.ts` and the embedded one-process
+ * platform both build their connectors here. `providerBaseUrl` points every channel at one
+ * provider (the embedded platform's own simulator, whose port is known only once it listens).
+ */
+export async function composeConnectors(
+  config: Config,
+  adapters: Adapters,
+  logger: Logger,
+  options: { providerBaseUrl?: string } = {},
+): Promise<ConnectorsProcess> {
+  const registry = createRegistry('connectors');
+  const settings = connectorsSettings(config, adapters.offsets !== null);
+  const runtime = buildConnectorRuntime(config, adapters, logger, registry, options.providerBaseUrl);
+  const service = await startConnectors({ ...runtime.deliverDeps, bus: adapters.bus, deadLetters: adapters.deadLetters, deadLetterMetrics: runtime.deadLetterMetrics }, settings.channels, {
+    concurrency: settings.concurrency,
+    keyConcurrency: settings.keyConcurrency,
+    partitions: settings.partitions,
+  });
+  const lag =
+    adapters.offsets
+      ? startConsumerLag({
+          reader: adapters.offsets,
+          registry,
+          targets: settings.channels.map((c) => ({ group: connectorGroup(c), topics: [deliveryTopic(c)] })),
+          logger,
+        })
+      : null;
+  const served = await listenService(createConnectorsApp({ ...adapters, config, logger, metrics: runtime.metrics, connectors: runtime.connectors, registry }), {
+    host: config.connectorsHost,
+    port: config.connectorsPort,
+    metricsPort: config.metricsPort,
+    registry,
+    limits: httpLimits(config),
+  });
+  logger.info({ url: served.http.url, metrics_url: served.metrics?.url, settings }, 'connectors running');
+  return {
+    url: served.http.url,
+    settings,
+    async stop() {
+      await served.close();
+      await lag?.stop();
+      await service.stop();
+      runtime.shutdown();
+    },
+  };
+}

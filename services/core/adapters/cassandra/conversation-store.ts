@@ -1,0 +1,76 @@
+import type { Conversation } from '../../domain/types.ts';
+import { conflict, notFound, unavailable } from '../../errors.ts';
+import type { ConversationStore } from '../../ports/conversation-store.ts';
+import type { CassandraContext } from './context.ts';
+import { PARALLEL, eachLimited } from './each-limited.ts';
+import { CAS_ATTEMPTS } from './keys.ts';
+import { conversationRow, toConversation } from './rows.ts';
+import { CQL } from './statements.ts';
+import { cmp, num } from './values.ts';
+
+/**
+ * Conversations on Cassandra: the conversation row, its members (written only with `IF NOT
+ * EXISTS`, in join order by `pos`) and each member's list of conversations (a copy readers check).
+ */
+export class CassandraConversationStore implements ConversationStore {
+  constructor(private readonly ctx: CassandraContext) {}
+
+  async createConversation(c: Conversation): Promise<Conversation> {
+    const { db } = this.ctx;
+    const row = conversationRow(c);
+    const created = await db.run(CQL.insertConversation, [row.conversation_id, row.conversation_type, row.name, row.metadata, row.created_at]);
+    if (!created.wasApplied()) throw conflict(`conversation ${c.conversation_id} already exists`);
+    const members = [...new Set(c.members)];
+    await this.insertMembers(c.conversation_id, members, c.created_at);
+    await eachLimited(members, PARALLEL, (m) => db.run(CQL.insertConversationByUser, [m, c.conversation_id]));
+    return (await this.getConversation(c.conversation_id))!;
+  }
+
+  /**
+   * The first members, in one conditional batch on the members' partition (whatever the group's
+   * size: Cassandra does not size-check a single-partition batch). Members are written only with
+   * IF NOT EXISTS; one that `addMember` wrote in the meantime keeps its row, the others are retried.
+   */
+  private async insertMembers(conversationId: string, members: string[], at: string) {
+    const { db } = this.ctx;
+    let missing = members;
+    for (let attempt = 0; missing.length > 0; attempt++) {
+      if (attempt === CAS_ATTEMPTS) throw unavailable(`conversation ${conversationId}: members are contended; retry`);
+      const batch = missing.map((m) => ({ query: CQL.addMember, params: [conversationId, m, at, members.indexOf(m) + 1] }));
+      if ((await db.batch(batch)).wasApplied()) return;
+      const present = new Set((await db.rows(CQL.members, [conversationId], { serial: true })).map((r) => String(r.user_id)));
+      missing = missing.filter((m) => !present.has(m));
+    }
+  }
+
+  async getConversation(id: string): Promise<Conversation | null> {
+    const [r, members] = await Promise.all([this.ctx.db.run(CQL.conversation, [id]), this.ctx.db.rows(CQL.members, [id])]);
+    const row = r.rows[0];
+    if (!row) return null;
+    const ordered = members
+      .map((m) => ({ user: String(m.user_id), pos: num(m.pos) ?? 0 }))
+      .sort((a, b) => a.pos - b.pos || cmp(a.user, b.user))
+      .map((m) => m.user);
+    return toConversation(row, ordered);
+  }
+
+  async listConversations(userId: string) {
+    const ids = (await this.ctx.db.rows(CQL.conversationsByUser, [userId])).map((r) => String(r.conversation_id));
+    const all = await eachLimited(ids, PARALLEL, (id) => this.getConversation(id));
+    return all
+      .filter((c): c is Conversation => c !== null && c.members.includes(userId))
+      .sort((a, b) => cmp(a.created_at, b.created_at) || cmp(a.conversation_id, b.conversation_id));
+  }
+
+  async addMember(conversationId: string, userId: string, at: string) {
+    const { db } = this.ctx;
+    const c = await this.getConversation(conversationId);
+    if (!c) throw notFound('conversation');
+    if (!c.members.includes(userId)) {
+      const pos = (await db.rows(CQL.members, [conversationId])).reduce((max, m) => Math.max(max, num(m.pos) ?? 0), 0) + 1;
+      await db.run(CQL.addMember, [conversationId, userId, at, pos]);
+    }
+    await db.run(CQL.insertConversationByUser, [userId, conversationId]);
+    return (await this.getConversation(conversationId))!;
+  }
+}

@@ -1,0 +1,91 @@
+import type { ExternalChannel, Identity, User } from '../../domain/types.ts';
+import { conflict, unavailable } from '../../errors.ts';
+import type { NewUser, UserStore } from '../../ports/user-store.ts';
+import type { CassandraContext } from './context.ts';
+import { PARALLEL, eachLimited } from './each-limited.ts';
+import { publicUser, toIdentity, toUser, userRow } from './rows.ts';
+import { CQL } from './statements.ts';
+import { cmp, str } from './values.ts';
+
+/**
+ * Users and identities on Cassandra. Usernames and addresses are claimed with `IF NOT EXISTS`
+ * (`users_by_name`, `identities`); the per-user lists are copies that readers check against them.
+ */
+export class CassandraUserStore implements UserStore {
+  constructor(private readonly ctx: CassandraContext) {}
+
+  async createUser(user: NewUser): Promise<User> {
+    const { db } = this.ctx;
+    const row = userRow(user);
+    // The user row first (harmless alone: nothing finds it by name), then the name claim.
+    await db.run(CQL.insertUser, [row.user_id, row.username, row.password_hash, row.email, row.user_role, row.created_at]);
+    if (!(await db.run(CQL.claimUsername, [user.username, user.user_id])).wasApplied()) {
+      const holder = (await db.run(CQL.userIdByName, [user.username], { serial: true })).rows[0];
+      if (str(holder?.user_id) !== user.user_id) {
+        await db.run(CQL.deleteUser, [user.user_id]);
+        throw conflict(`username ${user.username} is taken`);
+      }
+    }
+    return publicUser(toUser(row));
+  }
+
+  async findUserByName(username: string) {
+    const holder = (await this.ctx.db.run(CQL.userIdByName, [username])).rows[0];
+    if (!holder) return null;
+    const r = (await this.ctx.db.run(CQL.user, [holder.user_id])).rows[0];
+    return r ? toUser(r) : null;
+  }
+
+  async updatePasswordHash(userId: string, passwordHash: string): Promise<boolean> {
+    // An UPDATE is an upsert: read first, so no row is made for a user that does not exist. Not
+    // IF EXISTS: the row's other writes are plain, and Cassandra orders the two kinds by different
+    // clocks. The only delete of a user row is createUser's undo of a row nobody has logged in with.
+    if ((await this.ctx.db.run(CQL.user, [userId])).rows.length === 0) return false;
+    await this.ctx.db.run(CQL.setPasswordHash, [passwordHash, userId]);
+    return true;
+  }
+
+  async getUser(userId: string) {
+    const r = (await this.ctx.db.run(CQL.user, [userId])).rows[0];
+    return r ? publicUser(toUser(r)) : null;
+  }
+
+  async linkIdentity(identity: Identity): Promise<Identity> {
+    const { db } = this.ctx;
+    const { channel, address, user_id, linked_at } = identity;
+    let stored = identity;
+    if (!(await db.run(CQL.claimAddress, [channel, address, user_id, linked_at])).wasApplied()) {
+      const r = (await db.run(CQL.identity, [channel, address], { serial: true })).rows[0];
+      if (!r) throw unavailable(`${channel} address ${address}: claim not applied and not found; retry`);
+      stored = toIdentity(r);
+      if (stored.user_id !== user_id) throw conflict(`${channel} address ${address} is linked to another user`);
+    }
+    // Also after a repeated link: it repairs a link that crashed before this write.
+    await db.run(CQL.insertIdentityByUser, [stored.user_id, stored.channel, stored.address, stored.linked_at]);
+    return stored;
+  }
+
+  async listIdentities(userIds: string[]): Promise<Identity[]> {
+    const { db } = this.ctx;
+    const perUser = await eachLimited([...new Set(userIds)], PARALLEL, async (u) => (await db.rows(CQL.identitiesByUser, [u])).map(toIdentity));
+    // The per-user list is a copy; the address table decides who holds an address.
+    const checked = await eachLimited(perUser.flat(), PARALLEL, async (i) => {
+      const owner = (await db.run(CQL.identity, [i.channel, i.address])).rows[0];
+      return owner && owner.user_id === i.user_id ? i : null;
+    });
+    return checked
+      .filter((i): i is Identity => i !== null)
+      .sort((a, b) => cmp(a.linked_at, b.linked_at) || cmp(a.channel, b.channel) || cmp(a.address, b.address));
+  }
+
+  async unlinkIdentity(userId: string, channel: ExternalChannel, address: string) {
+    const removed = (await this.ctx.db.run(CQL.releaseAddress, [channel, address, userId])).wasApplied();
+    await this.ctx.db.run(CQL.deleteIdentityByUser, [userId, channel, address]);
+    return removed;
+  }
+
+  async findIdentity(channel: ExternalChannel, address: string) {
+    const r = (await this.ctx.db.run(CQL.identity, [channel, address])).rows[0];
+    return r ? toIdentity(r) : null;
+  }
+}

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { recordBytes } from '../../record-batches.ts';
+import { KafkaBus } from './kafka-bus.ts';
+
+type SendBatch = { topicMessages: { topic: string; messages: { key: string; value: string }[] }[] };
+
+/** A KafkaBus whose producer only records the produce requests (no broker). */
+function busWithFakeProducer(maxBatchBytes: number, fail?: (call: number) => boolean) {
+  const bus = new KafkaBus({ brokers: ['127.0.0.1:9'], clientId: 'test', lingerMs: 20, maxBatchBytes });
+  const requests: SendBatch[] = [];
+  const producer = {
+    sendBatch: async (req: SendBatch) => {
+      requests.push(req);
+      if (fail?.(requests.length)) throw new Error('MESSAGE_TOO_LARGE');
+    },
+  };
+  (bus as unknown as { ensureProducer: () => Promise<unknown> }).ensureProducer = async () => producer;
+  return { bus, requests };
+}
+
+const record = (key: string, kb: number) => ({ key, value: 'x'.repeat(kb * 1024) });
+
+describe('KafkaBus produce requests', () => {
+  it('sends the publishes gathered in one linger in requests under maxBatchBytes, in publish order', async () => {
+    const { bus, requests } = busWithFakeProducer(512 * 1024);
+    const publishes = [[record('a', 300)], [record('b', 300)], [record('a', 100), record('a', 100)], [record('c', 400)]];
+    await Promise.all(publishes.map((p) => bus.publish('t', p)));
+    assert.deepEqual(requests.map((r) => r.topicMessages[0]!.messages.length), [1, 3, 1]);
+    for (const r of requests) assert.ok(r.topicMessages[0]!.messages.reduce((n, m) => n + recordBytes(m), 0) <= 512 * 1024);
+    assert.deepEqual(requests.flatMap((r) => r.topicMessages[0]!.messages.map((m) => m.key)), ['a', 'b', 'a', 'a', 'c']);
+  });
+
+  it('refuses the later requests unsent when one fails, so no key overtakes itself', async () => {
+    const { bus, requests } = busWithFakeProducer(512 * 1024, (call) => call === 1);
+    const results = await Promise.allSettled([bus.publish('t', [record('a', 400)]), bus.publish('t', [record('a', 400)])]);
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+    assert.equal(requests.length, 1);
+  });
+});

@@ -1,0 +1,335 @@
+import { Kafka, logLevel, Partitioners, type Consumer, type EachBatchPayload, type Producer, type Message as KafkaMessage } from 'kafkajs';
+import type { Bus, BusMessage, OutgoingRecord, SubscribeOptions, Subscription } from '../../ports/bus.ts';
+import { unavailable } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
+import { handleKeyed } from './keyed-batch.ts';
+import { recordBytes } from '../../record-batches.ts';
+import { delayedAssigner } from './delayed-assigner.ts';
+import { hasRetryAfter, retryDelay } from './handler-retry.ts';
+import { kafkaLogLevel, pinoLogCreator } from './kafka-log.ts';
+import { publishError } from './kafka-errors.ts';
+import { kafkaOffsetReader } from './kafka-offset-reader.ts';
+import type { OffsetReader } from '../../consumer-lag.ts';
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  clientId: string;
+  /** Consumer session timeout: a member silent this long is dropped from its group. @default 6000 */
+  sessionTimeoutMs?: number;
+  /** @default 1000 */
+  heartbeatIntervalMs?: number;
+  /** How long a fetch may wait for data. Short keeps latency low. @default 100 */
+  maxWaitTimeMs?: number;
+  /** How long publish batches wait to fill. @default 2 */
+  lingerMs?: number;
+  /** Records per produce request at most. @default 1000 */
+  maxBatch?: number;
+  /**
+   * Bytes of records per produce request at most, under the broker's max message size: the
+   * publishes gathered in one linger are sent in several requests, one after another, when they
+   * add up to more. One publish bigger than this goes alone (callers split theirs). @default 524288
+   */
+  maxBatchBytes?: number;
+  /** Backoff between attempts of a failing handler. @default 200 */
+  handlerRetryMs?: number;
+  /** Where kafkajs' own log lines go too (through `logCreator`); without it kafkajs logs nothing. */
+  logger?: Logger;
+  /**
+   * When above 0, a group leader waits this long before assigning partitions (`delayedAssigner`:
+   * the dev broker needs about 300 ms). @default 0 (kafkajs' round robin, no wait)
+   */
+  assignDelayMs?: number;
+  /** Called when a consumer crashed for good (kafkajs will not restart it): the process should stop. */
+  onFatal?: (err: unknown) => void;
+}
+
+interface Pending {
+  topic: string;
+  records: OutgoingRecord[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * The bus on Kafka (kafkajs). Producer: acks from all in-sync replicas, bounded retries, small
+ * linger batches. Consumers: one per subscription, offsets committed by hand only after the
+ * handler resolved, each partition strictly in order, several partitions at once.
+ */
+export class KafkaBus implements Bus {
+  private readonly kafka: Kafka;
+  private producer: Producer | null = null;
+  private connecting: Promise<Producer> | null = null;
+  private queue: Pending[] = [];
+  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly consumers = new Set<Consumer>();
+  private lastPublishError = 0;
+  private closed = false;
+
+  constructor(private readonly options: KafkaBusOptions) {
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: options.brokers,
+      logLevel: options.logger ? kafkaLogLevel(options.logger.level) : logLevel.NOTHING,
+      ...(options.logger ? { logCreator: pinoLogCreator(options.logger) } : {}),
+      connectionTimeout: 3000,
+      requestTimeout: 10000,
+      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
+    });
+  }
+
+  private async ensureProducer(): Promise<Producer> {
+    if (this.producer) return this.producer;
+    if (!this.connecting) {
+      const producer = this.kafka.producer({
+        createPartitioner: Partitioners.DefaultPartitioner,
+        allowAutoTopicCreation: false,
+        retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
+      });
+      this.connecting = producer
+        .connect()
+        .then(() => {
+          this.producer = producer;
+          return producer;
+        })
+        .finally(() => {
+          this.connecting = null;
+        });
+    }
+    return this.connecting;
+  }
+
+  async publish(topic: string, records: OutgoingRecord[]): Promise<void> {
+    if (this.closed) throw unavailable('bus is closed');
+    if (records.length === 0) return;
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ topic, records, resolve, reject });
+      const size = this.queue.reduce((n, p) => n + p.records.length, 0);
+      if (size >= (this.options.maxBatch ?? 1000)) void this.flush();
+      else if (!this.flushTimer) this.flushTimer = setTimeout(() => void this.flush(), this.options.lingerMs ?? 2);
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    // Consecutive waves of whole publishes, each under the byte bound, sent in order: a wave
+    // starts only after the one before it is acknowledged, and when one fails the later ones are
+    // refused unsent, so no key's records overtake each other.
+    const maxBytes = this.options.maxBatchBytes ?? 512 * 1024;
+    const waves: Pending[][] = [];
+    let wave: Pending[] = [];
+    let bytes = 0;
+    for (const p of batch) {
+      const n = p.records.reduce((sum, r) => sum + recordBytes(r), 0);
+      if (wave.length > 0 && bytes + n > maxBytes) {
+        waves.push(wave);
+        wave = [];
+        bytes = 0;
+      }
+      wave.push(p);
+      bytes += n;
+    }
+    waves.push(wave);
+    for (let i = 0; i < waves.length; i++) {
+      try {
+        await this.send(waves[i]!);
+        for (const p of waves[i]!) p.resolve();
+      } catch (err) {
+        this.lastPublishError = Date.now();
+        // kafkajs says whether its failure can pass (a broker away) or not (a record too large).
+        const wrapped = publishError(err);
+        for (const p of waves.slice(i).flat()) p.reject(wrapped);
+        return;
+      }
+    }
+  }
+
+  private async send(wave: Pending[]): Promise<void> {
+    const byTopic = new Map<string, KafkaMessage[]>();
+    for (const p of wave) {
+      const list = byTopic.get(p.topic) ?? [];
+      for (const r of p.records) list.push({ key: r.key, value: r.value, headers: r.headers });
+      byTopic.set(p.topic, list);
+    }
+    const producer = await this.ensureProducer();
+    await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    const log = this.options.logger?.child({ group: options.group });
+    let current: Consumer | null = null;
+    let stopping = false;
+
+    // A consumer kafkajs gave up on (e.g. the broker lost the group) is replaced by a new one,
+    // which rejoins and resumes from the committed offsets.
+    const replace = async (dead: Consumer) => {
+      this.consumers.delete(dead);
+      await dead.disconnect().catch(() => undefined);
+      for (let attempt = 1; !stopping; attempt++) {
+        await new Promise((r) => setTimeout(r, Math.min(500 * attempt, 5000)));
+        if (stopping) return;
+        try {
+          await start();
+          log?.info({ attempt }, 'consumer recreated');
+          return;
+        } catch (err) {
+          log?.warn({ err, attempt }, 'could not recreate the consumer yet');
+        }
+      }
+    };
+
+    const start = async () => {
+      const consumer = this.kafka.consumer({
+        groupId: options.group,
+        sessionTimeout: this.options.sessionTimeoutMs ?? 6000,
+        heartbeatInterval: this.options.heartbeatIntervalMs ?? 1000,
+        maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 100,
+        allowAutoTopicCreation: false,
+        ...(this.options.assignDelayMs ? { partitionAssigners: [delayedAssigner(this.options.assignDelayMs)] } : {}),
+        retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
+      });
+      current = consumer;
+      this.consumers.add(consumer);
+      consumer.on(consumer.events.CRASH, (e) => {
+        if (e.payload.restart) {
+          log?.warn({ err: e.payload.error }, 'consumer crashed; kafkajs restarts it');
+          return;
+        }
+        if (stopping) return;
+        log?.error({ err: e.payload.error }, 'consumer crashed for good; replacing it');
+        void replace(consumer).catch((err) => this.options.onFatal?.(err));
+      });
+      consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        log?.info({ assignment: e.payload.memberAssignment }, 'joined group');
+        options.onAssignment?.(e.payload.memberAssignment);
+      });
+      try {
+        await consumer.connect();
+        for (const topic of options.topics) await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
+        await consumer.run({
+          autoCommit: false,
+          partitionsConsumedConcurrently: options.concurrency ?? 4,
+          eachBatchAutoResolve: false,
+          eachBatch: (payload) => this.handleBatch(payload, options, log, () => stopping),
+        });
+      } catch (err) {
+        this.consumers.delete(consumer);
+        await consumer.disconnect().catch(() => undefined);
+        throw err;
+      }
+    };
+
+    await start();
+    return {
+      stop: async () => {
+        stopping = true;
+        // disconnect() waits for the batch in hand, which commits, then leaves the group.
+        const c = current as Consumer | null;
+        if (c) {
+          await c.disconnect();
+          this.consumers.delete(c);
+        }
+      },
+    };
+  }
+
+  /** Handles one fetched batch in order; commits what was handled, and only that. */
+  private async handleBatch(
+    { batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }: EachBatchPayload,
+    options: SubscribeOptions,
+    log: Logger | undefined,
+    stopping: () => boolean,
+  ) {
+    let last: string | null = null;
+    const commit = async () => {
+      if (last === null) return;
+      const offset = (BigInt(last) + 1n).toString();
+      await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset }] }] });
+    };
+    const toBus = (m: (typeof batch.messages)[number]): BusMessage => ({
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: m.offset,
+      key: m.key?.toString() ?? '',
+      value: m.value?.toString() ?? '',
+      headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, v?.toString() ?? ''])),
+    });
+    const gone = () => stopping() || !isRunning() || isStale();
+    /** Handles one record, retrying until it succeeds; false when the consumer stops first. */
+    const handleOne = async (msg: BusMessage): Promise<boolean> => {
+      for (;;) {
+        if (gone()) return false;
+        try {
+          await options.handler(msg);
+          return true;
+        } catch (err) {
+          if (gone()) return false;
+          const wait = retryDelay(err, this.options.handlerRetryMs ?? 200);
+          if (!hasRetryAfter(err)) log?.warn({ err, topic: msg.topic, partition: msg.partition, offset: msg.offset }, 'handler failed; retrying');
+          // Wait in slices, heartbeating, so a long wait does not cost the partition.
+          for (let waited = 0; waited < wait && !gone(); waited += 1000) {
+            await heartbeat().catch(() => undefined);
+            await new Promise((r) => setTimeout(r, Math.min(1000, wait - waited)));
+          }
+        }
+      }
+    };
+
+    const width = options.keyConcurrency ?? 1;
+    if (width > 1) {
+      // Keys of the batch at once, each key in order; commit the prefix finished without a gap.
+      const beat = setInterval(() => void heartbeat().catch(() => undefined), 1000);
+      try {
+        const msgs = batch.messages.map(toBus);
+        const finished = await handleKeyed(msgs, width, handleOne);
+        if (finished > 0) {
+          last = msgs[finished - 1]!.offset;
+          resolveOffset(last);
+        }
+      } finally {
+        clearInterval(beat);
+      }
+      await commit();
+      return;
+    }
+    let lastBeat = Date.now();
+    for (const m of batch.messages) {
+      // A record is retried until it succeeds: nothing behind it on the partition overtakes it.
+      if (!(await handleOne(toBus(m)))) break;
+      resolveOffset(m.offset);
+      last = m.offset;
+      if (Date.now() - lastBeat > 500) {
+        await heartbeat();
+        lastBeat = Date.now();
+      }
+    }
+    await commit();
+  }
+
+  /** Kafka admin client for lag and group introspection. */
+  admin() {
+    return this.kafka.admin();
+  }
+
+  /** A reader of this cluster's committed and latest offsets (its own admin client; the caller closes it). */
+  offsetReader(): OffsetReader {
+    return kafkaOffsetReader(this.admin());
+  }
+
+  async healthy(): Promise<boolean> {
+    if (this.closed) return false;
+    return Date.now() - this.lastPublishError > 5000;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+    await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => undefined)));
+    await this.producer?.disconnect().catch(() => undefined);
+  }
+}

@@ -1,0 +1,55 @@
+import type { Conversation } from '../../domain/types.ts';
+import { notFound } from '../../errors.ts';
+import type { ConversationStore } from '../../ports/conversation-store.ts';
+import { writeTransaction, type SqliteDatabase } from './database.ts';
+import { jsonOrNull, toConversation, type Row } from './rows.ts';
+
+/** Conversations and their members (in joining order) in the embedded SQLite store. */
+export class SqliteConversationStore implements ConversationStore {
+  private readonly stmt;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.stmt = {
+      insertConversation: db.prepare(
+        'INSERT INTO conversations (conversation_id, type, name, metadata, created_at) VALUES (?, ?, ?, ?, ?)',
+      ),
+      insertMember: db.prepare(
+        `INSERT OR IGNORE INTO members (conversation_id, user_id, joined_at, pos)
+         VALUES (?, ?, ?, (SELECT COALESCE(MAX(pos), 0) + 1 FROM members WHERE conversation_id = ?))`,
+      ),
+      conversation: db.prepare('SELECT * FROM conversations WHERE conversation_id = ?'),
+      membersOf: db.prepare('SELECT user_id FROM members WHERE conversation_id = ? ORDER BY pos'),
+      conversationsOf: db.prepare(
+        'SELECT c.* FROM conversations c JOIN members m ON m.conversation_id = c.conversation_id WHERE m.user_id = ? ORDER BY c.created_at, c.conversation_id',
+      ),
+    };
+  }
+
+  private read(id: string): Conversation | null {
+    const r = this.stmt.conversation.get(id) as Row | undefined;
+    if (!r) return null;
+    return toConversation(r, (this.stmt.membersOf.all(id) as Row[]).map((m) => m.user_id as string));
+  }
+
+  async createConversation(c: Conversation): Promise<Conversation> {
+    writeTransaction(this.db, () => {
+      this.stmt.insertConversation.run(c.conversation_id, c.type, c.name, jsonOrNull(c.metadata), c.created_at);
+      for (const m of c.members) this.stmt.insertMember.run(c.conversation_id, m, c.created_at, c.conversation_id);
+    });
+    return this.read(c.conversation_id)!;
+  }
+
+  async getConversation(id: string) {
+    return this.read(id);
+  }
+
+  async listConversations(userId: string) {
+    return (this.stmt.conversationsOf.all(userId) as Row[]).map((r) => this.read(r.conversation_id as string)!);
+  }
+
+  async addMember(conversationId: string, userId: string, at: string) {
+    if (!this.read(conversationId)) throw notFound('conversation');
+    this.stmt.insertMember.run(conversationId, userId, at, conversationId);
+    return this.read(conversationId)!;
+  }
+}

@@ -1,0 +1,48 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { SCHEMA } from './schema.ts';
+
+/** One open SQLite database, shared by every store of a process. */
+export type SqliteDatabase = Database.Database;
+
+/**
+ * Opens (creating it and its folder when missing) the SQLite file at `path`, or an in-memory
+ * database for `':memory:'`, in WAL mode with the schema in place. Several processes may open the
+ * same file: WAL lets readers go on while one writes, and the busy timeout makes a writer wait
+ * for the lock instead of failing.
+ */
+export function openSqliteDatabase(path: string): SqliteDatabase {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+  return db;
+}
+
+/**
+ * Runs `fn` in one transaction that takes the write lock up front (BEGIN IMMEDIATE). A
+ * transaction that reads and then writes must: begun deferred, it fails at once with SQLITE_BUSY
+ * when another connection commits between its read and its write (the busy timeout does not
+ * apply to that case).
+ */
+export function writeTransaction<T>(db: SqliteDatabase, fn: () => T): T {
+  return db.transaction(fn).immediate();
+}
+
+/** Whether the database answers a trivial query (for readiness). */
+export function sqliteHealthy(db: SqliteDatabase): boolean {
+  try {
+    db.prepare('SELECT 1').get();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Closes the database; closing twice is harmless. */
+export function closeSqliteDatabase(db: SqliteDatabase): void {
+  if (db.open) db.close();
+}

@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import { acceptedHistoryEntry, firstHistoryEntry, newDelivery } from '../../domain/delivery.ts';
+import type { PlannedDelivery } from '../../domain/routing.ts';
+import type { HistoryEntry, Message } from '../../domain/types.ts';
+import { notFound } from '../../errors.ts';
+import type { AcceptResult, MessageStore, RouteResult } from '../../ports/message-store.ts';
+import { writeTransaction, type SqliteDatabase } from './database.ts';
+import { historyAppender } from './history-log.ts';
+import { jsonOrNull, toDelivery, toHistoryEntry, toMessage, type Row } from './rows.ts';
+
+/**
+ * Messages in the embedded SQLite store. Routing gives the message its seq from the
+ * conversation's counter and creates its deliveries and their first history entries in one
+ * transaction, so a crash leaves either all of it or none.
+ */
+export class SqliteMessageStore implements MessageStore {
+  private readonly stmt;
+  private readonly appendHistory;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.appendHistory = historyAppender(db);
+    this.stmt = {
+      insertMessage: db.prepare(
+        `INSERT OR IGNORE INTO messages (message_id, conversation_id, sender_id, payload, channels, metadata, body_hash, trace_id, created_at)
+         VALUES (@message_id, @conversation_id, @sender_id, @payload, @channels, @metadata, @body_hash, @trace_id, @created_at)`,
+      ),
+      message: db.prepare('SELECT * FROM messages WHERE message_id = ?'),
+      listMessages: db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      unrouted: db.prepare('SELECT * FROM messages WHERE seq IS NULL AND created_at < ? ORDER BY created_at LIMIT ?'),
+      // rowid is acceptance order: the store assigns it when the API commits the message.
+      unroutedBefore: db.prepare(
+        `SELECT o.* FROM messages o JOIN messages m ON m.message_id = ?
+         WHERE o.conversation_id = m.conversation_id AND o.seq IS NULL AND o.rowid < m.rowid ORDER BY o.rowid`,
+      ),
+      nextSeq: db.prepare('UPDATE conversations SET last_seq = last_seq + 1 WHERE conversation_id = ? RETURNING last_seq'),
+      setSeq: db.prepare('UPDATE messages SET seq = ?, routed_at = ? WHERE message_id = ?'),
+      insertDelivery: db.prepare(
+        `INSERT INTO deliveries (delivery_id, message_id, conversation_id, recipient_id, channel, address, status, error, created_at, updated_at)
+         VALUES (@delivery_id, @message_id, @conversation_id, @recipient_id, @channel, @address, @status, @error, @updated_at, @updated_at)`,
+      ),
+      deliveriesOf: db.prepare('SELECT * FROM deliveries WHERE message_id = ? ORDER BY rowid'),
+      history: db.prepare('SELECT * FROM history WHERE message_id = ? ORDER BY at, id'),
+    };
+  }
+
+  async acceptMessage(m: Omit<Message, 'seq'>): Promise<AcceptResult> {
+    const info = this.stmt.insertMessage.run({
+      ...m,
+      payload: JSON.stringify(m.payload),
+      channels: JSON.stringify(m.channels),
+      metadata: jsonOrNull(m.metadata),
+    });
+    const stored = toMessage(this.stmt.message.get(m.message_id) as Row);
+    return { message: stored, created: info.changes > 0 };
+  }
+
+  async getMessage(id: string) {
+    const r = this.stmt.message.get(id) as Row | undefined;
+    return r ? toMessage(r) : null;
+  }
+
+  async listMessages(conversationId: string, afterSeq: number, limit: number) {
+    return (this.stmt.listMessages.all(conversationId, afterSeq, limit) as Row[]).map(toMessage);
+  }
+
+  async listUnrouted(before: string, limit: number) {
+    return (this.stmt.unrouted.all(before, limit) as Row[]).map(toMessage);
+  }
+
+  async listUnroutedBefore(messageId: string) {
+    return (this.stmt.unroutedBefore.all(messageId) as Row[]).map(toMessage);
+  }
+
+  async routeMessage(messageId: string, plan: PlannedDelivery[], at: string): Promise<RouteResult> {
+    return writeTransaction(this.db, (): RouteResult => {
+      const m = this.stmt.message.get(messageId) as Row | undefined;
+      if (!m) throw notFound(`message ${messageId}`);
+      const deliveries = () => (this.stmt.deliveriesOf.all(messageId) as Row[]).map(toDelivery);
+      if (m.seq !== null && m.seq !== undefined) return { seq: m.seq as number, deliveries: deliveries(), routedNow: false };
+      const next = this.stmt.nextSeq.get(m.conversation_id) as { last_seq: number } | undefined;
+      if (!next) throw notFound(`conversation ${m.conversation_id as string}`);
+      this.stmt.setSeq.run(next.last_seq, at, messageId);
+      for (const p of plan) {
+        const d = newDelivery(p, { delivery_id: randomUUID(), message_id: messageId, conversation_id: m.conversation_id as string }, at);
+        this.stmt.insertDelivery.run({ ...d, error: jsonOrNull(d.error) });
+        this.appendHistory(messageId, firstHistoryEntry(d));
+      }
+      return { seq: next.last_seq, deliveries: deliveries(), routedNow: true };
+    });
+  }
+
+  async history(messageId: string): Promise<HistoryEntry[]> {
+    const m = this.stmt.message.get(messageId) as Row | undefined;
+    if (!m) return [];
+    return [acceptedHistoryEntry({ created_at: m.created_at as string }), ...(this.stmt.history.all(messageId) as Row[]).map(toHistoryEntry)];
+  }
+}

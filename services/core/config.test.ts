@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, DEV_SECRETS, loadConfig } from './config.ts';
+
+const strong = (c: string) => c.repeat(40);
+/** A production environment with every secret set to a real-looking value. */
+const production = {
+  CHAT4ALL_PROFILE: 'production',
+  JWT_SECRET: strong('j'),
+  AUTH_CLIENTS: `backoffice:${strong('c')}`,
+  META_APP_SECRET: strong('m'),
+  WEBHOOK_VERIFY_TOKEN: strong('v'),
+  WHATSAPP_TOKEN: strong('w'),
+  INSTAGRAM_TOKEN: strong('i'),
+};
+
+function problems(env: Record<string, string>, overrides: Record<string, unknown> = {}): string[] {
+  try {
+    loadConfig(env, overrides);
+    return [];
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.problems;
+  }
+}
+
+describe('config: secrets', () => {
+  it('accepts a production config with real secrets', () => {
+    assert.deepEqual(problems(production), []);
+    assert.deepEqual(loadConfig(production).devSecretsInUse, []);
+  });
+
+  it('production refuses every published dev default, naming the variable and how to fix it', () => {
+    for (const [env, value] of Object.entries(DEV_SECRETS)) {
+      const found = problems({ ...production, [env]: value });
+      assert.equal(found.length, 1, `${env}: ${found.join('; ')}`);
+      assert.match(found[0]!, new RegExp(`^${env}: .*(published dev|dev secret).*(set a value of your own|generate one)`), found[0]);
+    }
+  });
+
+  it('production refuses a secret shorter than its minimum', () => {
+    assert.match(problems({ ...production, JWT_SECRET: 'x'.repeat(31) }).join(), /JWT_SECRET: JWT_SECRET is 31 characters, production needs at least 32: generate a longer one/);
+    assert.match(problems({ ...production, META_APP_SECRET: 'short' }).join(), /META_APP_SECRET is 5 characters, production needs at least 16/);
+    assert.match(problems({ ...production, WHATSAPP_TOKEN: 'abc' }).join(), /WHATSAPP_TOKEN is 3 characters/);
+    assert.match(problems({ ...production, AUTH_CLIENTS: 'ops:hunter2' }).join(), /the secret of client ops is 7 characters, production needs at least 24/);
+    assert.equal(problems({ ...production, JWT_SECRET: '', META_APP_SECRET: 'x' }).length, 2, 'every problem at once');
+  });
+
+  it('a service requires only the secrets it reads, and holds no published value for the others', () => {
+    const only = (keys: string[]) => Object.fromEntries([['CHAT4ALL_PROFILE', 'production'], ...keys.map((k) => [k, production[k as keyof typeof production]])]);
+    const connector = { ...only(['META_APP_SECRET', 'WEBHOOK_VERIFY_TOKEN', 'WHATSAPP_TOKEN']), CONNECTOR_CHANNELS: 'whatsapp' };
+    assert.deepEqual(problems(connector, { service: 'connectors' }), []);
+    const c = loadConfig(connector, { service: 'connectors' });
+    assert.equal(c.jwtSecret, '', 'the connector holds no JWT secret, not even the dev one');
+    assert.equal(c.instagramToken, '');
+    assert.equal(c.authClients.size, 0);
+    assert.match(problems({ ...connector, CONNECTOR_CHANNELS: 'instagram' }, { service: 'connectors' }).join(), /INSTAGRAM_TOKEN is required when CHAT4ALL_PROFILE=production \(service connectors\)/);
+    assert.deepEqual(problems(only(['JWT_SECRET']), { service: 'api' }), []);
+    assert.equal(loadConfig(only(['JWT_SECRET']), { service: 'api' }).metaAppSecret, '');
+    assert.match(problems(only([]), { service: 'api' }).join(), /JWT_SECRET is required/);
+    assert.deepEqual(problems(only([]), { service: 'router' }), []);
+    assert.equal(problems(only([])).length, 5, 'the one-process platform reads them all (AUTH_CLIENTS may be empty)');
+  });
+
+  it('the dev profile lists every dev default in use at start', () => {
+    assert.deepEqual(loadConfig({}).devSecretsInUse, ['JWT_SECRET', 'AUTH_CLIENTS', 'META_APP_SECRET', 'WEBHOOK_VERIFY_TOKEN', 'WHATSAPP_TOKEN', 'INSTAGRAM_TOKEN']);
+    assert.deepEqual(loadConfig({ JWT_SECRET: strong('j'), WHATSAPP_TOKEN: DEV_SECRETS.WHATSAPP_TOKEN }).devSecretsInUse, ['AUTH_CLIENTS', 'META_APP_SECRET', 'WEBHOOK_VERIFY_TOKEN', 'WHATSAPP_TOKEN', 'INSTAGRAM_TOKEN'], 'a dev value set explicitly counts');
+    assert.deepEqual(loadConfig({}, { service: 'connectors', connectorChannels: 'instagram' }).devSecretsInUse, ['META_APP_SECRET', 'WEBHOOK_VERIFY_TOKEN', 'INSTAGRAM_TOKEN'], 'a service lists the ones it reads');
+    assert.equal(loadConfig({}).jwtSecret, DEV_SECRETS.JWT_SECRET);
+  });
+});

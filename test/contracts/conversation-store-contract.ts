@@ -1,0 +1,25 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { AppError } from '../../services/core/errors.ts';
+import { conversation, eachTestStores, id, now, type StoresFactory } from './store-fixtures.ts';
+
+/** The ConversationStore contract: conversations and their members. */
+export function conversationStoreContract(name: string, make: StoresFactory) {
+  describe(`${name}: conversations`, () => {
+    const ctx = eachTestStores(make);
+
+    it('keeps members in joining order and adds a member once', async () => {
+      const { conversations } = ctx.stores;
+      const { users, conversation_id } = await conversation(ctx.stores, 3);
+      assert.deepEqual((await conversations.getConversation(conversation_id))?.members, users);
+      assert.equal((await conversations.getConversation(conversation_id))?.type, 'group');
+      const newcomer = id();
+      await conversations.addMember(conversation_id, newcomer, now());
+      const after = await conversations.addMember(conversation_id, newcomer, now());
+      assert.deepEqual(after.members, [...users, newcomer]);
+      assert.deepEqual((await conversations.listConversations(newcomer)).map((c) => c.conversation_id), [conversation_id]);
+      await assert.rejects(conversations.addMember(id(), newcomer, now()), (e: unknown) => e instanceof AppError && e.status === 404);
+      assert.equal(await conversations.getConversation(id()), null);
+    });
+  });
+}

@@ -1,0 +1,108 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { conversationWithMessage, eachTestStores, id, later, now, type StoresFactory } from './store-fixtures.ts';
+
+/** The DeliveryStore contract: status (forward only), provider ids, in-flight marks, parking, the unsent queues. */
+export function deliveryStoreContract(name: string, make: StoresFactory) {
+  describe(`${name}: deliveries`, () => {
+    const ctx = eachTestStores(make);
+
+    it('applies statuses forward only and records each transition once', async () => {
+      const { messages, deliveries } = ctx.stores;
+      const { b, message_id } = await conversationWithMessage(ctx.stores);
+      const routed = await messages.routeMessage(message_id, [{ recipient_id: b, channel: 'whatsapp', address: '+55' }], now());
+      const delivery_id = routed.deliveries[0]!.delivery_id;
+      assert.equal((await deliveries.applyStatus({ delivery_id, status: 'READ', at: now(), source: 't' })).applied, true);
+      assert.equal((await deliveries.applyStatus({ delivery_id, status: 'DELIVERED', at: now(), source: 't' })).applied, false);
+      assert.equal((await deliveries.applyStatus({ delivery_id, status: 'READ', at: now(), source: 't' })).applied, false);
+      assert.equal((await deliveries.applyStatus({ delivery_id, status: 'FAILED', at: now(), source: 't' })).applied, false);
+      assert.deepEqual((await messages.history(message_id)).map((h) => h.status), ['SENT', 'SENT', 'READ']);
+      assert.equal((await deliveries.getDelivery(delivery_id))!.status, 'READ');
+      assert.deepEqual(await deliveries.applyStatus({ delivery_id: id(), status: 'READ', at: now(), source: 't' }), { applied: false, delivery: null });
+      assert.equal(await deliveries.getDelivery(id()), null);
+    });
+
+    it('keeps a failure final, with its error in the delivery and the history', async () => {
+      const { messages, deliveries } = ctx.stores;
+      const { b, message_id } = await conversationWithMessage(ctx.stores);
+      const routed = await messages.routeMessage(
+        message_id,
+        [
+          { recipient_id: b, channel: 'instagram', address: '17' },
+          { recipient_id: b, channel: 'whatsapp', address: null, failed: { code: 'recipient_unreachable', message: 'no identity' } },
+        ],
+        now(),
+      );
+      const [sent, unreachable] = routed.deliveries as [(typeof routed.deliveries)[0], (typeof routed.deliveries)[0]];
+      assert.deepEqual(routed.deliveries.map((d) => d.status), ['SENT', 'FAILED']);
+      assert.equal(unreachable.error?.code, 'recipient_unreachable');
+      const error = { code: 'provider_rejected', message: 'no' };
+      const failed = await deliveries.applyStatus({ delivery_id: sent.delivery_id, status: 'FAILED', at: now(), error, source: 'connector' });
+      assert.equal(failed.applied, true);
+      assert.deepEqual(failed.delivery?.error, error);
+      assert.equal((await deliveries.applyStatus({ delivery_id: sent.delivery_id, status: 'DELIVERED', at: now(), source: 'provider' })).applied, false);
+      const history = await messages.history(message_id);
+      assert.deepEqual(history.map((h) => h.status).sort(), ['FAILED', 'FAILED', 'SENT', 'SENT']);
+      assert.deepEqual(history.find((h) => h.status === 'FAILED' && h.delivery_id === sent.delivery_id)?.error, error);
+      assert.deepEqual((await deliveries.deliveriesFor(b, [message_id])).map((d) => d.delivery_id), routed.deliveries.map((d) => d.delivery_id));
+      assert.deepEqual(await deliveries.deliveriesFor(id(), [message_id]), []);
+      assert.deepEqual(await deliveries.deliveriesFor(b, []), []);
+    });
+
+    it('finds a delivery by the provider id and lists the ones not yet sent', async () => {
+      const { messages, deliveries } = ctx.stores;
+      const { b, message_id } = await conversationWithMessage(ctx.stores);
+      const routed = await messages.routeMessage(message_id, [{ recipient_id: b, channel: 'instagram', address: '17' }], now());
+      const delivery_id = routed.deliveries[0]!.delivery_id;
+      const undispatched = async () => (await deliveries.listUndispatched(later(1000), 1000)).filter((d) => d.delivery_id === delivery_id);
+      assert.equal((await undispatched()).length, 1);
+      const ref = `mid.${id()}`;
+      assert.equal(await deliveries.recordProviderRef(delivery_id, ref), true);
+      assert.equal(await deliveries.recordProviderRef(delivery_id, ref), true, 'the same id again is fine');
+      assert.equal(await deliveries.recordProviderRef(delivery_id, `mid.${id()}`), false, 'another id means it was sent twice');
+      assert.equal((await deliveries.findDeliveryByProviderRef('instagram', ref))!.delivery_id, delivery_id);
+      assert.equal(await deliveries.findDeliveryByProviderRef('whatsapp', ref), null);
+      assert.equal((await undispatched()).length, 0);
+    });
+
+    it('parks a delivery until it is due and keeps it among the unsent', async () => {
+      const { messages, deliveries } = ctx.stores;
+      const { b, message_id, conversation_id } = await conversationWithMessage(ctx.stores);
+      const before = await deliveries.countUnsent('whatsapp');
+      const routed = await messages.routeMessage(message_id, [{ recipient_id: b, channel: 'whatsapp', address: '+5521' }], now());
+      const { seq } = routed;
+      const delivery_id = routed.deliveries[0]!.delivery_id;
+      assert.equal(await deliveries.countUnsent('whatsapp'), before + 1);
+
+      await deliveries.markInFlight(delivery_id, now());
+      assert.ok((await deliveries.getDelivery(delivery_id))!.in_flight_since);
+      await deliveries.clearInFlight(delivery_id);
+      assert.equal((await deliveries.getDelivery(delivery_id))!.in_flight_since, null);
+
+      const due = later(60_000);
+      await deliveries.parkDelivery(delivery_id, due);
+      assert.equal((await deliveries.getDelivery(delivery_id))!.next_attempt_at, due);
+      const mine = <T extends { delivery_id: string }>(list: T[]) => list.filter((d) => d.delivery_id === delivery_id);
+      assert.equal(mine(await deliveries.listUndispatched(later(1000), 1000)).length, 0, 'parked is not undispatched');
+      assert.equal(mine(await deliveries.listDueParked('whatsapp', now(), 1000)).length, 0, 'not due yet');
+      assert.equal(mine(await deliveries.listDueParked('whatsapp', later(120_000), 1000)).length, 1);
+      assert.equal(mine(await deliveries.listDueParked('instagram', later(120_000), 1000)).length, 0);
+      assert.deepEqual((await deliveries.listUnsentBefore(conversation_id, 'whatsapp', seq + 1)).map((d) => [d.delivery_id, d.seq]), [[delivery_id, seq]]);
+      assert.deepEqual(await deliveries.listUnsentBefore(conversation_id, 'whatsapp', seq), []);
+      assert.equal(await deliveries.countUnsent('whatsapp'), before + 1);
+
+      const again = later(90_000);
+      await deliveries.parkDelivery(delivery_id, again);
+      assert.deepEqual(mine(await deliveries.listDueParked('whatsapp', later(120_000), 1000)).map((d) => d.next_attempt_at), [again]);
+
+      await deliveries.markInFlight(delivery_id, now());
+      assert.equal(await deliveries.recordProviderRef(delivery_id, `wamid.${id()}`), true);
+      const sent = (await deliveries.getDelivery(delivery_id))!;
+      assert.equal(sent.next_attempt_at, null);
+      assert.equal(sent.in_flight_since, null);
+      assert.equal(mine(await deliveries.listDueParked('whatsapp', later(120_000), 1000)).length, 0);
+      assert.deepEqual(await deliveries.listUnsentBefore(conversation_id, 'whatsapp', seq + 1), []);
+      assert.equal(await deliveries.countUnsent('whatsapp'), before);
+    });
+  });
+}
