@@ -1,5 +1,5 @@
 import { prepareConversations, runOpenLoad } from '../loadtest/generator.ts';
-import type { PlatformDriver } from './driver.ts';
+import type { Instance, PlatformDriver } from './driver.ts';
 import { systemEngineClock } from './engine-clock.ts';
 import type { ExperimentSpec } from './experiment-spec.ts';
 import { buildFault } from './faults/build-fault.ts';
@@ -59,4 +59,13 @@ export async function runExperiment(spec: ExperimentSpec, driver: PlatformDriver
   const rollback = await rollBack(ctx, original);
   onLoadClock(ctx, rollback);
   return runJournal(ctx, plan, verify(ctx, fault, plan, samples, rollback), rollback, samples);
+}
+
+/**
+ * Only the rollback phase, for a run whose engine is gone (its operator died): back to `original`,
+ * the instances that ran before it, as far as `spec.rollback` asks.
+ */
+export async function rollBackExperiment(spec: ExperimentSpec, driver: PlatformDriver, original: Instance[], options: Pick<RunOptions, 'onEvent' | 'deps'> = {}): Promise<Journal['rollback']> {
+  const ctx = new RunContext(spec, driver, { ...realDeps, ...options.deps }, options.onEvent ?? (() => {}));
+  return rollBack(ctx, original);
 }
