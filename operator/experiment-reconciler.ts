@@ -5,15 +5,8 @@ import { writeEvidence } from './evidence.ts';
 import { parseExperimentSpec, type ExperimentSpec } from './experiment-spec.ts';
 import type { ExperimentEvents } from './experiment-events.ts';
 import { hasFinalizer, recordedInstances, RollbackFinalizer } from './experiment-finalizer.ts';
-import {
-  crdVerdict,
-  EXPERIMENT_API,
-  TERMINAL_PHASES,
-  type Condition,
-  type ExperimentObject,
-  type ExperimentPhase,
-  type ExperimentStatus,
-} from './experiment-resource.ts';
+import { condition, now, phaseOfStep, resultsOf } from './experiment-status.ts';
+import { crdVerdict, EXPERIMENT_API, TERMINAL_PHASES, type ExperimentObject, type ExperimentPhase, type ExperimentStatus } from './experiment-resource.ts';
 import type { Journal } from './journal.ts';
 import type { KubernetesDriver } from './kubernetes-driver.ts';
 import { kube, statusOf } from './kubernetes-errors.ts';
@@ -42,34 +35,8 @@ interface Run {
   done: Promise<void>;
 }
 
-/**
- * The engine's step that moves an Experiment to its next phase (`engine.ts` names its steps;
- * `SteadyState` is set when the run starts).
- */
-function phaseOfStep(message: string): ExperimentPhase | null {
-  if (message.startsWith('fault injected')) return 'Injecting';
-  if (message.startsWith('load finished') || message.startsWith('method skipped')) return 'Verifying';
-  if (message.startsWith('rollback:')) return 'RollingBack';
-  return null;
-}
-
-const condition = (type: string, status: Condition['status'], reason: string, message: string, generation?: number): Condition => ({
-  type,
-  status,
-  reason,
-  message: message.slice(0, 1000),
-  lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-  ...(generation !== undefined ? { observedGeneration: generation } : {}),
-});
-
 const byAge = (a: ExperimentObject, b: ExperimentObject) =>
   (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || a.metadata.name.localeCompare(b.metadata.name);
-
-/** Named numbers of a journal for `status.results` (the rules as name → ok). */
-function resultsOf(j: Journal, evidence: string): Record<string, unknown> {
-  const numbers = Object.fromEntries(Object.entries(j.verification).filter(([k]) => k !== 'rules'));
-  return { run_id: j.run_id, evidence, ...numbers, rules: Object.fromEntries(j.verification.rules.map((r) => [r.name, r.ok])), rollback_ok: j.rollback.ok };
-}
 
 /**
  * Runs Experiments one at a time, in creation order. Each pass lists every Experiment and takes
@@ -410,5 +377,3 @@ export class ExperimentReconciler {
     return true;
   }
 }
-
-const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
