@@ -1,10 +1,12 @@
 import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
 import type { Logger } from '../services/core/logger.ts';
-import { runExperiment, type EngineEvent } from './engine.ts';
+import { rollBackExperiment, runExperiment, type EngineEvent } from './engine.ts';
 import { writeEvidence } from './evidence.ts';
 import { parseExperimentSpec, type ExperimentSpec } from './experiment-spec.ts';
 import type { ExperimentEvents } from './experiment-events.ts';
-import { crdVerdict, EXPERIMENT_API, TERMINAL_PHASES, type Condition, type ExperimentObject, type ExperimentPhase, type ExperimentStatus } from './experiment-resource.ts';
+import { hasFinalizer, recordedInstances, RollbackFinalizer } from './experiment-finalizer.ts';
+import { condition, now, phaseOfStep, resultsOf } from './experiment-status.ts';
+import { crdVerdict, EXPERIMENT_API, TERMINAL_PHASES, type ExperimentObject, type ExperimentPhase, type ExperimentStatus } from './experiment-resource.ts';
 import type { Journal } from './journal.ts';
 import type { KubernetesDriver } from './kubernetes-driver.ts';
 import { kube, statusOf } from './kubernetes-errors.ts';
@@ -33,39 +35,14 @@ interface Run {
   done: Promise<void>;
 }
 
-/**
- * The engine's step that moves an Experiment to its next phase (`engine.ts` names its steps;
- * `SteadyState` is set when the run starts).
- */
-function phaseOfStep(message: string): ExperimentPhase | null {
-  if (message.startsWith('fault injected')) return 'Injecting';
-  if (message.startsWith('load finished') || message.startsWith('method skipped')) return 'Verifying';
-  if (message.startsWith('rollback:')) return 'RollingBack';
-  return null;
-}
-
-const condition = (type: string, status: Condition['status'], reason: string, message: string, generation?: number): Condition => ({
-  type,
-  status,
-  reason,
-  message: message.slice(0, 1000),
-  lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-  ...(generation !== undefined ? { observedGeneration: generation } : {}),
-});
-
 const byAge = (a: ExperimentObject, b: ExperimentObject) =>
   (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || a.metadata.name.localeCompare(b.metadata.name);
 
-/** Named numbers of a journal for `status.results` (the rules as name → ok). */
-function resultsOf(j: Journal, evidence: string): Record<string, unknown> {
-  const numbers = Object.fromEntries(Object.entries(j.verification).filter(([k]) => k !== 'rules'));
-  return { run_id: j.run_id, evidence, ...numbers, rules: Object.fromEntries(j.verification.rules.map((r) => [r.name, r.ok])), rollback_ok: j.rollback.ok };
-}
-
 /**
  * Runs Experiments one at a time, in creation order. Each pass lists every Experiment and takes
- * the next step for each: deleting? → ours and running? → finished? → interrupted elsewhere? →
- * valid? → supported? → queued or started. Status and Events tell the user at every step.
+ * the next step for each, top to bottom: deleting? (stop the run, or roll back and release the
+ * finalizer) → ours and running? → finished? → interrupted elsewhere (roll back)? → valid? →
+ * supported? → queued, or started (the finalizer first). Status and Events tell the user at every step.
  */
 export class ExperimentReconciler {
   private current: Run | null = null;
@@ -74,7 +51,11 @@ export class ExperimentReconciler {
   /** Experiments this process ran or rejected: their non-final phases are not someone else's leftovers. */
   private readonly handled = new Set<string>();
 
-  constructor(private readonly deps: ReconcilerDeps) {}
+  private readonly finalizer: RollbackFinalizer;
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.finalizer = new RollbackFinalizer(deps.custom, deps.namespace);
+  }
 
   /** The experiment running now, if any. */
   get running(): string | null {
@@ -95,9 +76,11 @@ export class ExperimentReconciler {
     )) as { items?: ExperimentObject[] };
     const items = [...(list.items ?? [])].sort(byAge);
     const present = new Set(items.map((e) => e.metadata.uid));
-    // Deleted while running (the watch may have missed it): stop and roll back.
+    // Gone while running (deleted without our finalizer, e.g. by a forced removal): stop and roll back.
     if (this.current && !present.has(this.current.uid)) this.current.abort.abort(new Error('the Experiment was deleted'));
-    for (const exp of items) await this.reconcile(exp);
+    // Runs whose operator died come first: nothing starts on a platform they may have left faulted.
+    const orphaned = (e: ExperimentObject) => this.isOrphan(e);
+    for (const exp of [...items.filter(orphaned), ...items.filter((e) => !orphaned(e))]) await this.reconcile(exp);
   }
 
   private async reconcile(exp: ExperimentObject): Promise<void> {
@@ -105,23 +88,29 @@ export class ExperimentReconciler {
     const uid = exp.metadata.uid ?? exp.metadata.name;
     const name = exp.metadata.name;
     const phase = exp.status?.phase;
-    const generation = exp.metadata.generation;
 
     if (exp.metadata.deletionTimestamp) {
-      if (this.current?.uid === uid) this.current.abort.abort(new Error('the Experiment is being deleted'));
+      if (this.current?.uid === uid) {
+        // The run rolls back, writes its last status and then releases the finalizer.
+        this.current.abort.abort(new Error('the Experiment is being deleted'));
+        return;
+      }
+      if (!hasFinalizer(exp)) return;
+      if (this.isOrphan(exp)) await this.recover(exp);
+      else await this.removeFinalizer(name);
       return;
     }
     if (this.current?.uid === uid) return;
-    if (phase && TERMINAL_PHASES.includes(phase)) return;
-    if (phase && phase !== 'Pending') {
-      if (this.handled.has(uid)) return; // our own run, finishing: its last status is on its way
-      const message = `interrupted: the operator running it stopped during ${phase}; the rollback may not have run, check the platform (replicas, provider faults) before the next experiment`;
-      const written = await this.patchStatus(exp, { phase: 'Failed', verdict: 'Inconclusive', finishedAt: now(), message, conditions: [condition('Succeeded', 'Unknown', 'Interrupted', message, generation)] }, true);
-      if (!written) return;
-      this.deps.metrics.experiments.inc({ verdict: 'Inconclusive' });
-      await this.deps.events.emit(exp, 'Warning', 'Interrupted', message);
+    if (phase && TERMINAL_PHASES.includes(phase)) {
+      // Finished, but the finalizer could not be released at the time.
+      if (hasFinalizer(exp) && !this.handled.has(uid)) await this.removeFinalizer(name);
       return;
     }
+    if (this.isOrphan(exp)) {
+      await this.recover(exp);
+      return;
+    }
+    if (phase && phase !== 'Pending') return; // our own run, finishing: its last status is on its way
 
     let spec: ExperimentSpec;
     try {
@@ -137,12 +126,67 @@ export class ExperimentReconciler {
     }
     if (this.current) {
       if (phase !== 'Pending') {
-        await this.patchStatus(exp, { phase: 'Pending', observedGeneration: generation, message: `queued behind ${this.current.name}: one experiment runs at a time` }, true);
+        await this.patchStatus(exp, { phase: 'Pending', observedGeneration: exp.metadata.generation, message: `queued behind ${this.current.name}: one experiment runs at a time` }, true);
       }
       return;
     }
     if (this.paused) return;
     this.start(exp, spec);
+  }
+
+  /** In a run's phase, but no run of this process owns it: its operator stopped mid-run. */
+  private isOrphan(exp: ExperimentObject): boolean {
+    const phase = exp.status?.phase;
+    const uid = exp.metadata.uid ?? exp.metadata.name;
+    return !!phase && phase !== 'Pending' && !TERMINAL_PHASES.includes(phase) && this.current?.uid !== uid && !this.handled.has(uid);
+  }
+
+  /**
+   * A run whose operator stopped mid-run: rolled back here from the instances its annotation
+   * recorded (when it has our finalizer and the record), then Failed (Inconclusive) and released.
+   */
+  private async recover(exp: ExperimentObject): Promise<void> {
+    // Never under a run of ours (only a second leader could have left this meanwhile): after it.
+    if (this.current) return;
+    const { driver, logger, metrics, events } = this.deps;
+    const name = exp.metadata.name;
+    const generation = exp.metadata.generation;
+    const during = exp.status?.phase;
+    const original = hasFinalizer(exp) ? recordedInstances(exp) : null;
+    let spec: ExperimentSpec | null = null;
+    try {
+      spec = parseExperimentSpec(exp.spec, `Experiment ${name}`);
+    } catch {
+      // A spec that does not parse never ran here; nothing to roll back from.
+    }
+    let message = `interrupted: the operator running it stopped during ${during}; the rollback may not have run, check the platform (replicas, provider faults) before the next experiment`;
+    if (spec && original) {
+      const rolling = `interrupted: the operator running it stopped during ${during}; rolling back`;
+      if (!(await this.patchStatus(exp, { phase: 'RollingBack', message: rolling }, true))) return;
+      this.handled.add(exp.metadata.uid ?? name);
+      logger.warn({ experiment: name, during }, rolling);
+      try {
+        await driver.loadBaseEnv();
+        const r = await rollBackExperiment(spec, driver, original, { onEvent: (e) => e.kind === 'step' && logger.info({ experiment: name }, e.message) });
+        message = `interrupted: the operator running it stopped during ${during}; rolled back by ${r.ok ? 'this operator' : `this operator, INCOMPLETE: ${r.errors.join('; ')}`}`;
+      } catch (err) {
+        message = `interrupted: the operator running it stopped during ${during}; the rollback failed: ${(err as Error).message}; check the platform before the next experiment`;
+      }
+    }
+    const status: ExperimentStatus = { phase: 'Failed', verdict: 'Inconclusive', finishedAt: now(), message, conditions: [condition('Succeeded', 'Unknown', 'Interrupted', message, generation)] };
+    let written: boolean;
+    try {
+      written = await this.patchStatus(exp, status, !(spec && original));
+    } catch (err) {
+      // Still RollingBack: a later pass takes it up again (a second rollback changes nothing).
+      this.handled.delete(exp.metadata.uid ?? name);
+      throw err;
+    }
+    if (!written) return;
+    this.handled.add(exp.metadata.uid ?? name);
+    metrics.experiments.inc({ verdict: 'Inconclusive' });
+    await events.emit(exp, 'Warning', 'Interrupted', message);
+    if (hasFinalizer(exp)) await this.removeFinalizer(name);
   }
 
   /** Pauses passes, aborts the running experiment (the engine rolls back) and waits until its status is written. */
@@ -183,7 +227,29 @@ export class ExperimentReconciler {
       });
   }
 
+  /**
+   * One run: the finalizer (with the instances to roll back to) before anything is touched, the
+   * engine, the last status, and only then the finalizer released (a deletion meanwhile waits).
+   */
   private async run(exp: ExperimentObject, spec: ExperimentSpec, signal: AbortSignal): Promise<void> {
+    try {
+      if (!(await this.addFinalizer(exp))) {
+        this.handled.delete(exp.metadata.uid ?? exp.metadata.name);
+        return;
+      }
+    } catch (err) {
+      // Nothing was touched: the next pass decides again.
+      this.handled.delete(exp.metadata.uid ?? exp.metadata.name);
+      throw err;
+    }
+    try {
+      await this.runEngine(exp, spec, signal);
+    } finally {
+      await this.removeFinalizer(exp.metadata.name);
+    }
+  }
+
+  private async runEngine(exp: ExperimentObject, spec: ExperimentSpec, signal: AbortSignal): Promise<void> {
     const { driver, logger, events, metrics } = this.deps;
     const generation = exp.metadata.generation;
     const name = exp.metadata.name;
@@ -254,6 +320,20 @@ export class ExperimentReconciler {
     logger.info({ experiment: name, verdict, evidence: dir }, 'experiment finished');
   }
 
+  /** The finalizer before a run touches anything; false (and another pass) when the Experiment changed or went. */
+  private async addFinalizer(exp: ExperimentObject): Promise<boolean> {
+    const added = await this.finalizer.add(exp, await this.deps.driver.listInstances());
+    if (!added) {
+      this.deps.logger.info({ experiment: exp.metadata.name }, 'the Experiment changed or went before its run started; deciding again on the next pass');
+      this.deps.requestPass();
+    }
+    return added;
+  }
+
+  private async removeFinalizer(name: string): Promise<void> {
+    if (await this.finalizer.remove(name)) this.deps.logger.info({ experiment: name }, 'released the rollback finalizer');
+  }
+
   /**
    * The last status of a run. If it cannot be written, the Experiment is left to a later pass,
    * which reports it interrupted (its phase is a run step that no run here owns any more).
@@ -297,5 +377,3 @@ export class ExperimentReconciler {
     return true;
   }
 }
-
-const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -17,6 +17,18 @@ export type ExperimentVerdict = (typeof EXPERIMENT_VERDICTS)[number];
 
 export const TERMINAL_PHASES: readonly ExperimentPhase[] = ['Completed', 'Failed'];
 
+/**
+ * The operator's finalizer: added before a run touches the platform, removed once the run has
+ * rolled back. Deleting a running Experiment therefore waits for its rollback.
+ */
+export const ROLLBACK_FINALIZER = 'chat4all.io/rollback';
+
+/**
+ * Set with the finalizer: the instances that ran before the run (`[{name, workload}]`, JSON), so
+ * that another operator can roll back a run whose operator died.
+ */
+export const ROLLBACK_ANNOTATION = 'chat4all.io/rollback-instances';
+
 /** Pass → Passed, Fail → Failed. */
 export function crdVerdict(v: Verdict): ExperimentVerdict {
   return v === 'Pass' ? 'Passed' : v === 'Fail' ? 'Failed' : 'Inconclusive';
@@ -56,6 +68,8 @@ export interface ExperimentObject {
     resourceVersion?: string;
     creationTimestamp?: string;
     deletionTimestamp?: string;
+    finalizers?: string[];
+    annotations?: Record<string, string>;
   };
   spec?: unknown;
   status?: ExperimentStatus;

@@ -9,7 +9,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { experimentCrd, EXPERIMENT_GROUP, EXPERIMENT_PLURAL, EXPERIMENT_VERSION } from '../cdk8s/experiment-crd.ts';
 import { createLogger } from '../services/core/logger.ts';
-import { EXPERIMENT_API, EXPERIMENT_PHASES, EXPERIMENT_VERDICTS } from './experiment-resource.ts';
+import { EXPERIMENT_API, EXPERIMENT_PHASES, EXPERIMENT_VERDICTS, ROLLBACK_ANNOTATION, ROLLBACK_FINALIZER } from './experiment-resource.ts';
 import type { Journal } from './journal.ts';
 import { loadOperatorConfig } from './operator-config.ts';
 import { startOperator } from './operator.ts';
@@ -217,6 +217,15 @@ describe('startOperator runs an Experiment end to end (kill a router pod) with t
 
     const done = await kube.until('kill-a-router Completed', () => ['Completed', 'Failed'].includes(statusOf(kube!, 'kill-a-router')?.phase ?? '') && statusOf(kube!, 'kill-a-router'), 60_000);
     assert.equal(done.phase, 'Completed', done.message);
+    // The rollback finalizer, with the instances to go back to, came before anything was touched,
+    // and was released once the run had rolled back.
+    const finalizerPatches = kube.requestsTo('PATCH', /\/experiments\/kill-a-router$/);
+    const added = finalizerPatches[0]!.body as { metadata: { finalizers: string[]; annotations: Record<string, string> } };
+    assert.deepEqual(added.metadata.finalizers, [ROLLBACK_FINALIZER]);
+    assert.deepEqual((JSON.parse(added.metadata.annotations[ROLLBACK_ANNOTATION]!) as { name: string }[]).map((i) => i.name).sort(), originalPods.map((p) => p.name).sort());
+    const firstTouch = kube.requests.findIndex((r) => r.method === 'DELETE' || (r.method === 'PATCH' && /\/scale$/.test(r.path)));
+    assert.ok(kube.requests.indexOf(finalizerPatches[0]!) < firstTouch, 'the finalizer before the first pod or scale change');
+    await kube.until('the finalizer of kill-a-router released', () => kube!.experiments.get('kill-a-router')!.metadata.finalizers === undefined);
     assert.equal(done.verdict, 'Passed', done.message);
     assert.equal(done.results?.lost, 0);
     assert.ok(Number(done.results?.accepted) > 0);
@@ -257,8 +266,25 @@ describe('startOperator runs an Experiment end to end (kill a router pod) with t
     // The queued one goes next; deleting it stops it, rolled back.
     await kube.until('queued runs', () => statusOf(kube!, 'queued')?.phase === 'SteadyState', 10_000);
     kube.deleteExperiment('queued');
+    // The finalizer holds the object, marked for deletion, until the run has rolled back.
+    const marked = kube.experiments.get('queued')!;
+    assert.ok(marked.metadata.deletionTimestamp, 'marked for deletion');
+    assert.deepEqual(marked.metadata.finalizers, [ROLLBACK_FINALIZER]);
     const deleted = await kube.until('the Completed Event of queued', () => kube!.events.find((e) => (e.involvedObject as { name: string }).name === 'queued' && e.reason === 'Completed'), 30_000);
-    assert.match(String(deleted.message), /^Inconclusive: interrupted \(the Experiment was deleted\)/);
+    assert.match(String(deleted.message), /^Inconclusive: interrupted \(the Experiment is being deleted\)/);
+    await kube.until('queued is gone', () => !kube!.experiments.has('queued'), 10_000);
+    // In this order: the rollback (router replicas through the scale subresource), the last status, the finalizer released.
+    const last = (method: string, path: RegExp) => {
+      for (let i = kube!.requests.length - 1; i >= 0; i--) if (kube!.requests[i]!.method === method && path.test(kube!.requests[i]!.path) && kube!.requests[i]!.status === 200) return i;
+      return -1;
+    };
+    const rolledBack = last('PATCH', /\/deployments\/chat4all-router\/scale$/);
+    const lastStatus = last('PATCH', /\/experiments\/queued\/status$/);
+    const released = last('PATCH', /\/experiments\/queued$/);
+    assert.ok(rolledBack >= 0 && rolledBack < lastStatus && lastStatus < released, `rollback ${rolledBack} < last status ${lastStatus} < finalizer released ${released}`);
+    assert.deepEqual((kube.requests[released]!.body as { metadata: { finalizers: string[] } }).metadata.finalizers, []);
+    const queuedJournal = JSON.parse(readFileSync(join(String((kube.requests[lastStatus]!.body as { status: Status }).status.results?.evidence), 'journal.json'), 'utf8')) as Journal;
+    assert.equal(queuedJournal.rollback.ok, true, queuedJournal.rollback.errors.join('; '));
 
     // Stopping the operator interrupts a run too: rolled back, then Failed with the reason.
     kube.createExperiment('third', { name: 'third', target: { workload: 'router' }, fault: { type: 'provider-outage' }, load: { rate: 1, conversations: 1 }, verify: [{ metric: 'lost', max: 0 }] });
@@ -273,5 +299,76 @@ describe('startOperator runs an Experiment end to end (kill a router pod) with t
     assert.equal(thirdJournal.interrupted, true);
     assert.equal(thirdJournal.rollback.ok, true, 'rolled back before the status was written');
     assert.equal((kube.leases.get('chat4all-operator')!.spec as { holderIdentity?: string }).holderIdentity, undefined);
+  });
+});
+
+describe('a run whose operator died', () => {
+  let kube: FakeKubeApi | undefined;
+  let platform: FakePlatform | undefined;
+  let stop: (() => Promise<void>) | undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'operator-orphan-'));
+  after(async () => {
+    await stop?.();
+    await kube?.close();
+    await platform?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the next leader rolls it back from the recorded instances, then the finalizer lets a deletion through; without the record it says the rollback may not have run', async () => {
+    platform = await FakePlatform.start(12);
+    kube = await FakeKubeApi.start(NS, { statusEnums: STATUS_ENUMS, ...platform.podHooks() });
+    platform.attach(kube);
+    kube.addDeployment({ name: 'chat4all-router', selector: routerLabels, replicas: 2, port: 0 });
+    const before = await kube.until('two routers ready', () => {
+      const pods = kube!.podList().filter((p) => (p.status as { phase: string }).phase === 'Running');
+      return pods.length === 2 && pods;
+    });
+    const spec = (name: string) => ({ name, target: { workload: 'router', replicas: 2 }, fault: { type: 'scale', replicas: 3 }, load: { rate: 1 }, verify: [{ metric: 'lost', max: 0 }] });
+    // What a dead operator left: the routers scaled to 3 mid-run, the Experiment in Injecting with
+    // the finalizer and its record of the two routers it started from; and someone deleted it since.
+    kube.createExperiment('orphan', spec('orphan'), {
+      finalizers: [ROLLBACK_FINALIZER],
+      annotations: { [ROLLBACK_ANNOTATION]: JSON.stringify(before.map((p) => ({ name: p.metadata.name, workload: 'router' }))) },
+      status: { phase: 'Injecting', message: 'fault injected' },
+    });
+    kube.deleteExperiment('orphan');
+    assert.ok(kube.experiments.get('orphan')!.metadata.deletionTimestamp, 'held by the finalizer');
+    // One from an operator that recorded nothing: reported, not rolled back.
+    kube.createExperiment('unrecorded', spec('unrecorded'), { status: { phase: 'SteadyState' } });
+    const scale = kube.requests.length;
+    const d = kube.deployments.get('chat4all-router')!;
+    (d.spec as { replicas: number }).replicas = 3;
+
+    const kc = new KubeConfig();
+    kc.loadFromString(kube.kubeconfig());
+    const config = loadOperatorConfig({
+      WATCH_NAMESPACE: NS,
+      OPERATOR_PORT: '0',
+      OPERATOR_IDENTITY: 'operator-next',
+      CHAT4ALL_INSTANCE: 'chat4all',
+      EVIDENCE_DIR: join(dir, 'evidence'),
+      TARGET_API_URL: platform.url,
+      TARGET_SIM_URL: platform.url,
+      LEASE_DURATION_SECONDS: '2',
+      LEASE_RETRY_MS: '200',
+      SCALE_TIMEOUT_MS: '10000',
+    });
+    const op = await startOperator(config, { kubeConfig: kc, logger: createLogger('operator-test', 'silent') });
+    stop = op.stop;
+
+    await kube.until('orphan is gone', () => !kube!.experiments.has('orphan'), 20_000);
+    assert.equal((d.spec as { replicas: number }).replicas, 2, 'the routers are back to the recorded two');
+    const rolledBack = kube.requests.findIndex((r, i) => i >= scale && r.method === 'PATCH' && /\/deployments\/chat4all-router\/scale$/.test(r.path));
+    const released = kube.requests.findIndex((r) => r.method === 'PATCH' && /\/experiments\/orphan$/.test(r.path));
+    assert.ok(rolledBack >= 0 && rolledBack < released, 'rolled back before the finalizer was released');
+    const phases = statusPatches(kube, 'orphan').map((r) => (r.body as { status: Status }).status.phase);
+    assert.deepEqual(phases, ['RollingBack', 'Failed']);
+    const event = await kube.until('the Interrupted Event of orphan', () => kube!.events.find((e) => (e.involvedObject as { name: string }).name === 'orphan'));
+    assert.equal(event.reason, 'Interrupted');
+    assert.match(String(event.message), /^interrupted: the operator running it stopped during Injecting; rolled back by this operator$/);
+
+    const unrecorded = await kube.until('unrecorded is Failed', () => statusOf(kube!, 'unrecorded')?.phase === 'Failed' && statusOf(kube!, 'unrecorded'));
+    assert.equal(unrecorded.verdict, 'Inconclusive');
+    assert.match(unrecorded.message ?? '', /stopped during SteadyState; the rollback may not have run/);
   });
 });

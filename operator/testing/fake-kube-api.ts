@@ -7,7 +7,9 @@ import type { AddressInfo } from 'node:net';
  * the JSON shapes the real one answers: pods (list with labelSelector, get, delete; a deleted
  * pod of a Deployment is replaced like a ReplicaSet would, with a new name and uid), Deployments
  * and their scale subresource (merge, strategic-merge and JSON patches), Leases, the Experiment
- * custom resources (list, get, watch, create, delete, status patch) and Events. It keeps its
+ * custom resources (list, get, watch, create, delete, patch, status patch) and Events. Deleting
+ * an Experiment that has finalizers only sets `metadata.deletionTimestamp`; it goes once a patch
+ * leaves `metadata.finalizers` empty (and no finalizer may be added meanwhile), as on a real API server. It keeps its
  * state in memory and logs every request for the tests to assert on. No kube-apiserver is
  * obtainable here (docs/reference: "Kubernetes, Helm").
  */
@@ -201,23 +203,47 @@ export class FakeKubeApi {
     return obj;
   }
 
-  /** Creates an Experiment as `kubectl apply` would. */
-  createExperiment(name: string, spec: unknown): Obj {
+  /**
+   * Creates an Experiment as `kubectl apply` would; `extra` sets what an operator would have
+   * written before (finalizers, annotations, status), e.g. to stand for one that crashed mid-run.
+   */
+  createExperiment(name: string, spec: unknown, extra: { finalizers?: string[]; annotations?: Record<string, string>; status?: Json } = {}): Obj {
     const obj = this.stamp({
       apiVersion: `${EXP.group}/${EXP.version}`,
       kind: EXP.kind,
-      metadata: { name, namespace: this.namespace, generation: 1, creationTimestamp: k8sTime() },
+      metadata: {
+        name,
+        namespace: this.namespace,
+        generation: 1,
+        creationTimestamp: k8sTime(),
+        ...(extra.finalizers ? { finalizers: [...extra.finalizers] } : {}),
+        ...(extra.annotations ? { annotations: { ...extra.annotations } } : {}),
+      },
       spec,
+      ...(extra.status ? { status: structuredClone(extra.status) } : {}),
     });
     this.experiments.set(name, obj);
     this.notify('ADDED', obj);
     return obj;
   }
 
+  /** As `kubectl delete`: gone at once without finalizers; otherwise marked (`deletionTimestamp`) until they are removed. */
   deleteExperiment(name: string): void {
     const obj = this.experiments.get(name);
     if (!obj) return;
-    this.experiments.delete(name);
+    if (((obj.metadata.finalizers as string[] | undefined) ?? []).length > 0) {
+      if ((obj.metadata as Json).deletionTimestamp) return;
+      (obj.metadata as Json).deletionTimestamp = k8sTime();
+      (obj.metadata as Json).deletionGracePeriodSeconds = 0;
+      this.stamp(obj);
+      this.notify('MODIFIED', obj);
+      return;
+    }
+    this.removeExperiment(obj);
+  }
+
+  private removeExperiment(obj: Obj) {
+    this.experiments.delete(obj.metadata.name);
     this.stamp(obj);
     this.notify('DELETED', obj);
   }
@@ -376,11 +402,12 @@ export class FakeKubeApi {
         this.deleteExperiment(cur.metadata.name);
         return send(200, cur);
       }
+      const pre = (e.body as { metadata?: { resourceVersion?: string } } | undefined)?.metadata?.resourceVersion;
+      if (e.method === 'PATCH' && pre !== undefined && pre !== cur.metadata.resourceVersion) {
+        return send(409, status(409, 'Conflict', `Operation cannot be fulfilled on experiments.chat4all.io "${cur.metadata.name}": the object has been modified; please apply your changes to the latest version and try again`));
+      }
+      if (e.method === 'PATCH' && !m[3]) return this.patchExperiment(e, cur, send);
       if (e.method === 'PATCH' && m[3]) {
-        const pre = (e.body as { metadata?: { resourceVersion?: string } } | undefined)?.metadata?.resourceVersion;
-        if (pre !== undefined && pre !== cur.metadata.resourceVersion) {
-          return send(409, status(409, 'Conflict', `Operation cannot be fulfilled on experiments.chat4all.io "${cur.metadata.name}": the object has been modified; please apply your changes to the latest version and try again`));
-        }
         let next: Obj;
         try {
           next = this.applyPatch(e, cur, true) as Obj;
@@ -414,6 +441,45 @@ export class FakeKubeApi {
       return send(201, obj);
     }
     send(404, status(404, 'NotFound', `the server could not find the requested resource (${e.method} ${p}${url.search})`));
+  }
+
+  /**
+   * A patch of the Experiment itself: its metadata (finalizers, annotations, labels) and spec; the
+   * status is the subresource's. Once an Experiment being deleted has no finalizers left, it goes.
+   */
+  private patchExperiment(e: RequestLogEntry, cur: Obj, send: (code: number, obj: unknown) => void) {
+    let next: Obj;
+    try {
+      next = this.applyPatch(e, cur, true) as Obj;
+    } catch (err) {
+      const code = (err as { code?: number }).code ?? 422;
+      return send(code, status(code, code === 415 ? 'UnsupportedMediaType' : 'Invalid', (err as Error).message));
+    }
+    const meta = cur.metadata as Json;
+    const was = (meta.finalizers as string[] | undefined) ?? [];
+    const finalizers = next.metadata.finalizers ?? [];
+    if (!Array.isArray(finalizers) || finalizers.some((f) => typeof f !== 'string')) {
+      return send(422, status(422, 'Invalid', `Experiment.chat4all.io "${cur.metadata.name}" is invalid: metadata.finalizers: Invalid value: must be a list of strings`));
+    }
+    if (meta.deletionTimestamp && finalizers.some((f) => !was.includes(f as string))) {
+      return send(422, status(422, 'Invalid', `Experiment.chat4all.io "${cur.metadata.name}" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(finalizers.filter((f) => !was.includes(f as string)))}`));
+    }
+    for (const k of ['finalizers', 'annotations', 'labels'] as const) {
+      const v = next.metadata[k];
+      if (v === undefined || (Array.isArray(v) && v.length === 0)) delete meta[k];
+      else meta[k] = v;
+    }
+    if (JSON.stringify(next.spec) !== JSON.stringify(cur.spec)) {
+      cur.spec = next.spec;
+      meta.generation = Number(meta.generation ?? 1) + 1;
+    }
+    if (meta.deletionTimestamp && !meta.finalizers) {
+      this.removeExperiment(cur);
+      return send(200, cur);
+    }
+    this.stamp(cur);
+    this.notify('MODIFIED', cur);
+    return send(200, cur);
   }
 
   private applyPatch(e: RequestLogEntry, target: unknown, customResource: boolean): unknown {
