@@ -31,6 +31,16 @@ const secretRef = (name: string, key: string, optional = false) =>
 
 /** Grace a workload gets after SIGTERM: run-service.ts allows itself 20 s to finish, commit and leave its group. */
 const SERVICE_STOP_BOUND_S = 20;
+/** An HPA on CPU (the API and the push gateways scale with requests and connections, not lag). */
+const cpuAutoscaling = () =>
+  z
+    .strictObject({
+      minReplicas: z.number().int().min(1).default(2),
+      maxReplicas: z.number().int().min(1).default(10),
+      targetCPUUtilizationPercentage: z.number().int().min(1).max(100).default(70),
+    })
+    .prefault({});
+
 const grace = (def: number) => z.number().int().min(1).max(3600).default(def).describe('terminationGracePeriodSeconds');
 
 const lagAutoscaling = (min: number, max: number, lag: number) =>
@@ -123,13 +133,7 @@ export const chat4allPropsFields = z.strictObject({
       publicUrl: z.string().default('').describe('FILES_PUBLIC_BASE_URL base (empty: the in-cluster Service URL)'),
       resources: resources('100m', '256Mi', '1', '512Mi'),
       terminationGracePeriodSeconds: grace(30),
-      autoscaling: z
-        .strictObject({
-          minReplicas: z.number().int().min(1).default(2),
-          maxReplicas: z.number().int().min(1).default(10),
-          targetCPUUtilizationPercentage: z.number().int().min(1).max(100).default(70),
-        })
-        .prefault({}),
+      autoscaling: cpuAutoscaling(),
     })
     .prefault({}),
   gateway: z
@@ -137,13 +141,7 @@ export const chat4allPropsFields = z.strictObject({
       replicas: z.number().int().min(1).default(2).describe('push gateway replicas when autoscaling.mode is none'),
       resources: resources('100m', '256Mi', '1', '512Mi'),
       terminationGracePeriodSeconds: grace(30),
-      autoscaling: z
-        .strictObject({
-          minReplicas: z.number().int().min(1).default(2),
-          maxReplicas: z.number().int().min(1).default(10),
-          targetCPUUtilizationPercentage: z.number().int().min(1).max(100).default(70),
-        })
-        .prefault({}),
+      autoscaling: cpuAutoscaling(),
     })
     .prefault({}),
   router: z

@@ -5,24 +5,16 @@ import type { Logger } from '../core/logger.ts';
 import type { Bus } from '../core/ports/bus.ts';
 import type { Clock } from '../core/ports/clock.ts';
 import type { Stores } from '../core/ports/stores.ts';
-import type { UserStore } from '../core/ports/user-store.ts';
-import type { ConversationStore } from '../core/ports/conversation-store.ts';
-import type { MessageStore } from '../core/ports/message-store.ts';
-import type { DeliveryStore } from '../core/ports/delivery-store.ts';
-import type { DeadLetterStore } from '../core/ports/dead-letter-store.ts';
-import type { WebhookStore } from '../core/ports/webhook-store.ts';
 import type { Auth } from './auth.ts';
 import type { ApiMetrics } from './metrics.ts';
 
-/** Everything the API needs from outside; `main.ts` builds it, tests pass their own. */
-export interface ApiDeps {
+/**
+ * Everything the API needs from outside; `compose.ts` builds it, tests pass their own. The API
+ * serves every aggregate, so it holds every store port; each route group and use case takes only
+ * the ones it touches.
+ */
+export interface ApiDeps extends Omit<Stores, 'healthy' | 'close'> {
   config: Config;
-  users: UserStore;
-  conversations: ConversationStore;
-  messages: MessageStore;
-  deliveries: DeliveryStore;
-  deadLetters: DeadLetterStore;
-  webhooks: WebhookStore;
   /** The backing store of the ports, for readiness. */
   store: Pick<Stores, 'healthy'>;
   bus: Bus;
