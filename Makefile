@@ -58,6 +58,7 @@ synth: deps
 ## build: compiled JavaScript in dist/, as the container image runs it.
 build: deps
 	npx tsc -p tsconfig.build.json
+	cp -r services/api/web-client/assets dist/services/api/web-client/
 
 ## fuzz: every documented API route with generated requests, longer than `make test` does (FUZZ_RUNS per route, FUZZ_SEED).
 fuzz: deps

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,8 @@ import { ENTRYPOINTS } from './workloads.ts';
  * The output goes to .build/image/dist so that node_modules resolves as in the image (/app).
  */
 const IMAGE_ROOT = join(REPO_ROOT, '.build', 'image');
+/** The web client's static files, copied into the image beside the compiled JavaScript. */
+const WEB_ASSETS = 'services/api/web-client/assets';
 const run = promisify(execFile);
 
 function freePort(): Promise<number> {
@@ -34,11 +36,14 @@ describe('the image start commands', () => {
   before(async () => {
     rmSync(join(IMAGE_ROOT, 'dist'), { recursive: true, force: true });
     await run(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', join(IMAGE_ROOT, 'dist')], { cwd: REPO_ROOT });
+    // The Dockerfile's second build step: the web client's static files next to its compiled routes.
+    cpSync(join(REPO_ROOT, WEB_ASSETS), join(IMAGE_ROOT, 'dist', WEB_ASSETS), { recursive: true });
   });
 
   test('the Dockerfile compiles with tsconfig.build.json, drops dev dependencies and runs as non-root', () => {
     const df = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
     assert.match(df, /RUN npx tsc -p tsconfig\.build\.json/);
+    assert.match(df, /cp -r services\/api\/web-client\/assets dist\/services\/api\/web-client\//, 'the web client assets go into the image');
     assert.match(df, /npm prune --omit=dev/);
     assert.match(df, /^FROM \$\{NODE_IMAGE\} AS runtime$/m);
     assert.match(df, /ARG NODE_IMAGE=node:20-[a-z]+-slim/);
