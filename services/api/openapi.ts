@@ -54,7 +54,7 @@ const JSON_ERRORS = [400, 413, 415];
 export const OPERATIONS: Operation[] = [
   {
     method: 'post', path: '/auth/register', tag: 'auth', secured: false, summary: 'Register a user',
-    description: 'Usernames listed in ADMIN_USERS get the admin role.',
+    description: 'Every user registers with the role `user`; an operator grants admin (`chat4all admin grant <username>`).',
     body: registerRequest, ok: { status: 201, description: 'The user', schema: userCreated }, errors: [...JSON_ERRORS, 409, 503],
   },
   {

@@ -29,7 +29,7 @@ export interface RequestOptions {
  * component tests. The clock is real time plus an offset tests can move.
  */
 export async function startTestApi(overrides: Record<string, unknown> = {}) {
-  const config = loadConfig({}, { scryptCost: 1024, adminUsers: 'root', ...overrides });
+  const config = loadConfig({}, { scryptCost: 1024, ...overrides });
   const stores = openSqliteStores(':memory:');
   const bus = new InMemoryBus(4, 10);
   let offsetMs = 0;
@@ -70,6 +70,13 @@ export async function startTestApi(overrides: Record<string, unknown> = {}) {
     return { user_id: reg.body.user_id as string, username, password, token: tok.body.access_token as string };
   }
 
+  /** Registers a fresh user, makes it an admin in the store (as `chat4all admin grant` does) and logs it in. */
+  async function admin(prefix = 'admin') {
+    const u = await user(prefix);
+    await stores.users.setRole(u.user_id, 'admin');
+    return u;
+  }
+
   return {
     url,
     app,
@@ -80,6 +87,7 @@ export async function startTestApi(overrides: Record<string, unknown> = {}) {
     registry,
     request,
     user,
+    admin,
     advanceClock: (ms: number) => {
       offsetMs += ms;
     },

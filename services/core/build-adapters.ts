@@ -50,7 +50,8 @@ export function cassandraConnection(config: Config) {
   };
 }
 
-async function buildStores(config: Config, logger?: Logger): Promise<Stores> {
+/** The stores the config names (also for commands that need only the store: `chat4all admin`). */
+export async function buildStores(config: Config, logger?: Logger): Promise<Stores> {
   switch (config.store) {
     case 'sqlite':
       return openSqliteStores(config.sqlitePath);

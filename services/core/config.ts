@@ -29,7 +29,7 @@ type SecretKey = (typeof SECRETS)[number]['key'];
 export const MIN_CLIENT_SECRET_LENGTH = 24;
 
 /** Which process loads the config: each requires only the secrets it reads. */
-export type ServiceKind = 'api' | 'router' | 'connectors' | 'gateway' | 'platform';
+export type ServiceKind = 'api' | 'router' | 'connectors' | 'gateway' | 'platform' | 'admin';
 
 /**
  * The secrets a service reads. The connectors, which parse bodies from the internet, hold no JWT
@@ -40,6 +40,9 @@ export function secretsOf(service: ServiceKind, connectorChannels: readonly stri
     case 'api':
       return ['jwtSecret', 'authClients'];
     case 'router':
+      return [];
+    case 'admin':
+      // `chat4all admin`: an operator's command that reads only the store settings.
       return [];
     case 'gateway':
       // It verifies the API's access tokens.
@@ -70,7 +73,7 @@ export const configFields = z.object({
      * Which process this is (each `main.ts` passes its own): production requires only the secrets
      * this service reads (`secretsOf`). @default platform (every secret)
      */
-    service: z.enum(['api', 'router', 'connectors', 'gateway', 'platform']).default('platform').describe('CHAT4ALL_SERVICE'),
+    service: z.enum(['api', 'router', 'connectors', 'gateway', 'platform', 'admin']).default('platform').describe('CHAT4ALL_SERVICE'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('LOG_LEVEL'),
     /** Folder for the embedded stores. @default .data */
     dataDir: z.string().min(1).default('.data').describe('DATA_DIR'),
@@ -245,12 +248,6 @@ export const configFields = z.object({
     jwtTtlSeconds: z.coerce.number().int().min(60).max(86400 * 7).default(3600).describe('JWT_TTL_SECONDS'),
     /** Service clients as `id:secret,id2:secret2`. @default dev profile: `demo-client:demo-secret` */
     authClients: z.string().optional().describe('AUTH_CLIENTS'),
-    /** Usernames that get the admin role when they register, comma separated. @default "" */
-    adminUsers: z
-      .string()
-      .default('')
-      .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
-      .describe('ADMIN_USERS'),
     /**
      * scrypt cost parameter N for password hashes (a power of two; r = 8, p = 1). One hash holds
      * 128·N·r bytes: 128 MiB at the default. Production refuses less than the default (OWASP's

@@ -17,6 +17,7 @@ export const CQL = {
   insertUser: 'INSERT INTO users (user_id, username, password_hash, email, user_role, created_at) VALUES (?, ?, ?, ?, ?, ?)',
   deleteUser: 'DELETE FROM users WHERE user_id = ?',
   setPasswordHash: 'UPDATE users SET password_hash = ? WHERE user_id = ?',
+  setRole: 'UPDATE users SET user_role = ? WHERE user_id = ?',
   user: 'SELECT user_id, username, password_hash, email, user_role, created_at FROM users WHERE user_id = ?',
   claimUsername: 'INSERT INTO users_by_name (username, user_id) VALUES (?, ?) IF NOT EXISTS',
   userIdByName: 'SELECT user_id FROM users_by_name WHERE username = ?',
