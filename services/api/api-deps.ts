@@ -11,8 +11,10 @@ import type { MessageStore } from '../core/ports/message-store.ts';
 import type { DeliveryStore } from '../core/ports/delivery-store.ts';
 import type { DeadLetterStore } from '../core/ports/dead-letter-store.ts';
 import type { WebhookStore } from '../core/ports/webhook-store.ts';
+import type { RateLimitStore } from '../core/ports/rate-limit-store.ts';
 import type { Auth } from './auth.ts';
 import type { ApiMetrics } from './metrics.ts';
+import type { RateLimits } from './rate-limits.ts';
 
 /** Everything the API needs from outside; `main.ts` builds it, tests pass their own. */
 export interface ApiDeps {
@@ -23,6 +25,8 @@ export interface ApiDeps {
   deliveries: DeliveryStore;
   deadLetters: DeadLetterStore;
   webhooks: WebhookStore;
+  /** The counters of the rate limits, shared by every API replica on the same store. */
+  rateLimits: RateLimitStore;
   /** The backing store of the ports, for readiness. */
   store: Pick<Stores, 'healthy'>;
   bus: Bus;
@@ -36,6 +40,8 @@ export interface ApiDeps {
 export interface RouteContext extends ApiDeps {
   auth: Auth;
   metrics: ApiMetrics;
+  /** The API's rate limits (`RATE_LIMIT_*`), counted in the store. */
+  limits: RateLimits;
   /** Requires a valid bearer token; see `requireAuth`. */
   authenticated: RequestHandler;
 }
