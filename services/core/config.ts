@@ -275,8 +275,11 @@ export const configFields = z.object({
     rateLimitRegisterPerIp: limit(600, 'RATE_LIMIT_REGISTER_PER_IP'),
     /** Registration attempts per username per window (each costs a password hash, taken or not). @default 10 */
     rateLimitRegisterPerUsername: limit(10, 'RATE_LIMIT_REGISTER_PER_USERNAME'),
-    /** Messages sent (`POST /v1/messages`) per user per window. @default 6000 (100/s) */
-    rateLimitSendsPerUser: limit(6000, 'RATE_LIMIT_SENDS_PER_USER'),
+    /**
+     * Messages sent (`POST /v1/messages`) per user per window. High because the load tests and the
+     * failover test send from one user (200 msg/s). @default 30000 (500/s)
+     */
+    rateLimitSendsPerUser: limit(30000, 'RATE_LIMIT_SENDS_PER_USER'),
     /** Messages sent per conversation per window, by all its members. @default 12000 (200/s) */
     rateLimitSendsPerConversation: limit(12000, 'RATE_LIMIT_SENDS_PER_CONVERSATION'),
     /** Identity links (`POST /v1/users/me/identities`) per user per window. @default 30 */
