@@ -3,7 +3,7 @@ import type { RouteContext } from './api-deps.ts';
 import { jsonBody } from './json-body.ts';
 import { registerRequest, tokenRequest } from './schemas.ts';
 import { parse } from './validate.ts';
-import { clientAddress } from './rate-limits.ts';
+import { clientAddress, type LimitName } from './rate-limits.ts';
 
 /** `POST /auth/register` and `POST /auth/token`: the only routes without a bearer token. */
 export function authRoutes(ctx: RouteContext): Router {
@@ -19,10 +19,9 @@ export function authRoutes(ctx: RouteContext): Router {
 
   router.post('/auth/token', jsonBody(), async (req, res) => {
     const credentials = parse(tokenRequest, req.body);
-    await ctx.limits.check(
-      ['loginPerIp', clientAddress(req)],
-      ...('username' in credentials ? [['loginPerUsername', credentials.username] as ['loginPerUsername', string]] : []),
-    );
+    const address: [LimitName, string] = ['loginPerIp', clientAddress(req)];
+    if ('username' in credentials) await ctx.limits.check(address, ['loginPerUsername', credentials.username]);
+    else await ctx.limits.check(address);
     res.setHeader('Cache-Control', 'no-store');
     res.json(await ctx.auth.issueToken(credentials));
   });
