@@ -7,6 +7,7 @@ import type { Clock } from '../core/ports/clock.ts';
 import type { Stores } from '../core/ports/stores.ts';
 import type { Auth } from './auth.ts';
 import type { ApiMetrics } from './metrics.ts';
+import type { RateLimits } from './rate-limits.ts';
 
 /**
  * Everything the API needs from outside; `compose.ts` builds it, tests pass their own. The API
@@ -28,6 +29,8 @@ export interface ApiDeps extends Omit<Stores, 'healthy' | 'close'> {
 export interface RouteContext extends ApiDeps {
   auth: Auth;
   metrics: ApiMetrics;
+  /** The API's rate limits (`RATE_LIMIT_*`), counted in the store. */
+  limits: RateLimits;
   /** Requires a valid bearer token; see `requireAuth`. */
   authenticated: RequestHandler;
 }

@@ -14,6 +14,7 @@ import { createApiMetrics } from './metrics.ts';
 import { requestMetrics } from './request-metrics.ts';
 import { traceId } from './trace-id.ts';
 import { webhookRoutes } from './webhook-routes.ts';
+import { RateLimits } from './rate-limits.ts';
 import { deadLetterRoutes } from './dead-letter-routes.ts';
 import { webClientRoutes } from './web-client/web-client-routes.ts';
 
@@ -26,11 +27,14 @@ export type { ApiDeps };
 export function createApp(deps: ApiDeps): express.Express {
   const metrics = createApiMetrics(deps.registry);
   const auth = new Auth(deps);
-  const ctx: RouteContext = { ...deps, auth, metrics, authenticated: requireAuth(auth) };
+  const limits = new RateLimits({ ...deps, onLimited: (name) => metrics.rateLimited.inc({ limit: name }) });
+  const ctx: RouteContext = { ...deps, auth, metrics, limits, authenticated: requireAuth(auth) };
 
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Only behind a proxy that sets X-Forwarded-For may req.ip (the per-address rate limits) come from it.
+  if (deps.config.trustProxy) app.set('trust proxy', 1);
   app.set(MAX_JSON_DEPTH_SETTING, deps.config.maxJsonDepth);
   app.use(traceId());
   app.use(requestMetrics(metrics));

@@ -66,11 +66,38 @@ describe('auth', () => {
     assert.equal(unknown.body.detail, bad.body.detail);
   });
 
-  it('gives the admin role to configured usernames', async () => {
-    await api.request('POST', '/auth/register', { body: { username: 'root', password: 'password123' } });
-    const tok = await api.request('POST', '/auth/token', { body: { username: 'root', password: 'password123' } });
-    const claims = JSON.parse(Buffer.from(tok.body.access_token.split('.')[1], 'base64url').toString());
-    assert.equal(claims.role, 'admin');
+  it('makes no admin by registration, whatever the name', async () => {
+    for (const username of ['root', 'admin', 'ops']) {
+      const reg = await api.request('POST', '/auth/register', { body: { username, password: 'password123' } });
+      assert.equal(reg.body.role, 'user');
+      const tok = await api.request('POST', '/auth/token', { body: { username, password: 'password123' } });
+      assert.equal((await api.request('GET', '/v1/admin/dead-letters', { token: tok.body.access_token })).status, 403, username);
+    }
+  });
+
+  it('reads the admin role from the store at each request: a grant and a revoke count at the next one', async () => {
+    const u = await api.user('ops');
+    const list = () => api.request('GET', '/v1/admin/dead-letters', { token: u.token });
+    assert.equal((await list()).status, 403);
+    await api.stores.users.setRole(u.user_id, 'admin');
+    assert.equal((await list()).status, 200, 'the token issued before the grant works now');
+    await api.stores.users.setRole(u.user_id, 'user');
+    const revoked = await list();
+    assert.equal(revoked.status, 403, 'the revoke counts at once, though the token is unchanged');
+    assert.match(revoked.headers.get('content-type') ?? '', /^application\/problem\+json/);
+  });
+
+  it('does not take the role from the token: a token claiming admin for a user is refused', async () => {
+    const u = await api.user();
+    const now = Math.floor(Date.now() / 1000);
+    const forged = await new SignJWT({ role: 'admin' })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(u.user_id)
+      .setIssuer('chat4all')
+      .setIssuedAt(now)
+      .setExpirationTime(now + 600)
+      .sign(new TextEncoder().encode(api.config.jwtSecret));
+    assert.equal((await api.request('GET', '/v1/admin/dead-letters', { token: forged })).status, 403);
   });
 
   it('issues service tokens for client credentials and refuses a wrong secret', async () => {

@@ -3,7 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { SignJWT } from 'jose';
 import type { Config } from '../core/config.ts';
 import type { User } from '../core/domain/types.ts';
-import { unauthorized } from '../core/errors.ts';
+import { forbidden, unauthorized } from '../core/errors.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import type { UserStore } from '../core/ports/user-store.ts';
 import { HashSlots } from './hash-slots.ts';
@@ -43,7 +43,10 @@ export class Auth {
     this.key = accessTokenKey(deps.config.jwtSecret);
   }
 
-  /** Creates a user; the usernames in `config.adminUsers` get the admin role. Throws `conflict` when taken. */
+  /**
+   * Creates a user, always with the `user` role: no name is special. Admins are made by an
+   * operator (`chat4all admin grant <username>`, against the store). Throws `conflict` when taken.
+   */
   async register(input: { username: string; password: string; email?: string }): Promise<User> {
     const { config, users, clock } = this.deps;
     return users.createUser({
@@ -51,7 +54,7 @@ export class Auth {
       username: input.username,
       password_hash: await this.slots.run(() => hashPassword(input.password, config.scryptCost)),
       email: input.email ?? null,
-      role: config.adminUsers.includes(input.username) ? 'admin' : 'user',
+      role: 'user',
       created_at: isoAt(clock.now()),
     });
   }
@@ -127,6 +130,18 @@ export function requireAuth(auth: Auth) {
     res.locals.principal = await auth.verify(match[1]!);
     next();
   };
+}
+
+/**
+ * Requires the caller to be an admin now: the role is read from the store at every call, not
+ * trusted from the token, so `chat4all admin revoke` takes effect at the next request (no cache:
+ * one primary-key read per admin request, and admin routes are rare). Throws `forbidden`.
+ */
+export async function requireAdmin(users: UserStore, res: Response, what: string): Promise<Principal> {
+  const principal = principalOf(res);
+  const user = principal.role === 'service' ? null : await users.getUser(principal.sub);
+  if (user?.role !== 'admin') throw forbidden(`${what} are for the admin role`);
+  return principal;
 }
 
 /** The caller of an authenticated route. */

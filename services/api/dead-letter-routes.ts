@@ -1,10 +1,10 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { forbidden, notFound } from '../core/errors.ts';
+import { notFound } from '../core/errors.ts';
 import { isoAt } from '../core/ports/clock.ts';
 import { replayDeadLetter, type DeadLetter } from '../core/dead-letters.ts';
 import type { RouteContext } from './api-deps.ts';
-import { principalOf } from './auth.ts';
+import { requireAdmin } from './auth.ts';
 import { jsonBody } from './json-body.ts';
 import { apiSchemas, text } from './schemas.ts';
 import { parse } from './validate.ts';
@@ -40,9 +40,7 @@ export const purgeResult = z.object({ purged: z.number() }).register(apiSchemas,
  */
 export function deadLetterRoutes(ctx: RouteContext): Router {
   const router = Router();
-  const admin = (res: Parameters<typeof principalOf>[0]) => {
-    if (principalOf(res).role !== 'admin') throw forbidden('dead letters are for the admin role');
-  };
+  const admin = (res: Parameters<typeof requireAdmin>[1]) => requireAdmin(ctx.users, res, 'dead letters');
   const load = async (id: string): Promise<DeadLetter> => {
     const letter = await ctx.deadLetters.getDeadLetter(id);
     if (!letter) throw notFound('dead letter');
@@ -50,27 +48,27 @@ export function deadLetterRoutes(ctx: RouteContext): Router {
   };
 
   router.get('/v1/admin/dead-letters', ctx.authenticated, async (req, res) => {
-    admin(res);
+    await admin(res);
     const q = parse(deadLetterQuery, req.query);
     res.json({ dead_letters: await ctx.deadLetters.listDeadLetters(q.status, q.limit) });
   });
   router.get('/v1/admin/dead-letters/:id', ctx.authenticated, async (req, res) => {
-    admin(res);
+    await admin(res);
     res.json(await load(req.params.id as string));
   });
   router.post('/v1/admin/dead-letters/replay', ctx.authenticated, async (_req, res) => {
-    admin(res);
+    await admin(res);
     const open = await ctx.deadLetters.listDeadLetters('open', 1000);
     for (const letter of open.reverse()) await replayDeadLetter(ctx, letter);
     res.json({ replayed: open.length });
   });
   router.post('/v1/admin/dead-letters/:id/replay', ctx.authenticated, jsonBody(), async (req, res) => {
-    admin(res);
+    await admin(res);
     const body = parse(replayRequest, req.body ?? {});
     res.json(await replayDeadLetter(ctx, await load(req.params.id as string), body.value));
   });
   router.delete('/v1/admin/dead-letters', ctx.authenticated, async (_req, res) => {
-    admin(res);
+    await admin(res);
     const open = await ctx.deadLetters.listDeadLetters('open', 100000);
     const at = isoAt(ctx.clock.now());
     for (const letter of open) await ctx.deadLetters.setDeadLetterStatus(letter.id, 'purged', at);

@@ -241,6 +241,7 @@ describe(`fuzzing every documented route (${RUNS} runs each, seed ${SEED})`, () 
     api = await startTestApi();
     const [alice, bob] = [await api.user(), await api.user()];
     const root = await api.request('POST', '/auth/register', { body: { username: 'root', password: 'correct horse battery' } });
+    await api.stores.users.setRole(root.body.user_id as string, 'admin');
     const rootToken = (await api.request('POST', '/auth/token', { body: { username: 'root', password: 'correct horse battery' } })).body.access_token as string;
     const service = (await api.request('POST', '/auth/token', { body: { client_id: 'demo-client', client_secret: 'demo-secret' } })).body.access_token as string;
     const conv = await api.request('POST', '/v1/conversations', { token: alice.token, body: { type: 'group', members: [bob.user_id], name: 'fuzz' } });
@@ -260,7 +261,9 @@ describe(`fuzzing every documented route (${RUNS} runs each, seed ${SEED})`, () 
     await api.close();
   });
 
-  const tables = () => (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
+  // Rate-limit counters are left out: counting refused attempts (a wrong password) is their job.
+  const tables = () =>
+    (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'rate_limits'").all() as { name: string }[]).map((t) => t.name);
   const fingerprint = () => tables().map((t) => `${t}:${(db.prepare(`SELECT count(*) AS n FROM "${t}"`).get() as { n: number }).n}`).join(',');
 
   it('has a valid body for every route that takes one', () => {

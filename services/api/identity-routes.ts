@@ -17,6 +17,7 @@ export function identityRoutes(ctx: RouteContext): Router {
   router.post('/v1/users/me/identities', ctx.authenticated, jsonBody(), async (req, res) => {
     const me = requireUser(principalOf(res));
     const input = parse(identityRequest, req.body);
+    await ctx.limits.check(['identityLinksPerUser', me]);
     const identity = await ctx.users.linkIdentity({ user_id: me, ...input, linked_at: isoAt(ctx.clock.now()) });
     res.status(201).json(identityJson(identity));
   });

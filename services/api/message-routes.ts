@@ -31,8 +31,18 @@ export function messageRoutes(ctx: RouteContext): Router {
     async (req: Request, res: Response) => {
       const caller = principalOf(res);
       const input = parse(sendMessageRequest, req.body);
+      await ctx.limits.check(['sendsPerUser', caller.sub]);
       const result = await sendMessage(
-        { conversations: ctx.conversations, messages: ctx.messages, bus: ctx.bus, clock: ctx.clock, logger: ctx.logger, onPublish, publishWaitMs: ctx.config.publishWaitMs },
+        {
+          conversations: ctx.conversations,
+          messages: ctx.messages,
+          bus: ctx.bus,
+          clock: ctx.clock,
+          logger: ctx.logger,
+          onPublish,
+          publishWaitMs: ctx.config.publishWaitMs,
+          admit: (conversationId) => ctx.limits.check(['sendsPerConversation', conversationId]),
+        },
         {
           sender_id: caller.sub,
           message_id: input.message_id,

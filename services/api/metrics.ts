@@ -9,6 +9,7 @@ export type RejectReason =
   | 'unauthorized'
   | 'too_large'
   | 'unsupported_media_type'
+  | 'rate_limited'
   | 'unavailable'
   | 'internal';
 
@@ -62,6 +63,13 @@ export function createApiMetrics(registry: Registry) {
       buckets: E2E_BUCKETS,
       registers: [registry],
     }),
+    /** One per request a rate limit refused (429), by limit (`LimitName`: `loginPerIp`, `sendsPerUser`, …). */
+    rateLimited: new Counter<'limit'>({
+      name: 'api_rate_limited_total',
+      help: 'Requests refused with 429 by a rate limit, by limit',
+      labelNames: ['limit'],
+      registers: [registry],
+    }),
   };
 }
 
@@ -82,6 +90,8 @@ export function rejectReason(status: number): RejectReason {
       return 'too_large';
     case 415:
       return 'unsupported_media_type';
+    case 429:
+      return 'rate_limited';
     case 503:
       return 'unavailable';
     default:

@@ -54,18 +54,18 @@ const JSON_ERRORS = [400, 413, 415];
 export const OPERATIONS: Operation[] = [
   {
     method: 'post', path: '/auth/register', tag: 'auth', secured: false, summary: 'Register a user',
-    description: 'Usernames listed in ADMIN_USERS get the admin role.',
-    body: registerRequest, ok: { status: 201, description: 'The user', schema: userCreated }, errors: [...JSON_ERRORS, 409, 503],
+    description: 'Every user registers with the role `user`; an operator grants admin (`chat4all admin grant <username>`).',
+    body: registerRequest, ok: { status: 201, description: 'The user', schema: userCreated }, errors: [...JSON_ERRORS, 409, 429, 503],
   },
   {
     method: 'post', path: '/auth/token', tag: 'auth', secured: false, summary: 'Get an access token',
     description: 'With `username`/`password` (a user) or `client_id`/`client_secret` (a service client, subject `client:<id>`).',
-    body: tokenRequest, ok: { status: 200, description: 'A bearer JWT', schema: tokenResponse }, errors: [...JSON_ERRORS, 401, 503],
+    body: tokenRequest, ok: { status: 200, description: 'A bearer JWT', schema: tokenResponse }, errors: [...JSON_ERRORS, 401, 429, 503],
   },
   {
     method: 'post', path: '/v1/users/me/identities', tag: 'identities', secured: true, summary: 'Link an external identity',
     description: 'Linking an address you already hold is harmless; one held by another user answers 409.',
-    body: identityRequest, ok: { status: 201, description: 'The identity', schema: identityView }, errors: [...JSON_ERRORS, 401, 403, 409],
+    body: identityRequest, ok: { status: 201, description: 'The identity', schema: identityView }, errors: [...JSON_ERRORS, 401, 403, 409, 429],
   },
   {
     method: 'get', path: '/v1/users/me/identities', tag: 'identities', secured: true, summary: 'List your identities',
@@ -105,7 +105,7 @@ export const OPERATIONS: Operation[] = [
     method: 'post', path: '/v1/messages', tag: 'messages', secured: true, summary: 'Send a message',
     description: 'Answers 202 once the message is durable. The same `message_id` with the same body answers the same 202; with another body, 409.',
     body: sendMessageRequest, ok: { status: 202, description: 'Accepted', schema: messageAccepted },
-    errors: [...JSON_ERRORS, 401, 404, 409],
+    errors: [...JSON_ERRORS, 401, 404, 409, 429],
   },
   {
     method: 'get', path: '/v1/messages/{id}', tag: 'messages', secured: true, summary: 'Get a message with status and history',
@@ -158,7 +158,7 @@ export const OPERATIONS: Operation[] = [
     method: 'post', path: '/v1/webhooks', tag: 'webhooks', secured: true, summary: 'Subscribe a webhook',
     description: 'Callbacks for the status changes of the messages you send, signed with the secret (see docs/webhooks.md). The secret is in this answer only. The URL must be http(s) and must not resolve to a private, loopback, link-local or metadata address.',
     body: createWebhookRequest, ok: { status: 201, description: 'The webhook with its secret', schema: webhookCreated },
-    errors: [...JSON_ERRORS, 401, 403, 409],
+    errors: [...JSON_ERRORS, 401, 403, 409, 429],
   },
   {
     method: 'get', path: '/v1/webhooks', tag: 'webhooks', secured: true, summary: 'List your webhooks',
@@ -205,6 +205,7 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string }> = {
   409: { name: 'Conflict', description: 'Conflicts with the current state' },
   413: { name: 'ContentTooLarge', description: 'The body is over 64 KiB' },
   415: { name: 'UnsupportedMediaType', description: 'The body is not application/json' },
+  429: { name: 'TooManyRequests', description: 'A rate limit is spent (docs/api.md "Rate limits"); retry after `Retry-After` seconds' },
   503: { name: 'ServiceUnavailable', description: 'A dependency is unreachable, or too many password hashes are in progress (retry after `Retry-After`)' },
 };
 

@@ -39,6 +39,12 @@ export interface SendMessageDeps {
    * store already and the relay publishes what is left. @default 1000
    */
   publishWaitMs?: number;
+  /**
+   * Called once the sender is known to be a member, before anything is stored: the
+   * per-conversation rate limit (it throws to refuse). After the membership check, so that no
+   * outsider can spend a conversation's budget.
+   */
+  admit?: (conversationId: string) => Promise<void>;
   /** Called with the publish time in seconds, or with an error when the bus refused. */
   onPublish?: (seconds: number, error?: unknown) => void;
 }
@@ -52,6 +58,7 @@ export interface SendMessageDeps {
 export async function sendMessage(deps: SendMessageDeps, input: SendMessageInput): Promise<SendMessageResult> {
   const conversation = await deps.conversations.getConversation(input.conversation_id);
   if (!conversation || !conversation.members.includes(input.sender_id)) throw notFound('conversation');
+  await deps.admit?.(input.conversation_id);
 
   const body_hash = bodyHash(input);
   const message_id = input.message_id ?? randomUUID();

@@ -7,6 +7,7 @@ import { createLimitedServer, httpLimits } from '../core/http-limits.ts';
 import { createLogger } from '../core/logger.ts';
 import { createRegistry } from '../core/metrics.ts';
 import { createApp } from './app.ts';
+import type { Stores } from '../core/ports/stores.ts';
 
 /** The answer of one test request, with the body already read. */
 export interface TestResponse {
@@ -25,12 +26,13 @@ export interface RequestOptions {
 }
 
 /**
- * Starts the real API on 127.0.0.1:0 over an in-memory SQLite store and an in-memory bus, for
- * component tests. The clock is real time plus an offset tests can move.
+ * Starts the real API on 127.0.0.1:0 over an in-memory SQLite store (or the `stores` given, which
+ * the caller closes: two APIs on one store are two replicas) and an in-memory bus, for component
+ * tests. The clock is real time plus an offset tests can move.
  */
-export async function startTestApi(overrides: Record<string, unknown> = {}) {
-  const config = loadConfig({}, { scryptCost: 1024, adminUsers: 'root', ...overrides });
-  const stores = openSqliteStores(':memory:');
+export async function startTestApi(overrides: Record<string, unknown> = {}, given: { stores?: Stores } = {}) {
+  const config = loadConfig({}, { scryptCost: 1024, ...overrides });
+  const stores = given.stores ?? openSqliteStores(':memory:');
   const bus = new InMemoryBus(4, 10);
   let offsetMs = 0;
   const clock = { now: () => Date.now() + offsetMs };
@@ -70,6 +72,13 @@ export async function startTestApi(overrides: Record<string, unknown> = {}) {
     return { user_id: reg.body.user_id as string, username, password, token: tok.body.access_token as string };
   }
 
+  /** Registers a fresh user, makes it an admin in the store (as `chat4all admin grant` does) and logs it in. */
+  async function admin(prefix = 'admin') {
+    const u = await user(prefix);
+    await stores.users.setRole(u.user_id, 'admin');
+    return u;
+  }
+
   return {
     url,
     app,
@@ -80,6 +89,7 @@ export async function startTestApi(overrides: Record<string, unknown> = {}) {
     registry,
     request,
     user,
+    admin,
     advanceClock: (ms: number) => {
       offsetMs += ms;
     },
@@ -87,7 +97,7 @@ export async function startTestApi(overrides: Record<string, unknown> = {}) {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await bus.close();
-      await stores.close();
+      if (!given.stores) await stores.close();
     },
   };
 }

@@ -41,6 +41,7 @@ export function webhookRoutes(ctx: RouteContext, settings: Pick<WebhookSettings,
   router.post('/v1/webhooks', ctx.authenticated, jsonBody(), async (req, res) => {
     const me = requireUser(principalOf(res));
     const input = parse(createWebhookRequest, req.body);
+    await ctx.limits.check(['webhooksPerUser', me]);
     const webhook = await createWebhook(ctx, me, input, { allowPrivateTargets: settings.allowPrivateTargets });
     res.status(201).location(`/v1/webhooks/${webhook.webhook_id}`).json({ ...webhookJson(webhook), secret: webhook.secret });
   });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 
 export const DLQ_USAGE = `usage: chat4all dlq <list [--status open|replayed|purged] | show <id> | replay <id> [--value-file F] | replay --all | purge>
   [--api URL]  the API (default: CHAT4ALL_API or http://127.0.0.1:8080)
-  an admin token from CHAT4ALL_TOKEN, or CHAT4ALL_USERNAME and CHAT4ALL_PASSWORD of a user in ADMIN_USERS`;
+  an admin token from CHAT4ALL_TOKEN, or CHAT4ALL_USERNAME and CHAT4ALL_PASSWORD of an admin (chat4all admin grant <username>)`;
 
 interface Letter {
   id: string;

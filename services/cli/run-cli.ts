@@ -1,6 +1,7 @@
 import { runDemo } from './demo.ts';
 import { platformCommand } from './platform-command.ts';
 import { dlqCommand } from './dlq-command.ts';
+import { adminCommand } from './admin-command.ts';
 import { loadtestCommand } from './loadtest-command.ts';
 import { experimentCommand } from './experiment-command.ts';
 import { CliError, EXIT, usageError } from './cli-error.ts';
@@ -41,6 +42,7 @@ for operators:
   loadtest <scenario> [--rate N] [--duration S] [--target URL]   open-model load (warmup, baseline, spike, soak, steady)
   experiment list | run <name|all> [--platform local] [--out DIR] [--dry-run] [--duration S] [--rate N]
   dlq list | show <id> | replay <id|--all> [--value-file F] | purge   dead letters (admin)
+  admin grant|revoke <username>        make or unmake an admin, in the store the environment names (STORE_DRIVER, SQLITE_PATH…)
 `;
 
 /** Reads `--name value` from the arguments. */
@@ -155,6 +157,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return await experimentCommand(args, out);
       case 'dlq':
         return await dlqCommand(args, out);
+      case 'admin':
+        return await adminCommand(args, io.env, out);
       case undefined:
       case 'help':
       case '--help':

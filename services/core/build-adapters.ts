@@ -33,8 +33,8 @@ export interface GivenAdapters {
 export async function buildAdapters(config: Config, given: GivenAdapters = {}, logger?: Logger): Promise<Adapters> {
   const stores = given.stores ?? (await buildStores(config, logger));
   const { bus, offsets } = given.bus ? { bus: given.bus, offsets: given.offsets ?? null } : await buildBus(config, logger);
-  const { users, conversations, messages, deliveries, deadLetters, webhooks } = stores;
-  return { users, conversations, messages, deliveries, deadLetters, webhooks, store: stores, bus, offsets, clock: given.clock ?? systemClock };
+  const { users, conversations, messages, deliveries, deadLetters, webhooks, rateLimits } = stores;
+  return { users, conversations, messages, deliveries, deadLetters, webhooks, rateLimits, store: stores, bus, offsets, clock: given.clock ?? systemClock };
 }
 
 /** Where and how to reach Cassandra, from the config (the services and the schema job). */
@@ -50,7 +50,8 @@ export function cassandraConnection(config: Config) {
   };
 }
 
-async function buildStores(config: Config, logger?: Logger): Promise<Stores> {
+/** The stores the config names (also for commands that need only the store: `chat4all admin`). */
+export async function buildStores(config: Config, logger?: Logger): Promise<Stores> {
   switch (config.store) {
     case 'sqlite':
       return openSqliteStores(config.sqlitePath);

@@ -29,7 +29,7 @@ type SecretKey = (typeof SECRETS)[number]['key'];
 export const MIN_CLIENT_SECRET_LENGTH = 24;
 
 /** Which process loads the config: each requires only the secrets it reads. */
-export type ServiceKind = 'api' | 'router' | 'connectors' | 'gateway' | 'platform';
+export type ServiceKind = 'api' | 'router' | 'connectors' | 'gateway' | 'platform' | 'admin';
 
 /**
  * The secrets a service reads. The connectors, which parse bodies from the internet, hold no JWT
@@ -40,6 +40,9 @@ export function secretsOf(service: ServiceKind, connectorChannels: readonly stri
     case 'api':
       return ['jwtSecret', 'authClients'];
     case 'router':
+      return [];
+    case 'admin':
+      // `chat4all admin`: an operator's command that reads only the store settings.
       return [];
     case 'gateway':
       // It verifies the API's access tokens.
@@ -55,6 +58,7 @@ export function secretsOf(service: ServiceKind, connectorChannels: readonly stri
 export const SCRYPT_MIN_PRODUCTION_COST = 2 ** 17;
 
 const port = (def: number, env: string) => z.coerce.number().int().min(0).max(65535).default(def).describe(env);
+const limit = (def: number, env: string) => z.coerce.number().int().min(1).max(10_000_000).default(def).describe(env);
 const bool = (def: boolean, env: string) =>
   z
     .enum(['true', 'false', '1', '0'])
@@ -70,7 +74,7 @@ export const configFields = z.object({
      * Which process this is (each `main.ts` passes its own): production requires only the secrets
      * this service reads (`secretsOf`). @default platform (every secret)
      */
-    service: z.enum(['api', 'router', 'connectors', 'gateway', 'platform']).default('platform').describe('CHAT4ALL_SERVICE'),
+    service: z.enum(['api', 'router', 'connectors', 'gateway', 'platform', 'admin']).default('platform').describe('CHAT4ALL_SERVICE'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('LOG_LEVEL'),
     /** Folder for the embedded stores. @default .data */
     dataDir: z.string().min(1).default('.data').describe('DATA_DIR'),
@@ -245,12 +249,6 @@ export const configFields = z.object({
     jwtTtlSeconds: z.coerce.number().int().min(60).max(86400 * 7).default(3600).describe('JWT_TTL_SECONDS'),
     /** Service clients as `id:secret,id2:secret2`. @default dev profile: `demo-client:demo-secret` */
     authClients: z.string().optional().describe('AUTH_CLIENTS'),
-    /** Usernames that get the admin role when they register, comma separated. @default "" */
-    adminUsers: z
-      .string()
-      .default('')
-      .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
-      .describe('ADMIN_USERS'),
     /**
      * scrypt cost parameter N for password hashes (a power of two; r = 8, p = 1). One hash holds
      * 128·N·r bytes: 128 MiB at the default. Production refuses less than the default (OWASP's
@@ -261,6 +259,39 @@ export const configFields = z.object({
     passwordHashConcurrency: z.coerce.number().int().min(1).max(64).default(2).describe('PASSWORD_HASH_CONCURRENCY'),
     /** Password hashes that may wait for a slot; beyond this a login or registration answers 503 at once. @default 32 */
     passwordHashQueue: z.coerce.number().int().min(0).max(10_000).default(32).describe('PASSWORD_HASH_QUEUE'),
+
+    /**
+     * Whether the API applies its rate limits (docs/api.md "Rate limits"); `false` turns every one
+     * off. The counters live in the store, so every API replica on it counts together. @default true
+     */
+    rateLimitEnabled: bool(true, 'RATE_LIMIT_ENABLED'),
+    /** The window of every rate limit, in ms: each limit below is "at most N per window". @default 60000 */
+    rateLimitWindowMs: z.coerce.number().int().min(1000).max(86_400_000).default(60_000).describe('RATE_LIMIT_WINDOW_MS'),
+    /** Logins (`POST /auth/token`, user or client credentials) per client address per window. @default 600 */
+    rateLimitLoginPerIp: limit(600, 'RATE_LIMIT_LOGIN_PER_IP'),
+    /** Logins per username per window (password guessing against one account). @default 30 */
+    rateLimitLoginPerUsername: limit(30, 'RATE_LIMIT_LOGIN_PER_USERNAME'),
+    /** Registrations (`POST /auth/register`) per client address per window. @default 600 */
+    rateLimitRegisterPerIp: limit(600, 'RATE_LIMIT_REGISTER_PER_IP'),
+    /** Registration attempts per username per window (each costs a password hash, taken or not). @default 10 */
+    rateLimitRegisterPerUsername: limit(10, 'RATE_LIMIT_REGISTER_PER_USERNAME'),
+    /**
+     * Messages sent (`POST /v1/messages`) per user per window. High because the load tests and the
+     * failover test send from one user (200 msg/s). @default 30000 (500/s)
+     */
+    rateLimitSendsPerUser: limit(30000, 'RATE_LIMIT_SENDS_PER_USER'),
+    /** Messages sent per conversation per window, by all its members. @default 12000 (200/s) */
+    rateLimitSendsPerConversation: limit(12000, 'RATE_LIMIT_SENDS_PER_CONVERSATION'),
+    /** Identity links (`POST /v1/users/me/identities`) per user per window. @default 30 */
+    rateLimitIdentityLinksPerUser: limit(30, 'RATE_LIMIT_IDENTITY_LINKS_PER_USER'),
+    /** Webhook creations (`POST /v1/webhooks`) per user per window. @default 30 */
+    rateLimitWebhooksPerUser: limit(30, 'RATE_LIMIT_WEBHOOKS_PER_USER'),
+    /**
+     * Whether the API is behind a proxy that sets `X-Forwarded-For`: then the per-address limits
+     * use the client address it reports (Express `trust proxy`, one hop); otherwise the socket's
+     * address, and `X-Forwarded-For` is ignored (anyone could set it). @default false
+     */
+    trustProxy: bool(false, 'TRUST_PROXY'),
 
     /** Base URL of the WhatsApp Cloud API (the simulator in dev). */
     whatsappBaseUrl: z.string().url().optional().describe('WHATSAPP_API_BASE'),

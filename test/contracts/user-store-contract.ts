@@ -37,6 +37,21 @@ export function userStoreContract(name: string, make: StoresFactory) {
       assert.equal(await users.getUser(ghost), null, 'no user is created');
     });
 
+    it('grants and revokes the admin role, for existing users only', async () => {
+      const { users } = ctx.stores;
+      const username = `role-${id()}`;
+      const user_id = id();
+      await users.createUser({ user_id, username, password_hash: 'x', created_at: now() });
+      assert.equal(await users.setRole(user_id, 'admin'), true);
+      assert.equal((await users.getUser(user_id))?.role, 'admin');
+      assert.equal((await users.findUserByName(username))?.role, 'admin');
+      assert.equal(await users.setRole(user_id, 'user'), true);
+      assert.equal((await users.getUser(user_id))?.role, 'user');
+      const ghost = id();
+      assert.equal(await users.setRole(ghost, 'admin'), false);
+      assert.equal(await users.getUser(ghost), null, 'no user is created');
+    });
+
     it('links an address to one user only', async () => {
       const { users } = ctx.stores;
       const at = now();

@@ -9,6 +9,7 @@ import { KafkaBus } from '../../services/core/adapters/kafka/kafka-bus.ts';
 import { openSqliteStores } from '../../services/core/adapters/sqlite/open-sqlite-stores.ts';
 import { TOPICS } from '../../services/core/topics.ts';
 import { dlqCommand } from '../../services/cli/dlq-command.ts';
+import { runCli } from '../../services/cli/run-cli.ts';
 import { startTestReceiver } from '../../services/webhooks/test-receiver.ts';
 import { verifyWebhook } from '../../services/webhooks/verify.ts';
 
@@ -28,7 +29,6 @@ describe('delivery guarantees at the edges (local platform, real dev broker, rea
         BREAKER_VOLUME_THRESHOLD: '5',
         IN_DOUBT_SHORT_GRACE_MS: '500',
         RETRY_MAX_MS: '2000',
-        ADMIN_USERS: 'dlq-admin',
         WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'true',
         // The relay would also route the "fixed" message of the dead-letter test: keep it out of the way.
         RELAY_AGE_MS: '60000',
@@ -155,6 +155,8 @@ describe('delivery guarantees at the edges (local platform, real dev broker, rea
     const sup = platform.supervisor;
     const anon = new ApiClient(sup.apiUrl);
     assert.equal((await anon.call('POST', '/auth/register', { username: 'dlq-admin', password: 'admin-password-1' })).status, 201);
+    // The operator's action, against the platform's store file.
+    assert.equal(await runCli(['admin', 'grant', 'dlq-admin'], { env: { STORE_DRIVER: 'sqlite', SQLITE_PATH: join(platform.dataDir, 'chat4all.db') }, stdout: () => undefined, stderr: (l) => console.error(l), readStdin: async () => '' }), 0);
     process.env.CHAT4ALL_USERNAME = 'dlq-admin';
     process.env.CHAT4ALL_PASSWORD = 'admin-password-1';
     const lines: string[] = [];

@@ -2,6 +2,7 @@ import type { ConversationStore } from './conversation-store.ts';
 import type { DeadLetterStore } from './dead-letter-store.ts';
 import type { DeliveryStore } from './delivery-store.ts';
 import type { MessageStore } from './message-store.ts';
+import type { RateLimitStore } from './rate-limit-store.ts';
 import type { UserStore } from './user-store.ts';
 import type { WebhookStore } from './webhook-store.ts';
 
@@ -16,6 +17,7 @@ export interface Stores {
   deliveries: DeliveryStore;
   deadLetters: DeadLetterStore;
   webhooks: WebhookStore;
+  rateLimits: RateLimitStore;
   /** Whether the backing store answers (for readiness). */
   healthy(): Promise<boolean>;
   /** Closes the backing store; the ports must not be used after. */

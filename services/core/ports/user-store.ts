@@ -23,6 +23,12 @@ export interface UserStore {
    * whether the user exists; never creates one.
    */
   updatePasswordHash(userId: string, passwordHash: string): Promise<boolean>;
+  /**
+   * Sets a user's role (an operator's `chat4all admin grant|revoke`). Returns whether the user
+   * exists; never creates one. Takes effect at the caller's next request: admin routes read the
+   * role from here, not from the access token.
+   */
+  setRole(userId: string, role: 'user' | 'admin'): Promise<boolean>;
 
   /** Links an external address to a user; throws `conflict` when another user holds it. Idempotent for the same user. */
   linkIdentity(identity: Identity): Promise<Identity>;

@@ -5,6 +5,7 @@ import { CassandraConversationStore } from './conversation-store.ts';
 import { CassandraDeadLetterStore } from './dead-letter-store.ts';
 import { CassandraDeliveryStore } from './delivery-store.ts';
 import { CassandraMessageStore } from './message-store.ts';
+import { CassandraRateLimitStore } from './rate-limit-store.ts';
 import type { CqlSession } from './session.ts';
 import { CQL } from './statements.ts';
 import { CassandraUserStore } from './user-store.ts';
@@ -38,6 +39,7 @@ export function cassandraStores(session: CqlSession, tuning: CassandraStoreTunin
     deliveries: new CassandraDeliveryStore(ctx),
     deadLetters: new CassandraDeadLetterStore(ctx),
     webhooks: new CassandraWebhookStore(ctx),
+    rateLimits: new CassandraRateLimitStore(ctx),
     async healthy() {
       if (closed) return false;
       try {

@@ -149,6 +149,10 @@ export const TABLES: readonly string[] = [
     duration_ms int, result text, event_type text, message_id text,
     PRIMARY KEY ((webhook_id), attempt_id, event_id))
     WITH CLUSTERING ORDER BY (attempt_id DESC, event_id ASC)`,
+
+  // ---------------------------------------------------------------- rate limits
+  // One counter per key and window, written with LWT and a TTL (see CassandraRateLimitStore).
+  `CREATE TABLE IF NOT EXISTS rate_limits (limit_key text, bucket bigint, hits int, PRIMARY KEY ((limit_key, bucket)))`,
 ];
 
 /** The name of the table a `CREATE TABLE` statement creates. */

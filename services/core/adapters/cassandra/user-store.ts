@@ -45,6 +45,13 @@ export class CassandraUserStore implements UserStore {
     return true;
   }
 
+  async setRole(userId: string, role: 'user' | 'admin'): Promise<boolean> {
+    // Read first, as in updatePasswordHash: an UPDATE would make a row for an unknown user.
+    if ((await this.ctx.db.run(CQL.user, [userId])).rows.length === 0) return false;
+    await this.ctx.db.run(CQL.setRole, [role, userId]);
+    return true;
+  }
+
   async getUser(userId: string) {
     const r = (await this.ctx.db.run(CQL.user, [userId])).rows[0];
     return r ? publicUser(toUser(r)) : null;

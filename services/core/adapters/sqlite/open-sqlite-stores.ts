@@ -4,6 +4,7 @@ import { SqliteConversationStore } from './conversation-store.ts';
 import { SqliteDeadLetterStore } from './dead-letter-store.ts';
 import { SqliteDeliveryStore } from './delivery-store.ts';
 import { SqliteMessageStore } from './message-store.ts';
+import { SqliteRateLimitStore } from './rate-limit-store.ts';
 import { SqliteUserStore } from './user-store.ts';
 import { SqliteWebhookStore } from './webhook-store.ts';
 
@@ -21,6 +22,7 @@ export function openSqliteStores(path: string): Stores {
     deliveries: new SqliteDeliveryStore(db),
     deadLetters: new SqliteDeadLetterStore(db),
     webhooks: new SqliteWebhookStore(db),
+    rateLimits: new SqliteRateLimitStore(db),
     healthy: async () => sqliteHealthy(db),
     close: async () => closeSqliteDatabase(db),
   };

@@ -65,4 +65,8 @@ CREATE TABLE IF NOT EXISTS webhook_attempts (
   at TEXT NOT NULL, status_code INTEGER, error TEXT, duration_ms INTEGER NOT NULL, result TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS webhook_attempts_webhook ON webhook_attempts(webhook_id, id);
 CREATE INDEX IF NOT EXISTS webhook_attempts_event ON webhook_attempts(event_id);
+CREATE TABLE IF NOT EXISTS rate_limits (
+  limit_key TEXT NOT NULL, bucket INTEGER NOT NULL, hits INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+  PRIMARY KEY (limit_key, bucket));
+CREATE INDEX IF NOT EXISTS rate_limits_expiry ON rate_limits(expires_at);
 `;

@@ -16,6 +16,7 @@ export class SqliteUserStore implements UserStore {
       userByName: db.prepare('SELECT * FROM users WHERE username = ?'),
       userById: db.prepare('SELECT * FROM users WHERE user_id = ?'),
       setPasswordHash: db.prepare('UPDATE users SET password_hash = ? WHERE user_id = ?'),
+      setRole: db.prepare('UPDATE users SET role = ? WHERE user_id = ?'),
       identity: db.prepare('SELECT * FROM identities WHERE channel = ? AND address = ?'),
       insertIdentity: db.prepare(
         'INSERT INTO identities (channel, address, user_id, linked_at) VALUES (@channel, @address, @user_id, @linked_at)',
@@ -41,6 +42,10 @@ export class SqliteUserStore implements UserStore {
 
   async updatePasswordHash(userId: string, passwordHash: string): Promise<boolean> {
     return this.stmt.setPasswordHash.run(passwordHash, userId).changes > 0;
+  }
+
+  async setRole(userId: string, role: 'user' | 'admin'): Promise<boolean> {
+    return this.stmt.setRole.run(role, userId).changes > 0;
   }
 
   async getUser(userId: string) {
