@@ -1,8 +1,8 @@
 import type { ExternalChannel, Identity, User } from '../../domain/types.ts';
 import { tooManyIdentities } from '../../cap-reached.ts';
 import { conflict, unavailable } from '../../errors.ts';
-import type { CapScope } from './cap-slots.ts';
 import type { NewUser, UserStore } from '../../ports/user-store.ts';
+import type { CapScope } from './cap-slots.ts';
 import type { CassandraContext } from './context.ts';
 import { PARALLEL, eachLimited } from './each-limited.ts';
 import { publicUser, toIdentity, toUser, userRow } from './rows.ts';
