@@ -4,7 +4,7 @@ import { principalOf } from './auth.ts';
 import { addMember, conversationFor, createConversation, requireUser } from './conversations.ts';
 import { jsonBody } from './json-body.ts';
 import { listConversationMessages } from './message-queries.ts';
-import { addMemberRequest, createConversationRequest, listMessagesQuery } from './schemas.ts';
+import { addMemberRequest, createConversationRequest, encodeConversationCursor, listConversationsQuery, listMessagesQuery } from './schemas.ts';
 import { parse } from './validate.ts';
 import { conversationJson } from './views.ts';
 
@@ -17,9 +17,11 @@ export function conversationRoutes(ctx: RouteContext): Router {
     res.status(201).json(conversationJson(await createConversation(ctx, principalOf(res), input)));
   });
 
-  router.get('/v1/conversations', ctx.authenticated, async (_req, res) => {
+  router.get('/v1/conversations', ctx.authenticated, async (req, res) => {
     const me = requireUser(principalOf(res));
-    res.json({ conversations: (await ctx.conversations.listConversations(me)).map(conversationJson) });
+    const { limit, cursor } = parse(listConversationsQuery, req.query, 'query');
+    const page = await ctx.conversations.listConversations(me, cursor === undefined ? { limit } : { limit, after: cursor });
+    res.json({ conversations: page.conversations.map(conversationJson), next_cursor: page.next === null ? null : encodeConversationCursor(page.next) });
   });
 
   router.get('/v1/conversations/:id', ctx.authenticated, async (req, res) => {

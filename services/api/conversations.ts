@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Conversation } from '../core/domain/types.ts';
+import { CapReached } from '../core/cap-reached.ts';
 import { AppError, badRequest, forbidden, notFound } from '../core/errors.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import type { UserStore } from '../core/ports/user-store.ts';
@@ -79,11 +80,12 @@ export async function addMember(deps: ConversationDeps, caller: Principal, conve
     throw badRequest('members can only be added to a group conversation', [{ field: 'user_id', message: 'this conversation is private' }]);
   }
   if (!(await deps.users.getUser(userId))) throw badRequest(`unknown user id: ${userId}`, [{ field: 'user_id', message: `no user ${userId}` }]);
-  // Checked before the write; two adds racing at the limit can each pass it, so a group can end
-  // up a few members over (bounded by the adds in flight), never unboundedly.
+  // The store decides the cap with the write (two adds racing at the limit cannot both pass).
   const limit = deps.config.maxGroupMembers;
-  if (!c.members.includes(userId) && c.members.length >= limit) {
-    throw tooManyMembers(limit, 'user_id', `the group already has ${c.members.length} members, the most a group may have (${limit})`);
+  try {
+    return await deps.conversations.addMember(conversationId, userId, isoAt(deps.clock.now()), { max: limit });
+  } catch (err) {
+    if (err instanceof CapReached) throw tooManyMembers(limit, 'user_id', `the group already has ${err.count} members, the most a group may have (${limit})`);
+    throw err;
   }
-  return deps.conversations.addMember(conversationId, userId, isoAt(deps.clock.now()));
 }

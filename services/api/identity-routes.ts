@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { EXTERNAL_CHANNELS, type ExternalChannel } from '../core/domain/types.ts';
-import { notFound } from '../core/errors.ts';
+import { CapReached } from '../core/cap-reached.ts';
+import { AppError, notFound } from '../core/errors.ts';
 import { isoAt } from '../core/ports/clock.ts';
 import type { RouteContext } from './api-deps.ts';
 import { principalOf } from './auth.ts';
@@ -18,7 +19,16 @@ export function identityRoutes(ctx: RouteContext): Router {
     const me = requireUser(principalOf(res));
     const input = parse(identityRequest, req.body);
     await ctx.limits.check(['identityLinksPerUser', me]);
-    const identity = await ctx.users.linkIdentity({ user_id: me, ...input, linked_at: isoAt(ctx.clock.now()) });
+    const max = ctx.config.maxIdentitiesPerChannel;
+    const identity = await ctx.users.linkIdentity({ user_id: me, ...input, linked_at: isoAt(ctx.clock.now()) }, { max }).catch((err: unknown) => {
+      if (err instanceof CapReached) {
+        throw new AppError('too_many_identities', `you already have ${max} ${input.channel} identities, the most allowed (MAX_IDENTITIES_PER_CHANNEL): unlink one first`, {
+          status: 409,
+          errors: [{ field: 'address', message: `at most ${max} ${input.channel} identities per user` }],
+        });
+      }
+      throw err;
+    });
     res.status(201).json(identityJson(identity));
   });
 

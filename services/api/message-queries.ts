@@ -1,4 +1,4 @@
-import type { Message } from '../core/domain/types.ts';
+import type { Delivery, Message } from '../core/domain/types.ts';
 import { conflict, notFound } from '../core/errors.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import type { ConversationStore } from '../core/ports/conversation-store.ts';
@@ -54,18 +54,24 @@ export async function listConversationMessages(
     caller.sub,
     messages.map((m) => m.message_id),
   );
+  const acceptedAt = new Map(messages.map((m) => [m.message_id, m.created_at]));
   for (const d of mine) {
     if (d.channel === 'internal' && d.status === 'SENT') {
       const { applied } = await deps.deliveries.applyStatus({ delivery_id: d.delivery_id, status: 'DELIVERED', at, source: 'api' });
-      const accepted = messages.find((m) => m.message_id === d.message_id)?.created_at;
+      const accepted = acceptedAt.get(d.message_id);
       if (applied && accepted) deps.metrics?.deliveryLatency.observe({ channel: 'internal' }, Math.max(0, Date.parse(at) - Date.parse(accepted)) / 1000);
     }
   }
 
-  const rendered = [];
-  for (const m of messages) rendered.push(messageJson(m, await deps.deliveries.listDeliveries(m.message_id)));
+  // Every delivery of the page in one store call (read after the marks above, so they show).
+  const byMessage = new Map<string, Delivery[]>();
+  for (const d of await deps.deliveries.listDeliveriesOfMessages(messages.map((m) => m.message_id))) {
+    const list = byMessage.get(d.message_id);
+    if (list) list.push(d);
+    else byMessage.set(d.message_id, [d]);
+  }
   return {
-    messages: rendered,
+    messages: messages.map((m) => messageJson(m, byMessage.get(m.message_id) ?? [])),
     next_after_seq: messages.length > 0 ? messages[messages.length - 1]!.seq! : page.after_seq,
     has_more,
   };

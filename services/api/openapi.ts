@@ -9,6 +9,7 @@ import {
   identityList,
   identityRequest,
   identityView,
+  listConversationsQuery,
   listMessagesQuery,
   messageAccepted,
   messagePage,
@@ -64,7 +65,7 @@ export const OPERATIONS: Operation[] = [
   },
   {
     method: 'post', path: '/v1/users/me/identities', tag: 'identities', secured: true, summary: 'Link an external identity',
-    description: 'Linking an address you already hold is harmless; one held by another user answers 409.',
+    description: 'Linking an address you already hold is harmless; one held by another user answers 409; a user has at most MAX_IDENTITIES_PER_CHANNEL (10) identities per channel (409 `too-many-identities`, decided atomically with the link).',
     body: identityRequest, ok: { status: 201, description: 'The identity', schema: identityView }, errors: [...JSON_ERRORS, 401, 403, 409, 429],
   },
   {
@@ -77,13 +78,14 @@ export const OPERATIONS: Operation[] = [
   },
   {
     method: 'post', path: '/v1/conversations', tag: 'conversations', secured: true, summary: 'Create a conversation',
-    description: 'The caller is added to `members`; a private conversation has exactly two members; every member must exist (400 names the unknown ones); a group has at most MAX_GROUP_MEMBERS (256) members (409).',
+    description: 'The caller is added to `members`; a private conversation has exactly two members; every member must exist (400 names the unknown ones); a group has at most MAX_GROUP_MEMBERS (256) members (409 `too-many-members`).',
     body: createConversationRequest, ok: { status: 201, description: 'The conversation', schema: conversationView },
     errors: [...JSON_ERRORS, 401, 403, 409],
   },
   {
     method: 'get', path: '/v1/conversations', tag: 'conversations', secured: true, summary: 'List your conversations',
-    ok: { status: 200, description: 'The conversations you are a member of', schema: conversationList }, errors: [401, 403],
+    description: 'One page of the conversations you are a member of, in conversation id order (`limit` 50 by default, at most 200). Follow `next_cursor` (pass it as `cursor`) until it is null.',
+    query: listConversationsQuery, ok: { status: 200, description: 'A page of the conversations you are a member of', schema: conversationList }, errors: [400, 401, 403],
   },
   {
     method: 'get', path: '/v1/conversations/{id}', tag: 'conversations', secured: true, summary: 'Get a conversation',
@@ -91,7 +93,7 @@ export const OPERATIONS: Operation[] = [
   },
   {
     method: 'post', path: '/v1/conversations/{id}/members', tag: 'conversations', secured: true, summary: 'Add a member to a group',
-    description: 'Groups only (400 for a private conversation); the caller must be a member and the user must exist.',
+    description: 'Groups only (400 for a private conversation); the caller must be a member and the user must exist; a group has at most MAX_GROUP_MEMBERS (256) members (409 `too-many-members`, decided atomically with the add).',
     body: addMemberRequest, ok: { status: 200, description: 'The conversation', schema: conversationView },
     errors: [...JSON_ERRORS, 401, 404, 409],
   },
@@ -156,7 +158,7 @@ export const OPERATIONS: Operation[] = [
   },
   {
     method: 'post', path: '/v1/webhooks', tag: 'webhooks', secured: true, summary: 'Subscribe a webhook',
-    description: 'Callbacks for the status changes of the messages you send, signed with the secret (see docs/webhooks.md). The secret is in this answer only. The URL must be http(s) and must not resolve to a private, loopback, link-local or metadata address.',
+    description: 'Callbacks for the status changes of the messages you send, signed with the secret (see docs/webhooks.md). The secret is in this answer only. The URL must be http(s) and must not resolve to a private, loopback, link-local or metadata address. A user has at most 20 webhooks (409 `too-many-webhooks`, decided atomically with the write).',
     body: createWebhookRequest, ok: { status: 201, description: 'The webhook with its secret', schema: webhookCreated },
     errors: [...JSON_ERRORS, 401, 403, 409, 429],
   },

@@ -115,7 +115,41 @@ export const conversationView = z
     created_at: timestamp,
   })
   .register(apiSchemas, { id: 'Conversation' });
-export const conversationList = z.object({ conversations: z.array(conversationView) }).register(apiSchemas, { id: 'ConversationList' });
+export const conversationList = z
+  .object({
+    conversations: z.array(conversationView),
+    next_cursor: z
+      .string()
+      .nullable()
+      .describe('Pass as `cursor` for the next page; null on the last page.'),
+  })
+  .register(apiSchemas, { id: 'ConversationList' });
+
+/** Most conversations in one page of `GET /v1/conversations`, and how many when `limit` is absent. */
+export const CONVERSATION_PAGE = { default: 50, max: 200 } as const;
+
+/** A cursor is the base64url of the last conversation id of the previous page (opaque to clients). */
+export const encodeConversationCursor = (conversationId: string) => Buffer.from(conversationId, 'utf8').toString('base64url');
+
+export const listConversationsQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(CONVERSATION_PAGE.max).default(CONVERSATION_PAGE.default),
+    cursor: z
+      .string()
+      .max(256)
+      .regex(/^[A-Za-z0-9_-]+$/, 'must be a next_cursor from a previous page')
+      .transform((c, ctx) => {
+        const id = Buffer.from(c, 'base64url').toString('utf8');
+        if (id.length === 0 || encodeConversationCursor(id) !== c) {
+          ctx.addIssue({ code: 'custom', message: 'must be a next_cursor from a previous page' });
+          return z.NEVER;
+        }
+        return id;
+      })
+      .optional()
+      .describe('The `next_cursor` of the previous page; absent for the first page.'),
+  })
+  .register(apiSchemas, { id: 'ListConversationsQuery' });
 
 export const listMessagesQuery = z
   .object({

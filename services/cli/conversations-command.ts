@@ -43,7 +43,17 @@ export async function conversationsCommand(
   const me = ctx.session().user_id;
   switch (sub) {
     case 'list': {
-      const { conversations } = await api.request<{ conversations: ConversationView[] }>('GET', '/v1/conversations');
+      // The list comes in pages: follow next_cursor to the end.
+      const conversations: ConversationView[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { conversations: ConversationView[]; next_cursor?: string | null } = await api.request(
+          'GET',
+          `/v1/conversations?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        );
+        conversations.push(...page.conversations);
+        cursor = page.next_cursor ?? null;
+      } while (cursor);
       ctx.print({ conversations }, conversations.length ? conversations.map((c) => line(c, me)) : 'no conversations yet: start one with \'chat4all conversations create --private <user>\'');
       return EXIT.ok;
     }

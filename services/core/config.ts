@@ -370,8 +370,13 @@ export const configFields = z.object({
      * that it is acknowledged and counted (`provider_status_unmatched_total`). @default 300000 (5 min)
      */
     providerStatusMatchWindowMs: z.coerce.number().int().min(0).max(7 * 86_400_000).default(300_000).describe('PROVIDER_STATUS_MATCH_WINDOW_MS'),
-    /** Most members a group may have (at most 1024), checked when it is created and when a member is added. @default 256 */
+    /** Most members a group may have (at most 1024), checked when it is created and, by the store in the same transaction as the write, when a member is added. @default 256 */
     maxGroupMembers: z.coerce.number().int().min(2).max(1024).default(256).describe('MAX_GROUP_MEMBERS'),
+    /**
+     * Most identities (external addresses) one user may link on one channel, enforced by the store
+     * in the same transaction as the link, so parallel links cannot overshoot it. @default 10
+     */
+    maxIdentitiesPerChannel: z.coerce.number().int().min(1).max(1000).default(10).describe('MAX_IDENTITIES_PER_CHANNEL'),
     /**
      * Most bytes of records the router publishes in one call (and the Kafka bus sends in one
      * request): a group's delivery jobs are split to stay under the broker's max message size

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { badRequest, conflict } from '../core/errors.ts';
+import { badRequest } from '../core/errors.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import type { Webhook, WebhookStore } from '../core/ports/webhook-store.ts';
 import type { WebhookEventType } from './events.ts';
@@ -30,10 +30,7 @@ export async function createWebhook(
 ): Promise<Webhook> {
   const check = await checkWebhookUrl(input.url, policy);
   if (!check.ok) throw badRequest(`invalid request body: url ${check.reason}`, [{ field: 'url', message: check.reason }]);
-  const existing = await deps.webhooks.listWebhooks(ownerId);
-  if (existing.length >= MAX_WEBHOOKS_PER_USER) {
-    throw conflict(`you have ${existing.length} webhooks, the most allowed is ${MAX_WEBHOOKS_PER_USER}: delete one first`);
-  }
+  // The store decides the cap with the write, so parallel requests cannot overshoot it.
   return deps.webhooks.createWebhook({
     webhook_id: `wh_${randomUUID().replace(/-/g, '')}`,
     owner_id: ownerId,
@@ -41,5 +38,5 @@ export async function createWebhook(
     events: [...new Set(input.events)],
     secret: input.secret ?? generateSecret(),
     created_at: isoAt(deps.clock.now()),
-  });
+  }, { max: MAX_WEBHOOKS_PER_USER });
 }

@@ -17,7 +17,7 @@ export function conversationStoreContract(name: string, make: StoresFactory) {
       await conversations.addMember(conversation_id, newcomer, now());
       const after = await conversations.addMember(conversation_id, newcomer, now());
       assert.deepEqual(after.members, [...users, newcomer]);
-      assert.deepEqual((await conversations.listConversations(newcomer)).map((c) => c.conversation_id), [conversation_id]);
+      assert.deepEqual((await conversations.listConversations(newcomer, { limit: 10 })).conversations.map((c) => c.conversation_id), [conversation_id]);
       await assert.rejects(conversations.addMember(id(), newcomer, now()), (e: unknown) => e instanceof AppError && e.status === 404);
       assert.equal(await conversations.getConversation(id()), null);
     });

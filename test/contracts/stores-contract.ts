@@ -9,6 +9,8 @@ import { deliveryStoreContract } from './delivery-store-contract.ts';
 import { deadLetterStoreContract } from './dead-letter-store-contract.ts';
 import { webhookStoreContract } from './webhook-store-contract.ts';
 import { rateLimitStoreContract } from './rate-limit-store-contract.ts';
+import { capsContract } from './caps-contract.ts';
+import { pagingContract } from './paging-contract.ts';
 
 /** Stores over a backing store that keeps its data, and a way to open that same data again. */
 export interface DurableStores {
@@ -53,5 +55,7 @@ export function storesContract(name: string, make: StoresFactory, durable?: () =
   deadLetterStoreContract(name, make);
   webhookStoreContract(name, make);
   rateLimitStoreContract(name, make);
+  capsContract(name, make);
+  pagingContract(name, make);
   if (durable) durableStoresContract(name, durable);
 }

@@ -12,6 +12,11 @@ export interface DeliveryStore {
   getDelivery(deliveryId: string): Promise<Delivery | null>;
   /** The deliveries of a message. */
   listDeliveries(messageId: string): Promise<Delivery[]>;
+  /**
+   * The deliveries of many messages in one call (a page of a conversation), grouped by nothing:
+   * callers group by `message_id`. Order within a message is the order of `listDeliveries`.
+   */
+  listDeliveriesOfMessages(messageIds: string[]): Promise<Delivery[]>;
   /** A recipient's deliveries of the given messages. */
   deliveriesFor(recipientId: string, messageIds: string[]): Promise<Delivery[]>;
   /** External deliveries still SENT with no provider id, created before `before` (for re-dispatch). */

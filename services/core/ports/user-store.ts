@@ -30,8 +30,13 @@ export interface UserStore {
    */
   setRole(userId: string, role: 'user' | 'admin'): Promise<boolean>;
 
-  /** Links an external address to a user; throws `conflict` when another user holds it. Idempotent for the same user. */
-  linkIdentity(identity: Identity): Promise<Identity>;
+  /**
+   * Links an external address to a user; throws `conflict` when another user holds it. Idempotent
+   * for the same user. With `cap`, a user who already has `cap.max` identities on the channel is
+   * refused with `CapReached` (`too_many_identities`), decided atomically with the link: parallel
+   * links at the limit never overshoot it (a repeated link of a held address is never refused).
+   */
+  linkIdentity(identity: Identity, cap?: { max: number }): Promise<Identity>;
   /** The identities of the given users (any order). */
   listIdentities(userIds: string[]): Promise<Identity[]>;
   /** Removes a user's link to an address; returns whether something was removed. */

@@ -4,9 +4,11 @@ import type { DeliveryError, HistoryEntry } from '../domain/types.ts';
 export interface WebhookStore {
   /**
    * Saves a webhook subscription. It receives the events of history entries made after this call:
-   * the store notes the newest history id now as the subscription's `start_after`.
+   * the store notes the newest history id now as the subscription's `start_after`. With `cap`, an
+   * owner who already has `cap.max` webhooks is refused with `CapReached` (`too_many_webhooks`),
+   * decided atomically with the write: parallel creations at the limit never overshoot it.
    */
-  createWebhook(webhook: NewWebhook): Promise<Webhook>;
+  createWebhook(webhook: NewWebhook, cap?: { max: number }): Promise<Webhook>;
   /** A user's webhooks, oldest first. */
   listWebhooks(ownerId: string): Promise<Webhook[]>;
   /** The webhook by id; null when there is none. */

@@ -366,8 +366,22 @@ function onFrame(/** @type {WebSocket} */ ws, /** @type {any} */ f) {
 
 // ---- session ----
 
+/** Every conversation of the user: the list comes in pages, followed by `next_cursor` until it is null. */
+async function allConversations() {
+  /** @type {any[]} */
+  const all = [];
+  /** @type {string | null} */
+  let cursor = null;
+  do {
+    const page = await api('GET', `/v1/conversations?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    all.push(...page.conversations);
+    cursor = page.next_cursor ?? null;
+  } while (cursor);
+  return all;
+}
+
 async function refreshConversations() {
-  const { conversations } = await api('GET', '/v1/conversations');
+  const conversations = await allConversations();
   for (const c of conversations) state.conversations.set(c.conversation_id, c);
   // Histories first, then the stream: the cursors it resumes from are then where the histories end.
   await Promise.all(conversations.map((/** @type {any} */ c) => loadHistory(c.conversation_id)));

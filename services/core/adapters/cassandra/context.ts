@@ -1,3 +1,4 @@
+import { CapSlots } from './cap-slots.ts';
 import { HistoryFeed } from './history-feed.ts';
 import { TimeIds } from './keys.ts';
 import { PendingIndex } from './queues.ts';
@@ -29,6 +30,8 @@ export interface CassandraContext {
   queues: PendingIndex;
   /** Every history entry by id, for the webhook dispatchers. */
   feed: HistoryFeed;
+  /** The slots that keep identities, members and webhooks under their caps. */
+  caps: CapSlots;
 }
 
 /** The shared parts of the stores on one session. */
@@ -41,5 +44,6 @@ export function cassandraContext(session: CqlSession, tuning: CassandraStoreTuni
     ids: new TimeIds(now),
     queues: new PendingIndex(db, now),
     feed: new HistoryFeed(db, now, tuning.historySettleMs ?? 5000),
+    caps: new CapSlots(db, now),
   };
 }

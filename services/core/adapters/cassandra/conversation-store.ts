@@ -1,6 +1,8 @@
 import type { Conversation } from '../../domain/types.ts';
+import { tooManyMembers } from '../../cap-reached.ts';
 import { conflict, notFound, unavailable } from '../../errors.ts';
-import type { ConversationStore } from '../../ports/conversation-store.ts';
+import type { ConversationPage, ConversationStore } from '../../ports/conversation-store.ts';
+import type { CapScope } from './cap-slots.ts';
 import type { CassandraContext } from './context.ts';
 import { PARALLEL, eachLimited } from './each-limited.ts';
 import { CAS_ATTEMPTS } from './keys.ts';
@@ -54,23 +56,47 @@ export class CassandraConversationStore implements ConversationStore {
     return toConversation(row, ordered);
   }
 
-  async listConversations(userId: string) {
-    const ids = (await this.ctx.db.rows(CQL.conversationsByUser, [userId])).map((r) => String(r.conversation_id));
-    const all = await eachLimited(ids, PARALLEL, (id) => this.getConversation(id));
-    return all
-      .filter((c): c is Conversation => c !== null && c.members.includes(userId))
-      .sort((a, b) => cmp(a.created_at, b.created_at) || cmp(a.conversation_id, b.conversation_id));
+  async listConversations(userId: string, page: ConversationPage) {
+    // The user's list is clustered by conversation_id, so a page is a range read after the cursor.
+    // Its entries are copies the conversation's members confirm; a leftover one is skipped, and
+    // the read goes on until the page (and one more, to know whether another follows) is full.
+    const found: Conversation[] = [];
+    let after = page.after ?? '';
+    for (;;) {
+      const want = page.limit + 1 - found.length;
+      const ids = (await this.ctx.db.rows(CQL.conversationsByUserAfter, [userId, after, want])).map((r) => String(r.conversation_id));
+      const read = await eachLimited(ids, PARALLEL, (id) => this.getConversation(id));
+      found.push(...read.filter((c): c is Conversation => c !== null && c.members.includes(userId)));
+      if (ids.length < want || found.length > page.limit) break;
+      after = ids.at(-1)!;
+    }
+    const conversations = found.slice(0, page.limit);
+    return { conversations, next: found.length > page.limit ? conversations.at(-1)!.conversation_id : null };
   }
 
-  async addMember(conversationId: string, userId: string, at: string) {
-    const { db } = this.ctx;
+  async addMember(conversationId: string, userId: string, at: string, cap?: { max: number }) {
+    const { db, caps } = this.ctx;
     const c = await this.getConversation(conversationId);
     if (!c) throw notFound('conversation');
     if (!c.members.includes(userId)) {
+      // The member takes a slot first: with the cap reached, nothing is written.
+      const scope = cap ? this.memberScope(conversationId) : null;
+      const claimed = scope ? await caps.claim(scope, userId, cap!.max) : null;
       const pos = (await db.rows(CQL.members, [conversationId])).reduce((max, m) => Math.max(max, num(m.pos) ?? 0), 0) + 1;
       await db.run(CQL.addMember, [conversationId, userId, at, pos]);
+      if (scope && claimed?.fresh) await caps.settle(scope, userId, claimed.slot);
     }
     await db.run(CQL.insertConversationByUser, [userId, conversationId]);
     return (await this.getConversation(conversationId))!;
+  }
+
+  /** The slots of a group's members (item: the user id). The first members get theirs at the first add. */
+  private memberScope(conversationId: string): CapScope {
+    return {
+      scope: 'members',
+      owner: conversationId,
+      live: async () => (await this.ctx.db.rows(CQL.members, [conversationId], { serial: true })).map((m) => String(m.user_id)),
+      refuse: (count, max) => tooManyMembers(conversationId, count, max),
+    };
   }
 }

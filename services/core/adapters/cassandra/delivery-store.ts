@@ -35,6 +35,12 @@ export class CassandraDeliveryStore implements DeliveryStore {
     return (await this.ctx.db.rows(CQL.deliveriesOf, [messageId])).map(toDelivery);
   }
 
+  async listDeliveriesOfMessages(messageIds: string[]) {
+    // One partition per message: the reads go out in parallel (bounded), not one after another.
+    const perMessage = await eachLimited([...new Set(messageIds)], PARALLEL, (id) => this.listDeliveries(id));
+    return perMessage.flat();
+  }
+
   async deliveriesFor(recipientId: string, messageIds: string[]) {
     const perMessage = await eachLimited([...new Set(messageIds)], PARALLEL, async (id) =>
       (await this.ctx.db.rows(CQL.deliveriesOf, [id])).map(toStoredDelivery).filter((d) => d.recipient_id === recipientId),

@@ -114,6 +114,14 @@ export const TABLES: readonly string[] = [
     PRIMARY KEY ((bucket, shard), hid, delivery_id))
     WITH default_time_to_live = ${HISTORY_FEED_TTL_SECONDS}`,
 
+  // ---------------------------------------------------------------- caps
+  // Numbered slots of an owner's capped items (scope = identities:<channel> | members | webhooks):
+  // an item exists only while it holds a slot, and slots are claimed with INSERT ... IF NOT EXISTS,
+  // so at most `max` items can hold one whatever the writes in parallel. Written only with
+  // lightweight transactions (claim IF NOT EXISTS, release IF item = ...).
+  `CREATE TABLE IF NOT EXISTS cap_slots (
+    scope text, owner text, slot int, item text, claimed_at bigint, PRIMARY KEY ((scope, owner), slot))`,
+
   // ---------------------------------------------------------------- dead letters
   `CREATE TABLE IF NOT EXISTS dead_letters (
     id text PRIMARY KEY, reason text, source_topic text, source_partition int, source_offset text,

@@ -39,7 +39,11 @@ export const CQL = {
   addMember: 'INSERT INTO conversation_members (conversation_id, user_id, joined_at, pos) VALUES (?, ?, ?, ?) IF NOT EXISTS',
   members: 'SELECT user_id, pos FROM conversation_members WHERE conversation_id = ?',
   insertConversationByUser: 'INSERT INTO conversations_by_user (user_id, conversation_id) VALUES (?, ?)',
-  conversationsByUser: 'SELECT conversation_id FROM conversations_by_user WHERE user_id = ?',
+
+  capSlots: 'SELECT slot, item, claimed_at FROM cap_slots WHERE scope = ? AND owner = ?',
+  claimCapSlot: 'INSERT INTO cap_slots (scope, owner, slot, item, claimed_at) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS',
+  releaseCapSlot: 'DELETE FROM cap_slots WHERE scope = ? AND owner = ? AND slot = ? IF item = ?',
+  conversationsByUserAfter: 'SELECT conversation_id FROM conversations_by_user WHERE user_id = ? AND conversation_id > ? LIMIT ?',
 
   sequence: 'SELECT last_seq, claim_message_id, claim FROM conversation_sequence WHERE conversation_id = ?',
   firstClaim: 'INSERT INTO conversation_sequence (conversation_id, last_seq, claim_message_id, claim) VALUES (?, ?, ?, ?) IF NOT EXISTS',

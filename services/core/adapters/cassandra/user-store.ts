@@ -1,6 +1,8 @@
 import type { ExternalChannel, Identity, User } from '../../domain/types.ts';
+import { tooManyIdentities } from '../../cap-reached.ts';
 import { conflict, unavailable } from '../../errors.ts';
 import type { NewUser, UserStore } from '../../ports/user-store.ts';
+import type { CapScope } from './cap-slots.ts';
 import type { CassandraContext } from './context.ts';
 import { PARALLEL, eachLimited } from './each-limited.ts';
 import { publicUser, toIdentity, toUser, userRow } from './rows.ts';
@@ -57,19 +59,37 @@ export class CassandraUserStore implements UserStore {
     return r ? publicUser(toUser(r)) : null;
   }
 
-  async linkIdentity(identity: Identity): Promise<Identity> {
-    const { db } = this.ctx;
+  async linkIdentity(identity: Identity, cap?: { max: number }): Promise<Identity> {
+    const { db, caps } = this.ctx;
     const { channel, address, user_id, linked_at } = identity;
+    // A held address is linked again without a slot (never refused); a new one first takes a slot.
+    const holder = cap ? await this.findIdentity(channel, address) : null;
+    const scope = cap && !holder ? this.identityScope(user_id, channel) : null;
+    const claimed = scope ? await caps.claim(scope, address, cap!.max) : null;
     let stored = identity;
     if (!(await db.run(CQL.claimAddress, [channel, address, user_id, linked_at])).wasApplied()) {
       const r = (await db.run(CQL.identity, [channel, address], { serial: true })).rows[0];
       if (!r) throw unavailable(`${channel} address ${address}: claim not applied and not found; retry`);
       stored = toIdentity(r);
-      if (stored.user_id !== user_id) throw conflict(`${channel} address ${address} is linked to another user`);
+      if (stored.user_id !== user_id) {
+        if (scope && claimed?.fresh) await caps.release(scope, address, claimed.slot);
+        throw conflict(`${channel} address ${address} is linked to another user`);
+      }
     }
     // Also after a repeated link: it repairs a link that crashed before this write.
     await db.run(CQL.insertIdentityByUser, [stored.user_id, stored.channel, stored.address, stored.linked_at]);
+    if (scope && claimed?.fresh) await caps.settle(scope, address, claimed.slot);
     return stored;
+  }
+
+  /** The slots of a user's identities on one channel (item: the address). */
+  private identityScope(userId: string, channel: ExternalChannel): CapScope {
+    return {
+      scope: `identities:${channel}`,
+      owner: userId,
+      live: async () => (await this.listIdentities([userId])).filter((i) => i.channel === channel).map((i) => i.address),
+      refuse: (count, max) => tooManyIdentities(userId, channel, count, max),
+    };
   }
 
   async listIdentities(userIds: string[]): Promise<Identity[]> {
@@ -88,6 +108,8 @@ export class CassandraUserStore implements UserStore {
   async unlinkIdentity(userId: string, channel: ExternalChannel, address: string) {
     const removed = (await this.ctx.db.run(CQL.releaseAddress, [channel, address, userId])).wasApplied();
     await this.ctx.db.run(CQL.deleteIdentityByUser, [userId, channel, address]);
+    // After the address: a slot without its item is taken back later anyway, never the reverse.
+    await this.ctx.caps.release({ scope: `identities:${channel}`, owner: userId }, address);
     return removed;
   }
 

@@ -1,3 +1,4 @@
+import { tooManyWebhooks } from '../../cap-reached.ts';
 import { unavailable } from '../../errors.ts';
 import type { ClaimFairness,
   HistoryRecord,
@@ -10,6 +11,7 @@ import type { ClaimFairness,
   WebhookEventStatus,
   WebhookStore,
 } from '../../ports/webhook-store.ts';
+import type { CapScope } from './cap-slots.ts';
 import type { CassandraContext } from './context.ts';
 import { PARALLEL, eachLimited } from './each-limited.ts';
 import { CAS_ATTEMPTS, RETIRE_MARGIN_MS, isoKey, msKey } from './keys.ts';
@@ -25,17 +27,35 @@ import { num } from './values.ts';
 export class CassandraWebhookStore implements WebhookStore {
   constructor(private readonly ctx: CassandraContext) {}
 
-  async createWebhook(webhook: NewWebhook): Promise<Webhook> {
-    const { db, ids } = this.ctx;
+  async createWebhook(webhook: NewWebhook, cap?: { max: number }): Promise<Webhook> {
+    const { db, ids, caps } = this.ctx;
+    // The webhook takes one of its owner's slots first: with the cap reached, nothing is written.
+    const scope = cap ? this.webhookScope(webhook.owner_id) : null;
+    if (scope) await caps.claim(scope, webhook.webhook_id, cap!.max);
     const w: Webhook = { ...webhook, start_after: ids.next() };
     const r = webhookRow(w);
-    await db.batch([
-      { query: CQL.insertWebhook, params: [r.webhook_id, r.owner_id, r.url, r.events, r.secret, r.created_at, r.start_after] },
-      { query: CQL.insertWebhookByOwner, params: [r.owner_id, r.created_at, r.webhook_id, r.url, r.events, r.secret, r.start_after] },
-    ]);
+    try {
+      await db.batch([
+        { query: CQL.insertWebhook, params: [r.webhook_id, r.owner_id, r.url, r.events, r.secret, r.created_at, r.start_after] },
+        { query: CQL.insertWebhookByOwner, params: [r.owner_id, r.created_at, r.webhook_id, r.url, r.events, r.secret, r.start_after] },
+      ]);
+    } catch (err) {
+      if (scope) await caps.release(scope, webhook.webhook_id).catch(() => undefined);
+      throw err;
+    }
     // The feed starts at the first webhook, not at the feed's retention horizon.
     await db.run(CQL.firstCursor, [w.start_after]);
     return toWebhook(r);
+  }
+
+  /** The slots of a user's webhooks (item: the webhook id). */
+  private webhookScope(ownerId: string): CapScope {
+    return {
+      scope: 'webhooks',
+      owner: ownerId,
+      live: async () => (await this.listWebhooks(ownerId)).map((w) => w.webhook_id),
+      refuse: (count, max) => tooManyWebhooks(ownerId, count, max),
+    };
   }
 
   async listWebhooks(ownerId: string): Promise<Webhook[]> {
@@ -53,6 +73,8 @@ export class CassandraWebhookStore implements WebhookStore {
     if (!w || w.owner_id !== ownerId) return false;
     await db.run(CQL.deleteWebhook, [webhookId]);
     await db.run(CQL.deleteWebhookByOwner, [ownerId, w.created_at, webhookId]);
+    // After the rows: a slot without its webhook is taken back later anyway, never the reverse.
+    await this.ctx.caps.release({ scope: 'webhooks', owner: ownerId }, webhookId);
     const events = (await db.rows(CQL.eventsOfWebhook, [webhookId])).map((r) => String(r.event_id));
     await eachLimited(events, PARALLEL, async (id) => {
       const e = await this.readEvent(id);

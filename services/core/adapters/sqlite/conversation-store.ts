@@ -1,6 +1,7 @@
 import type { Conversation } from '../../domain/types.ts';
+import { tooManyMembers } from '../../cap-reached.ts';
 import { notFound } from '../../errors.ts';
-import type { ConversationStore } from '../../ports/conversation-store.ts';
+import type { ConversationPage, ConversationStore } from '../../ports/conversation-store.ts';
 import { writeTransaction, type SqliteDatabase } from './database.ts';
 import { jsonOrNull, toConversation, type Row } from './rows.ts';
 
@@ -20,8 +21,10 @@ export class SqliteConversationStore implements ConversationStore {
       conversation: db.prepare('SELECT * FROM conversations WHERE conversation_id = ?'),
       membersOf: db.prepare('SELECT user_id FROM members WHERE conversation_id = ? ORDER BY pos'),
       conversationsOf: db.prepare(
-        'SELECT c.* FROM conversations c JOIN members m ON m.conversation_id = c.conversation_id WHERE m.user_id = ? ORDER BY c.created_at, c.conversation_id',
+        'SELECT conversation_id FROM members WHERE user_id = ? AND conversation_id > ? ORDER BY conversation_id LIMIT ?',
       ),
+      isMember: db.prepare('SELECT 1 FROM members WHERE conversation_id = ? AND user_id = ?'),
+      memberCount: db.prepare('SELECT COUNT(*) AS n FROM members WHERE conversation_id = ?'),
     };
   }
 
@@ -43,13 +46,23 @@ export class SqliteConversationStore implements ConversationStore {
     return this.read(id);
   }
 
-  async listConversations(userId: string) {
-    return (this.stmt.conversationsOf.all(userId) as Row[]).map((r) => this.read(r.conversation_id as string)!);
+  async listConversations(userId: string, page: ConversationPage) {
+    // One row more than asked tells whether another page follows.
+    const ids = (this.stmt.conversationsOf.all(userId, page.after ?? '', page.limit + 1) as Row[]).map((r) => r.conversation_id as string);
+    const conversations = ids.slice(0, page.limit).map((id) => this.read(id)!);
+    return { conversations, next: ids.length > page.limit ? conversations.at(-1)!.conversation_id : null };
   }
 
-  async addMember(conversationId: string, userId: string, at: string) {
-    if (!this.read(conversationId)) throw notFound('conversation');
-    this.stmt.insertMember.run(conversationId, userId, at, conversationId);
+  async addMember(conversationId: string, userId: string, at: string, cap?: { max: number }) {
+    // Count and insert under one write lock: another add (in this or another process) waits.
+    writeTransaction(this.db, () => {
+      if (!this.stmt.conversation.get(conversationId)) throw notFound('conversation');
+      if (this.stmt.isMember.get(conversationId, userId)) return;
+      const { n } = this.stmt.memberCount.get(conversationId) as { n: number };
+      if (cap && n >= cap.max) throw tooManyMembers(conversationId, n, cap.max);
+      this.stmt.insertMember.run(conversationId, userId, at, conversationId);
+    });
     return this.read(conversationId)!;
   }
 }
+

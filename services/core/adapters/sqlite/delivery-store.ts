@@ -54,6 +54,13 @@ export class SqliteDeliveryStore implements DeliveryStore {
     return (this.stmt.deliveriesOf.all(messageId) as Row[]).map(toDelivery);
   }
 
+  async listDeliveriesOfMessages(messageIds: string[]) {
+    if (messageIds.length === 0) return [];
+    const ids = [...new Set(messageIds)];
+    const q = `SELECT * FROM deliveries WHERE message_id IN (${ids.map(() => '?').join(',')}) ORDER BY rowid`;
+    return (this.db.prepare(q).all(...ids) as Row[]).map(toDelivery);
+  }
+
   async deliveriesFor(recipientId: string, messageIds: string[]) {
     if (messageIds.length === 0) return [];
     const q = `SELECT * FROM deliveries WHERE recipient_id = ? AND message_id IN (${messageIds.map(() => '?').join(',')}) ORDER BY rowid`;

@@ -1,4 +1,5 @@
 import type { ExternalChannel, Identity, User } from '../../domain/types.ts';
+import { tooManyIdentities } from '../../cap-reached.ts';
 import { conflict } from '../../errors.ts';
 import type { NewUser, UserStore } from '../../ports/user-store.ts';
 import { writeTransaction, type SqliteDatabase } from './database.ts';
@@ -21,6 +22,7 @@ export class SqliteUserStore implements UserStore {
       insertIdentity: db.prepare(
         'INSERT INTO identities (channel, address, user_id, linked_at) VALUES (@channel, @address, @user_id, @linked_at)',
       ),
+      countIdentities: db.prepare('SELECT COUNT(*) AS n FROM identities WHERE user_id = ? AND channel = ?'),
       deleteIdentity: db.prepare('DELETE FROM identities WHERE user_id = ? AND channel = ? AND address = ?'),
     };
   }
@@ -53,7 +55,8 @@ export class SqliteUserStore implements UserStore {
     return r ? toUser(r) : null;
   }
 
-  async linkIdentity(identity: Identity): Promise<Identity> {
+  async linkIdentity(identity: Identity, cap?: { max: number }): Promise<Identity> {
+    // Check and insert in one write transaction: parallel links at the cap see each other.
     return writeTransaction(this.db, () => {
       const existing = this.stmt.identity.get(identity.channel, identity.address) as Identity | undefined;
       if (existing) {
@@ -61,6 +64,10 @@ export class SqliteUserStore implements UserStore {
           throw conflict(`${identity.channel} address ${identity.address} is linked to another user`);
         }
         return existing;
+      }
+      if (cap) {
+        const { n } = this.stmt.countIdentities.get(identity.user_id, identity.channel) as { n: number };
+        if (n >= cap.max) throw tooManyIdentities(identity.user_id, identity.channel, n, cap.max);
       }
       this.stmt.insertIdentity.run(identity);
       return identity;
@@ -81,3 +88,4 @@ export class SqliteUserStore implements UserStore {
     return (this.stmt.identity.get(channel, address) as Identity | undefined) ?? null;
   }
 }
+

@@ -9,6 +9,7 @@ import type { ClaimFairness,
   WebhookEventStatus,
   WebhookStore,
 } from '../../ports/webhook-store.ts';
+import { tooManyWebhooks } from '../../cap-reached.ts';
 import { writeTransaction, type SqliteDatabase } from './database.ts';
 import { toHistoryRecord, toWebhook, toWebhookAttemptRecord, toWebhookEvent, type Row } from './rows.ts';
 
@@ -83,8 +84,15 @@ export class SqliteWebhookStore implements WebhookStore {
     };
   }
 
-  async createWebhook(webhook: NewWebhook): Promise<Webhook> {
-    this.stmt.insert.run({ ...webhook, events: JSON.stringify(webhook.events) });
+  async createWebhook(webhook: NewWebhook, cap?: { max: number }): Promise<Webhook> {
+    // Count and insert in one write transaction: parallel creations at the cap see each other.
+    writeTransaction(this.db, () => {
+      if (cap) {
+        const n = (this.stmt.byOwner.all(webhook.owner_id) as Row[]).length;
+        if (n >= cap.max) throw tooManyWebhooks(webhook.owner_id, n, cap.max);
+      }
+      this.stmt.insert.run({ ...webhook, events: JSON.stringify(webhook.events) });
+    });
     return toWebhook(this.stmt.byId.get(webhook.webhook_id) as Row);
   }
 
@@ -161,3 +169,4 @@ export class SqliteWebhookStore implements WebhookStore {
     });
   }
 }
+
