@@ -30,7 +30,12 @@ describe('chat4all loadtest against the embedded platform', () => {
     const dir = join(out, 'ok');
     const { code, text } = await run(['warmup', '--rate', '8', '--duration', '2', '--conversations', '2', '--deadline', '10',
       '--target', platform.apiUrl, '--sim', platform.simUrl!, '--out', dir]);
-    assert.equal(code, 0, text);
+    // Latency bounds depend on how busy the machine is (tests must not time things): a run may
+    // fail only on them; everything about the messages themselves must pass.
+    const failed = text.split('\n').filter((l) => /^\s*FAIL\s/.test(l));
+    assert.ok(failed.every((l) => /\b(http p95|http p99|e2e p99)\b/.test(l)), text);
+    assert.equal(code, failed.length === 0 ? 0 : 1, text);
+    assert.match(text, /lost 0, duplicates 0, out of order 0/, text);
     assert.ok(existsSync(join(dir, 'report.html')));
   });
 
