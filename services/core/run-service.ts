@@ -29,13 +29,22 @@ export function runService(service: Exclude<ServiceKind, 'platform'>, start: (co
       `DEV PROFILE: built-in development secrets are in use (${config.devSecretsInUse.join(', ')}); anyone can mint tokens and sign webhooks with them: never expose this instance, and set CHAT4ALL_PROFILE=production with real secrets outside a laptop`,
     );
   }
-  start(config, logger).then(
-    (running) => stopOnSignals(running, logger, 20_000),
-    (err: unknown) => {
-      logger.fatal({ err }, 'could not start');
-      process.exit(1);
+  // Signals are taken from the first moment: one that comes while the service starts (a pod
+  // deleted during start-up) stops it once started, instead of killing it half-way.
+  const started = start(config, logger);
+  stopOnSignals(
+    {
+      async stop() {
+        await (await started).stop();
+      },
     },
+    logger,
+    20_000,
   );
+  started.catch((err: unknown) => {
+    logger.fatal({ err }, 'could not start');
+    process.exit(1);
+  });
 }
 
 /**
