@@ -97,6 +97,35 @@ describe('gateway: authentication and close codes', () => {
   });
 });
 
+describe('gateway: token expiry', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startTestGateways();
+  });
+  after(() => h.close());
+
+  it('closes a connection with 4401 when its token expires, by the gateway clock', async () => {
+    const a = await h.api.user('alice');
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const token = await new SignJWT({ role: 'user' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(a.user_id)
+      .setIssuer('chat4all')
+      .setIssuedAt()
+      .setExpirationTime(exp)
+      .sign(new TextEncoder().encode(h.api.config.jwtSecret));
+    // The gateway's clock is an hour on, bar 700 ms: the token is valid now, and expires in 700 ms.
+    h.advanceClock(exp * 1000 - Date.now() - 700);
+    const c = new TestClient(h.gateway.url, { token });
+    await c.next((f) => f.type === 'ready');
+    const started = Date.now();
+    const closed = await c.closed;
+    assert.equal(closed.code, 4401);
+    assert.match(closed.reason, /expired/);
+    assert.ok(Date.now() - started >= 300, 'closed at exp, not at once');
+  });
+});
+
 describe('gateway: push, ack, read, typing, several devices and gateways', () => {
   let h: Harness;
   let a: User;
