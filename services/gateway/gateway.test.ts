@@ -182,6 +182,25 @@ describe('gateway: push, ack, read, typing, several devices and gateways', () =>
     await Promise.all([bob.close(), alice.close()]);
   });
 
+  it('a fetch and a read over REST reach the sender’s devices as statuses too', async () => {
+    const alice = new TestClient(h.gateways[1]!.url, { token: a.token });
+    await alice.next((f) => f.type === 'ready');
+    const id = await h.send(a, conversationId, 'read me over REST');
+    await alice.next((f) => f.type === 'message.created' && f.message_id === id);
+    const page = await h.api.request('GET', `/v1/conversations/${conversationId}/messages?limit=100`, { token: b.token });
+    assert.equal(page.status, 200, page.text);
+    const delivered = await alice.next((f) => f.type === 'message.status' && f.message_id === id && f.status === 'DELIVERED');
+    assert.deepEqual([delivered.recipient_id, delivered.channel], [b.user_id, 'internal']);
+    const read = await h.api.request('POST', `/v1/messages/${id}/read`, { token: b.token });
+    assert.equal(read.status, 200, read.text);
+    await alice.next((f) => f.type === 'message.status' && f.message_id === id && f.status === 'READ');
+    // Reading again changes nothing, so it tells nobody.
+    await h.api.request('POST', `/v1/messages/${id}/read`, { token: b.token });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(alice.frames.filter((f) => f.type === 'message.status' && f.message_id === id && f.status === 'READ').length, 1);
+    await alice.close();
+  });
+
   it('relays typing to the other members only, across gateways', async () => {
     const bob = new TestClient(h.gateways[0]!.url, { token: b.token });
     const alice = new TestClient(h.gateways[1]!.url, { token: a.token });
