@@ -18,6 +18,8 @@ import {
   tokenRequest,
   tokenResponse,
   userCreated,
+  findUserQuery,
+  userFound,
 } from './schemas.ts';
 import {
   createWebhookRequest,
@@ -63,6 +65,11 @@ export const OPERATIONS: Operation[] = [
     body: tokenRequest, ok: { status: 200, description: 'A bearer JWT', schema: tokenResponse }, errors: [...JSON_ERRORS, 401, 503],
   },
   {
+    method: 'get', path: '/v1/users', tag: 'users', secured: true, summary: 'Find a user by exact username',
+    description: 'Exact match only: there is no listing of all users. Answers the id and the name, nothing else; 404 when nobody has that username.',
+    query: findUserQuery, ok: { status: 200, description: 'The user', schema: userFound }, errors: [400, 401, 404],
+  },
+  {
     method: 'post', path: '/v1/users/me/identities', tag: 'identities', secured: true, summary: 'Link an external identity',
     description: 'Linking an address you already hold is harmless; one held by another user answers 409.',
     body: identityRequest, ok: { status: 201, description: 'The identity', schema: identityView }, errors: [...JSON_ERRORS, 401, 403, 409],
@@ -94,6 +101,11 @@ export const OPERATIONS: Operation[] = [
     description: 'Groups only (400 for a private conversation); the caller must be a member and the user must exist.',
     body: addMemberRequest, ok: { status: 200, description: 'The conversation', schema: conversationView },
     errors: [...JSON_ERRORS, 401, 404, 409],
+  },
+  {
+    method: 'delete', path: '/v1/conversations/{id}/members/{user_id}', tag: 'conversations', secured: true, summary: 'Remove a member from a group (or leave it)',
+    description: 'Any member may remove any member; removing yourself is leaving. Groups only (400 for a private conversation); 404 when the conversation is not yours or the user is not a member. The history is kept; the removed user gets no new messages and can no longer read the conversation.',
+    ok: { status: 204, description: 'Removed' }, errors: [400, 401, 403, 404],
   },
   {
     method: 'get', path: '/v1/conversations/{id}/messages', tag: 'conversations', secured: true, summary: 'Page through messages',

@@ -57,6 +57,10 @@ export const userCreated = z
   .object({ user_id: z.string(), username: z.string(), role: z.enum(['user', 'admin']), created_at: timestamp })
   .register(apiSchemas, { id: 'UserCreated' });
 
+/** `GET /v1/users?username=`: one exact username, never a listing. */
+export const findUserQuery = z.object({ username: text().min(1).max(64).describe('the exact username') }).register(apiSchemas, { id: 'FindUserQuery' });
+export const userFound = z.object({ user_id: z.string(), username: z.string() }).register(apiSchemas, { id: 'UserFound' });
+
 const passwordGrant = z.object({ username: text().min(1).max(64), password: text().min(1).max(1024) });
 const clientGrant = z.object({ client_id: text().min(1).max(128), client_secret: text().min(1).max(1024) });
 export const tokenRequest = z.union([passwordGrant, clientGrant]).register(apiSchemas, { id: 'TokenRequest' });

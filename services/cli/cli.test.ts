@@ -128,9 +128,12 @@ describe('chat4all commands for people, against the API', () => {
     const down = await cli(env)('conversations', '--api', 'http://127.0.0.1:9');
     assert.equal(down.code, EXIT.unavailable);
     assert.match(down.err, /cannot reach the API at http:\/\/127\.0\.0\.1:9/);
+    for (const argv of [['users', 'find', 'nobody_has_this_name'], ['conversations', 'create', '--private', 'nobody_has_this_name']]) {
+      const r = await cli(env)(...argv);
+      assert.equal(r.code, EXIT.notFound, argv.join(' '));
+      assert.match(r.err, /no user is called nobody_has_this_name/);
+    }
     for (const argv of [
-      ['users', 'find', 'someone'],
-      ['conversations', 'create', '--private', 'bob_by_name'],
       ['identities', 'verify', 'whatsapp', '+5511999990001', '123456'],
       ['send', 'c', 'hi', '--file', 'photo.jpg'],
     ]) {
@@ -138,6 +141,25 @@ describe('chat4all commands for people, against the API', () => {
       assert.equal(r.code, EXIT.notYet, argv.join(' '));
       assert.match(r.err, /not available yet \(issue #1[35]\)/);
     }
+  });
+
+  it('finds users by exact name, creates a group by usernames, removes a member and leaves', async () => {
+    const [owner, bob, carol] = [await api.user('owner'), await api.user('bob'), await api.user('carol')];
+    assert.equal((await cli(env)('login', '--username', owner.username)).code, EXIT.ok);
+    const found = await cli(env)('users', 'find', bob.username, '--json');
+    assert.equal(found.code, EXIT.ok, found.err);
+    assert.deepEqual(found.json(), { user_id: bob.user_id, username: bob.username });
+    const created = await cli(env)('conversations', 'create', '--group', '--name', 'team', bob.username, carol.username, '--json');
+    assert.equal(created.code, EXIT.ok, created.err);
+    const id = created.json().conversation_id as string;
+    const removed = await cli(env)('conversations', 'remove', id, bob.username);
+    assert.equal(removed.code, EXIT.ok, removed.err);
+    assert.match(removed.out, /removed .* \(the history is kept\)/);
+    assert.deepEqual((await cli(env)('conversations', 'show', id, '--json')).json().members, [owner.user_id, carol.user_id]);
+    assert.equal((await cli(env)('conversations', 'remove', id, bob.username)).code, EXIT.notFound, 'not a member any more');
+    const left = await cli(env)('conversations', 'leave', id);
+    assert.equal(left.code, EXIT.ok, left.err);
+    assert.equal((await cli(env)('conversations', 'show', id)).code, EXIT.notFound, 'gone for the one who left');
   });
 
   it('status reports the API ready and the gateway down (exit 5), as JSON too', async () => {

@@ -201,6 +201,26 @@ describe('gateway: push, ack, read, typing, several devices and gateways', () =>
     await alice.close();
   });
 
+  it('a member removed from a group gets no new messages, in-app or pushed', async () => {
+    const c = await h.api.user('carol');
+    const group = await h.conversation(a, [b, c]);
+    const carol = new TestClient(h.gateways[0]!.url, { token: c.token });
+    await carol.next((f) => f.type === 'ready');
+    const removed = await h.api.request('DELETE', `/v1/conversations/${group}/members/${c.user_id}`, { token: a.token });
+    assert.equal(removed.status, 204, removed.text);
+    const id = await h.send(a, group, 'after carol left');
+    const bob = new TestClient(h.gateways[1]!.url, { token: b.token, then: [{ type: 'resume', cursors: { [group]: 0 } }] });
+    await bob.next((f) => f.type === 'message.created' && f.message_id === id);
+    const deliveries = await h.api.stores.deliveries.listDeliveries(id);
+    assert.deepEqual(deliveries.map((d) => d.recipient_id), [b.user_id]);
+    assert.equal(carol.messages(group).length, 0);
+    // Her open connection cannot replay it either.
+    carol.send({ type: 'resume', cursors: { [group]: 0 } });
+    assert.equal((await carol.next((f) => f.type === 'error' && f.code === 'not_found')).code, 'not_found');
+    assert.equal(carol.messages(group).length, 0);
+    await Promise.all([carol.close(), bob.close()]);
+  });
+
   it('relays typing to the other members only, across gateways', async () => {
     const bob = new TestClient(h.gateways[0]!.url, { token: b.token });
     const alice = new TestClient(h.gateways[1]!.url, { token: a.token });

@@ -73,4 +73,11 @@ export class CassandraConversationStore implements ConversationStore {
     await db.run(CQL.insertConversationByUser, [userId, conversationId]);
     return (await this.getConversation(conversationId))!;
   }
+
+  async removeMember(conversationId: string, userId: string) {
+    const removed = (await this.ctx.db.run(CQL.removeMember, [conversationId, userId])).wasApplied();
+    // The index row is only a hint (listConversations checks membership): drop it after the truth.
+    if (removed) await this.ctx.db.run(CQL.deleteConversationByUser, [userId, conversationId]);
+    return removed;
+  }
 }

@@ -17,6 +17,7 @@ export class SqliteConversationStore implements ConversationStore {
         `INSERT OR IGNORE INTO members (conversation_id, user_id, joined_at, pos)
          VALUES (?, ?, ?, (SELECT COALESCE(MAX(pos), 0) + 1 FROM members WHERE conversation_id = ?))`,
       ),
+      deleteMember: db.prepare('DELETE FROM members WHERE conversation_id = ? AND user_id = ?'),
       conversation: db.prepare('SELECT * FROM conversations WHERE conversation_id = ?'),
       membersOf: db.prepare('SELECT user_id FROM members WHERE conversation_id = ? ORDER BY pos'),
       conversationsOf: db.prepare(
@@ -51,5 +52,9 @@ export class SqliteConversationStore implements ConversationStore {
     if (!this.read(conversationId)) throw notFound('conversation');
     this.stmt.insertMember.run(conversationId, userId, at, conversationId);
     return this.read(conversationId)!;
+  }
+
+  async removeMember(conversationId: string, userId: string) {
+    return this.stmt.deleteMember.run(conversationId, userId).changes > 0;
   }
 }
