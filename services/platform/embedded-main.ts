@@ -29,6 +29,7 @@ async function main() {
     `  provider sim   ${platform.simUrl ?? '(external)'}   (admin: /_sim/received, /_sim/faults)`,
     `  connectors     ${platform.connectorsUrl}   (webhooks: /webhooks/whatsapp, /webhooks/instagram)`,
     `  router         ${platform.routerUrl}/metrics`,
+    `  web client     ${platform.apiUrl}/app   (connects to GATEWAY_PUBLIC_URL; see docs/web-client.md)`,
     `  push gateway   ${platform.streamUrl}   (WebSocket; see docs/realtime.md)`,
     '',
     'Try it:',

@@ -67,6 +67,7 @@ async function main() {
     '',
     'Chat4All is up (dev profile: built-in secrets; SQLite in ' + dataDir + ')',
     `  API            ${supervisor.apiUrl}   (docs: ${supervisor.apiUrl}/docs, OpenAPI: ${supervisor.apiUrl}/openapi.json)`,
+    `  web client     ${supervisor.apiUrl}/app   (log in, chat live; see docs/web-client.md)`,
     `  push gateway   ${supervisor.streamUrls.join('   ')}   (WebSocket; see docs/realtime.md)`,
     `  provider sim   ${supervisor.simUrl}   (what it received: ${supervisor.simUrl}/_sim/received)`,
     `  Kafka (dev)    ${supervisor.bootstrap.join(',')}`,

@@ -130,6 +130,9 @@ export class Supervisor extends EventEmitter {
       this.add(`gateway-${i}`, 'gateway', 'services/gateway/main.ts', gatewayPort, { GATEWAY_PORT: String(gatewayPort) });
       this.procs.get(`gateway-${i}`)!.info.stream_url = `ws://127.0.0.1:${gatewayPort}/v1/stream`;
     }
+    // The web client (/app) connects to the gateway the API names: the first one, on whatever port it got.
+    const [firstStream] = this.streamUrls;
+    if (firstStream && !this.opts.env?.GATEWAY_PUBLIC_URL) this.procs.get('api')!.env.GATEWAY_PUBLIC_URL = firstStream;
 
     const gateways = [...this.procs.values()].filter((p) => p.info.role === 'gateway').map((p) => p.info.name);
     const order = ['provider-sim', ...EXTERNAL_CHANNELS.map((c) => `connector-${c}`), ...this.routerNames(), 'api', ...gateways];
