@@ -26,6 +26,13 @@ export const CQL = {
   releaseAddress: 'DELETE FROM identities WHERE channel = ? AND address = ? IF user_id = ?',
   insertIdentityByUser: 'INSERT INTO identities_by_user (user_id, channel, address, linked_at) VALUES (?, ?, ?, ?)',
   identitiesByUser: 'SELECT user_id, channel, address, linked_at FROM identities_by_user WHERE user_id = ?',
+  // Pending links: every write a lightweight transaction, so a spent try or a use is never lost to a replace.
+  challenge: 'SELECT user_id, channel, address, code_hash, created_at, expires_at, tries_left FROM identity_challenges WHERE user_id = ? AND channel = ? AND address = ?',
+  challengesOf: 'SELECT user_id, channel, address, code_hash, created_at, expires_at, tries_left FROM identity_challenges WHERE user_id = ?',
+  insertChallenge:
+    'INSERT INTO identity_challenges (user_id, channel, address, code_hash, created_at, expires_at, tries_left) VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS',
+  spendChallengeTry: 'UPDATE identity_challenges SET tries_left = ? WHERE user_id = ? AND channel = ? AND address = ? IF tries_left = ?',
+  deleteChallenge: 'DELETE FROM identity_challenges WHERE user_id = ? AND channel = ? AND address = ? IF EXISTS',
   deleteIdentityByUser: 'DELETE FROM identities_by_user WHERE user_id = ? AND channel = ? AND address = ?',
 
   insertConversation:
