@@ -20,6 +20,7 @@ import {
   userCreated,
   findUserQuery,
   userFound,
+  verifyIdentityRequest,
 } from './schemas.ts';
 import {
   createWebhookRequest,
@@ -71,8 +72,13 @@ export const OPERATIONS: Operation[] = [
   },
   {
     method: 'post', path: '/v1/users/me/identities', tag: 'identities', secured: true, summary: 'Link an external identity',
-    description: 'Linking an address you already hold is harmless; one held by another user answers 409.',
-    body: identityRequest, ok: { status: 201, description: 'The identity', schema: identityView }, errors: [...JSON_ERRORS, 401, 403, 409],
+    description: 'The link is pending (`verified: false`) and a one-time 6-digit code is sent through that channel to the address; POST …/verify with it activates the link. A pending link receives nothing. Linking again sends a fresh code. An address held by another user gets the same answer (and no code). Linking an address you already hold answers it. With IDENTITY_VERIFICATION=off (tests only) the link is active at once and an address held by another user answers 409.',
+    body: identityRequest, ok: { status: 201, description: 'The identity (pending, or active)', schema: identityView }, errors: [...JSON_ERRORS, 401, 403, 409],
+  },
+  {
+    method: 'post', path: '/v1/users/me/identities/{channel}/{address}/verify', tag: 'identities', secured: true, summary: 'Verify a pending identity with its one-time code',
+    description: 'Codes expire (IDENTITY_CODE_TTL_MS, 10 min), are single-use, and a pending link allows IDENTITY_CODE_MAX_TRIES (5) wrong codes; after that, link again. Every refusal is the same 400 whoever holds the address.',
+    body: verifyIdentityRequest, ok: { status: 200, description: 'The active identity', schema: identityView }, errors: [...JSON_ERRORS, 401, 403, 404, 409],
   },
   {
     method: 'get', path: '/v1/users/me/identities', tag: 'identities', secured: true, summary: 'List your identities',
@@ -80,7 +86,7 @@ export const OPERATIONS: Operation[] = [
   },
   {
     method: 'delete', path: '/v1/users/me/identities/{channel}/{address}', tag: 'identities', secured: true,
-    summary: 'Unlink an identity', ok: { status: 204, description: 'Unlinked' }, errors: [401, 403, 404],
+    summary: 'Unlink an identity (active or pending)', ok: { status: 204, description: 'Unlinked' }, errors: [401, 403, 404],
   },
   {
     method: 'post', path: '/v1/conversations', tag: 'conversations', secured: true, summary: 'Create a conversation',

@@ -89,8 +89,17 @@ export const identityRequest = z
   .register(apiSchemas, { id: 'IdentityRequest' });
 
 export const identityView = z
-  .object({ channel: z.enum(EXTERNAL_CHANNELS), address: z.string(), linked_at: timestamp })
+  .object({
+    channel: z.enum(EXTERNAL_CHANNELS),
+    address: z.string(),
+    linked_at: timestamp,
+    verified: z.boolean().describe('false: pending until the one-time code sent through the channel comes back (POST …/verify); a pending link receives nothing'),
+    expires_at: timestamp.optional().describe('pending links only: when the code expires'),
+  })
   .register(apiSchemas, { id: 'Identity' });
+export const verifyIdentityRequest = z
+  .object({ code: text().regex(/^[0-9]{6}$/, 'must be the 6 digits the channel received').describe('the 6-digit one-time code') })
+  .register(apiSchemas, { id: 'VerifyIdentityRequest' });
 export const identityList = z.object({ identities: z.array(identityView) }).register(apiSchemas, { id: 'IdentityList' });
 
 // ---------------------------------------------------------------- conversations

@@ -29,7 +29,8 @@ export interface RequestOptions {
  * component tests. The clock is real time plus an offset tests can move.
  */
 export async function startTestApi(overrides: Record<string, unknown> = {}) {
-  const config = loadConfig({}, { scryptCost: 1024, adminUsers: 'root', ...overrides });
+  // Component tests link identities and expect them active at once; the verification tests turn it on.
+  const config = loadConfig({}, { scryptCost: 1024, adminUsers: 'root', identityVerification: 'off', ...overrides });
   const stores = openSqliteStores(':memory:');
   const bus = new InMemoryBus(4, 10);
   let offsetMs = 0;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { startTestApi, type TestApi } from '../api/test-api.ts';
 import { runCli } from './run-cli.ts';
 import { EXIT } from './cli-error.ts';
+import { deliveryTopic } from '../core/topics.ts';
 
 /** Runs the CLI in-process with its own config dir; returns the exit code and what it printed. */
 function cli(env: NodeJS.ProcessEnv, stdin = '') {
@@ -133,8 +134,10 @@ describe('chat4all commands for people, against the API', () => {
       assert.equal(r.code, EXIT.notFound, argv.join(' '));
       assert.match(r.err, /no user is called nobody_has_this_name/);
     }
+    const noCode = await cli(env)('identities', 'verify', 'whatsapp', '+5511999990001', '123456');
+    assert.equal(noCode.code, EXIT.error, 'no pending link: refused');
+    assert.match(noCode.err, /the code is wrong, expired or used up/);
     for (const argv of [
-      ['identities', 'verify', 'whatsapp', '+5511999990001', '123456'],
       ['send', 'c', 'hi', '--file', 'photo.jpg'],
     ]) {
       const r = await cli(env)(...argv);
@@ -198,5 +201,47 @@ describe('chat4all commands for people, against the API', () => {
     assert.match(usage.stderr, /unknown command "no-such-command"/);
     const notFound = await run(['conversations', 'show', 'nope']);
     assert.equal(notFound.code, EXIT.notFound, notFound.stderr);
+  });
+});
+
+describe('chat4all identities link and verify, against an API that verifies identities', () => {
+  let api: TestApi;
+  let home: string;
+  let env: NodeJS.ProcessEnv;
+  const texts: { to: string; text: string }[] = [];
+
+  before(async () => {
+    api = await startTestApi({ identityVerification: 'on' });
+    // What the WhatsApp connector would send: the code job on the channel's delivery topic.
+    await api.bus.subscribe({ group: 'cli-test-codes', topics: [deliveryTopic('whatsapp')], fromBeginning: true, handler: async (m) => void texts.push(JSON.parse(m.value)) });
+    home = mkdtempSync(join(tmpdir(), 'chat4all-cli-'));
+    env = { XDG_CONFIG_HOME: join(home, 'config'), CHAT4ALL_API: api.url, CHAT4ALL_PASSWORD: 'correct horse battery' };
+  });
+  after(async () => {
+    await api.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('links (pending, code sent), lists it as not verified, refuses a wrong code (exit 1) and verifies with the right one', async () => {
+    const u = await api.user('ver');
+    assert.equal((await cli(env)('login', '--username', u.username)).code, EXIT.ok);
+    const phone = `+55119${String(Date.now() % 1e8).padStart(8, '0')}`;
+    const linked = await cli(env)('identities', 'link', 'whatsapp', phone);
+    assert.equal(linked.code, EXIT.ok, linked.err);
+    assert.match(linked.out, /a one-time code is on its way/);
+    assert.match((await cli(env)('identities')).out, /\(not verified\)/);
+    let code = '';
+    for (let i = 0; i < 100 && !code; i++) {
+      code = /code is (\d{6})/.exec(texts.find((t) => t.to === phone)?.text ?? '')?.[1] ?? '';
+      if (!code) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.ok(code, 'a code was sent to the number');
+    const bad = await cli(env)('identities', 'verify', 'whatsapp', phone, code === '000000' ? '111111' : '000000');
+    assert.equal(bad.code, EXIT.error);
+    assert.match(bad.err, /wrong code: 4 tries left/);
+    const ok = await cli(env)('identities', 'verify', 'whatsapp', phone, code, '--json');
+    assert.equal(ok.code, EXIT.ok, ok.err);
+    assert.equal(ok.json().verified, true);
+    assert.doesNotMatch((await cli(env)('identities')).out, /not verified/);
   });
 });

@@ -6,7 +6,8 @@ import { startEmbeddedPlatform } from './embedded-platform.ts';
 async function main() {
   let config;
   try {
-    config = loadConfig(process.env, { startSimulator: process.env.START_SIMULATOR ?? 'true' });
+    // As with `make up`: links are active at once unless IDENTITY_VERIFICATION=on.
+    config = loadConfig(process.env, { startSimulator: process.env.START_SIMULATOR ?? 'true', identityVerification: process.env.IDENTITY_VERIFICATION ?? 'off' });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

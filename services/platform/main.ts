@@ -25,6 +25,7 @@ async function main() {
     apiPort: Number(process.env.API_PORT ?? 8080),
     simPort: Number(process.env.SIM_PORT ?? 9300),
     logLevel: process.env.LOG_LEVEL ?? 'info',
+    env: process.env.IDENTITY_VERIFICATION ? { IDENTITY_VERIFICATION: process.env.IDENTITY_VERIFICATION } : {},
   });
   const tty = process.stdout.isTTY;
   process.stdout.write('starting Chat4All: dev broker, provider simulator, connectors, routers, API, push gateways …\n');

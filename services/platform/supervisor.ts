@@ -187,6 +187,9 @@ export class Supervisor extends EventEmitter {
       // Presence of a killed gateway's users expires within seconds locally (15 s by default).
       GATEWAY_PRESENCE_HEARTBEAT_MS: '1000',
       GATEWAY_PRESENCE_TTL_MS: '3000',
+      // The local platform links identities without the one-time code round trip (the demo, tests,
+      // experiments and benchmarks link and send at once); IDENTITY_VERIFICATION=on make up turns it on.
+      IDENTITY_VERIFICATION: 'off',
       STORE_DRIVER: 'sqlite',
       DATA_DIR: this.opts.dataDir,
       SQLITE_PATH: join(this.opts.dataDir, 'chat4all.db'),
