@@ -139,6 +139,11 @@ export const chat4allPropsFields = z.strictObject({
   gateway: z
     .strictObject({
       replicas: z.number().int().min(1).default(2).describe('push gateway replicas when autoscaling.mode is none'),
+      publicUrl: z
+        .string()
+        .regex(/^(wss?:\/\/.+)?$/, 'must be a ws:// or wss:// URL, or empty')
+        .default('')
+        .describe('GATEWAY_PUBLIC_URL: the WebSocket URL browsers reach the push gateway at, which the web client (/app) connects to (empty: the in-cluster Service URL)'),
       resources: resources('100m', '256Mi', '1', '512Mi'),
       terminationGracePeriodSeconds: grace(30),
       autoscaling: cpuAutoscaling(),

@@ -110,6 +110,10 @@ describe('Chat4AllChart (default settings: hpa mode)', () => {
     assert.equal(cm.data.BUS_DRIVER, 'kafka');
     assert.equal(cm.data.CHAT4ALL_PROFILE, 'production');
     for (const k of Object.keys(cm.data)) assert.doesNotMatch(k, /SECRET|TOKEN|PASSWORD/);
+    // The web client connects where the API says the gateway is: the Service, or gateway.publicUrl.
+    assert.equal(cm.data.GATEWAY_PUBLIC_URL, 'ws://chat4all-gateway:8081/v1/stream');
+    const pub = named(synth({ gateway: { publicUrl: 'wss://push.example.com/v1/stream' } }, spec), 'ConfigMap', 'chat4all-config') as K8sObject & { data: Record<string, string> };
+    assert.equal(pub.data.GATEWAY_PUBLIC_URL, 'wss://push.example.com/v1/stream');
   });
 
   test('each service gets only its own secrets: no JWT secret in a connector, none of the Meta secrets in the API', () => {

@@ -258,6 +258,7 @@ export function sharedConfig(p: Chat4AllProps): Record<string, string> {
     S3_BUCKET: p.objectStore.bucket,
     S3_REGION: p.objectStore.region,
     FILES_PUBLIC_BASE_URL: `${p.api.publicUrl || `http://${p.name}-api:8080`}/files`,
+    GATEWAY_PUBLIC_URL: p.gateway.publicUrl || `ws://${p.name}-gateway:8081/v1/stream`,
     WHATSAPP_API_BASE: p.providerSim.enabled ? sim : p.connectors.whatsappApiBase,
     INSTAGRAM_API_BASE: p.providerSim.enabled ? sim : p.connectors.instagramApiBase,
     // In a pod every server binds all interfaces; the defaults (127.0.0.1) are for one machine.

@@ -8,6 +8,7 @@ import { docsRoutes } from './docs-routes.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
 import { healthRoutes } from './health-routes.ts';
 import { identityRoutes } from './identity-routes.ts';
+import { userRoutes } from './user-routes.ts';
 import { MAX_JSON_DEPTH_SETTING } from './json-body.ts';
 import { messageRoutes } from './message-routes.ts';
 import { createApiMetrics } from './metrics.ts';
@@ -45,6 +46,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(docsRoutes());
   app.use(webClientRoutes(deps.config));
   app.use(authRoutes(ctx));
+  app.use(userRoutes(ctx));
   app.use(identityRoutes(ctx));
   app.use(conversationRoutes(ctx));
   app.use(messageRoutes(ctx));

@@ -6,6 +6,7 @@ import { jsonBody } from './json-body.ts';
 import { listConversationMessages } from './message-queries.ts';
 import { addMemberRequest, createConversationRequest, encodeConversationCursor, listConversationsQuery, listMessagesQuery } from './schemas.ts';
 import { parse } from './validate.ts';
+import { removeMember } from './remove-member.ts';
 import { conversationJson } from './views.ts';
 
 /** Conversations the caller belongs to, their members and their messages. */
@@ -31,6 +32,11 @@ export function conversationRoutes(ctx: RouteContext): Router {
   router.post('/v1/conversations/:id/members', ctx.authenticated, jsonBody(), async (req, res) => {
     const { user_id } = parse(addMemberRequest, req.body);
     res.json(conversationJson(await addMember(ctx, principalOf(res), req.params.id as string, user_id)));
+  });
+
+  router.delete('/v1/conversations/:id/members/:user_id', ctx.authenticated, async (req, res) => {
+    await removeMember(ctx, principalOf(res), req.params.id as string, req.params.user_id as string);
+    res.status(204).end();
   });
 
   router.get('/v1/conversations/:id/messages', ctx.authenticated, async (req, res) => {

@@ -111,6 +111,44 @@ describe('conversations', () => {
     assert.equal(toPrivate.status, 400);
   });
 
+  it('removes a member of a group and lets a member leave; the history stays with the others', async () => {
+    const [a, b, c, outsider] = [await api.user(), await api.user(), await api.user(), await api.user()];
+    const g = await api.request('POST', '/v1/conversations', { token: a.token, body: { type: 'group', name: 'g', members: [b.user_id, c.user_id] } });
+    const id = g.body.conversation_id as string;
+    const path = (u: string) => `/v1/conversations/${id}/members/${u}`;
+    assert.equal((await api.request('DELETE', path(b.user_id), { token: outsider.token })).status, 404, 'not a member: the group looks missing');
+    const removed = await api.request('DELETE', path(b.user_id), { token: a.token });
+    assert.equal(removed.status, 204, removed.text);
+    assert.deepEqual((await api.request('GET', `/v1/conversations/${id}`, { token: a.token })).body.members, [a.user_id, c.user_id]);
+    for (const p of [`/v1/conversations/${id}`, `/v1/conversations/${id}/messages`]) {
+      assert.equal((await api.request('GET', p, { token: b.token })).status, 404, `${p}: the removed member can no longer read it`);
+    }
+    assert.deepEqual((await api.request('GET', '/v1/conversations', { token: b.token })).body.conversations, []);
+    const again = await api.request('DELETE', path(b.user_id), { token: a.token });
+    assert.equal(again.status, 404);
+    assert.match(again.body.detail, /member not found/);
+    // Leaving: removing oneself.
+    assert.equal((await api.request('DELETE', path(c.user_id), { token: c.token })).status, 204);
+    assert.deepEqual((await api.request('GET', `/v1/conversations/${id}`, { token: a.token })).body.members, [a.user_id]);
+    // Private conversations have no members to remove.
+    const p = await api.request('POST', '/v1/conversations', { token: a.token, body: { type: 'private', members: [b.user_id] } });
+    const priv = await api.request('DELETE', `/v1/conversations/${p.body.conversation_id}/members/${b.user_id}`, { token: a.token });
+    assert.equal(priv.status, 400);
+    assert.match(priv.headers.get('content-type') ?? '', /problem\+json/);
+  });
+
+  it('finds a user by exact username only, with id and name only', async () => {
+    const [a, b] = [await api.user(), await api.user()];
+    const found = await api.request('GET', `/v1/users?username=${b.username}`, { token: a.token });
+    assert.equal(found.status, 200, found.text);
+    assert.deepEqual(found.body, { user_id: b.user_id, username: b.username });
+    const partial = await api.request('GET', `/v1/users?username=${b.username.slice(0, -1)}`, { token: a.token });
+    assert.equal(partial.status, 404);
+    assert.match(partial.headers.get('content-type') ?? '', /problem\+json/);
+    assert.equal((await api.request('GET', '/v1/users', { token: a.token })).status, 400, 'no listing of all users');
+    assert.equal((await api.request('GET', `/v1/users?username=${b.username}`)).status, 401);
+  });
+
   it('refuses service clients as conversation members', async () => {
     const tok = await api.request('POST', '/auth/token', { body: { client_id: 'demo-client', client_secret: 'demo-secret' } });
     const res = await api.request('POST', '/v1/conversations', { token: tok.body.access_token, body: { type: 'group', members: [] } });

@@ -123,6 +123,7 @@ const VALID_BODIES: Record<string, (k: Known['named']) => Record<string, unknown
   'POST /auth/register': () => ({ username: `fz_${Math.random().toString(36).slice(2, 10)}`, password: 'password123' }),
   'POST /auth/token': () => ({ username: 'root', password: 'correct horse battery' }),
   'POST /v1/users/me/identities': () => ({ channel: 'whatsapp', address: `+55119${Math.floor(Math.random() * 1e8)}` }),
+  'POST /v1/users/me/identities/{channel}/{address}/verify': () => ({ code: '123456' }),
   'POST /v1/conversations': (k) => ({ type: 'group', members: [k.bob], name: 'fuzz' }),
   'POST /v1/conversations/{id}/members': (k) => ({ user_id: k.bob }),
   'POST /v1/messages': (k) => ({ conversation_id: k.conversation, payload: { type: 'text', text: 'hi' } }),

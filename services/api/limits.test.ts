@@ -120,6 +120,13 @@ describe('request limits', () => {
       assert.equal(res.headers.get('cross-origin-opener-policy'), 'same-origin');
       assert.equal(res.headers.get('x-powered-by'), null);
     });
+
+    it('answers a URL over Node\'s header limit with a 431 problem, not an empty answer', async () => {
+      const res = await api.request('GET', `/v1/users?username=${'x'.repeat(20_000)}`);
+      assert.equal(res.status, 431);
+      assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
+      assert.equal(res.body.status, 431);
+    });
   });
 
   describe('slow clients and connections', () => {

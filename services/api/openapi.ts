@@ -19,6 +19,9 @@ import {
   tokenRequest,
   tokenResponse,
   userCreated,
+  findUserQuery,
+  userFound,
+  verifyIdentityRequest,
 } from './schemas.ts';
 import {
   createWebhookRequest,
@@ -64,9 +67,19 @@ export const OPERATIONS: Operation[] = [
     body: tokenRequest, ok: { status: 200, description: 'A bearer JWT', schema: tokenResponse }, errors: [...JSON_ERRORS, 401, 429, 503],
   },
   {
+    method: 'get', path: '/v1/users', tag: 'users', secured: true, summary: 'Find a user by exact username',
+    description: 'Exact match only: there is no listing of all users. Answers the id and the name, nothing else; 404 when nobody has that username.',
+    query: findUserQuery, ok: { status: 200, description: 'The user', schema: userFound }, errors: [400, 401, 404],
+  },
+  {
     method: 'post', path: '/v1/users/me/identities', tag: 'identities', secured: true, summary: 'Link an external identity',
-    description: 'Linking an address you already hold is harmless; one held by another user answers 409; a user has at most MAX_IDENTITIES_PER_CHANNEL (10) identities per channel (409 `too-many-identities`, decided atomically with the link).',
-    body: identityRequest, ok: { status: 201, description: 'The identity', schema: identityView }, errors: [...JSON_ERRORS, 401, 403, 409, 429],
+    description: 'The link is pending (`verified: false`) and a one-time 6-digit code is sent through that channel to the address; POST …/verify with it activates the link. A pending link receives nothing. Linking again sends a fresh code. An address held by another user gets the same answer (and no code). Linking an address you already hold answers it. With IDENTITY_VERIFICATION=off (tests only) the link is active at once and an address held by another user answers 409. A user has at most MAX_IDENTITIES_PER_CHANNEL (10) active identities per channel (409 `too-many-identities`, decided atomically with the link).',
+    body: identityRequest, ok: { status: 201, description: 'The identity (pending, or active)', schema: identityView }, errors: [...JSON_ERRORS, 401, 403, 409, 429],
+  },
+  {
+    method: 'post', path: '/v1/users/me/identities/{channel}/{address}/verify', tag: 'identities', secured: true, summary: 'Verify a pending identity with its one-time code',
+    description: 'Codes expire (IDENTITY_CODE_TTL_MS, 10 min), are single-use, and a pending link allows IDENTITY_CODE_MAX_TRIES (5) wrong codes; after that, link again. Every refusal is the same 400 whoever holds the address.',
+    body: verifyIdentityRequest, ok: { status: 200, description: 'The active identity', schema: identityView }, errors: [...JSON_ERRORS, 401, 403, 404, 409],
   },
   {
     method: 'get', path: '/v1/users/me/identities', tag: 'identities', secured: true, summary: 'List your identities',
@@ -74,7 +87,7 @@ export const OPERATIONS: Operation[] = [
   },
   {
     method: 'delete', path: '/v1/users/me/identities/{channel}/{address}', tag: 'identities', secured: true,
-    summary: 'Unlink an identity', ok: { status: 204, description: 'Unlinked' }, errors: [401, 403, 404],
+    summary: 'Unlink an identity (active or pending)', ok: { status: 204, description: 'Unlinked' }, errors: [401, 403, 404],
   },
   {
     method: 'post', path: '/v1/conversations', tag: 'conversations', secured: true, summary: 'Create a conversation',
@@ -96,6 +109,11 @@ export const OPERATIONS: Operation[] = [
     description: 'Groups only (400 for a private conversation); the caller must be a member and the user must exist; a group has at most MAX_GROUP_MEMBERS (256) members (409 `too-many-members`, decided atomically with the add).',
     body: addMemberRequest, ok: { status: 200, description: 'The conversation', schema: conversationView },
     errors: [...JSON_ERRORS, 401, 404, 409],
+  },
+  {
+    method: 'delete', path: '/v1/conversations/{id}/members/{user_id}', tag: 'conversations', secured: true, summary: 'Remove a member from a group (or leave it)',
+    description: 'Any member may remove any member; removing yourself is leaving. Groups only (400 for a private conversation); 404 when the conversation is not yours or the user is not a member. The history is kept; the removed user gets no new messages and can no longer read the conversation.',
+    ok: { status: 204, description: 'Removed' }, errors: [400, 401, 403, 404],
   },
   {
     method: 'get', path: '/v1/conversations/{id}/messages', tag: 'conversations', secured: true, summary: 'Page through messages',

@@ -57,6 +57,10 @@ export const userCreated = z
   .object({ user_id: z.string(), username: z.string(), role: z.enum(['user', 'admin']), created_at: timestamp })
   .register(apiSchemas, { id: 'UserCreated' });
 
+/** `GET /v1/users?username=`: one exact username, never a listing. */
+export const findUserQuery = z.object({ username: text().min(1).max(64).describe('the exact username') }).register(apiSchemas, { id: 'FindUserQuery' });
+export const userFound = z.object({ user_id: z.string(), username: z.string() }).register(apiSchemas, { id: 'UserFound' });
+
 const passwordGrant = z.object({ username: text().min(1).max(64), password: text().min(1).max(1024) });
 const clientGrant = z.object({ client_id: text().min(1).max(128), client_secret: text().min(1).max(1024) });
 export const tokenRequest = z.union([passwordGrant, clientGrant]).register(apiSchemas, { id: 'TokenRequest' });
@@ -85,8 +89,17 @@ export const identityRequest = z
   .register(apiSchemas, { id: 'IdentityRequest' });
 
 export const identityView = z
-  .object({ channel: z.enum(EXTERNAL_CHANNELS), address: z.string(), linked_at: timestamp })
+  .object({
+    channel: z.enum(EXTERNAL_CHANNELS),
+    address: z.string(),
+    linked_at: timestamp,
+    verified: z.boolean().describe('false: pending until the one-time code sent through the channel comes back (POST …/verify); a pending link receives nothing'),
+    expires_at: timestamp.optional().describe('pending links only: when the code expires'),
+  })
   .register(apiSchemas, { id: 'Identity' });
+export const verifyIdentityRequest = z
+  .object({ code: text().regex(/^[0-9]{6}$/, 'must be the 6 digits the channel received').describe('the 6-digit one-time code') })
+  .register(apiSchemas, { id: 'VerifyIdentityRequest' });
 export const identityList = z.object({ identities: z.array(identityView) }).register(apiSchemas, { id: 'IdentityList' });
 
 // ---------------------------------------------------------------- conversations

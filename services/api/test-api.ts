@@ -31,7 +31,8 @@ export interface RequestOptions {
  * tests. The clock is real time plus an offset tests can move.
  */
 export async function startTestApi(overrides: Record<string, unknown> = {}, given: { stores?: Stores } = {}) {
-  const config = loadConfig({}, { scryptCost: 1024, ...overrides });
+  // Component tests link identities and expect them active at once; the verification tests turn it on.
+  const config = loadConfig({}, { scryptCost: 1024, identityVerification: 'off', ...overrides });
   const stores = given.stores ?? openSqliteStores(':memory:');
   const bus = new InMemoryBus(4, 10);
   let offsetMs = 0;

@@ -1,12 +1,19 @@
 import { summarizeStatus } from '../core/domain/status.ts';
 import type { Conversation, Delivery, HistoryEntry, Identity, Message } from '../core/domain/types.ts';
 import type { z } from 'zod';
+import type { IdentityChallenge } from '../core/ports/user-store.ts';
 import type { conversationView, deliveryView, historyView, identityView, messageView } from './schemas.ts';
 
 /** How resources leave the API: only the public fields, optional ones omitted rather than null. */
 
+/** An active identity. */
 export function identityJson(i: Identity): z.infer<typeof identityView> {
-  return { channel: i.channel, address: i.address, linked_at: i.linked_at };
+  return { channel: i.channel, address: i.address, linked_at: i.linked_at, verified: true };
+}
+
+/** A link waiting for its one-time code (never the code or its hash). */
+export function pendingIdentityJson(c: IdentityChallenge): z.infer<typeof identityView> {
+  return { channel: c.channel, address: c.address, linked_at: c.created_at, verified: false, expires_at: c.expires_at };
 }
 
 export function conversationJson(c: Conversation): z.infer<typeof conversationView> {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { startTestApi, type TestApi } from '../api/test-api.ts';
 import { runCli } from './run-cli.ts';
 import { EXIT } from './cli-error.ts';
+import { deliveryTopic } from '../core/topics.ts';
 
 /** Runs the CLI in-process with its own config dir; returns the exit code and what it printed. */
 function cli(env: NodeJS.ProcessEnv, stdin = '') {
@@ -128,16 +129,40 @@ describe('chat4all commands for people, against the API', () => {
     const down = await cli(env)('conversations', '--api', 'http://127.0.0.1:9');
     assert.equal(down.code, EXIT.unavailable);
     assert.match(down.err, /cannot reach the API at http:\/\/127\.0\.0\.1:9/);
+    for (const argv of [['users', 'find', 'nobody_has_this_name'], ['conversations', 'create', '--private', 'nobody_has_this_name']]) {
+      const r = await cli(env)(...argv);
+      assert.equal(r.code, EXIT.notFound, argv.join(' '));
+      assert.match(r.err, /no user is called nobody_has_this_name/);
+    }
+    const noCode = await cli(env)('identities', 'verify', 'whatsapp', '+5511999990001', '123456');
+    assert.equal(noCode.code, EXIT.error, 'no pending link: refused');
+    assert.match(noCode.err, /the code is wrong, expired or used up/);
     for (const argv of [
-      ['users', 'find', 'someone'],
-      ['conversations', 'create', '--private', 'bob_by_name'],
-      ['identities', 'verify', 'whatsapp', '+5511999990001', '123456'],
       ['send', 'c', 'hi', '--file', 'photo.jpg'],
     ]) {
       const r = await cli(env)(...argv);
       assert.equal(r.code, EXIT.notYet, argv.join(' '));
       assert.match(r.err, /not available yet \(issue #1[35]\)/);
     }
+  });
+
+  it('finds users by exact name, creates a group by usernames, removes a member and leaves', async () => {
+    const [owner, bob, carol] = [await api.user('owner'), await api.user('bob'), await api.user('carol')];
+    assert.equal((await cli(env)('login', '--username', owner.username)).code, EXIT.ok);
+    const found = await cli(env)('users', 'find', bob.username, '--json');
+    assert.equal(found.code, EXIT.ok, found.err);
+    assert.deepEqual(found.json(), { user_id: bob.user_id, username: bob.username });
+    const created = await cli(env)('conversations', 'create', '--group', '--name', 'team', bob.username, carol.username, '--json');
+    assert.equal(created.code, EXIT.ok, created.err);
+    const id = created.json().conversation_id as string;
+    const removed = await cli(env)('conversations', 'remove', id, bob.username);
+    assert.equal(removed.code, EXIT.ok, removed.err);
+    assert.match(removed.out, /removed .* \(the history is kept\)/);
+    assert.deepEqual((await cli(env)('conversations', 'show', id, '--json')).json().members, [owner.user_id, carol.user_id]);
+    assert.equal((await cli(env)('conversations', 'remove', id, bob.username)).code, EXIT.notFound, 'not a member any more');
+    const left = await cli(env)('conversations', 'leave', id);
+    assert.equal(left.code, EXIT.ok, left.err);
+    assert.equal((await cli(env)('conversations', 'show', id)).code, EXIT.notFound, 'gone for the one who left');
   });
 
   it('status reports the API ready and the gateway down (exit 5), as JSON too', async () => {
@@ -176,5 +201,47 @@ describe('chat4all commands for people, against the API', () => {
     assert.match(usage.stderr, /unknown command "no-such-command"/);
     const notFound = await run(['conversations', 'show', 'nope']);
     assert.equal(notFound.code, EXIT.notFound, notFound.stderr);
+  });
+});
+
+describe('chat4all identities link and verify, against an API that verifies identities', () => {
+  let api: TestApi;
+  let home: string;
+  let env: NodeJS.ProcessEnv;
+  const texts: { to: string; text: string }[] = [];
+
+  before(async () => {
+    api = await startTestApi({ identityVerification: 'on' });
+    // What the WhatsApp connector would send: the code job on the channel's delivery topic.
+    await api.bus.subscribe({ group: 'cli-test-codes', topics: [deliveryTopic('whatsapp')], fromBeginning: true, handler: async (m) => void texts.push(JSON.parse(m.value)) });
+    home = mkdtempSync(join(tmpdir(), 'chat4all-cli-'));
+    env = { XDG_CONFIG_HOME: join(home, 'config'), CHAT4ALL_API: api.url, CHAT4ALL_PASSWORD: 'correct horse battery' };
+  });
+  after(async () => {
+    await api.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('links (pending, code sent), lists it as not verified, refuses a wrong code (exit 1) and verifies with the right one', async () => {
+    const u = await api.user('ver');
+    assert.equal((await cli(env)('login', '--username', u.username)).code, EXIT.ok);
+    const phone = `+55119${String(Date.now() % 1e8).padStart(8, '0')}`;
+    const linked = await cli(env)('identities', 'link', 'whatsapp', phone);
+    assert.equal(linked.code, EXIT.ok, linked.err);
+    assert.match(linked.out, /a one-time code is on its way/);
+    assert.match((await cli(env)('identities')).out, /\(not verified\)/);
+    let code = '';
+    for (let i = 0; i < 100 && !code; i++) {
+      code = /code is (\d{6})/.exec(texts.find((t) => t.to === phone)?.text ?? '')?.[1] ?? '';
+      if (!code) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.ok(code, 'a code was sent to the number');
+    const bad = await cli(env)('identities', 'verify', 'whatsapp', phone, code === '000000' ? '111111' : '000000');
+    assert.equal(bad.code, EXIT.error);
+    assert.match(bad.err, /wrong code: 4 tries left/);
+    const ok = await cli(env)('identities', 'verify', 'whatsapp', phone, code, '--json');
+    assert.equal(ok.code, EXIT.ok, ok.err);
+    assert.equal(ok.json().verified, true);
+    assert.doesNotMatch((await cli(env)('identities')).out, /not verified/);
   });
 });

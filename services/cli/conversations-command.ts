@@ -1,6 +1,5 @@
-import { EXIT, notYet, usageError } from './cli-error.ts';
+import { EXIT, usageError } from './cli-error.ts';
 import type { CliContext } from './cli-context.ts';
-import { isMissingRoute } from './http-client.ts';
 import { resolveUser } from './users-command.ts';
 
 export const CONVERSATIONS_USAGE = `usage: chat4all conversations [list]
@@ -8,8 +7,9 @@ export const CONVERSATIONS_USAGE = `usage: chat4all conversations [list]
        chat4all conversations create --private <user>
        chat4all conversations create --group [--name NAME] <user>...
        chat4all conversations add <conversation_id> <user>
-       chat4all conversations remove <conversation_id> <user>      (issue #13)
-  <user> is a user id, or a username once 'users find' exists (issue #13)`;
+       chat4all conversations remove <conversation_id> <user>      (groups; the history is kept)
+       chat4all conversations leave <conversation_id>
+  <user> is a user id or an exact username`;
 
 /** A conversation as the API shows it. */
 export interface ConversationView {
@@ -84,17 +84,13 @@ export async function conversationsCommand(
       ctx.print(c, [`${c.conversation_id} now has ${c.members.length} members`, ...details(c, me).slice(1)]);
       return EXIT.ok;
     }
-    case 'remove': {
+    case 'remove':
+    case 'leave': {
       const [id, user] = rest;
-      if (!id || !user) throw usageError('remove needs a conversation id and a user', CONVERSATIONS_USAGE);
-      const userId = await resolveUser(ctx, user);
-      try {
-        await api.request('DELETE', `/v1/conversations/${encodeURIComponent(id)}/members/${encodeURIComponent(userId)}`);
-      } catch (err) {
-        if (isMissingRoute(err)) throw notYet('removing members', 13);
-        throw err;
-      }
-      ctx.print({ conversation_id: id, removed: userId }, `${userId} left ${id} (the history is kept)`);
+      if (!id || (sub === 'remove' && !user)) throw usageError(`${sub} needs a conversation id${sub === 'remove' ? ' and a user' : ''}`, CONVERSATIONS_USAGE);
+      const userId = sub === 'leave' ? me : await resolveUser(ctx, user!);
+      await api.request('DELETE', `/v1/conversations/${encodeURIComponent(id)}/members/${encodeURIComponent(userId)}`);
+      ctx.print({ conversation_id: id, removed: userId }, userId === me ? `you left ${id} (the others keep the history)` : `removed ${userId} from ${id} (the history is kept)`);
       return EXIT.ok;
     }
     default:

@@ -1,10 +1,9 @@
-import { EXIT, notYet, usageError } from './cli-error.ts';
+import { EXIT, usageError } from './cli-error.ts';
 import type { CliContext } from './cli-context.ts';
-import { isMissingRoute } from './http-client.ts';
 
 export const IDENTITIES_USAGE = `usage: chat4all identities [list]
        chat4all identities link <whatsapp|instagram> <address>     (whatsapp: +E.164, instagram: the account id)
-       chat4all identities verify <whatsapp|instagram> <address> <code>   (issue #13)
+       chat4all identities verify <whatsapp|instagram> <address> <code>   (the code the address received)
        chat4all identities remove <whatsapp|instagram> <address>`;
 
 interface Identity {
@@ -12,6 +11,7 @@ interface Identity {
   address: string;
   linked_at: string;
   verified?: boolean;
+  expires_at?: string;
 }
 
 const path = (channel: string, address: string) => `/v1/users/me/identities/${encodeURIComponent(channel)}/${encodeURIComponent(address)}`;
@@ -32,7 +32,12 @@ export async function identitiesCommand(ctx: CliContext, positionals: string[]):
   switch (sub) {
     case 'link': {
       const i = await api.request<Identity>('POST', '/v1/users/me/identities', { channel, address });
-      ctx.print(i, `linked ${i.channel} ${i.address}`);
+      ctx.print(
+        i,
+        i.verified === false
+          ? [`a one-time code is on its way to ${i.channel} ${i.address} (valid until ${i.expires_at ?? '?'})`, `then: chat4all identities verify ${i.channel} ${i.address} <code>`]
+          : `linked ${i.channel} ${i.address}`,
+      );
       return EXIT.ok;
     }
     case 'remove':
@@ -41,13 +46,8 @@ export async function identitiesCommand(ctx: CliContext, positionals: string[]):
       return EXIT.ok;
     default: {
       if (!code) throw usageError('verify needs the code the channel received', IDENTITIES_USAGE);
-      try {
-        const i = await api.request<Identity>('POST', `${path(channel, address)}/verify`, { code });
-        ctx.print(i ?? { channel, address, verified: true }, `verified ${channel} ${address}`);
-      } catch (err) {
-        if (isMissingRoute(err)) throw notYet('verifying identities', 13);
-        throw err;
-      }
+      const i = await api.request<Identity>('POST', `${path(channel, address)}/verify`, { code });
+      ctx.print(i, `verified ${i.channel} ${i.address}: it receives messages now`);
       return EXIT.ok;
     }
   }

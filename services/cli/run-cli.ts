@@ -18,8 +18,8 @@ export const USAGE = `usage: chat4all <command> [--api URL] [--gateway URL] [--j
 
 for people (docs/cli.md):
   register | login | logout | whoami      your account; the token is kept in ~/.config/chat4all (0600)
-  users find <username>                   find someone to talk to (issue #13)
-  conversations [list|show|create|add|remove]
+  users find <username>                   find someone to talk to (exact username)
+  conversations [list|show|create|add|remove|leave]
   send <conversation_id> <text…>          send a text (--file comes with issue #15)
   messages <conversation_id>              history, with the status for each recipient
   message <message_id> | read <message_id>

@@ -1,8 +1,7 @@
-import { CliError, EXIT, notYet, usageError } from './cli-error.ts';
+import { CliError, EXIT, usageError } from './cli-error.ts';
 import type { CliContext } from './cli-context.ts';
-import { isMissingRoute } from './http-client.ts';
 
-export const USERS_USAGE = `usage: chat4all users find <username>   (exact match; needs GET /v1/users?username=, issue #13)`;
+export const USERS_USAGE = `usage: chat4all users find <username>   (exact match)`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -11,19 +10,15 @@ interface FoundUser {
   username: string;
 }
 
-/** Looks a user up by exact username (issue #13's `GET /v1/users?username=`); null when nobody has it. */
+/** Looks a user up by exact username (`GET /v1/users?username=`); null when nobody has it. */
 export async function findUser(ctx: CliContext, username: string): Promise<FoundUser | null> {
-  let found: { users?: FoundUser[] } | FoundUser;
   try {
-    found = await ctx.client().request('GET', `/v1/users?username=${encodeURIComponent(username)}`);
+    const found = await ctx.client().request<FoundUser>('GET', `/v1/users?username=${encodeURIComponent(username)}`);
+    return found.username === username ? found : null;
   } catch (err) {
-    if (isMissingRoute(err)) throw notYet('finding users by username', 13);
     if (err instanceof CliError && err.exitCode === EXIT.notFound) return null;
     throw err;
   }
-  // The issue names the route, not the answer's shape: accept a list or a single user.
-  const users = 'users' in found && Array.isArray(found.users) ? found.users : [found as FoundUser];
-  return users.find((u) => u.username === username) ?? null;
 }
 
 /** A user id as given, or the id of the user with that exact username. */

@@ -5,11 +5,16 @@ import { partitionFor } from '../core/partitioner.ts';
 import { connectorGroup, deliveryTopic } from '../core/topics.ts';
 import { withDeadLetters, type DeadLetterMetrics } from '../core/dead-letters.ts';
 import type { DeadLetterStore } from '../core/ports/dead-letter-store.ts';
-import { decodeRecord, deliveryJobSchema } from '../core/records.ts';
+import { decodeRecord, deliveryJobSchema, identityCodeJobSchema } from '../core/records.ts';
+import { z } from 'zod';
+import { sendIdentityCode } from './send-identity-code.ts';
 import { startPeriodic } from '../core/periodic.ts';
 import { deliver, drainConversation, type DeliverDeps } from './deliver.ts';
 
 export { connectorGroup };
+
+/** What a delivery topic carries: a message's delivery job, or a one-time identity code. */
+const deliveryRecordSchema = z.union([identityCodeJobSchema, deliveryJobSchema]);
 
 export interface ConnectorServiceOptions {
   /** Partitions of the delivery topics (to know which conversations this process owns). */
@@ -47,7 +52,9 @@ export async function startConnectors(
         keyConcurrency: options.keyConcurrency,
         onAssignment: (assignment) => owned.set(channel, new Set(assignment[topic] ?? [])),
         handler: withDeadLetters(async (msg) => {
-          await deliver(deps, decodeRecord(deliveryJobSchema, msg.value, 'delivery job'));
+          const job = decodeRecord(deliveryRecordSchema, msg.value, 'delivery job');
+          if ('kind' in job) await sendIdentityCode(deps, job);
+          else await deliver(deps, job);
         }, { ...deps, metrics: deps.deadLetterMetrics }),
       }),
     );

@@ -68,13 +68,21 @@ export function createConnectorMetrics(registry: Registry) {
       labelNames: ['channel', 'result'] as const,
       registers: [registry],
     }),
+    /** One-time identity codes (identity verification) by outcome: `sent`, `expired` on the way, `failed` at the provider. */
+    identityCodes: new Counter({
+      name: 'identity_codes_sent_total',
+      help: 'One-time identity codes handed to a provider, by channel and outcome (sent, expired, failed)',
+      labelNames: ['channel', 'outcome'] as const,
+      registers: [registry],
+    }),
     /**
      * Provider statuses acknowledged without being applied: `unknown_message` (no send of ours
-     * matches, and the match window has passed) or `unknown_status` (a status name we do not know).
+     * matches, and the match window has passed), `unknown_status` (a status name we do not know) or
+     * `identity_code` (the send of a one-time identity code, which nothing tracks).
      */
     statusUnmatched: new Counter({
       name: 'provider_status_unmatched_total',
-      help: 'Provider statuses acknowledged without being applied, by channel and reason (unknown_message, unknown_status)',
+      help: 'Provider statuses acknowledged without being applied, by channel and reason (unknown_message, unknown_status, identity_code)',
       labelNames: ['channel', 'reason'] as const,
       registers: [registry],
     }),

@@ -5,6 +5,7 @@ import type { DeliveryStore } from '../core/ports/delivery-store.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import type { StatusEvent } from '../core/domain/types.ts';
 import { TOPICS } from '../core/topics.ts';
+import { IDENTITY_CODE_REFERENCE } from '../core/records.ts';
 import { AppError } from '../core/errors.ts';
 import { bodyReadError, tooDeep } from '../core/body-errors.ts';
 import type { Config } from '../core/config.ts';
@@ -88,6 +89,11 @@ export function webhookRoutes(deps: WebhookDeps): express.Router {
           deps.metrics.ambiguous.inc({ channel: connector.channel, outcome: 'recovered' });
           deps.logger.info({ delivery_id: candidate.delivery_id, provider_message_id: s.provider_message_id }, 'recovered a send from the provider echo');
         }
+      }
+      if (!delivery && s.reference?.startsWith(IDENTITY_CODE_REFERENCE)) {
+        // A one-time identity code: sent once, tracked nowhere.
+        deps.metrics.statusUnmatched.inc({ channel, reason: 'identity_code' });
+        continue;
       }
       if (!delivery) {
         if (withinMatchWindow(s.at)) unknown++;

@@ -10,6 +10,8 @@ export type Role = 'user' | 'admin' | 'service';
 export interface Principal {
   sub: string;
   role: Role;
+  /** When the token it came from expires (seconds since the epoch), when it came from a token. */
+  exp?: number;
 }
 
 /**
@@ -37,7 +39,7 @@ export async function verifyAccessToken(key: CryptoKey, token: string, clock: Cl
     if (typeof payload.sub !== 'string' || (role !== 'user' && role !== 'admin' && role !== 'service')) {
       throw unauthorized('the token lacks a subject or role');
     }
-    return { sub: payload.sub, role };
+    return { sub: payload.sub, role, ...(typeof payload.exp === 'number' ? { exp: payload.exp } : {}) };
   } catch (err) {
     if (err instanceof joseErrors.JWTExpired) throw unauthorized('the access token has expired');
     throw unauthorized('the access token is invalid');

@@ -30,6 +30,15 @@ describe('config: secrets', () => {
     assert.deepEqual(loadConfig(production).devSecretsInUse, []);
   });
 
+  it('verifies identities by default, and production refuses IDENTITY_VERIFICATION=off', () => {
+    assert.equal(loadConfig(production).identityVerification, 'on');
+    assert.equal(loadConfig({}).identityVerification, 'on');
+    assert.equal(loadConfig({ IDENTITY_VERIFICATION: 'off' }).identityVerification, 'off');
+    const found = problems({ ...production, IDENTITY_VERIFICATION: 'off' });
+    assert.equal(found.length, 1);
+    assert.match(found[0]!, /^IDENTITY_VERIFICATION: .*refused when CHAT4ALL_PROFILE=production/);
+  });
+
   it('production refuses every published dev default, naming the variable and how to fix it', () => {
     for (const [env, value] of Object.entries(DEV_SECRETS)) {
       const found = problems({ ...production, [env]: value });

@@ -370,6 +370,17 @@ export const configFields = z.object({
      * that it is acknowledged and counted (`provider_status_unmatched_total`). @default 300000 (5 min)
      */
     providerStatusMatchWindowMs: z.coerce.number().int().min(0).max(7 * 86_400_000).default(300_000).describe('PROVIDER_STATUS_MATCH_WINDOW_MS'),
+    /**
+     * Whether linking an external address needs proof of ownership: `on`, the link stays pending
+     * until the one-time code sent through that channel comes back (and a pending link receives
+     * nothing); `off`, a link is active at once. `off` is for tests, experiments and benchmarks
+     * only: production refuses it. @default on
+     */
+    identityVerification: z.enum(['on', 'off']).default('on').describe('IDENTITY_VERIFICATION'),
+    /** How long a one-time identity code stays valid (ms). @default 600000 (10 min) */
+    identityCodeTtlMs: z.coerce.number().int().min(10_000).max(86_400_000).default(600_000).describe('IDENTITY_CODE_TTL_MS'),
+    /** Wrong codes allowed per pending link before it must be linked again. @default 5 */
+    identityCodeMaxTries: z.coerce.number().int().min(1).max(20).default(5).describe('IDENTITY_CODE_MAX_TRIES'),
     /** Most members a group may have (at most 1024), checked when it is created and, by the store in the same transaction as the write, when a member is added. @default 256 */
     maxGroupMembers: z.coerce.number().int().min(2).max(1024).default(256).describe('MAX_GROUP_MEMBERS'),
     /**
@@ -457,6 +468,13 @@ export const configSchema = configFields
         } else if (value.length < min) {
           ctx.addIssue({ code: 'custom', path: [key], message: `${env} is ${value.length} characters, production needs at least ${min}: generate a longer one (openssl rand -base64 ${Math.max(32, min)})` });
         }
+      }
+      if (c.identityVerification === 'off') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['identityVerification'],
+          message: 'IDENTITY_VERIFICATION=off (links active without proof of ownership) is for tests only, refused when CHAT4ALL_PROFILE=production: leave it unset',
+        });
       }
       if (c.scryptCost < SCRYPT_MIN_PRODUCTION_COST) {
         ctx.addIssue({

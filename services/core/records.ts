@@ -10,6 +10,25 @@ export const acceptedRecordSchema = z.object({
   accepted_at: z.string(),
 });
 
+/** The prefix of the provider reference of a one-time identity code's send (never a delivery id). */
+export const IDENTITY_CODE_REFERENCE = 'identity-code:';
+
+/**
+ * A one-time identity code to send as a text to an address that is being linked, on that
+ * channel's delivery topic (keyed by address). It is not a message: no conversation, delivery or
+ * status; the connector sends it once, unless it expired on the way.
+ */
+export const identityCodeJobSchema = z.object({
+  kind: z.literal('identity-code'),
+  channel: z.enum(EXTERNAL_CHANNELS),
+  to: z.string().min(1),
+  text: z.string().min(1),
+  /** The provider reference: `IDENTITY_CODE_REFERENCE` and a random id. */
+  reference: z.string().startsWith(IDENTITY_CODE_REFERENCE),
+  expires_at: z.string(),
+});
+export type IdentityCodeJob = z.infer<typeof identityCodeJobSchema>;
+
 /** The record on a delivery topic. */
 export const deliveryJobSchema = z.object({
   delivery_id: z.string().min(1),

@@ -76,6 +76,17 @@ export class Connection {
   }
 
   /** Whether the user is a member of the conversation (asking the store about one it does not know yet). */
+  /** Whether the user belongs to the conversation now (a store read; replays read the store anyway). */
+  async isMemberNow(conversationId: string): Promise<boolean> {
+    const c = await this.ctx.store.getConversation(conversationId);
+    if (!c || !c.members.includes(this.userId)) {
+      this.conversations.delete(conversationId);
+      return false;
+    }
+    this.conversations.set(conversationId, c.members);
+    return true;
+  }
+
   async isMember(conversationId: string): Promise<boolean> {
     if (this.conversations.has(conversationId)) return true;
     const c = await this.ctx.store.getConversation(conversationId);
@@ -134,7 +145,8 @@ export class Connection {
   async resume(cursors: Record<string, number>): Promise<void> {
     const named: [string, number][] = [];
     for (const [conversationId, cursor] of Object.entries(cursors)) {
-      if (await this.isMember(conversationId)) named.push([conversationId, cursor]);
+      // Asked of the store, not the list taken at connection: a member removed since reads no more.
+      if (await this.isMemberNow(conversationId)) named.push([conversationId, cursor]);
       else this.send(errorFrame('not_found', `conversation ${conversationId} not found`));
     }
     for (const [conversationId] of named) this.stream(conversationId).held ??= [];

@@ -97,6 +97,35 @@ describe('gateway: authentication and close codes', () => {
   });
 });
 
+describe('gateway: token expiry', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startTestGateways();
+  });
+  after(() => h.close());
+
+  it('closes a connection with 4401 when its token expires, by the gateway clock', async () => {
+    const a = await h.api.user('alice');
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const token = await new SignJWT({ role: 'user' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(a.user_id)
+      .setIssuer('chat4all')
+      .setIssuedAt()
+      .setExpirationTime(exp)
+      .sign(new TextEncoder().encode(h.api.config.jwtSecret));
+    // The gateway's clock is an hour on, bar 700 ms: the token is valid now, and expires in 700 ms.
+    h.advanceClock(exp * 1000 - Date.now() - 700);
+    const c = new TestClient(h.gateway.url, { token });
+    await c.next((f) => f.type === 'ready');
+    const started = Date.now();
+    const closed = await c.closed;
+    assert.equal(closed.code, 4401);
+    assert.match(closed.reason, /expired/);
+    assert.ok(Date.now() - started >= 300, 'closed at exp, not at once');
+  });
+});
+
 describe('gateway: push, ack, read, typing, several devices and gateways', () => {
   let h: Harness;
   let a: User;
@@ -151,6 +180,45 @@ describe('gateway: push, ack, read, typing, several devices and gateways', () =>
     await new Promise((r) => setTimeout(r, 200));
     assert.equal((await h.api.stores.deliveries.getDelivery(pushed.delivery_id))!.status, 'READ');
     await Promise.all([bob.close(), alice.close()]);
+  });
+
+  it('a fetch and a read over REST reach the sender’s devices as statuses too', async () => {
+    const alice = new TestClient(h.gateways[1]!.url, { token: a.token });
+    await alice.next((f) => f.type === 'ready');
+    const id = await h.send(a, conversationId, 'read me over REST');
+    await alice.next((f) => f.type === 'message.created' && f.message_id === id);
+    const page = await h.api.request('GET', `/v1/conversations/${conversationId}/messages?limit=100`, { token: b.token });
+    assert.equal(page.status, 200, page.text);
+    const delivered = await alice.next((f) => f.type === 'message.status' && f.message_id === id && f.status === 'DELIVERED');
+    assert.deepEqual([delivered.recipient_id, delivered.channel], [b.user_id, 'internal']);
+    const read = await h.api.request('POST', `/v1/messages/${id}/read`, { token: b.token });
+    assert.equal(read.status, 200, read.text);
+    await alice.next((f) => f.type === 'message.status' && f.message_id === id && f.status === 'READ');
+    // Reading again changes nothing, so it tells nobody.
+    await h.api.request('POST', `/v1/messages/${id}/read`, { token: b.token });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(alice.frames.filter((f) => f.type === 'message.status' && f.message_id === id && f.status === 'READ').length, 1);
+    await alice.close();
+  });
+
+  it('a member removed from a group gets no new messages, in-app or pushed', async () => {
+    const c = await h.api.user('carol');
+    const group = await h.conversation(a, [b, c]);
+    const carol = new TestClient(h.gateways[0]!.url, { token: c.token });
+    await carol.next((f) => f.type === 'ready');
+    const removed = await h.api.request('DELETE', `/v1/conversations/${group}/members/${c.user_id}`, { token: a.token });
+    assert.equal(removed.status, 204, removed.text);
+    const id = await h.send(a, group, 'after carol left');
+    const bob = new TestClient(h.gateways[1]!.url, { token: b.token, then: [{ type: 'resume', cursors: { [group]: 0 } }] });
+    await bob.next((f) => f.type === 'message.created' && f.message_id === id);
+    const deliveries = await h.api.stores.deliveries.listDeliveries(id);
+    assert.deepEqual(deliveries.map((d) => d.recipient_id), [b.user_id]);
+    assert.equal(carol.messages(group).length, 0);
+    // Her open connection cannot replay it either.
+    carol.send({ type: 'resume', cursors: { [group]: 0 } });
+    assert.equal((await carol.next((f) => f.type === 'error' && f.code === 'not_found')).code, 'not_found');
+    assert.equal(carol.messages(group).length, 0);
+    await Promise.all([carol.close(), bob.close()]);
   });
 
   it('relays typing to the other members only, across gateways', async () => {

@@ -88,6 +88,8 @@ export interface Gateway {
 }
 
 const PRESENCE_CHUNK = 500;
+/** The longest delay setTimeout honours (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2_147_483_647;
 /** Client frames a connection may send per second before it is closed with 1008. */
 const FRAMES_PER_SECOND = 100;
 
@@ -213,6 +215,7 @@ export function createGateway(deps: GatewayDeps, settings: GatewaySettings): Gat
     sockets.add(ws);
     let conn: Connection | null = null;
     let authStarted = false;
+    let expiryTimer: NodeJS.Timeout | null = null;
     let chain: Promise<void> = Promise.resolve();
     const early: ClientFrame[] = [];
     const refuse = (code: number, reason: string) => {
@@ -222,6 +225,15 @@ export function createGateway(deps: GatewayDeps, settings: GatewaySettings): Gat
     const authTimer = setTimeout(() => {
       if (!authStarted) refuse(CLOSE.authTimeout, `no auth frame within ${settings.authTimeoutMs} ms`);
     }, settings.authTimeoutMs);
+
+    // A connection lives no longer than its token: at `exp` (by the injected clock) it closes 4401.
+    const closeAtExpiry = (expMs: number) => {
+      const left = expMs - clock.now();
+      if (left <= 0) return refuse(CLOSE.unauthorized, 'the access token has expired');
+      // setTimeout holds at most ~24.8 days: a longer token re-arms on the way.
+      expiryTimer = setTimeout(() => closeAtExpiry(expMs), Math.min(left, MAX_TIMER_MS));
+      expiryTimer.unref();
+    };
 
     const authenticate = async (token: string) => {
       authStarted = true;
@@ -233,6 +245,7 @@ export function createGateway(deps: GatewayDeps, settings: GatewaySettings): Gat
         return refuse(CLOSE.unauthorized, (err as Error).message);
       }
       if (principal.role === 'service') return refuse(CLOSE.forbidden, 'service tokens cannot stream: log in as a user');
+      if (principal.exp !== undefined) closeAtExpiry(principal.exp * 1000);
       const conversations = await store.listConversations(principal.sub);
       if (ws.readyState !== WebSocket.OPEN || stopping) return;
       const c = new Connection(ws, principal.sub, new Map(conversations.map((x) => [x.conversation_id, x.members])), ctx);
@@ -284,6 +297,7 @@ export function createGateway(deps: GatewayDeps, settings: GatewaySettings): Gat
     pinger.unref();
     ws.on('close', (code) => {
       clearTimeout(authTimer);
+      if (expiryTimer) clearTimeout(expiryTimer);
       clearInterval(pinger);
       sockets.delete(ws);
       metrics.closes.inc({ code: String(code) });

@@ -6,7 +6,8 @@ import { startEmbeddedPlatform } from './embedded-platform.ts';
 async function main() {
   let config;
   try {
-    config = loadConfig(process.env, { startSimulator: process.env.START_SIMULATOR ?? 'true' });
+    // As with `make up`: links are active at once unless IDENTITY_VERIFICATION=on.
+    config = loadConfig(process.env, { startSimulator: process.env.START_SIMULATOR ?? 'true', identityVerification: process.env.IDENTITY_VERIFICATION ?? 'off' });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -29,6 +30,7 @@ async function main() {
     `  provider sim   ${platform.simUrl ?? '(external)'}   (admin: /_sim/received, /_sim/faults)`,
     `  connectors     ${platform.connectorsUrl}   (webhooks: /webhooks/whatsapp, /webhooks/instagram)`,
     `  router         ${platform.routerUrl}/metrics`,
+    `  web client     ${platform.apiUrl}/app   (connects to GATEWAY_PUBLIC_URL; see docs/web-client.md)`,
     `  push gateway   ${platform.streamUrl}   (WebSocket; see docs/realtime.md)`,
     '',
     'Try it:',

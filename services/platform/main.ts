@@ -25,6 +25,7 @@ async function main() {
     apiPort: Number(process.env.API_PORT ?? 8080),
     simPort: Number(process.env.SIM_PORT ?? 9300),
     logLevel: process.env.LOG_LEVEL ?? 'info',
+    env: process.env.IDENTITY_VERIFICATION ? { IDENTITY_VERIFICATION: process.env.IDENTITY_VERIFICATION } : {},
   });
   const tty = process.stdout.isTTY;
   process.stdout.write('starting Chat4All: dev broker, provider simulator, connectors, routers, API, push gateways …\n');
@@ -67,6 +68,7 @@ async function main() {
     '',
     'Chat4All is up (dev profile: built-in secrets; SQLite in ' + dataDir + ')',
     `  API            ${supervisor.apiUrl}   (docs: ${supervisor.apiUrl}/docs, OpenAPI: ${supervisor.apiUrl}/openapi.json)`,
+    `  web client     ${supervisor.apiUrl}/app   (log in, chat live; see docs/web-client.md)`,
     `  push gateway   ${supervisor.streamUrls.join('   ')}   (WebSocket; see docs/realtime.md)`,
     `  provider sim   ${supervisor.simUrl}   (what it received: ${supervisor.simUrl}/_sim/received)`,
     `  Kafka (dev)    ${supervisor.bootstrap.join(',')}`,

@@ -130,6 +130,9 @@ export class Supervisor extends EventEmitter {
       this.add(`gateway-${i}`, 'gateway', 'services/gateway/main.ts', gatewayPort, { GATEWAY_PORT: String(gatewayPort) });
       this.procs.get(`gateway-${i}`)!.info.stream_url = `ws://127.0.0.1:${gatewayPort}/v1/stream`;
     }
+    // The web client (/app) connects to the gateway the API names: the first one, on whatever port it got.
+    const [firstStream] = this.streamUrls;
+    if (firstStream && !this.opts.env?.GATEWAY_PUBLIC_URL) this.procs.get('api')!.env.GATEWAY_PUBLIC_URL = firstStream;
 
     const gateways = [...this.procs.values()].filter((p) => p.info.role === 'gateway').map((p) => p.info.name);
     const order = ['provider-sim', ...EXTERNAL_CHANNELS.map((c) => `connector-${c}`), ...this.routerNames(), 'api', ...gateways];
@@ -184,6 +187,9 @@ export class Supervisor extends EventEmitter {
       // Presence of a killed gateway's users expires within seconds locally (15 s by default).
       GATEWAY_PRESENCE_HEARTBEAT_MS: '1000',
       GATEWAY_PRESENCE_TTL_MS: '3000',
+      // The local platform links identities without the one-time code round trip (the demo, tests,
+      // experiments and benchmarks link and send at once); IDENTITY_VERIFICATION=on make up turns it on.
+      IDENTITY_VERIFICATION: 'off',
       STORE_DRIVER: 'sqlite',
       DATA_DIR: this.opts.dataDir,
       SQLITE_PATH: join(this.opts.dataDir, 'chat4all.db'),

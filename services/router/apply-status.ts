@@ -1,6 +1,6 @@
 import type { StatusEvent } from '../core/domain/types.ts';
 import type { RouterDeps } from './route-message.ts';
-import { publishStatusChanged } from './publish-realtime.ts';
+import { publishStatusChanged } from '../core/publish-realtime.ts';
 
 /**
  * Applies a status event from a connector. The store enforces the forward-only rule, so a late,

@@ -17,7 +17,7 @@ import type { RouterMetrics } from './metrics.ts';
 import type { DeadLetterMetrics } from '../core/dead-letters.ts';
 import type { RouterTestOnly } from './experiment-switches.ts';
 import { splitBySize } from '../core/record-batches.ts';
-import { publishMessageCreated } from './publish-realtime.ts';
+import { publishMessageCreated } from '../core/publish-realtime.ts';
 
 /** What a router is built from: the store ports it touches, the bus, the clock, its metrics. */
 export interface RouterDeps {

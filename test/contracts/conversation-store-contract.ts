@@ -21,5 +21,20 @@ export function conversationStoreContract(name: string, make: StoresFactory) {
       await assert.rejects(conversations.addMember(id(), newcomer, now()), (e: unknown) => e instanceof AppError && e.status === 404);
       assert.equal(await conversations.getConversation(id()), null);
     });
+
+    it('removes a member, keeps the conversation, and lets the user join again', async () => {
+      const { conversations } = ctx.stores;
+      const { users, conversation_id } = await conversation(ctx.stores, 3);
+      const [, gone, stays] = users as [string, string, string];
+      assert.equal(await conversations.removeMember(conversation_id, gone), true);
+      assert.equal(await conversations.removeMember(conversation_id, gone), false, 'not a member any more');
+      assert.deepEqual((await conversations.getConversation(conversation_id))?.members, users.filter((u) => u !== gone));
+      assert.deepEqual(await conversations.listConversations(gone), []);
+      assert.deepEqual((await conversations.listConversations(stays)).map((c) => c.conversation_id), [conversation_id]);
+      assert.equal(await conversations.removeMember(id(), gone), false, 'unknown conversation');
+      const back = await conversations.addMember(conversation_id, gone, now());
+      assert.ok(back.members.includes(gone));
+      assert.deepEqual((await conversations.listConversations(gone)).map((c) => c.conversation_id), [conversation_id]);
+    });
   });
 }

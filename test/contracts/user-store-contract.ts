@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from '../../services/core/errors.ts';
-import { eachTestStores, id, now, type StoresFactory } from './store-fixtures.ts';
+import { eachTestStores, id, later, now, type StoresFactory } from './store-fixtures.ts';
 
 /** The UserStore contract: users and the addresses linked to them. */
 export function userStoreContract(name: string, make: StoresFactory) {
@@ -66,6 +66,28 @@ export function userStoreContract(name: string, make: StoresFactory) {
       assert.equal(await users.unlinkIdentity(u1, 'whatsapp', address), false);
       assert.deepEqual(await users.listIdentities([u1]), []);
       assert.equal(await users.findIdentity('whatsapp', address), null);
+    });
+
+    it('keeps a pending link: replaced by a new one, tries spent once each, used once', async () => {
+      const { users } = ctx.stores;
+      const [user_id, address] = [id(), `+55${Date.now()}${Math.floor(Math.random() * 1000)}`];
+      const challenge = { user_id, channel: 'whatsapp' as const, address, code_hash: 'h1', created_at: now(), expires_at: later(60_000), tries_left: 3 };
+      assert.equal(await users.getIdentityChallenge(user_id, 'whatsapp', address), null);
+      await users.putIdentityChallenge(challenge);
+      assert.deepEqual(await users.getIdentityChallenge(user_id, 'whatsapp', address), challenge);
+      // Linking again: a fresh code and fresh tries.
+      const fresh = { ...challenge, code_hash: 'h2', tries_left: 2 };
+      await users.putIdentityChallenge(fresh);
+      assert.deepEqual(await users.listIdentityChallenges(user_id), [fresh]);
+      assert.equal(await users.findIdentity('whatsapp', address), null, 'a pending link is no identity');
+      // Two guesses at once spend two tries; then there are none left.
+      const spent = await Promise.all([users.spendIdentityChallengeTry(user_id, 'whatsapp', address), users.spendIdentityChallengeTry(user_id, 'whatsapp', address)]);
+      assert.deepEqual(spent.map((c) => c?.tries_left).sort(), [0, 1]);
+      assert.equal(await users.spendIdentityChallengeTry(user_id, 'whatsapp', address), null);
+      assert.equal(await users.spendIdentityChallengeTry(id(), 'whatsapp', address), null, 'another user has no pending link here');
+      assert.equal(await users.deleteIdentityChallenge(user_id, 'whatsapp', address), true);
+      assert.equal(await users.deleteIdentityChallenge(user_id, 'whatsapp', address), false, 'used once');
+      assert.deepEqual(await users.listIdentityChallenges(user_id), []);
     });
   });
 }

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core';
 import { ApiClient, eventually } from '../support/api-client.ts';
 import { startLocalPlatform } from '../support/local-platform.ts';
-import { freePort } from '../../services/platform/free-port.ts';
 
 // Headless Chromium from Debian, never a downloaded browser (docs/web-client.md).
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -67,13 +66,8 @@ describe('people\'s clients on the local platform: the web client in headless Ch
   let anon: ApiClient;
 
   before(async () => {
-    const gatewayPort = await freePort();
-    platform = await startLocalPlatform({
-      routers: 1,
-      gateways: 1,
-      gatewayPort,
-      env: { GATEWAY_PUBLIC_URL: `ws://127.0.0.1:${gatewayPort}/v1/stream` },
-    });
+    // No GATEWAY_PUBLIC_URL: the supervisor tells the API where its gateway listens.
+    platform = await startLocalPlatform({ routers: 1, gateways: 1 });
     appUrl = `${platform.supervisor.apiUrl}/app`;
     anon = new ApiClient(platform.supervisor.apiUrl);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 });

@@ -22,6 +22,8 @@ export async function startTestPlatform(env: Record<string, string> = {}): Promi
     // Callbacks a test waits for leave soon after the status change.
     WEBHOOK_INTERVAL_MS: '200',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Tests link identities and expect them to receive at once (no one-time code round trip).
+    IDENTITY_VERIFICATION: 'off',
     ...env,
   });
   const platform = await startEmbeddedPlatform(config, { logger: createLogger('platform', config.logLevel) });

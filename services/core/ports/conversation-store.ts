@@ -18,6 +18,12 @@ export interface ConversationStore {
    * atomically with the write: parallel adds at the limit never overshoot it.
    */
   addMember(conversationId: string, userId: string, at: string, cap?: { max: number }): Promise<Conversation>;
+  /**
+   * Removes a member (someone removed, or leaving). The conversation and its history stay; the
+   * user no longer belongs to it (no new messages, no reading). Returns whether the user was a
+   * member; false for an unknown conversation too.
+   */
+  removeMember(conversationId: string, userId: string): Promise<boolean>;
 }
 
 /** Which page of a user's conversations to read. */

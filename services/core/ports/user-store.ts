@@ -10,6 +10,24 @@ export interface NewUser {
   created_at: string;
 }
 
+/**
+ * A link of an address to a user that waits for proof of ownership: the one-time code sent
+ * through that channel (only its hash is kept). One per user, channel and address; linking again
+ * replaces it with a fresh code.
+ */
+export interface IdentityChallenge {
+  user_id: string;
+  channel: ExternalChannel;
+  address: string;
+  /** Hash of the one-time code (never the code itself). */
+  code_hash: string;
+  created_at: string;
+  /** RFC 3339 time after which the code is refused. */
+  expires_at: string;
+  /** Wrong codes still allowed. */
+  tries_left: number;
+}
+
 /** Users and the external addresses (identities) linked to them. */
 export interface UserStore {
   /** Creates a user; throws a `conflict` AppError when the username is taken. */
@@ -43,4 +61,18 @@ export interface UserStore {
   unlinkIdentity(userId: string, channel: ExternalChannel, address: string): Promise<boolean>;
   /** Who holds an address on a channel; null when no one does. */
   findIdentity(channel: ExternalChannel, address: string): Promise<Identity | null>;
+
+  /** Stores a pending link with its code, replacing one for the same user, channel and address. */
+  putIdentityChallenge(challenge: IdentityChallenge): Promise<void>;
+  /** The pending link of a user to an address; null when there is none. */
+  getIdentityChallenge(userId: string, channel: ExternalChannel, address: string): Promise<IdentityChallenge | null>;
+  /** A user's pending links (any order). */
+  listIdentityChallenges(userId: string): Promise<IdentityChallenge[]>;
+  /**
+   * Spends one try of a pending link, atomically (two guesses at once spend two tries). Returns it
+   * as it is after the spending, or null when there is none or no try was left.
+   */
+  spendIdentityChallengeTry(userId: string, channel: ExternalChannel, address: string): Promise<IdentityChallenge | null>;
+  /** Deletes a pending link; returns whether this call deleted it (so a code is used once). */
+  deleteIdentityChallenge(userId: string, channel: ExternalChannel, address: string): Promise<boolean>;
 }

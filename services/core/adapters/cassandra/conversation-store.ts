@@ -90,6 +90,17 @@ export class CassandraConversationStore implements ConversationStore {
     return (await this.getConversation(conversationId))!;
   }
 
+  async removeMember(conversationId: string, userId: string) {
+    const removed = (await this.ctx.db.run(CQL.removeMember, [conversationId, userId])).wasApplied();
+    // The index row is only a hint (listConversations checks membership): drop it after the truth.
+    if (removed) {
+      await this.ctx.db.run(CQL.deleteConversationByUser, [userId, conversationId]);
+      // After the member row: a slot without its item is taken back later anyway, never the reverse.
+      await this.ctx.caps.release({ scope: 'members', owner: conversationId }, userId);
+    }
+    return removed;
+  }
+
   /** The slots of a group's members (item: the user id). The first members get theirs at the first add. */
   private memberScope(conversationId: string): CapScope {
     return {

@@ -52,6 +52,10 @@ export const TABLES: readonly string[] = [
     channel text, address text, user_id text, linked_at text, PRIMARY KEY ((channel, address)))`,
   `CREATE TABLE IF NOT EXISTS identities_by_user (
     user_id text, channel text, address text, linked_at text, PRIMARY KEY ((user_id), channel, address))`,
+  // Pending links with the hash of their one-time code; written only with lightweight transactions.
+  `CREATE TABLE IF NOT EXISTS identity_challenges (
+    user_id text, channel text, address text, code_hash text, created_at text, expires_at text, tries_left int,
+    PRIMARY KEY ((user_id), channel, address))`,
 
   // ---------------------------------------------------------------- conversations
   `CREATE TABLE IF NOT EXISTS conversations (

@@ -30,6 +30,13 @@ export const CQL = {
   releaseAddress: 'DELETE FROM identities WHERE channel = ? AND address = ? IF user_id = ?',
   insertIdentityByUser: 'INSERT INTO identities_by_user (user_id, channel, address, linked_at) VALUES (?, ?, ?, ?)',
   identitiesByUser: 'SELECT user_id, channel, address, linked_at FROM identities_by_user WHERE user_id = ?',
+  // Pending links: every write a lightweight transaction, so a spent try or a use is never lost to a replace.
+  challenge: 'SELECT user_id, channel, address, code_hash, created_at, expires_at, tries_left FROM identity_challenges WHERE user_id = ? AND channel = ? AND address = ?',
+  challengesOf: 'SELECT user_id, channel, address, code_hash, created_at, expires_at, tries_left FROM identity_challenges WHERE user_id = ?',
+  insertChallenge:
+    'INSERT INTO identity_challenges (user_id, channel, address, code_hash, created_at, expires_at, tries_left) VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS',
+  spendChallengeTry: 'UPDATE identity_challenges SET tries_left = ? WHERE user_id = ? AND channel = ? AND address = ? IF tries_left = ?',
+  deleteChallenge: 'DELETE FROM identity_challenges WHERE user_id = ? AND channel = ? AND address = ? IF EXISTS',
   deleteIdentityByUser: 'DELETE FROM identities_by_user WHERE user_id = ? AND channel = ? AND address = ?',
 
   insertConversation:
@@ -38,6 +45,9 @@ export const CQL = {
   // Members are only ever written with IF NOT EXISTS (a member's joining time and place never change).
   addMember: 'INSERT INTO conversation_members (conversation_id, user_id, joined_at, pos) VALUES (?, ?, ?, ?) IF NOT EXISTS',
   members: 'SELECT user_id, pos FROM conversation_members WHERE conversation_id = ?',
+  // A lightweight transaction like the inserts, so a removal and a (re)joining are ordered by Paxos.
+  removeMember: 'DELETE FROM conversation_members WHERE conversation_id = ? AND user_id = ? IF EXISTS',
+  deleteConversationByUser: 'DELETE FROM conversations_by_user WHERE user_id = ? AND conversation_id = ?',
   insertConversationByUser: 'INSERT INTO conversations_by_user (user_id, conversation_id) VALUES (?, ?)',
 
   capSlots: 'SELECT slot, item, claimed_at FROM cap_slots WHERE scope = ? AND owner = ?',

@@ -1,13 +1,14 @@
 import type { ExternalChannel, Identity, User } from '../../domain/types.ts';
 import { tooManyIdentities } from '../../cap-reached.ts';
 import { conflict, unavailable } from '../../errors.ts';
-import type { NewUser, UserStore } from '../../ports/user-store.ts';
+import type { IdentityChallenge, NewUser, UserStore } from '../../ports/user-store.ts';
 import type { CapScope } from './cap-slots.ts';
+import type { CqlRow } from './session.ts';
 import type { CassandraContext } from './context.ts';
 import { PARALLEL, eachLimited } from './each-limited.ts';
 import { publicUser, toIdentity, toUser, userRow } from './rows.ts';
 import { CQL } from './statements.ts';
-import { cmp, str } from './values.ts';
+import { cmp, num, str } from './values.ts';
 
 /**
  * Users and identities on Cassandra. Usernames and addresses are claimed with `IF NOT EXISTS`
@@ -117,4 +118,52 @@ export class CassandraUserStore implements UserStore {
     const r = (await this.ctx.db.run(CQL.identity, [channel, address])).rows[0];
     return r ? toIdentity(r) : null;
   }
+
+  async putIdentityChallenge(c: IdentityChallenge) {
+    const { db } = this.ctx;
+    for (let attempt = 0; attempt < CHALLENGE_ATTEMPTS; attempt++) {
+      await db.run(CQL.deleteChallenge, [c.user_id, c.channel, c.address]);
+      const params = [c.user_id, c.channel, c.address, c.code_hash, c.created_at, c.expires_at, c.tries_left];
+      if ((await db.run(CQL.insertChallenge, params)).wasApplied()) return;
+    }
+    throw unavailable(`${c.channel} address ${c.address}: pending link is contended; retry`);
+  }
+
+  async getIdentityChallenge(userId: string, channel: ExternalChannel, address: string) {
+    const r = (await this.ctx.db.run(CQL.challenge, [userId, channel, address], { serial: true })).rows[0];
+    return r ? toChallenge(r) : null;
+  }
+
+  async listIdentityChallenges(userId: string) {
+    return (await this.ctx.db.rows(CQL.challengesOf, [userId])).map(toChallenge);
+  }
+
+  async spendIdentityChallengeTry(userId: string, channel: ExternalChannel, address: string) {
+    for (let attempt = 0; attempt < CHALLENGE_ATTEMPTS; attempt++) {
+      const c = await this.getIdentityChallenge(userId, channel, address);
+      if (!c || c.tries_left <= 0) return null;
+      const left = c.tries_left - 1;
+      if ((await this.ctx.db.run(CQL.spendChallengeTry, [left, userId, channel, address, c.tries_left])).wasApplied()) return { ...c, tries_left: left };
+    }
+    throw unavailable(`${channel} address ${address}: pending link is contended; retry`);
+  }
+
+  async deleteIdentityChallenge(userId: string, channel: ExternalChannel, address: string) {
+    return (await this.ctx.db.run(CQL.deleteChallenge, [userId, channel, address])).wasApplied();
+  }
+}
+
+/** Compare-and-set rounds on one pending link before giving up with a retriable error. */
+const CHALLENGE_ATTEMPTS = 8;
+
+function toChallenge(r: CqlRow): IdentityChallenge {
+  return {
+    user_id: String(r.user_id),
+    channel: String(r.channel) as ExternalChannel,
+    address: String(r.address),
+    code_hash: String(r.code_hash),
+    created_at: String(r.created_at),
+    expires_at: String(r.expires_at),
+    tries_left: num(r.tries_left) ?? 0,
+  };
 }

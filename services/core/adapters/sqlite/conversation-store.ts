@@ -18,6 +18,7 @@ export class SqliteConversationStore implements ConversationStore {
         `INSERT OR IGNORE INTO members (conversation_id, user_id, joined_at, pos)
          VALUES (?, ?, ?, (SELECT COALESCE(MAX(pos), 0) + 1 FROM members WHERE conversation_id = ?))`,
       ),
+      deleteMember: db.prepare('DELETE FROM members WHERE conversation_id = ? AND user_id = ?'),
       conversation: db.prepare('SELECT * FROM conversations WHERE conversation_id = ?'),
       membersOf: db.prepare('SELECT user_id FROM members WHERE conversation_id = ? ORDER BY pos'),
       conversationsOf: db.prepare(
@@ -63,6 +64,10 @@ export class SqliteConversationStore implements ConversationStore {
       this.stmt.insertMember.run(conversationId, userId, at, conversationId);
     });
     return this.read(conversationId)!;
+  }
+
+  async removeMember(conversationId: string, userId: string) {
+    return this.stmt.deleteMember.run(conversationId, userId).changes > 0;
   }
 }
 

@@ -11,6 +11,10 @@ CREATE TABLE IF NOT EXISTS identities (
   channel TEXT NOT NULL, address TEXT NOT NULL, user_id TEXT NOT NULL, linked_at TEXT NOT NULL,
   PRIMARY KEY (channel, address));
 CREATE INDEX IF NOT EXISTS identities_user ON identities(user_id);
+CREATE TABLE IF NOT EXISTS identity_challenges (
+  user_id TEXT NOT NULL, channel TEXT NOT NULL, address TEXT NOT NULL, code_hash TEXT NOT NULL,
+  created_at TEXT NOT NULL, expires_at TEXT NOT NULL, tries_left INTEGER NOT NULL,
+  PRIMARY KEY (user_id, channel, address));
 CREATE TABLE IF NOT EXISTS conversations (
   conversation_id TEXT PRIMARY KEY, type TEXT NOT NULL, name TEXT, metadata TEXT,
   created_at TEXT NOT NULL, last_seq INTEGER NOT NULL DEFAULT 0);

@@ -1,7 +1,7 @@
 import type { ExternalChannel, Identity, User } from '../../domain/types.ts';
 import { tooManyIdentities } from '../../cap-reached.ts';
 import { conflict } from '../../errors.ts';
-import type { NewUser, UserStore } from '../../ports/user-store.ts';
+import type { IdentityChallenge, NewUser, UserStore } from '../../ports/user-store.ts';
 import { writeTransaction, type SqliteDatabase } from './database.ts';
 import { toUser, type Row } from './rows.ts';
 
@@ -24,6 +24,16 @@ export class SqliteUserStore implements UserStore {
       ),
       countIdentities: db.prepare('SELECT COUNT(*) AS n FROM identities WHERE user_id = ? AND channel = ?'),
       deleteIdentity: db.prepare('DELETE FROM identities WHERE user_id = ? AND channel = ? AND address = ?'),
+      putChallenge: db.prepare(
+        `INSERT OR REPLACE INTO identity_challenges (user_id, channel, address, code_hash, created_at, expires_at, tries_left)
+         VALUES (@user_id, @channel, @address, @code_hash, @created_at, @expires_at, @tries_left)`,
+      ),
+      challenge: db.prepare('SELECT * FROM identity_challenges WHERE user_id = ? AND channel = ? AND address = ?'),
+      challengesOf: db.prepare('SELECT * FROM identity_challenges WHERE user_id = ? ORDER BY created_at, channel, address'),
+      spendTry: db.prepare(
+        'UPDATE identity_challenges SET tries_left = tries_left - 1 WHERE user_id = ? AND channel = ? AND address = ? AND tries_left > 0 RETURNING *',
+      ),
+      deleteChallenge: db.prepare('DELETE FROM identity_challenges WHERE user_id = ? AND channel = ? AND address = ?'),
     };
   }
 
@@ -87,5 +97,39 @@ export class SqliteUserStore implements UserStore {
   async findIdentity(channel: ExternalChannel, address: string) {
     return (this.stmt.identity.get(channel, address) as Identity | undefined) ?? null;
   }
+
+  async putIdentityChallenge(c: IdentityChallenge) {
+    this.stmt.putChallenge.run(c);
+  }
+
+  async getIdentityChallenge(userId: string, channel: ExternalChannel, address: string) {
+    const r = this.stmt.challenge.get(userId, channel, address) as Row | undefined;
+    return r ? toChallenge(r) : null;
+  }
+
+  async listIdentityChallenges(userId: string) {
+    return (this.stmt.challengesOf.all(userId) as Row[]).map(toChallenge);
+  }
+
+  async spendIdentityChallengeTry(userId: string, channel: ExternalChannel, address: string) {
+    const r = this.stmt.spendTry.get(userId, channel, address) as Row | undefined;
+    return r ? toChallenge(r) : null;
+  }
+
+  async deleteIdentityChallenge(userId: string, channel: ExternalChannel, address: string) {
+    return this.stmt.deleteChallenge.run(userId, channel, address).changes > 0;
+  }
+}
+
+function toChallenge(r: Row): IdentityChallenge {
+  return {
+    user_id: r.user_id as string,
+    channel: r.channel as ExternalChannel,
+    address: r.address as string,
+    code_hash: r.code_hash as string,
+    created_at: r.created_at as string,
+    expires_at: r.expires_at as string,
+    tries_left: Number(r.tries_left),
+  };
 }
 

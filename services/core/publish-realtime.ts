@@ -1,8 +1,8 @@
-import type { Bus } from '../core/ports/bus.ts';
-import type { Clock } from '../core/ports/clock.ts';
-import type { Delivery, Message, StatusEvent } from '../core/domain/types.ts';
-import { TOPICS } from '../core/topics.ts';
-import type { MessageCreatedEvent, MessageStatusEvent } from '../core/realtime-events.ts';
+import type { Bus } from './ports/bus.ts';
+import type { Clock } from './ports/clock.ts';
+import type { Delivery, Message, StatusEvent } from './domain/types.ts';
+import { TOPICS } from './topics.ts';
+import type { MessageCreatedEvent, MessageStatusEvent } from './realtime-events.ts';
 
 /**
  * Tells the push gateways about a routed message: one record for the whole conversation, naming
@@ -26,7 +26,7 @@ export async function publishMessageCreated(deps: { bus: Bus; clock: Clock }, me
   await deps.bus.publish(TOPICS.realtime, [{ key: message.conversation_id, value: JSON.stringify(event), headers: { trace_id: message.trace_id } }]);
 }
 
-/** Tells the push gateways about a status a router applied, for every member of the conversation. */
+/** Tells the push gateways about a status a router (or the API, for its own in-app reads) applied, for every member of the conversation. */
 export async function publishStatusChanged(deps: { bus: Bus; clock: Clock }, delivery: Delivery, event: StatusEvent, members: string[]): Promise<void> {
   const record: MessageStatusEvent = {
     type: 'message.status',
