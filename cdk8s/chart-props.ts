@@ -125,6 +125,7 @@ export const chat4allPropsFields = z.strictObject({
       objectStoreSecretKey: secretRef('chat4all-object-store', 'secret-key', true).describe('S3_SECRET_ACCESS_KEY'),
       cassandraUsername: secretRef('chat4all-cassandra', 'username', true).describe('CASSANDRA_USERNAME'),
       cassandraPassword: secretRef('chat4all-cassandra', 'password', true).describe('CASSANDRA_PASSWORD'),
+      adminBootstrapToken: secretRef('chat4all-secrets', 'admin-bootstrap-token', true).describe('ADMIN_BOOTSTRAP_TOKEN (API only; optional: set the key to make the first admin, then remove it)'),
     })
     .prefault({}),
   api: z

@@ -119,7 +119,12 @@ describe('Chat4AllChart (default settings: hpa mode)', () => {
   test('each service gets only its own secrets: no JWT secret in a connector, none of the Meta secrets in the API', () => {
     const secrets = (n: string) => container(named(objs, 'Deployment', `chat4all-${n}`)).env.filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.name);
     const store = ['CASSANDRA_USERNAME', 'CASSANDRA_PASSWORD'];
-    assert.deepEqual(secrets('api'), ['JWT_SECRET', 'AUTH_CLIENTS', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', ...store]);
+    assert.deepEqual(secrets('api'), ['JWT_SECRET', 'AUTH_CLIENTS', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'ADMIN_BOOTSTRAP_TOKEN', ...store]);
+    const bootstrap = container(named(objs, 'Deployment', 'chat4all-api')).env.find((e) => e.name === 'ADMIN_BOOTSTRAP_TOKEN');
+    assert.deepEqual(bootstrap?.valueFrom?.secretKeyRef, { name: 'chat4all-secrets', key: 'admin-bootstrap-token', optional: true }, 'optional: the API starts without it');
+    // Only the API holds the bootstrap token: no other object of the install names it.
+    const holders = objs.filter((o) => JSON.stringify(o).includes('ADMIN_BOOTSTRAP_TOKEN')).map((o) => `${o.kind}/${o.metadata.name}`);
+    assert.deepEqual(holders, ['Deployment/chat4all-api']);
     assert.deepEqual(secrets('router'), store);
     assert.deepEqual(secrets('connector-whatsapp'), ['META_APP_SECRET', 'WEBHOOK_VERIFY_TOKEN', 'WHATSAPP_TOKEN', ...store]);
     assert.deepEqual(secrets('connector-instagram'), ['META_APP_SECRET', 'WEBHOOK_VERIFY_TOKEN', 'INSTAGRAM_TOKEN', ...store]);

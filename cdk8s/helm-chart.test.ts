@@ -49,6 +49,14 @@ describe('charts/chat4all with the real helm binary', () => {
     assert.equal(new Set(commands.map((c) => c[1])).size, 7);
   });
 
+  test('secrets.adminBootstrapToken reaches the API only, as an optional secretKeyRef', async () => {
+    const rendered = await helmTemplate({ values: { providerSim: { enabled: true }, secrets: { adminBootstrapToken: { name: 'first-admin', key: 'token' } } } });
+    const holders = rendered.filter((o) => JSON.stringify(o).includes('ADMIN_BOOTSTRAP_TOKEN')).map((o) => `${o.kind}/${o.metadata.name}`);
+    assert.deepEqual(holders, [`Deployment/${named(rendered, 'Deployment', 'chat4all-api').metadata.name}`]);
+    const env = (named(rendered, 'Deployment', 'chat4all-api').spec as { template: { spec: { containers: { env: { name: string; valueFrom?: unknown }[] }[] } } }).template.spec.containers[0]!.env;
+    assert.deepEqual(env.find((e) => e.name === 'ADMIN_BOOTSTRAP_TOKEN')?.valueFrom, { secretKeyRef: { name: 'first-admin', key: 'token', optional: true } });
+  });
+
   test('helm refuses the same traps with the same messages as the cdk8s app', async () => {
     const bad = { kafka: { partitions: 6 }, router: { autoscaling: { maxReplicas: 8 } }, connectors: { autoscaling: { maxReplicas: 6 } } };
     const r = await helmTemplateRaw({ values: bad });

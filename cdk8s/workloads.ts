@@ -58,7 +58,8 @@ const secretEnv = (name: string, ref: { name: string; key: string; optional: boo
 
 /**
  * The credentials one service reads, and no others (services/core/config.ts `secretsOf`): the API
- * gets the JWT secret and the client credentials (and the object store keys, for files); a
+ * gets the JWT secret, the client credentials, the object store keys (for files) and the optional
+ * admin bootstrap token; a
  * connector, which parses bodies from the internet, gets the Meta app secret, the verify token and
  * its own channel's token; the gateway the JWT secret (it verifies access tokens); the router only
  * the store's credentials, which all of them use.
@@ -72,6 +73,8 @@ export function serviceSecrets(p: Chat4AllProps, service: 'api' | 'gateway' | 'r
           secretEnv('AUTH_CLIENTS', s.authClients),
           secretEnv('S3_ACCESS_KEY_ID', s.objectStoreAccessKey),
           secretEnv('S3_SECRET_ACCESS_KEY', s.objectStoreSecretKey),
+          // Optional: while the key exists, POST /v1/admin/bootstrap can make the first admin.
+          secretEnv('ADMIN_BOOTSTRAP_TOKEN', s.adminBootstrapToken),
         ]
       : service === 'gateway'
         ? [secretEnv('JWT_SECRET', s.jwtSecret)] // it verifies the API's access tokens

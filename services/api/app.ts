@@ -17,6 +17,7 @@ import { traceId } from './trace-id.ts';
 import { webhookRoutes } from './webhook-routes.ts';
 import { RateLimits } from './rate-limits.ts';
 import { deadLetterRoutes } from './dead-letter-routes.ts';
+import { bootstrapRoutes } from './bootstrap-routes.ts';
 import { webClientRoutes } from './web-client/web-client-routes.ts';
 
 export type { ApiDeps };
@@ -52,6 +53,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(messageRoutes(ctx));
   app.use(webhookRoutes(ctx));
   app.use(deadLetterRoutes(ctx));
+  app.use(bootstrapRoutes(ctx));
 
   app.use(notFoundHandler());
   app.use(errorHandler(deps.logger));

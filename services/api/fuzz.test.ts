@@ -130,6 +130,7 @@ const VALID_BODIES: Record<string, (k: Known['named']) => Record<string, unknown
   // An address literal: no DNS lookup.
   'POST /v1/webhooks': () => ({ url: 'https://93.184.216.34/hook', events: ['message.sent'] }),
   'POST /v1/admin/dead-letters/{id}/replay': () => ({ value: '{"message_id":"x"}' }),
+  'POST /v1/admin/bootstrap': () => ({ token: 'not-the-bootstrap-token' }),
 };
 
 /** Fields a mutation may replace, besides the body's own top-level ones. */

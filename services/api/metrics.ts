@@ -63,6 +63,13 @@ export function createApiMetrics(registry: Registry) {
       buckets: E2E_BUCKETS,
       registers: [registry],
     }),
+    /** Admin bootstrap attempts (`POST /v1/admin/bootstrap`) by outcome: `granted` or `refused` (wrong token). */
+    adminBootstrap: new Counter<'outcome'>({
+      name: 'api_admin_bootstrap_total',
+      help: 'Admin bootstrap attempts with a configured ADMIN_BOOTSTRAP_TOKEN, by outcome',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
     /** One per request a rate limit refused (429), by limit (`LimitName`: `loginPerIp`, `sendsPerUser`, …). */
     rateLimited: new Counter<'limit'>({
       name: 'api_rate_limited_total',

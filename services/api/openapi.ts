@@ -30,6 +30,7 @@ import {
   webhookDeliveriesQuery,
   webhookList,
 } from './webhook-schemas.ts';
+import { bootstrapRequest, bootstrapResult } from './bootstrap-routes.ts';
 import { deadLetterList, deadLetterQuery, deadLetterView, purgeResult, replayAllResult, replayRequest } from './dead-letter-routes.ts';
 
 type Schema = z.ZodType;
@@ -214,6 +215,11 @@ export const OPERATIONS: Operation[] = [
   {
     method: 'delete', path: '/v1/admin/dead-letters', tag: 'admin', secured: true, summary: 'Purge the open dead letters',
     ok: { status: 200, description: 'How many were purged', schema: purgeResult }, errors: [401, 403],
+  },
+  {
+    method: 'post', path: '/v1/admin/bootstrap', tag: 'admin', secured: true, summary: 'Become the first admin with the bootstrap token',
+    description: 'With `token` equal to `ADMIN_BOOTSTRAP_TOKEN` the caller becomes an admin. 404 when no token is configured, 403 on a wrong one; attempts count against the per-address login limit (429). Remove or rotate the secret after use.',
+    body: bootstrapRequest, ok: { status: 200, description: 'The caller is now an admin', schema: bootstrapResult }, errors: [...JSON_ERRORS, 401, 403, 404, 429],
   },
 ];
 

@@ -55,6 +55,19 @@ describe('config: secrets', () => {
     assert.equal(problems({ ...production, JWT_SECRET: '', META_APP_SECRET: 'x' }).length, 2, 'every problem at once');
   });
 
+  it('ADMIN_BOOTSTRAP_TOKEN: optional, no dev default, API only, and in production 32+ characters and never a dev value', () => {
+    assert.equal(loadConfig({}).adminBootstrapToken, '', 'no dev default: the bootstrap route stays off');
+    assert.ok(!loadConfig({}).devSecretsInUse.includes('ADMIN_BOOTSTRAP_TOKEN' as never));
+    assert.equal(loadConfig({ ADMIN_BOOTSTRAP_TOKEN: 'dev' }, { service: 'api' }).adminBootstrapToken, 'dev');
+    assert.equal(loadConfig({ ADMIN_BOOTSTRAP_TOKEN: strong('b') }, { service: 'gateway' }).adminBootstrapToken, '', 'only the API holds it');
+    assert.equal(loadConfig({ ADMIN_BOOTSTRAP_TOKEN: strong('b') }, { service: 'connectors' }).adminBootstrapToken, '');
+    assert.deepEqual(problems(production), [], 'not required in production');
+    assert.deepEqual(problems({ ...production, ADMIN_BOOTSTRAP_TOKEN: strong('b') }), []);
+    assert.equal(loadConfig({ ...production, ADMIN_BOOTSTRAP_TOKEN: strong('b') }, { service: 'api' }).adminBootstrapToken, strong('b'));
+    assert.match(problems({ ...production, ADMIN_BOOTSTRAP_TOKEN: 'x'.repeat(31) }).join(), /ADMIN_BOOTSTRAP_TOKEN is 31 characters, production needs at least 32/);
+    assert.match(problems({ ...production, ADMIN_BOOTSTRAP_TOKEN: DEV_SECRETS.JWT_SECRET }).join(), /ADMIN_BOOTSTRAP_TOKEN is a published dev default/);
+  });
+
   it('a service requires only the secrets it reads, and holds no published value for the others', () => {
     const only = (keys: string[]) => Object.fromEntries([['CHAT4ALL_PROFILE', 'production'], ...keys.map((k) => [k, production[k as keyof typeof production]])]);
     const connector = { ...only(['META_APP_SECRET', 'WEBHOOK_VERIFY_TOKEN', 'WHATSAPP_TOKEN']), CONNECTOR_CHANNELS: 'whatsapp' };

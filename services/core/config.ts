@@ -22,6 +22,8 @@ const SECRETS = [
   { key: 'webhookVerifyToken', env: 'WEBHOOK_VERIFY_TOKEN', min: 16 },
   { key: 'whatsappToken', env: 'WHATSAPP_TOKEN', min: 16 },
   { key: 'instagramToken', env: 'INSTAGRAM_TOKEN', min: 16 },
+  // Optional and without a dev default: only set while an install creates its first admin.
+  { key: 'adminBootstrapToken', env: 'ADMIN_BOOTSTRAP_TOKEN', min: 32 },
 ] as const;
 type SecretKey = (typeof SECRETS)[number]['key'];
 
@@ -38,7 +40,7 @@ export type ServiceKind = 'api' | 'router' | 'connectors' | 'gateway' | 'platfor
 export function secretsOf(service: ServiceKind, connectorChannels: readonly string[]): SecretKey[] {
   switch (service) {
     case 'api':
-      return ['jwtSecret', 'authClients'];
+      return ['jwtSecret', 'authClients', 'adminBootstrapToken'];
     case 'router':
       return [];
     case 'admin':
@@ -245,6 +247,12 @@ export const configFields = z.object({
 
     /** HMAC secret for access tokens. Required outside the dev profile. */
     jwtSecret: z.string().optional().describe('JWT_SECRET'),
+    /**
+     * Secret that turns its authenticated bearer into an admin once (`POST /v1/admin/bootstrap`),
+     * so an install can create its first admin without a shell in a pod. Optional, API only, no
+     * dev default; production needs 32 characters or more. Remove it after use.
+     */
+    adminBootstrapToken: z.string().optional().describe('ADMIN_BOOTSTRAP_TOKEN'),
     /** Access token lifetime in seconds. @default 3600 */
     jwtTtlSeconds: z.coerce.number().int().min(60).max(86400 * 7).default(3600).describe('JWT_TTL_SECONDS'),
     /** Service clients as `id:secret,id2:secret2`. @default dev profile: `demo-client:demo-secret` */
@@ -447,8 +455,9 @@ export const configSchema = configFields
       for (const { key, env, min } of SECRETS) {
         const value = c[key];
         if (!value) {
-          // AUTH_CLIENTS may be empty: then no service client can get a token.
-          if (needed.includes(key) && key !== 'authClients') {
+          // AUTH_CLIENTS may be empty: then no service client can get a token. No bootstrap token:
+          // no `POST /v1/admin/bootstrap`.
+          if (needed.includes(key) && key !== 'authClients' && key !== 'adminBootstrapToken') {
             ctx.addIssue({ code: 'custom', path: [key], message: `${env} is required when CHAT4ALL_PROFILE=production (service ${c.service}): set it from your secret store` });
           }
           continue;
@@ -545,6 +554,8 @@ export const configSchema = configFields
       instagramToken: secret('instagramToken', 'INSTAGRAM_TOKEN'),
       metaAppSecret: secret('metaAppSecret', 'META_APP_SECRET'),
       webhookVerifyToken: secret('webhookVerifyToken', 'WEBHOOK_VERIFY_TOKEN'),
+      // Never a default, in dev neither: empty means the bootstrap route answers 404.
+      adminBootstrapToken: secretsOf(c.service, c.connectorChannels).includes('adminBootstrapToken') ? (c.adminBootstrapToken ?? '') : '',
       /** Every secret that fell back to its built-in dev value (or was set to one), to warn about at start. */
       devSecretsInUse: dev ? devSecretsInUse(c, secretsOf(c.service, c.connectorChannels)) : [],
     };
@@ -554,12 +565,14 @@ export type Config = z.output<typeof configSchema>;
 
 /** The variables among `keys` whose value is a published dev default, unset or set to it. */
 function devSecretsInUse(c: Partial<Record<SecretKey, string>>, keys: readonly SecretKey[]): (keyof typeof DEV_SECRETS)[] {
-  return SECRETS.filter(({ key, env }) => {
-    if (!keys.includes(key)) return false;
+  const isDev = (env: string): env is keyof typeof DEV_SECRETS => env in DEV_SECRETS;
+  return SECRETS.flatMap(({ key, env }) => {
+    // A secret without a dev default (ADMIN_BOOTSTRAP_TOKEN) is never "a dev value in use".
+    if (!keys.includes(key) || !isDev(env)) return [];
     const value = c[key];
-    if (value === undefined) return true;
-    return key === 'authClients' ? /(^|,)\s*[^:,]+:demo-secret\s*(,|$)/.test(value) : value === DEV_SECRETS[env];
-  }).map((s) => s.env);
+    const inUse = value === undefined || (key === 'authClients' ? /(^|,)\s*[^:,]+:demo-secret\s*(,|$)/.test(value) : value === DEV_SECRETS[env]);
+    return inUse ? [env] : [];
+  });
 }
 
 function parseClients(spec: string): Map<string, string> {

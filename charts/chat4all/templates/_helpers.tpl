@@ -116,7 +116,7 @@ items:
 
 {{/*
 The credentials one service reads, by reference, and no others (cdk8s/workloads.ts serviceSecrets):
-the API the JWT secret, client credentials and object store keys; a connector the Meta app secret,
+the API the JWT secret, client credentials, object store keys and the optional admin bootstrap token; a connector the Meta app secret,
 the verify token and its own channel's token; every one of them the store's credentials.
 Used as: include "chat4all.serviceSecrets" (dict "root" $ "w" $w)
 */}}
@@ -124,7 +124,7 @@ Used as: include "chat4all.serviceSecrets" (dict "root" $ "w" $w)
 {{- $s := .root.Values.secrets -}}
 {{- $pairs := list -}}
 {{- if eq .w.key "api" -}}
-{{- $pairs = list (list "JWT_SECRET" "jwtSecret") (list "AUTH_CLIENTS" "authClients") (list "S3_ACCESS_KEY_ID" "objectStoreAccessKey") (list "S3_SECRET_ACCESS_KEY" "objectStoreSecretKey") -}}
+{{- $pairs = list (list "JWT_SECRET" "jwtSecret") (list "AUTH_CLIENTS" "authClients") (list "S3_ACCESS_KEY_ID" "objectStoreAccessKey") (list "S3_SECRET_ACCESS_KEY" "objectStoreSecretKey") (list "ADMIN_BOOTSTRAP_TOKEN" "adminBootstrapToken") -}}
 {{- else if eq .w.key "gateway" -}}
 {{- $pairs = list (list "JWT_SECRET" "jwtSecret") -}}
 {{- else if eq .w.key "connectors" -}}
