@@ -1,3 +1,5 @@
+import { InMemoryBus } from '../core/adapters/in-memory-bus.ts';
+import { createLogger } from '../core/logger.ts';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -42,6 +44,8 @@ describe('listing a conversation’s messages', () => {
       messages: counted(stores.messages, calls),
       deliveries: counted(stores.deliveries, calls),
       clock: { now: () => Date.now() },
+      bus: new InMemoryBus(4),
+      logger: createLogger('test', 'silent'),
     };
     const page = { limit: 50, after_seq: 0 };
 

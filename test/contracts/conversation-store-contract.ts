@@ -29,12 +29,12 @@ export function conversationStoreContract(name: string, make: StoresFactory) {
       assert.equal(await conversations.removeMember(conversation_id, gone), true);
       assert.equal(await conversations.removeMember(conversation_id, gone), false, 'not a member any more');
       assert.deepEqual((await conversations.getConversation(conversation_id))?.members, users.filter((u) => u !== gone));
-      assert.deepEqual(await conversations.listConversations(gone), []);
-      assert.deepEqual((await conversations.listConversations(stays)).map((c) => c.conversation_id), [conversation_id]);
+      assert.deepEqual((await conversations.listConversations(gone, { limit: 50 })).conversations, []);
+      assert.deepEqual((await conversations.listConversations(stays, { limit: 50 })).conversations.map((c) => c.conversation_id), [conversation_id]);
       assert.equal(await conversations.removeMember(id(), gone), false, 'unknown conversation');
       const back = await conversations.addMember(conversation_id, gone, now());
       assert.ok(back.members.includes(gone));
-      assert.deepEqual((await conversations.listConversations(gone)).map((c) => c.conversation_id), [conversation_id]);
+      assert.deepEqual((await conversations.listConversations(gone, { limit: 50 })).conversations.map((c) => c.conversation_id), [conversation_id]);
     });
   });
 }
