@@ -297,7 +297,7 @@ int main(int argc, char **argv) {
         rd_kafka_mock_cluster_t *mc;
         struct sigaction sa;
         char line[LINE_MAX_LEN];
-        int quit = 0, i;
+        int quit = 0, i, id, attempt;
 
         for (i = 1; i < argc; i++) {
                 if (!strcmp(argv[i], "--brokers") && i + 1 < argc) {
@@ -383,24 +383,49 @@ int main(int argc, char **argv) {
                 return 1;
         }
 
-        mc = rd_kafka_mock_cluster_new(rk, (int)broker_cnt);
-        if (!mc) {
-                fprintf(stderr, "devbroker: rd_kafka_mock_cluster_new failed%s\n",
-                        fixed_port_cnt ? " (is a --port already in use?)" : "");
-                rd_kafka_destroy(rk);
-                return 1;
-        }
-
-        for (i = 0; i < topic_cnt; i++) {
-                rd_kafka_resp_err_t err = create_topic(
-                    mc, (int)broker_cnt, topics[i], topic_parts[i]);
-                if (err) {
-                        fprintf(stderr, "devbroker: topic %s: %s\n", topics[i],
-                                rd_kafka_err2str(err));
-                        rd_kafka_mock_cluster_destroy(mc);
+        /* After a restart on fixed ports, the previous run's clients reconnect
+         * at once, and a Metadata request that names a topic makes the mock
+         * auto-create it with its default partition count. So the brokers stay
+         * down (no new connections) until every topic exists; should a client
+         * still win the race, the cluster is made again. */
+        for (attempt = 1;; attempt++) {
+                rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+                const char *failed      = NULL;
+                fixed_port_next         = 0; /* the same ports again */
+                mc = rd_kafka_mock_cluster_new(rk, (int)broker_cnt);
+                if (!mc) {
+                        fprintf(stderr,
+                                "devbroker: rd_kafka_mock_cluster_new failed%s\n",
+                                fixed_port_cnt ? " (is a --port already in use?)"
+                                               : "");
                         rd_kafka_destroy(rk);
                         return 1;
                 }
+                for (id = 1; id <= (int)broker_cnt; id++)
+                        rd_kafka_mock_broker_set_down(mc, id);
+                for (i = 0; i < topic_cnt && !err; i++) {
+                        err = create_topic(mc, (int)broker_cnt, topics[i],
+                                           topic_parts[i]);
+                        if (err)
+                                failed = topics[i];
+                }
+                if (!err) {
+                        for (id = 1; id <= (int)broker_cnt; id++)
+                                rd_kafka_mock_broker_set_up(mc, id);
+                        break;
+                }
+                rd_kafka_mock_cluster_destroy(mc);
+                if (err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS ||
+                    attempt == 5) {
+                        fprintf(stderr, "devbroker: topic %s: %s\n", failed,
+                                rd_kafka_err2str(err));
+                        rd_kafka_destroy(rk);
+                        return 1;
+                }
+                fprintf(stderr,
+                        "devbroker: topic %s was auto-created by an early "
+                        "client; making the cluster again\n",
+                        failed);
         }
 
         reply("BOOTSTRAP %s", rd_kafka_mock_cluster_bootstraps(mc));
