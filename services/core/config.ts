@@ -1,60 +1,8 @@
 import { z } from 'zod';
 import { KEYSPACE_NAME, type Replication } from './adapters/cassandra/schema.ts';
+import { DEV_SECRETS, SERVICE_KINDS, devSecretsInUse, productionSecretProblems, secretsOf, type SecretKey } from './config-secrets.ts';
 
-/**
- * The built-in development secrets, by the variable they stand in for. They are published (this
- * file), so the dev profile lists the ones in use at start and production refuses every one of them.
- */
-export const DEV_SECRETS = {
-  JWT_SECRET: 'dev-only-jwt-secret-change-me-0123456789',
-  AUTH_CLIENTS: 'demo-client:demo-secret',
-  META_APP_SECRET: 'dev-app-secret',
-  WEBHOOK_VERIFY_TOKEN: 'dev-verify-token',
-  WHATSAPP_TOKEN: 'dev-provider-token',
-  INSTAGRAM_TOKEN: 'dev-provider-token',
-} as const;
-
-/** The secret settings, their variables and the shortest value production accepts. */
-const SECRETS = [
-  { key: 'jwtSecret', env: 'JWT_SECRET', min: 32 },
-  { key: 'authClients', env: 'AUTH_CLIENTS', min: 0 },
-  { key: 'metaAppSecret', env: 'META_APP_SECRET', min: 16 },
-  { key: 'webhookVerifyToken', env: 'WEBHOOK_VERIFY_TOKEN', min: 16 },
-  { key: 'whatsappToken', env: 'WHATSAPP_TOKEN', min: 16 },
-  { key: 'instagramToken', env: 'INSTAGRAM_TOKEN', min: 16 },
-  // Optional and without a dev default: only set while an install creates its first admin.
-  { key: 'adminBootstrapToken', env: 'ADMIN_BOOTSTRAP_TOKEN', min: 32 },
-] as const;
-type SecretKey = (typeof SECRETS)[number]['key'];
-
-/** The shortest secret of a service client (`AUTH_CLIENTS`) production accepts. */
-export const MIN_CLIENT_SECRET_LENGTH = 24;
-
-/** Which process loads the config: each requires only the secrets it reads. */
-export type ServiceKind = 'api' | 'router' | 'connectors' | 'gateway' | 'platform' | 'admin';
-
-/**
- * The secrets a service reads. The connectors, which parse bodies from the internet, hold no JWT
- * secret and no client credentials; the router holds none of these; the one-process platform all.
- */
-export function secretsOf(service: ServiceKind, connectorChannels: readonly string[]): SecretKey[] {
-  switch (service) {
-    case 'api':
-      return ['jwtSecret', 'authClients', 'adminBootstrapToken'];
-    case 'router':
-      return [];
-    case 'admin':
-      // `chat4all admin`: an operator's command that reads only the store settings.
-      return [];
-    case 'gateway':
-      // It verifies the API's access tokens.
-      return ['jwtSecret'];
-    case 'connectors':
-      return ['metaAppSecret', 'webhookVerifyToken', ...connectorChannels.map((c) => (c === 'whatsapp' ? 'whatsappToken' : 'instagramToken') as SecretKey)];
-    case 'platform':
-      return SECRETS.map((s) => s.key);
-  }
-}
+export { DEV_SECRETS, MIN_CLIENT_SECRET_LENGTH, secretsOf, type ServiceKind } from './config-secrets.ts';
 
 /** The least scrypt N production accepts: OWASP's recommendation for scrypt (N=2^17, r=8, p=1). */
 export const SCRYPT_MIN_PRODUCTION_COST = 2 ** 17;
@@ -76,7 +24,7 @@ export const configFields = z.object({
      * Which process this is (each `main.ts` passes its own): production requires only the secrets
      * this service reads (`secretsOf`). @default platform (every secret)
      */
-    service: z.enum(['api', 'router', 'connectors', 'gateway', 'platform', 'admin']).default('platform').describe('CHAT4ALL_SERVICE'),
+    service: z.enum(SERVICE_KINDS).default('platform').describe('CHAT4ALL_SERVICE'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('LOG_LEVEL'),
     /** Folder for the embedded stores. @default .data */
     dataDir: z.string().min(1).default('.data').describe('DATA_DIR'),
@@ -450,34 +398,7 @@ export const configFields = z.object({
 export const configSchema = configFields
   .superRefine((c, ctx) => {
     if (c.profile === 'production') {
-      const needed = secretsOf(c.service, c.connectorChannels);
-      const devValues = new Set<string>(Object.values(DEV_SECRETS));
-      for (const { key, env, min } of SECRETS) {
-        const value = c[key];
-        if (!value) {
-          // AUTH_CLIENTS may be empty: then no service client can get a token. No bootstrap token:
-          // no `POST /v1/admin/bootstrap`.
-          if (needed.includes(key) && key !== 'authClients' && key !== 'adminBootstrapToken') {
-            ctx.addIssue({ code: 'custom', path: [key], message: `${env} is required when CHAT4ALL_PROFILE=production (service ${c.service}): set it from your secret store` });
-          }
-          continue;
-        }
-        if (key === 'authClients') {
-          for (const part of value.split(',').map((x) => x.trim()).filter(Boolean)) {
-            const i = part.indexOf(':');
-            const [id, secret] = i > 0 ? [part.slice(0, i), part.slice(i + 1)] : [part, ''];
-            if (secret === 'demo-secret' || devValues.has(part)) {
-              ctx.addIssue({ code: 'custom', path: [key], message: `AUTH_CLIENTS gives client ${id} the published dev secret: generate one (e.g. openssl rand -base64 32) for CHAT4ALL_PROFILE=production` });
-            } else if (secret.length < MIN_CLIENT_SECRET_LENGTH) {
-              ctx.addIssue({ code: 'custom', path: [key], message: `AUTH_CLIENTS: the secret of client ${id} is ${secret.length} characters, production needs at least ${MIN_CLIENT_SECRET_LENGTH}: generate a longer one (openssl rand -base64 32)` });
-            }
-          }
-        } else if (devValues.has(value)) {
-          ctx.addIssue({ code: 'custom', path: [key], message: `${env} is a published dev default, refused when CHAT4ALL_PROFILE=production: set a value of your own from your secret store` });
-        } else if (value.length < min) {
-          ctx.addIssue({ code: 'custom', path: [key], message: `${env} is ${value.length} characters, production needs at least ${min}: generate a longer one (openssl rand -base64 ${Math.max(32, min)})` });
-        }
-      }
+      for (const problem of productionSecretProblems(c)) ctx.addIssue({ code: 'custom', ...problem });
       if (c.identityVerification === 'off') {
         ctx.addIssue({
           code: 'custom',
@@ -562,18 +483,6 @@ export const configSchema = configFields
   });
 
 export type Config = z.output<typeof configSchema>;
-
-/** The variables among `keys` whose value is a published dev default, unset or set to it. */
-function devSecretsInUse(c: Partial<Record<SecretKey, string>>, keys: readonly SecretKey[]): (keyof typeof DEV_SECRETS)[] {
-  const isDev = (env: string): env is keyof typeof DEV_SECRETS => env in DEV_SECRETS;
-  return SECRETS.flatMap(({ key, env }) => {
-    // A secret without a dev default (ADMIN_BOOTSTRAP_TOKEN) is never "a dev value in use".
-    if (!keys.includes(key) || !isDev(env)) return [];
-    const value = c[key];
-    const inUse = value === undefined || (key === 'authClients' ? /(^|,)\s*[^:,]+:demo-secret\s*(,|$)/.test(value) : value === DEV_SECRETS[env]);
-    return inUse ? [env] : [];
-  });
-}
 
 function parseClients(spec: string): Map<string, string> {
   const out = new Map<string, string>();
