@@ -26,6 +26,14 @@ export const simConfigSchema = z.object({
   SIM_WEBHOOK_WHATSAPP_URL: optionalUrl('SIM_WEBHOOK_WHATSAPP_URL'),
   /** @default none */
   SIM_WEBHOOK_INSTAGRAM_URL: optionalUrl('SIM_WEBHOOK_INSTAGRAM_URL'),
+  /** @default 8000 */
+  SIM_MEDIA_FETCH_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(600_000)
+    .default(8000)
+    .describe('SIM_MEDIA_FETCH_TIMEOUT_MS: how long fetching one media link may take, body included'),
   /** @default "info" */
   SIM_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('SIM_LOG_LEVEL: pino log level'),
 });

@@ -1,7 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { verifyWebhookSignature } from './signature.ts';
-import { call, provider, startReceiver, startSim, TEST_SECRET, waitFor, webhooksIdle, type RunningSim, type WebhookReceiver } from './test-support.ts';
+import {
+  call,
+  provider,
+  startMediaServer,
+  startReceiver,
+  startSim,
+  TEST_SECRET,
+  waitFor,
+  webhooksIdle,
+  type MediaServer,
+  type RunningSim,
+  type WebhookReceiver,
+} from './test-support.ts';
 
 const ACCOUNT = '17841400000000077';
 
@@ -9,8 +21,12 @@ describe('Instagram Messaging API', () => {
   let run: RunningSim;
   let receiver: WebhookReceiver;
   let sendUrl: string;
+  let media: MediaServer;
 
   before(async () => {
+    media = await startMediaServer();
+    media.serve('/p.png', { size: 1000, contentType: 'image/png' });
+    media.serve('/v.mp4', { size: 1000, contentType: 'video/mp4' });
     receiver = await startReceiver();
     run = await startSim({ instagram: { accountId: ACCOUNT } });
     sendUrl = `${run.url}/v21.0/me/messages`;
@@ -18,6 +34,7 @@ describe('Instagram Messaging API', () => {
   after(async () => {
     await run.stop();
     await receiver.close();
+    await media.close();
   });
   beforeEach(async () => {
     await call('POST', `${run.url}/_sim/reset`);
@@ -65,7 +82,7 @@ describe('Instagram Messaging API', () => {
   });
 
   test('echoes an attachment as attachments[] with its metadata', async () => {
-    const url = 'https://cdn.example.com/p.png';
+    const url = `${media.url}/p.png`;
     const res = await provider(sendUrl, { recipient: { id: '42' }, message: { attachment: { type: 'image', payload: { url } }, metadata: 'd-9' } });
     assert.equal(res.status, 200);
     await webhooksIdle(run);
@@ -108,14 +125,14 @@ describe('Instagram Messaging API', () => {
   });
 
   test('accepts attachments and rejects an unknown attachment type', async () => {
-    const ok = await provider(sendUrl, { recipient: { id: '1' }, message: { attachment: { type: 'video', payload: { url: 'https://cdn.example.com/v.mp4' } } } });
+    const ok = await provider(sendUrl, { recipient: { id: '1' }, message: { attachment: { type: 'video', payload: { url: `${media.url}/v.mp4` } } } });
     assert.equal(ok.status, 200);
     const bad = await provider(sendUrl, { recipient: { id: '1' }, message: { attachment: { type: 'sticker', payload: { url: 'https://cdn.example.com/s' } } } });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.code, 100);
     const [entry] = (await call('GET', `${run.url}/_sim/received`)).body.received;
     assert.equal(entry.type, 'video');
-    assert.equal(entry.media.link, 'https://cdn.example.com/v.mp4');
+    assert.equal(entry.media.link, `${media.url}/v.mp4`);
   });
 
   test('rejects a body without recipient or message with code 100', async () => {

@@ -26,6 +26,7 @@ const sim = createProviderSim({
     ...(config.SIM_WEBHOOK_WHATSAPP_URL ? { whatsapp: config.SIM_WEBHOOK_WHATSAPP_URL } : {}),
     ...(config.SIM_WEBHOOK_INSTAGRAM_URL ? { instagram: config.SIM_WEBHOOK_INSTAGRAM_URL } : {}),
   },
+  mediaFetchTimeoutMs: config.SIM_MEDIA_FETCH_TIMEOUT_MS,
   logger,
 });
 

@@ -7,6 +7,8 @@ export interface MetaErrorBody {
     message: string;
     type: string;
     code: number;
+    /** Meta's finer reason within `code` (Instagram: `2018008` the attachment could not be fetched). */
+    error_subcode?: number;
     error_data?: { messaging_product?: 'whatsapp'; details: string };
     fbtrace_id: string;
   };
@@ -34,7 +36,15 @@ const TITLES: Record<number, string> = {
   131047: 'Re-engagement message',
   131048: 'Spam rate limit hit',
   131049: 'Meta chose not to deliver',
+  131053: 'Media upload error',
   131056: '(Business Account, Consumer Account) pair rate limit hit',
+};
+
+/** Messages of Instagram (Messenger Platform) subcodes of code 100 for attachments. */
+const SUBCODE_TITLES: Record<number, string> = {
+  2018008: 'Failed to fetch the file from the url',
+  2018047: 'Upload attachment failure',
+  2018109: 'Attachment size exceeds allowable limit',
 };
 
 /** Codes a client should retry later; the simulator answers them with HTTP 429 and `Retry-After`. */
@@ -61,18 +71,20 @@ export function fbtraceId(): string {
 }
 
 /**
- * Builds the answer for a Meta error `code`; `details` goes to `error_data.details`
- * (defaults to the code's title).
+ * Builds the answer for a Meta error `code` (and `subcode`, given as `error_subcode`);
+ * `details` goes to `error_data.details` (defaults to the subcode's or code's title).
  */
-export function metaError(channel: Channel, code: number, details?: string): MetaErrorAnswer {
-  const title = TITLES[code] ?? 'Simulated provider error';
+export function metaError(channel: Channel, code: number, details?: string, subcode?: number): MetaErrorAnswer {
+  const title = (subcode !== undefined ? SUBCODE_TITLES[subcode] : undefined) ?? TITLES[code] ?? 'Simulated provider error';
   const headers: Record<string, string> = {};
   if (RATE_LIMIT_CODES.has(code)) headers['retry-after'] = '1';
   if (code === 190) headers['www-authenticate'] = 'OAuth "Facebook Platform" "invalid_token" "Invalid OAuth access token"';
   const error: MetaErrorBody['error'] = {
-    message: `(#${code}) ${details ?? title}`,
+    // With a subcode Meta's message is the subcode's fixed text; the specifics are in the details.
+    message: `(#${code}) ${subcode !== undefined ? title : (details ?? title)}`,
     type: 'OAuthException',
     code,
+    ...(subcode !== undefined ? { error_subcode: subcode } : {}),
     error_data: { details: details ?? title },
     fbtrace_id: fbtraceId(),
   };

@@ -3,11 +3,12 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { Channel } from './channel.ts';
 import { newMid, parseInstagramSend, type InstagramSend } from './instagram-api.ts';
 import { isRecord, parseJsonBody, type JsonBody } from './json-body.ts';
+import { checkMediaLink } from './media-check.ts';
 import { metaError } from './meta-error.ts';
 import type { SimContext } from './sim-context.ts';
 import type { RequestOutcome } from './sim-metrics.ts';
 import { emitInstagramEvents, emitWhatsAppStatuses } from './webhook-events.ts';
-import { newWamid, parseWhatsAppSend, type WhatsAppSend } from './whatsapp-api.ts';
+import { newWamid, parseWhatsAppSend, type WhatsAppSend, type WhatsAppStatusError } from './whatsapp-api.ts';
 
 const VERSION = /^v\d+\.\d+$/;
 
@@ -83,9 +84,13 @@ export function createProviderRouter(ctx: SimContext): Router {
 
     const answer =
       channel === 'whatsapp'
-        ? acceptWhatsApp(ctx, nodeId, parsed.value as WhatsAppSend)
-        : acceptInstagram(ctx, nodeId, parsed.value as InstagramSend);
-    if ('code' in answer) return reject(answer.code, 'rejected');
+        ? await acceptWhatsApp(ctx, nodeId, parsed.value as WhatsAppSend)
+        : await acceptInstagram(ctx, nodeId, parsed.value as InstagramSend);
+    if ('code' in answer) {
+      const answerError = metaError(channel, answer.code, answer.details, answer.subcode);
+      stats.outcome(channel, 'rejected', answer.code);
+      return void res.status(answerError.status).set(answerError.headers).json(answerError.body);
+    }
     stats.outcome(channel, 'accepted');
     if (answer.logged && roll(faults.lost_response_rate)) {
       stats.fault(channel, 'lost_response');
@@ -105,11 +110,29 @@ export function createProviderRouter(ctx: SimContext): Router {
   return router;
 }
 
-type Acceptance = { code: number } | { logged: boolean; body: unknown };
+type Acceptance = { code: number; subcode?: number; details?: string } | { logged: boolean; body: unknown };
 
-function acceptWhatsApp(ctx: SimContext, phoneNumberId: string, send: WhatsAppSend): Acceptance {
+/** Meta's code for a WhatsApp media it could not fetch or would not take, reported in a `failed` status. */
+const WHATSAPP_MEDIA_ERROR = 131053;
+
+/** Instagram's code 100 subcodes for an attachment, answered at once by the Send API. */
+const INSTAGRAM_MEDIA_SUBCODES = { fetch: 2018008, size: 2018109, type: 2018047 } as const;
+
+async function acceptWhatsApp(ctx: SimContext, phoneNumberId: string, send: WhatsAppSend): Promise<Acceptance> {
   if (send.kind === 'mark_read') return { logged: false, body: { success: true } };
   if (ctx.state.config.undeliverable.whatsapp.has(send.waId)) return { code: 131026 };
+  // The Cloud API takes a media message at once and fetches the link afterwards; a media it cannot
+  // fetch or will not take comes back as a `failed` status webhook (131053), never as an answer.
+  let media = send.media;
+  let failed: WhatsAppStatusError | undefined;
+  if (media?.link !== undefined) {
+    const check = await checkMediaLink('whatsapp', send.type, media.link, ctx.mediaFetchTimeoutMs);
+    if (check.ok) media = { ...media, fetched: check.fetched };
+    else {
+      failed = { code: WHATSAPP_MEDIA_ERROR, title: 'Media upload error', details: check.refusal.details };
+      media = { ...media, fetch_error: { code: WHATSAPP_MEDIA_ERROR, ...check.refusal } };
+    }
+  }
   const id = newWamid();
   const now = ctx.clock.now();
   ctx.state.received.record({
@@ -117,7 +140,7 @@ function acceptWhatsApp(ctx: SimContext, phoneNumberId: string, send: WhatsAppSe
     to: send.waId,
     type: send.type,
     ...(send.text !== undefined ? { text: send.text } : {}),
-    ...(send.media !== undefined ? { media: send.media } : {}),
+    ...(media !== undefined ? { media } : {}),
     provider_message_id: id,
     ...(send.callbackData !== undefined ? { reference: send.callbackData } : {}),
     at: new Date(now).toISOString(),
@@ -128,6 +151,7 @@ function acceptWhatsApp(ctx: SimContext, phoneNumberId: string, send: WhatsAppSe
     recipientId: send.waId,
     sentAtMs: now,
     ...(send.callbackData !== undefined ? { callbackData: send.callbackData } : {}),
+    ...(failed !== undefined ? { failed } : {}),
   });
   return {
     logged: true,
@@ -135,9 +159,21 @@ function acceptWhatsApp(ctx: SimContext, phoneNumberId: string, send: WhatsAppSe
   };
 }
 
-function acceptInstagram(ctx: SimContext, nodeId: string, send: InstagramSend): Acceptance {
+async function acceptInstagram(ctx: SimContext, nodeId: string, send: InstagramSend): Promise<Acceptance> {
   if (send.kind === 'sender_action') return { logged: false, body: { recipient_id: send.recipientId } };
   if (ctx.state.config.undeliverable.instagram.has(send.recipientId)) return { code: 551 };
+  // The Send API fetches an attachment's URL during the call and refuses the call when it cannot.
+  let media = send.media;
+  if (media?.link !== undefined) {
+    const check = await checkMediaLink('instagram', send.type, media.link, ctx.mediaFetchTimeoutMs);
+    if (!check.ok) {
+      const { reason, details } = check.refusal;
+      const subcode =
+        reason === 'too_large' ? INSTAGRAM_MEDIA_SUBCODES.size : reason === 'unsupported_type' ? INSTAGRAM_MEDIA_SUBCODES.type : INSTAGRAM_MEDIA_SUBCODES.fetch;
+      return { code: 100, subcode, details };
+    }
+    media = { ...media, fetched: check.fetched };
+  }
   const mid = newMid();
   const now = ctx.clock.now();
   ctx.state.received.record({
@@ -145,7 +181,7 @@ function acceptInstagram(ctx: SimContext, nodeId: string, send: InstagramSend): 
     to: send.recipientId,
     type: send.type,
     ...(send.text !== undefined ? { text: send.text } : {}),
-    ...(send.media !== undefined ? { media: send.media } : {}),
+    ...(media !== undefined ? { media } : {}),
     provider_message_id: mid,
     ...(send.metadata !== undefined ? { reference: send.metadata } : {}),
     at: new Date(now).toISOString(),

@@ -1,4 +1,5 @@
 import type { Channel } from './channel.ts';
+import type { FetchedMedia, MediaRefusal } from './media-check.ts';
 
 /** Media of an accepted message: WhatsApp `link` or `id`, Instagram `payload.url` as `link`. */
 export interface ReceivedMedia {
@@ -6,6 +7,13 @@ export interface ReceivedMedia {
   id?: string;
   caption?: string;
   filename?: string;
+  /** What the simulator fetched from `link`: size in bytes, sha256 (hex) and content type. */
+  fetched?: FetchedMedia;
+  /**
+   * Why the media was refused after the call was accepted (WhatsApp reports it in a `failed`
+   * status webhook, with `code` 131053); the recipient got nothing.
+   */
+  fetch_error?: MediaRefusal & { code: number };
 }
 
 /** One provider call the simulator accepted (answered 200), as recorded. */

@@ -33,6 +33,8 @@ export interface SimContext {
   instagram: InstagramAccount;
   /** How long a `timeout_rate` / `lost_response_rate` call is held before its socket is destroyed. */
   timeoutHoldMs: number;
+  /** How long fetching one media link may take, body included. */
+  mediaFetchTimeoutMs: number;
   state: SimState;
   /** Puts config, faults, received log and stats back to the start and cancels pending webhooks. */
   reset(): void;

@@ -37,6 +37,8 @@ export interface ProviderSimOptions {
   webhookRetry?: Partial<WebhookRetryPolicy>;
   /** How long a timed-out call is held before its socket is destroyed. @default 30000 */
   timeoutHoldMs?: number;
+  /** How long fetching a media link (`link`, `payload.url`) may take, body included. @default 8000 (under the connectors' 10 s provider timeout: the simulator fetches before it answers) */
+  mediaFetchTimeoutMs?: number;
   /** Simulated WhatsApp Business account. @default { wabaId: "100000000000001", phoneNumberId: "100000000000002", displayPhoneNumber: "15550000000" } */
   whatsapp?: Partial<WhatsAppAccount>;
   /** Simulated Instagram account. @default { accountId: "17841400000000001" } */
@@ -91,6 +93,7 @@ export function createProviderSim(options: ProviderSimOptions): ProviderSim {
     whatsapp: { wabaId: '100000000000001', phoneNumberId: '100000000000002', displayPhoneNumber: '15550000000', ...options.whatsapp },
     instagram: { accountId: '17841400000000001', ...options.instagram },
     timeoutHoldMs: options.timeoutHoldMs ?? 30_000,
+    mediaFetchTimeoutMs: options.mediaFetchTimeoutMs ?? 8000,
     state,
     reset() {
       dispatcher.cancelAll();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createProviderSim, type ProviderSim, type ProviderSimOptions } from './sim.ts';
@@ -125,4 +126,80 @@ export async function webhooksIdle(run: RunningSim): Promise<void> {
 /** A WhatsApp text send body. */
 export function waText(to: string, body: string): unknown {
   return { messaging_product: 'whatsapp', recipient_type: 'individual', to, type: 'text', text: { preview_url: false, body } };
+}
+
+/** One object a {@link MediaServer} serves. */
+export interface ServedMedia {
+  size: number;
+  contentType: string;
+  /** Answer this status instead of the bytes. */
+  status?: number;
+}
+
+/** A loopback server of media files, the link a provider fetches in tests. */
+export interface MediaServer {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  /** Serves `media` at `path` (`/a.png`) and returns its URL. */
+  serve(path: string, media: ServedMedia): string;
+  /** How many GETs each path got. */
+  hits: Map<string, number>;
+  close(): Promise<void>;
+}
+
+const CHUNK = 64 * 1024;
+const PATTERN = Buffer.from(Array.from({ length: CHUNK + 251 }, (_, i) => i % 251));
+
+/**
+ * Deterministic content of `size` bytes (byte i is `i % 251`), in 64 KiB chunks made on demand, so
+ * a large media never sits in memory whole.
+ */
+export function* mediaBytes(size: number): Generator<Buffer> {
+  for (let start = 0; start < size; start += CHUNK) {
+    const offset = start % 251;
+    yield PATTERN.subarray(offset, offset + Math.min(CHUNK, size - start));
+  }
+}
+
+/** The sha256 (hex) of {@link mediaBytes}`(size)`. */
+export function mediaSha256(size: number): string {
+  const hash = createHash('sha256');
+  for (const chunk of mediaBytes(size)) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/** Starts a media server; unknown paths answer 404. */
+export async function startMediaServer(): Promise<MediaServer> {
+  const served = new Map<string, ServedMedia>();
+  const hits = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    hits.set(path, (hits.get(path) ?? 0) + 1);
+    const media = served.get(path);
+    if (!media || media.status !== undefined) {
+      res.statusCode = media?.status ?? 404;
+      return void res.end();
+    }
+    res.writeHead(200, { 'content-type': media.contentType, 'content-length': String(media.size) });
+    const chunks = mediaBytes(media.size);
+    const next = (): void => {
+      for (;;) {
+        const c = chunks.next();
+        if (c.done) return void res.end();
+        if (!res.write(c.value)) return void res.once('drain', next);
+      }
+    };
+    res.on('close', () => void chunks.return(undefined));
+    next();
+  });
+  const url = await listen(server);
+  return {
+    url,
+    hits,
+    serve(path, media) {
+      served.set(path, media);
+      return `${url}${path}`;
+    },
+    close: () => closeServer(server),
+  };
 }

@@ -2,23 +2,27 @@ import type { Channel } from './channel.ts';
 import { instagramEchoWebhook, instagramInboundWebhook, instagramReadWebhook, newMid } from './instagram-api.ts';
 import type { SimContext } from './sim-context.ts';
 import { planStatuses } from './status-plan.ts';
-import { newWamid, whatsAppInboundWebhook, whatsAppStatusWebhook, type WhatsAppStatus } from './whatsapp-api.ts';
+import { newWamid, whatsAppInboundWebhook, whatsAppStatusWebhook, type WhatsAppStatus, type WhatsAppStatusError } from './whatsapp-api.ts';
 
 /**
  * Emits `sent`, `delivered` and (with auto-read) `read` for an accepted WhatsApp send; each
- * carries the send's `biz_opaque_callback_data` when it had one.
+ * carries the send's `biz_opaque_callback_data` when it had one. A send that `failed` (its media
+ * could not be fetched or was refused) gets one `failed` status with the error, at the `sent`
+ * delay, and nothing else: the Cloud API accepts a media message before it fetches the media.
  */
 export function emitWhatsAppStatuses(
   ctx: SimContext,
-  message: { phoneNumberId: string; messageId: string; recipientId: string; sentAtMs: number; callbackData?: string },
+  message: { phoneNumberId: string; messageId: string; recipientId: string; sentAtMs: number; callbackData?: string; failed?: WhatsAppStatusError },
 ): void {
   const { config } = ctx.state;
   const delays = config.webhookDelaysMs;
-  const statuses: Array<{ status: WhatsAppStatus; delayMs: number }> = [
-    { status: 'sent', delayMs: delays.sent },
-    { status: 'delivered', delayMs: delays.delivered },
-  ];
-  if (config.autoRead) statuses.push({ status: 'read', delayMs: delays.read });
+  const statuses: Array<{ status: WhatsAppStatus; delayMs: number }> = message.failed
+    ? [{ status: 'failed', delayMs: delays.sent }]
+    : [
+        { status: 'sent', delayMs: delays.sent },
+        { status: 'delivered', delayMs: delays.delivered },
+      ];
+  if (config.autoRead && !message.failed) statuses.push({ status: 'read', delayMs: delays.read });
   const plan = planStatuses(statuses, config, ctx.random);
   ctx.dispatcher.dispatch(
     'whatsapp',
@@ -31,6 +35,7 @@ export function emitWhatsAppStatuses(
         timestampMs: message.sentAtMs + p.nominalDelayMs,
         recipientId: message.recipientId,
         ...(message.callbackData !== undefined ? { callbackData: message.callbackData } : {}),
+        ...(message.failed !== undefined ? { error: message.failed } : {}),
       }),
     })),
     config.order === 'in_order',

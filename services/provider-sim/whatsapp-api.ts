@@ -27,7 +27,14 @@ export type WhatsAppSend =
   | { kind: 'mark_read'; messageId: string };
 
 /** Status values the simulator emits. */
-export type WhatsAppStatus = 'sent' | 'delivered' | 'read';
+export type WhatsAppStatus = 'sent' | 'delivered' | 'read' | 'failed';
+
+/** One entry of a `failed` status's `errors[]`, as the Cloud API reports it. */
+export interface WhatsAppStatusError {
+  code: number;
+  title: string;
+  details: string;
+}
 
 /** A new message id shaped like WhatsApp's `wamid.…`. */
 export function newWamid(): string {
@@ -135,11 +142,20 @@ const unixSeconds = (ms: number): string => String(Math.floor(ms / 1000));
 
 /**
  * A status webhook (`value.statuses[]`) for one sent message; `callbackData` (the send's
- * `biz_opaque_callback_data`) is echoed as the status's `biz_opaque_callback_data` when given.
+ * `biz_opaque_callback_data`) is echoed as the status's `biz_opaque_callback_data` when given;
+ * `error` (a `failed` status) becomes its `errors[]`.
  */
 export function whatsAppStatusWebhook(
   account: WhatsAppAccount,
-  status: { phoneNumberId: string; messageId: string; status: WhatsAppStatus; timestampMs: number; recipientId: string; callbackData?: string },
+  status: {
+    phoneNumberId: string;
+    messageId: string;
+    status: WhatsAppStatus;
+    timestampMs: number;
+    recipientId: string;
+    callbackData?: string;
+    error?: WhatsAppStatusError;
+  },
 ): unknown {
   return envelope(account, status.phoneNumberId, {
     statuses: [
@@ -149,6 +165,19 @@ export function whatsAppStatusWebhook(
         timestamp: unixSeconds(status.timestampMs),
         recipient_id: status.recipientId,
         ...(status.callbackData !== undefined ? { biz_opaque_callback_data: status.callbackData } : {}),
+        ...(status.error !== undefined
+          ? {
+              errors: [
+                {
+                  code: status.error.code,
+                  title: status.error.title,
+                  message: status.error.title,
+                  error_data: { details: status.error.details },
+                  href: 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/',
+                },
+              ],
+            }
+          : {}),
       },
     ],
   });

@@ -4,12 +4,14 @@ import { verifyWebhookSignature } from './signature.ts';
 import {
   call,
   provider,
+  startMediaServer,
   startReceiver,
   startSim,
   TEST_SECRET,
   waitFor,
   waText,
   webhooksIdle,
+  type MediaServer,
   type RunningSim,
   type WebhookReceiver,
 } from './test-support.ts';
@@ -18,8 +20,12 @@ describe('WhatsApp Cloud API', () => {
   let run: RunningSim;
   let receiver: WebhookReceiver;
   let sendUrl: string;
+  let media: MediaServer;
 
   before(async () => {
+    media = await startMediaServer();
+    media.serve('/a.pdf', { size: 1000, contentType: 'application/pdf' });
+    media.serve('/a.png', { size: 1000, contentType: 'image/png' });
     receiver = await startReceiver();
     run = await startSim();
     sendUrl = `${run.url}/v21.0/106540352242922/messages`;
@@ -27,6 +33,7 @@ describe('WhatsApp Cloud API', () => {
   after(async () => {
     await run.stop();
     await receiver.close();
+    await media.close();
   });
   beforeEach(async () => {
     await call('POST', `${run.url}/_sim/reset`);
@@ -103,8 +110,8 @@ describe('WhatsApp Cloud API', () => {
 
   test('echoes biz_opaque_callback_data of a media send too; a send without it has no such key', async () => {
     await call('POST', `${run.url}/_sim/config`, { auto_read: false });
-    const media = { messaging_product: 'whatsapp', to: '5511999999999', type: 'document', document: { link: 'https://cdn.example.com/a.pdf' }, biz_opaque_callback_data: 'd-7' };
-    assert.equal((await provider(sendUrl, media)).status, 200);
+    const send = { messaging_product: 'whatsapp', to: '5511999999999', type: 'document', document: { link: `${media.url}/a.pdf` }, biz_opaque_callback_data: 'd-7' };
+    assert.equal((await provider(sendUrl, send)).status, 200);
     await webhooksIdle(run);
     assert.deepEqual(receiver.requests.map((h) => h.body.entry[0].changes[0].value.statuses[0].biz_opaque_callback_data), ['d-7', 'd-7']);
     receiver.requests.length = 0;
@@ -122,13 +129,13 @@ describe('WhatsApp Cloud API', () => {
   });
 
   test('accepts media by link or id, with a caption of 1024 characters', async () => {
-    const image = await provider(sendUrl, { messaging_product: 'whatsapp', to: '5511999999999', type: 'image', image: { link: 'https://cdn.example.com/a.png', caption: 'c'.repeat(1024) } });
+    const image = await provider(sendUrl, { messaging_product: 'whatsapp', to: '5511999999999', type: 'image', image: { link: `${media.url}/a.png`, caption: 'c'.repeat(1024) } });
     assert.equal(image.status, 200);
     const doc = await provider(sendUrl, { messaging_product: 'whatsapp', to: '5511999999999', type: 'document', document: { id: '1234', filename: 'a.pdf' } });
     assert.equal(doc.status, 200);
     const received = (await call('GET', `${run.url}/_sim/received`)).body.received;
     assert.equal(received[0].type, 'image');
-    assert.equal(received[0].media.link, 'https://cdn.example.com/a.png');
+    assert.equal(received[0].media.link, `${media.url}/a.png`);
     assert.deepEqual(received[1].media, { id: '1234', filename: 'a.pdf' });
   });
 
