@@ -238,6 +238,11 @@ export const historyView = z
     recipient_id: z.string().optional(),
     channel: z.string().optional(),
     error: deliveryError.optional(),
+    fallback: z
+      .literal('link')
+      .optional()
+      .describe('Set on an entry that notes a fallback, not a status change: the file went as a text with a download link.'),
+    reason: z.literal('over_channel_limit').optional().describe('Why the fallback: the file is larger than the channel takes for its kind of media.'),
   })
   .register(apiSchemas, { id: 'HistoryEntry' });
 

@@ -39,6 +39,8 @@ export function historyJson(h: HistoryEntry): z.infer<typeof historyView> {
   if (h.recipient_id) out.recipient_id = h.recipient_id;
   if (h.channel) out.channel = h.channel;
   if (h.error) out.error = h.error;
+  if (h.fallback) out.fallback = h.fallback;
+  if (h.reason) out.reason = h.reason;
   return out;
 }
 

@@ -65,6 +65,28 @@ export function deliveryStoreContract(name: string, make: StoresFactory) {
       assert.equal((await undispatched()).length, 0);
     });
 
+    it('notes a fallback in the history with the status it had, in time order, without changing the status', async () => {
+      const { messages, deliveries } = ctx.stores;
+      const { b, message_id } = await conversationWithMessage(ctx.stores);
+      const routed = await messages.routeMessage(message_id, [{ recipient_id: b, channel: 'whatsapp', address: '+55' }], later(10));
+      const delivery_id = routed.deliveries[0]!.delivery_id;
+      await deliveries.recordProviderRef(delivery_id, `wamid.${id()}`);
+      const fallback = { fallback: 'link', reason: 'over_channel_limit' } as const;
+      assert.equal(await deliveries.recordFallback(delivery_id, fallback, later(20)), true);
+      await deliveries.applyStatus({ delivery_id, status: 'DELIVERED', at: later(30), source: 't' });
+      const history = await messages.history(message_id);
+      assert.deepEqual(
+        history.map((h) => [h.status, h.fallback ?? null, h.reason ?? null]),
+        [['SENT', null, null], ['SENT', null, null], ['SENT', 'link', 'over_channel_limit'], ['DELIVERED', null, null]],
+      );
+      const note = history[2]!;
+      assert.equal(note.delivery_id, delivery_id);
+      assert.equal(note.recipient_id, b);
+      assert.equal(note.channel, 'whatsapp');
+      assert.equal((await deliveries.getDelivery(delivery_id))!.status, 'DELIVERED', 'a note is not a status change');
+      assert.equal(await deliveries.recordFallback(id(), fallback, now()), false);
+    });
+
     it('parks a delivery until it is due and keeps it among the unsent', async () => {
       const { messages, deliveries } = ctx.stores;
       const { b, message_id, conversation_id } = await conversationWithMessage(ctx.stores);

@@ -84,6 +84,21 @@ export interface HistoryEntry {
   channel?: Channel;
   delivery_id?: string;
   error?: DeliveryError;
+  /** Set on an entry that notes a fallback (not a status change): what went out instead. */
+  fallback?: DeliveryFallback['fallback'];
+  /** Why the fallback, with `fallback`. */
+  reason?: DeliveryFallback['reason'];
+}
+
+/**
+ * A delivery that went out in another form than asked: a file over the channel's media limit
+ * went as a text with the caption and a download link. Noted in the message's history.
+ */
+export interface DeliveryFallback {
+  /** `link`: a text with a download link instead of the media. */
+  fallback: 'link';
+  /** `over_channel_limit`: the file is larger than the channel takes for its kind of media. */
+  reason: 'over_channel_limit';
 }
 
 /** A status change reported for one delivery (by a connector, the API or a timer). */

@@ -1,4 +1,4 @@
-import type { Delivery, DeliveryError, ExternalChannel, StatusEvent } from '../domain/types.ts';
+import type { Delivery, DeliveryError, DeliveryFallback, ExternalChannel, StatusEvent } from '../domain/types.ts';
 
 /** The outcome of applying a status event. */
 export interface ApplyResult {
@@ -51,6 +51,13 @@ export interface DeliveryStore {
    * status really changed. Returns whether it applied.
    */
   applyStatus(event: StatusEvent): Promise<ApplyResult>;
+  /**
+   * Notes in the message's history that this delivery went out in another form than asked (a
+   * file sent as a download link): an entry with the delivery's current status, `at`, and the
+   * fallback, listed by `MessageStore.history` in time order. Not a status change, so client
+   * webhooks are not told. Returns false (noting nothing) when there is no such delivery.
+   */
+  recordFallback(deliveryId: string, fallback: DeliveryFallback, at: string): Promise<boolean>;
 }
 
-export type { DeliveryError };
+export type { DeliveryError, DeliveryFallback };

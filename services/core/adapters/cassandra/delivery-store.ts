@@ -1,6 +1,6 @@
 import { awaitsProvider } from '../../domain/delivery.ts';
 import { canTransition } from '../../domain/status.ts';
-import type { Delivery, DeliveryError, ExternalChannel, StatusEvent } from '../../domain/types.ts';
+import type { Delivery, DeliveryError, DeliveryFallback, ExternalChannel, StatusEvent } from '../../domain/types.ts';
 import { unavailable } from '../../errors.ts';
 import type { ApplyResult, DeliveryStore } from '../../ports/delivery-store.ts';
 import type { CassandraContext } from './context.ts';
@@ -166,6 +166,14 @@ export class CassandraDeliveryStore implements DeliveryStore {
     if (!ref) return null;
     const d = await this.readDelivery(String(ref.delivery_id));
     return d && d.channel === channel && d.provider_message_id === providerMessageId ? publicDelivery(d) : null;
+  }
+
+  async recordFallback(deliveryId: string, fallback: DeliveryFallback, at: string) {
+    const d = await this.readDelivery(deliveryId);
+    if (!d) return false;
+    // A time-based id like a history entry's, so notes and status changes sort together.
+    await this.ctx.db.run(CQL.insertNote, [d.message_id, this.ctx.ids.next(), d.delivery_id, d.recipient_id, d.channel, d.status, at, JSON.stringify(fallback)]);
+    return true;
   }
 
   async applyStatus(e: StatusEvent): Promise<ApplyResult> {

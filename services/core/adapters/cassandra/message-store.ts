@@ -8,7 +8,7 @@ import { PARALLEL, eachLimited } from './each-limited.ts';
 import { isoKey } from './keys.ts';
 import { readMessage } from './read-message.ts';
 import { Routing } from './routing.ts';
-import { messageRow, publicDelivery, toHistoryEntry, toMessage, toStoredHistory, type StoredMessage } from './rows.ts';
+import { messageRow, publicDelivery, toHistoryEntry, toMessage, toNoteEntry, toStoredHistory, type StoredMessage } from './rows.ts';
 import { CQL } from './statements.ts';
 import { cmp } from './values.ts';
 
@@ -113,8 +113,9 @@ export class CassandraMessageStore implements MessageStore {
   async history(messageId: string): Promise<HistoryEntry[]> {
     const m = await readMessage(this.ctx.db, messageId);
     if (!m) return [];
-    const rows = (await this.ctx.db.rows(CQL.historyOf, [messageId])).map(toStoredHistory);
+    const [changes, notes] = await Promise.all([this.ctx.db.rows(CQL.historyOf, [messageId]), this.ctx.db.rows(CQL.notesOf, [messageId])]);
+    const rows = [...changes.map(toStoredHistory).map((h) => ({ ...toHistoryEntry(h), hid: h.hid })), ...notes.map(toNoteEntry)];
     rows.sort((a, b) => cmp(a.at, b.at) || a.hid - b.hid);
-    return [acceptedHistoryEntry(m), ...rows.map(toHistoryEntry)];
+    return [acceptedHistoryEntry(m), ...rows.map(({ hid: _hid, ...entry }) => entry)];
   }
 }

@@ -3,6 +3,7 @@ import type {
   Conversation,
   Delivery,
   DeliveryError,
+  DeliveryFallback,
   DeliveryStatus,
   ExternalChannel,
   HistoryEntry,
@@ -149,6 +150,20 @@ export function toHistoryEntry(h: StoredHistory): HistoryEntry {
   const e: HistoryEntry = { status: h.status, at: h.at, recipient_id: h.recipient_id, channel: h.channel, delivery_id: h.delivery_id };
   if (h.error) e.error = h.error;
   return e;
+}
+
+/** A row of `delivery_notes` (a fallback noted for a delivery), with its time-based id. */
+export function toNoteEntry(r: CqlRow): HistoryEntry & { hid: number } {
+  const note = parse<DeliveryFallback>(r.note);
+  return {
+    hid: num(r.hid) ?? 0,
+    status: r.status as DeliveryStatus,
+    at: String(r.at),
+    recipient_id: String(r.recipient_id),
+    channel: r.channel as Channel,
+    delivery_id: String(r.delivery_id),
+    ...(note ? { fallback: note.fallback, reason: note.reason } : {}),
+  };
 }
 
 export function userRow(u: NewUser): CqlRow {

@@ -92,6 +92,11 @@ export const TABLES: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS unrouted_by_conversation (
     conversation_id text, accepted bigint, message_id text, PRIMARY KEY ((conversation_id), accepted, message_id))
     WITH ${SHORT_GC}`,
+  // Notes on a message's deliveries that are not status changes (a file sent as a download link),
+  // listed with its history. A table of its own, so the history feed (client webhooks) never sees them.
+  `CREATE TABLE IF NOT EXISTS delivery_notes (
+    message_id text, hid bigint, delivery_id text, recipient_id text, channel text, status text, at text, note text,
+    PRIMARY KEY ((message_id), hid, delivery_id))`,
   `CREATE TABLE IF NOT EXISTS deliveries_by_id (delivery_id text PRIMARY KEY, message_id text, ord bigint)`,
   // External deliveries of a conversation on one channel that no provider accepted yet, by seq.
   `CREATE TABLE IF NOT EXISTS unsent_deliveries (

@@ -69,6 +69,8 @@ export const CQL = {
   deliveriesOf: `SELECT ${DELIVERY_COLUMNS} FROM messages WHERE message_id = ? AND kind = 'd'`,
   delivery: `SELECT ${DELIVERY_COLUMNS} FROM messages WHERE ${DELIVERY_KEY}`,
   historyOf: "SELECT ord, item, recipient_id, channel, status, at, error FROM messages WHERE message_id = ? AND kind = 'h'",
+  insertNote: 'INSERT INTO delivery_notes (message_id, hid, delivery_id, recipient_id, channel, status, at, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  notesOf: 'SELECT hid, delivery_id, recipient_id, channel, status, at, note FROM delivery_notes WHERE message_id = ?',
   setStatus: `UPDATE messages SET status = ?, error = ?, updated_at = ? WHERE ${DELIVERY_KEY} IF status = ?`,
   // Delivery rows are written by lightweight transactions only (routing, status, provider id), so
   // these are conditional too: Cassandra stamps a Paxos write with its ballot's time and a plain

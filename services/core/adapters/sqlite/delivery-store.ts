@@ -1,5 +1,5 @@
 import { canTransition } from '../../domain/status.ts';
-import type { ExternalChannel, StatusEvent } from '../../domain/types.ts';
+import type { DeliveryFallback, ExternalChannel, StatusEvent } from '../../domain/types.ts';
 import type { ApplyResult, DeliveryStore } from '../../ports/delivery-store.ts';
 import { writeTransaction, type SqliteDatabase } from './database.ts';
 import { historyAppender } from './history-log.ts';
@@ -42,6 +42,11 @@ export class SqliteDeliveryStore implements DeliveryStore {
       setInFlight: db.prepare('UPDATE deliveries SET in_flight_since = ? WHERE delivery_id = ?'),
       byProviderRef: db.prepare('SELECT * FROM deliveries WHERE channel = ? AND provider_message_id = ?'),
       setStatus: db.prepare('UPDATE deliveries SET status = ?, error = ?, updated_at = ? WHERE delivery_id = ?'),
+      // The delivery's status as it is when the note is written, in one statement.
+      insertNote: db.prepare(
+        `INSERT INTO delivery_notes (message_id, delivery_id, recipient_id, channel, status, at, note)
+         SELECT message_id, delivery_id, recipient_id, channel, status, ?, ? FROM deliveries WHERE delivery_id = ?`,
+      ),
     };
   }
 
@@ -105,6 +110,10 @@ export class SqliteDeliveryStore implements DeliveryStore {
   async findDeliveryByProviderRef(channel: ExternalChannel, providerMessageId: string) {
     const r = this.stmt.byProviderRef.get(channel, providerMessageId) as Row | undefined;
     return r ? toDelivery(r) : null;
+  }
+
+  async recordFallback(deliveryId: string, fallback: DeliveryFallback, at: string) {
+    return this.stmt.insertNote.run(at, JSON.stringify(fallback), deliveryId).changes > 0;
   }
 
   async applyStatus(e: StatusEvent): Promise<ApplyResult> {

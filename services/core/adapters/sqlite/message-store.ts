@@ -6,7 +6,7 @@ import { notFound } from '../../errors.ts';
 import type { AcceptResult, MessageStore, RouteResult } from '../../ports/message-store.ts';
 import { writeTransaction, type SqliteDatabase } from './database.ts';
 import { historyAppender } from './history-log.ts';
-import { jsonOrNull, toDelivery, toHistoryEntry, toMessage, type Row } from './rows.ts';
+import { jsonOrNull, toDelivery, toHistoryEntry, toNoteEntry, toMessage, type Row } from './rows.ts';
 
 /**
  * Messages in the embedded SQLite store. Routing gives the message its seq from the
@@ -40,6 +40,7 @@ export class SqliteMessageStore implements MessageStore {
       ),
       deliveriesOf: db.prepare('SELECT * FROM deliveries WHERE message_id = ? ORDER BY rowid'),
       history: db.prepare('SELECT * FROM history WHERE message_id = ? ORDER BY at, id'),
+      notes: db.prepare('SELECT * FROM delivery_notes WHERE message_id = ? ORDER BY at, id'),
     };
   }
 
@@ -92,6 +93,10 @@ export class SqliteMessageStore implements MessageStore {
   async history(messageId: string): Promise<HistoryEntry[]> {
     const m = this.stmt.message.get(messageId) as Row | undefined;
     if (!m) return [];
-    return [acceptedHistoryEntry({ created_at: m.created_at as string }), ...(this.stmt.history.all(messageId) as Row[]).map(toHistoryEntry)];
+    const changes = (this.stmt.history.all(messageId) as Row[]).map(toHistoryEntry);
+    const notes = (this.stmt.notes.all(messageId) as Row[]).map(toNoteEntry);
+    // A stable sort by time: at the same instant a status change comes before a note.
+    const entries = [...changes, ...notes].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+    return [acceptedHistoryEntry({ created_at: m.created_at as string }), ...entries];
   }
 }

@@ -1,4 +1,4 @@
-import type { Channel, Conversation, Delivery, DeliveryStatus, HistoryEntry, Message, User } from '../../domain/types.ts';
+import type { Channel, Conversation, Delivery, DeliveryFallback, DeliveryStatus, HistoryEntry, Message, User } from '../../domain/types.ts';
 import type { DeadLetter } from '../../ports/dead-letter-store.ts';
 import type { HistoryRecord, Webhook, WebhookAttempt, WebhookAttemptRecord, WebhookEvent, WebhookEventStatus } from '../../ports/webhook-store.ts';
 
@@ -65,6 +65,20 @@ export const toHistoryEntry = (h: Row): HistoryEntry => ({
   delivery_id: h.delivery_id as string,
   ...(h.error ? { error: JSON.parse(h.error as string) } : {}),
 });
+
+/** A row of `delivery_notes` (a fallback noted for a delivery) as a history entry. */
+export const toNoteEntry = (n: Row): HistoryEntry => {
+  const note = JSON.parse(n.note as string) as DeliveryFallback;
+  return {
+    status: n.status as DeliveryStatus,
+    at: n.at as string,
+    recipient_id: n.recipient_id as string,
+    channel: n.channel as Channel,
+    delivery_id: n.delivery_id as string,
+    fallback: note.fallback,
+    reason: note.reason,
+  };
+};
 
 export const toDeadLetter = (r: Row): DeadLetter => ({
   id: r.id as string,

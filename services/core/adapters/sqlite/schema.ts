@@ -51,6 +51,10 @@ CREATE TABLE IF NOT EXISTS history (
   id INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL, delivery_id TEXT,
   recipient_id TEXT, channel TEXT, status TEXT NOT NULL, at TEXT NOT NULL, error TEXT);
 CREATE INDEX IF NOT EXISTS history_message ON history(message_id);
+CREATE TABLE IF NOT EXISTS delivery_notes (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL, delivery_id TEXT NOT NULL,
+  recipient_id TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL, at TEXT NOT NULL, note TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS delivery_notes_message ON delivery_notes(message_id);
 CREATE TABLE IF NOT EXISTS webhooks (
   webhook_id TEXT PRIMARY KEY, owner_id TEXT NOT NULL, url TEXT NOT NULL, events TEXT NOT NULL,
   secret TEXT NOT NULL, created_at TEXT NOT NULL, start_after INTEGER NOT NULL);
