@@ -68,7 +68,12 @@ export function buildConnectorRuntime(
       logger,
       metrics,
       connectors,
-      filesBaseUrl: config.filesPublicBaseUrl,
+      files: {
+        files: adapters.files,
+        objects: adapters.objects,
+        providerUrlTtlSeconds: config.fileProviderUrlTtlSeconds,
+        linkFallbackTtlSeconds: config.fileLinkFallbackTtlSeconds,
+      },
       inDoubtGraceMs: config.inDoubtGraceMs,
       inDoubtShortGraceMs: config.inDoubtShortGraceMs,
       startedAt: adapters.clock.now(),

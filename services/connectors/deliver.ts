@@ -9,6 +9,7 @@ import { ProviderError, toDeliveryError } from './provider-error.ts';
 import { backoffDelay, type BackoffOptions } from './retry-policy.ts';
 import { isBreakerTimeout, isOpenBreaker } from './guarded-connector.ts';
 import type { ConnectorMetrics } from './metrics.ts';
+import { planFileSend, type FileDeliveryDeps, type FileSend } from './file-delivery.ts';
 
 export interface DeliverDeps {
   messages: MessageStore;
@@ -17,8 +18,8 @@ export interface DeliverDeps {
   logger: Logger;
   metrics: ConnectorMetrics;
   connectors: Map<string, ChannelConnector>;
-  /** Where providers fetch files: `<base>/<file_id>`. */
-  filesBaseUrl: string;
+  /** Files: their records and presigned links to their bytes, for file messages. */
+  files: FileDeliveryDeps;
   /** How long a send left in doubt by an earlier process (a crash) waits for the provider's echo. */
   inDoubtGraceMs: number;
   /** The same for a send left in doubt by this process (its webhook receiver was up). */
@@ -151,16 +152,21 @@ async function sendOne(deps: DeliverDeps, delivery: Delivery, job: DeliveryJob):
   const started = performance.now();
   try {
     const options = { reference: job.delivery_id };
-    const result =
-      job.payload.type === 'text'
-        ? await connector.sendText(job.to, job.payload.text, options)
-        : await connector.sendFile(
-            job.to,
-            { url: `${deps.filesBaseUrl.replace(/\/$/, '')}/${encodeURIComponent(job.payload.file_id)}`, caption: job.payload.caption },
-            options,
-          );
+    let plan: FileSend | undefined;
+    let result;
+    if (job.payload.type === 'text') {
+      result = await connector.sendText(job.to, job.payload.text, options);
+    } else {
+      plan = await planFileSend(deps.files, job.channel, job.conversation_id, job.payload);
+      result = plan.as === 'media' ? await connector.sendFile(job.to, plan.file, options) : await connector.sendText(job.to, plan.text, options);
+    }
     deps.metrics.apiDuration.observe({ channel: job.channel, outcome: 'success' }, (performance.now() - started) / 1000);
     await deps.deliveries.recordProviderRef(job.delivery_id, result.provider_message_id);
+    if (plan?.as === 'link') {
+      await deps.deliveries.recordFallback(job.delivery_id, plan.fallback, isoAt(deps.clock.now()));
+      deps.metrics.mediaFallbacks.inc({ channel: job.channel, reason: plan.fallback.reason });
+      log.info({ fallback: plan.fallback.fallback, reason: plan.fallback.reason, detail: plan.detail }, 'the file is over the channel limit; sent as a download link');
+    }
     deps.metrics.sent.inc({ channel: job.channel, status: 'success' });
     deps.attempts.delete(job.delivery_id);
     log.info({ provider_message_id: result.provider_message_id }, 'provider accepted the delivery');

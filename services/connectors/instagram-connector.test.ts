@@ -79,11 +79,13 @@ describe('InstagramConnector', () => {
   });
 
   describe('sendFile', () => {
-    it('sends an attachment of the MIME type family, and no caption', async () => {
+    it('sends an attachment of the type Instagram takes the MIME type as (else a file), and no caption', async () => {
       const cases = [
         ['image/png', 'image'],
         ['video/mp4', 'video'],
-        ['audio/mpeg', 'audio'],
+        ['audio/mp4', 'audio'],
+        // Instagram lists aac, m4a, wav and mp4 audio: an mp3 goes as a file.
+        ['audio/mpeg', 'file'],
         ['application/pdf', 'file'],
         [undefined, 'file'],
       ] as const;

@@ -8,6 +8,7 @@ import type {
   WebhookRequest,
   WebhookResult,
 } from './channel-connector.ts';
+import { instagramMediaKind } from './channel-media.ts';
 import { badResponse, defaultFetch, graphUrl, items, postGraph, type FetchLike } from './meta-graph-client.ts';
 import { readSignedWebhook, verifySubscription } from './meta-signature.ts';
 import { rejectedLocally } from './provider-error.ts';
@@ -35,8 +36,6 @@ export interface InstagramConnectorOptions {
 export const INSTAGRAM_MAX_TEXT_BYTES = 1000;
 /** Characters of `message.metadata`, where a send's reference goes. */
 export const INSTAGRAM_MAX_REFERENCE = 1000;
-
-type AttachmentType = 'image' | 'video' | 'audio' | 'file';
 
 /** Instagram Messaging API plug-in. */
 export class InstagramConnector implements ChannelConnector {
@@ -71,7 +70,7 @@ export class InstagramConnector implements ChannelConnector {
   async sendFile(to: string, file: OutgoingFile, options?: SendOptions): Promise<SendResult> {
     return this.send({
       recipient: { id: to },
-      message: { attachment: { type: attachmentType(file.mime_type), payload: { url: file.url } }, ...this.metadata(options) },
+      message: { attachment: { type: instagramMediaKind(file.mime_type), payload: { url: file.url } }, ...this.metadata(options) },
     });
   }
 
@@ -144,10 +143,6 @@ export class InstagramConnector implements ChannelConnector {
   }
 }
 
-function attachmentType(mime: string | undefined): AttachmentType {
-  const top = (mime ?? '').split('/')[0]?.trim().toLowerCase();
-  return top === 'image' || top === 'video' || top === 'audio' ? top : 'file';
-}
 
 const unixMillis = z
   .union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)])

@@ -54,6 +54,13 @@ export function createConnectorMetrics(registry: Registry) {
       labelNames: ['channel'] as const,
       registers: [registry],
     }),
+    /** File messages sent as a text with a download link instead of media, by reason (`over_channel_limit`). */
+    mediaFallbacks: new Counter({
+      name: 'connector_media_fallbacks_total',
+      help: 'File messages sent as a text with a download link instead of media, by channel and reason (over_channel_limit)',
+      labelNames: ['channel', 'reason'] as const,
+      registers: [registry],
+    }),
     /** Time spent waiting for the pacer (per-sender rate limit). */
     pacingWait: new Counter({
       name: 'connector_pacing_wait_seconds_total',

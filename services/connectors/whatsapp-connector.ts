@@ -10,6 +10,7 @@ import type {
   WebhookRequest,
   WebhookResult,
 } from './channel-connector.ts';
+import { whatsAppMediaKind } from './channel-media.ts';
 import { badResponse, defaultFetch, graphUrl, items, postGraph, type FetchLike } from './meta-graph-client.ts';
 import { readSignedWebhook, verifySubscription } from './meta-signature.ts';
 import { rejectedLocally } from './provider-error.ts';
@@ -38,23 +39,6 @@ export const WHATSAPP_MAX_TEXT = 4096;
 export const WHATSAPP_MAX_CAPTION = 1024;
 /** Characters of `biz_opaque_callback_data`, where a send's reference goes. */
 export const WHATSAPP_MAX_REFERENCE = 512;
-
-type MediaType = 'image' | 'video' | 'audio' | 'document';
-
-// Only the types the Cloud API accepts as image/video/audio; anything else (gif, webp, mkv…)
-// would be rejected as that media type, but is accepted as a document.
-// Maps, not object literals: a provider string such as "constructor" must not find a prototype member.
-const MEDIA_TYPES = new Map<string, MediaType>([
-  ['image/jpeg', 'image'],
-  ['image/png', 'image'],
-  ['video/mp4', 'video'],
-  ['video/3gpp', 'video'],
-  ['audio/aac', 'audio'],
-  ['audio/amr', 'audio'],
-  ['audio/mpeg', 'audio'],
-  ['audio/mp4', 'audio'],
-  ['audio/ogg', 'audio'],
-]);
 
 const STATUSES = new Map<string, DeliveryStatus>([
   ['sent', 'SENT'],
@@ -107,7 +91,7 @@ export class WhatsAppConnector implements ChannelConnector {
         `caption has ${[...caption].length} characters; WhatsApp allows ${WHATSAPP_MAX_CAPTION}`,
       );
     }
-    const type = mediaType(file.mime_type);
+    const type = whatsAppMediaKind(file.mime_type);
     const media: Record<string, string> = { link: file.url };
     if (caption !== undefined && type !== 'audio') media.caption = caption;
     if (type === 'document' && file.filename) media.filename = file.filename;
@@ -190,10 +174,6 @@ export class WhatsAppConnector implements ChannelConnector {
   }
 }
 
-function mediaType(mime: string | undefined): MediaType {
-  const essence = (mime ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  return MEDIA_TYPES.get(essence) ?? 'document';
-}
 
 const unixSeconds = z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform((s) => new Date(Number(s) * 1000).toISOString());
 
