@@ -115,6 +115,12 @@ const TEXT_BUDGET: Readonly<Record<ExternalChannel, { max: number; measure: (s: 
   instagram: { max: 1000, measure: (s) => Buffer.byteLength(s, 'utf8') },
 };
 
+/** Whether `text` is within what `channel` takes in one message. */
+export function fitsChannelText(channel: ExternalChannel, text: string): boolean {
+  const { max, measure } = TEXT_BUDGET[channel];
+  return measure(text) <= max;
+}
+
 /**
  * The text sent instead of a file the channel cannot take as media: the caption, then the file's
  * name, size and download link. The link always goes whole; a caption that would make the text

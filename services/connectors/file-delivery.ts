@@ -2,7 +2,7 @@ import type { DeliveryFallback, ExternalChannel } from '../core/domain/types.ts'
 import type { FileStore } from '../core/ports/file-store.ts';
 import type { ObjectStore } from '../core/ports/object-store.ts';
 import type { OutgoingFile } from './channel-connector.ts';
-import { humanSize, linkFallbackText, mediaFit } from './channel-media.ts';
+import { fitsChannelText, humanSize, linkFallbackText, mediaFit } from './channel-media.ts';
 import { rejectedLocally } from './provider-error.ts';
 
 /** What a connector needs to send a file message: the file's record and links to its bytes. */
@@ -50,11 +50,18 @@ export async function planFileSend(
     if (payload.caption !== undefined) outgoing.caption = payload.caption;
     return { as: 'media', file: outgoing };
   }
+  const shown = { filename: file.filename, size: file.size, ...(payload.caption !== undefined ? { caption: payload.caption } : {}) };
   const url = await deps.objects.presignGet(file.object_key, deps.linkFallbackTtlSeconds, { filename: file.filename, contentType: file.content_type });
+  let text = linkFallbackText(channel, shown, url);
+  if (!fitsChannelText(channel, text)) {
+    // The file name goes into the link twice (Content-Disposition); a long one can make the link
+    // alone longer than Instagram's 1000 bytes. Without it the download is still the file.
+    text = linkFallbackText(channel, shown, await deps.objects.presignGet(file.object_key, deps.linkFallbackTtlSeconds));
+  }
   return {
     as: 'link',
-    text: linkFallbackText(channel, { filename: file.filename, size: file.size, ...(payload.caption !== undefined ? { caption: payload.caption } : {}) }, url),
+    text,
     fallback: { fallback: 'link', reason: 'over_channel_limit' },
-    detail: `${fit.kind} of ${humanSize(file.size)}; ${channel} takes at most ${humanSize(fit.limitBytes)}`,
+    detail: `${fit.kind} of ${file.size} bytes; ${channel} takes at most ${fit.limitBytes} (${humanSize(fit.limitBytes)})`,
   };
 }
