@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { startLocalS3, type LocalS3 } from '../../services/lib/local-s3.ts';
 import { ApiClient, eventually } from '../support/api-client.ts';
 import { startTestPlatform } from '../support/embedded.ts';
-import { putReadyFile } from '../support/ready-file.ts';
+import { testFileBytes } from '../support/ready-file.ts';
 
 type Platform = Awaited<ReturnType<typeof startTestPlatform>>;
 interface Received {
@@ -20,7 +20,10 @@ interface MessageView {
   history: { status: string; channel?: string; fallback?: string; reason?: string }[];
 }
 
-/** A file message through the whole embedded platform to both channels of the simulator, bytes in a local S3. */
+/**
+ * A file uploaded through the API and sent as a message through the whole embedded platform to
+ * both channels of the simulator, the bytes in a local S3.
+ */
 describe('file messages on the embedded platform', () => {
   let dir: string;
   let s3: LocalS3;
@@ -29,8 +32,8 @@ describe('file messages on the embedded platform', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'chat4all-file-messages-'));
     s3 = await startLocalS3({ directory: dir, port: 0 });
+    // The API makes the bucket at start.
     platform = await startTestPlatform({ S3_ENDPOINT: s3.endpoint, S3_BUCKET: `t-${randomBytes(4).toString('hex')}` });
-    await platform.adapters.objects.ensureBucket();
   });
   after(async () => {
     await platform?.stop();
@@ -52,6 +55,30 @@ describe('file messages on the embedded platform', () => {
     return { alice, wa, ig, conversationId: conv.body.conversation_id };
   }
 
+  /** Uploads a file the way clients do: start the session, PUT each part to its presigned URL, report ETags, complete. */
+  async function upload(client: ApiClient, conversationId: string, file: { filename: string; contentType: string; size: number }) {
+    const bytes = testFileBytes(file.size);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const started = await client.call<{ file_id: string; part_size: number; part_count: number }>('POST', '/v1/files', {
+      filename: file.filename, size: file.size, content_type: file.contentType, sha256, conversation_id: conversationId,
+    });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const { file_id, part_size } = started.body;
+    const urls = await client.call<{ urls: { part_number: number; url: string }[] }>('POST', `/v1/files/${file_id}/parts`, {});
+    assert.equal(urls.status, 200, JSON.stringify(urls.body));
+    for (const { part_number, url } of urls.body.urls) {
+      const part = bytes.subarray((part_number - 1) * part_size, part_number * part_size);
+      const put = await fetch(url, { method: 'PUT', body: new Uint8Array(part), signal: AbortSignal.timeout(30_000) });
+      assert.equal(put.status, 200);
+      const recorded = await client.call('PUT', `/v1/files/${file_id}/parts/${part_number}`, { etag: put.headers.get('etag') });
+      assert.equal(recorded.status, 200, JSON.stringify(recorded.body));
+    }
+    const done = await client.call<{ state: string }>('POST', `/v1/files/${file_id}/complete`);
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    assert.equal(done.body.state, 'ready');
+    return { file_id, sha256 };
+  }
+
   async function sendFile(p: Awaited<ReturnType<typeof pair>>, file: { file_id: string }, caption: string) {
     const sent = await p.alice.client.call<{ message_id: string }>('POST', '/v1/messages', {
       conversation_id: p.conversationId,
@@ -71,13 +98,7 @@ describe('file messages on the embedded platform', () => {
   it('a PDF reaches WhatsApp as a document and Instagram as a file, the simulator fetching the uploaded bytes', async () => {
     const p = await pair();
     const { alice, wa, ig } = p;
-    const file = await putReadyFile(platform.adapters, {
-      conversationId: p.conversationId,
-      uploaderId: alice.userId,
-      filename: 'contract.pdf',
-      contentType: 'application/pdf',
-      size: 150_000,
-    });
+    const file = await upload(alice.client, p.conversationId, { filename: 'contract.pdf', contentType: 'application/pdf', size: 150_000 });
     const messageId = await sendFile(p, file, 'Signed');
     const [waGot] = await receivedOn(`channel=whatsapp&to=${encodeURIComponent(wa)}`);
     assert.equal(waGot!.type, 'document');
@@ -97,13 +118,7 @@ describe('file messages on the embedded platform', () => {
 
   it('a 6 MB photo is over the WhatsApp image limit: a download link there, an image on Instagram, and the history says so', async () => {
     const p = await pair();
-    const file = await putReadyFile(platform.adapters, {
-      conversationId: p.conversationId,
-      uploaderId: p.alice.userId,
-      filename: 'poster.jpg',
-      contentType: 'image/jpeg',
-      size: 6 * 1024 * 1024,
-    });
+    const file = await upload(p.alice.client, p.conversationId, { filename: 'poster.jpg', contentType: 'image/jpeg', size: 6 * 1024 * 1024 });
     const messageId = await sendFile(p, file, 'The poster');
     const [waGot] = await receivedOn(`channel=whatsapp&to=${encodeURIComponent(p.wa)}`);
     assert.equal(waGot!.type, 'text');
