@@ -21,6 +21,7 @@ export function fileRoutes(ctx: RouteContext, deps: FileDeps, verifier: FileVeri
 
   router.post('/v1/files', ctx.authenticated, jsonBody(), async (req, res) => {
     const input = parse(createFileRequest, req.body);
+    await ctx.limits.check(['filesPerUser', me(res)]);
     const file = await startUpload(deps, me(res), input);
     res
       .status(201)
