@@ -16,7 +16,7 @@ interface Received {
   media?: { link?: string; caption?: string; filename?: string; fetched?: { size: number; sha256: string; content_type: string } };
 }
 interface MessageView {
-  deliveries: { channel: string; status: string }[];
+  deliveries: { channel: string; status: string; error?: { code: string; message: string } }[];
   history: { status: string; channel?: string; fallback?: string; reason?: string }[];
 }
 
@@ -134,5 +134,19 @@ describe('file messages on the embedded platform', () => {
       view.history.filter((h) => h.fallback).map((h) => [h.channel, h.fallback, h.reason]),
       [['whatsapp', 'link', 'over_channel_limit']],
     );
+  });
+
+  it('a file whose bytes are gone: both deliveries fail with Meta media errors (WhatsApp 131053 by webhook, Instagram 100 at once)', async () => {
+    const p = await pair();
+    const file = await upload(p.alice.client, p.conversationId, { filename: 'gone.pdf', contentType: 'application/pdf', size: 1000 });
+    const record = await platform.adapters.files.getFile(file.file_id);
+    await platform.adapters.objects.removeObject(record!.object_key);
+    const messageId = await sendFile(p, file, 'Too late');
+    const view = await eventually(async () => {
+      const r = await p.alice.client.call<MessageView>('GET', `/v1/messages/${messageId}`);
+      return r.body.deliveries.every((d) => d.status === 'FAILED') && r.body;
+    }, 'both deliveries failed');
+    const errors = Object.fromEntries(view.deliveries.map((d) => [d.channel, d.error?.code]));
+    assert.deepEqual(errors, { whatsapp: '131053', instagram: '100' });
   });
 });
