@@ -144,6 +144,15 @@ describe('media by link: the simulator fetches it and enforces Meta limits', () 
     assert.equal((await call('GET', `${run.url}/_sim/received`)).body.total, 0);
   });
 
+  test('the same media sent twice under links signed at different times counts as a duplicate', async () => {
+    const link = media.serve('/same.pdf', { size: 100, contentType: 'application/pdf' });
+    await provider(waUrl, waMedia('document', `${link}?X-Amz-Date=20260101T000000Z&X-Amz-Signature=aa`));
+    await provider(waUrl, waMedia('document', `${link}?X-Amz-Date=20260101T000005Z&X-Amz-Signature=bb`));
+    const report = (await call('GET', `${run.url}/_sim/received`)).body;
+    assert.equal(report.total, 2);
+    assert.equal(report.duplicates, 1);
+  });
+
   test('a fetch that takes longer than the bound is a failure, not a hang', async () => {
     const slow = await startSim({ mediaFetchTimeoutMs: 200 });
     const sockets = new Set<import('node:net').Socket>();

@@ -45,8 +45,8 @@ export function createProviderRouter(ctx: SimContext): Router {
     const { stats, faults: allFaults } = ctx.state;
     const faults = allFaults[channel];
     stats.request(channel);
-    const reject = (code: number, outcome: RequestOutcome, details?: string): void => {
-      const answer = metaError(channel, code, details);
+    const reject = (code: number, outcome: RequestOutcome, details?: string, subcode?: number): void => {
+      const answer = metaError(channel, code, details, subcode);
       stats.outcome(channel, outcome, code);
       res.status(answer.status).set(answer.headers).json(answer.body);
     };
@@ -86,11 +86,7 @@ export function createProviderRouter(ctx: SimContext): Router {
       channel === 'whatsapp'
         ? await acceptWhatsApp(ctx, nodeId, parsed.value as WhatsAppSend)
         : await acceptInstagram(ctx, nodeId, parsed.value as InstagramSend);
-    if ('code' in answer) {
-      const answerError = metaError(channel, answer.code, answer.details, answer.subcode);
-      stats.outcome(channel, 'rejected', answer.code);
-      return void res.status(answerError.status).set(answerError.headers).json(answerError.body);
-    }
+    if ('code' in answer) return reject(answer.code, 'rejected', answer.details, answer.subcode);
     stats.outcome(channel, 'accepted');
     if (answer.logged && roll(faults.lost_response_rate)) {
       stats.fault(channel, 'lost_response');

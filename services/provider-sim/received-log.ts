@@ -74,7 +74,15 @@ interface Entry extends ReceivedMessage {
 }
 
 function contentKey(m: ReceivedMessage): string {
-  return JSON.stringify([m.channel, m.to, m.type, m.text ?? null, m.media?.link ?? null, m.media?.id ?? null, m.media?.caption ?? null]);
+  return JSON.stringify([m.channel, m.to, m.type, m.text ?? null, linkWithoutQuery(m.media?.link), m.media?.id ?? null, m.media?.caption ?? null]);
+}
+
+// A presigned link changes at every signing (date, signature) while naming the same object, so a
+// resent media is recognised by the link without its query string.
+function linkWithoutQuery(link: string | undefined): string | null {
+  if (link === undefined) return null;
+  const url = new URL(link);
+  return `${url.origin}${url.pathname}`;
 }
 
 /**
