@@ -122,7 +122,19 @@ export const conversationView = z
   .object({
     conversation_id: z.string(),
     type: z.enum(['private', 'group']),
-    members: z.array(z.string()),
+    members: z.array(z.string()).describe('Member ids: users, and contacts (listed again in `contacts`).'),
+    contacts: z
+      .array(
+        z
+          .object({
+            contact_id: z.string(),
+            channel: z.enum(EXTERNAL_CHANNELS),
+            address: z.string().describe('The WhatsApp number or Instagram account the contact wrote from.'),
+            display_name: z.string().nullable().describe('The name of the provider profile, when it gave one.'),
+          })
+          .register(apiSchemas, { id: 'Contact' }),
+      )
+      .describe('The members who are contacts: people who wrote on WhatsApp or Instagram and have no account (no password, one address).'),
     name: z.string().nullable(),
     metadata: metadata.nullable(),
     created_at: timestamp,
@@ -208,7 +220,9 @@ export const sendMessageRequest = z
       })
       .describe('Where recipients are reached; ["all"] means every channel each recipient has.'),
     payload: payloadSchema,
-    metadata: metadataSchema.optional(),
+    metadata: metadataSchema
+      .refine((m) => !Object.hasOwn(m, 'inbound'), 'the key "inbound" is reserved: the platform sets it on messages that arrive from WhatsApp or Instagram')
+      .optional(),
   })
   .register(apiSchemas, { id: 'SendMessageRequest' });
 export type SendMessageRequest = z.infer<typeof sendMessageRequest>;
@@ -246,10 +260,15 @@ export const messageView = z
     message_id: z.string(),
     conversation_id: z.string(),
     seq: z.number().int().nullable().describe('Per-conversation order; null until the message is routed.'),
-    sender_id: z.string(),
+    sender_id: z.string().describe('A user id, or a contact id for a message from WhatsApp or Instagram by someone without an account.'),
+    sender_kind: z.enum(['user', 'contact']),
+    sender_name: z.string().nullable().describe('The username, or the contact\'s profile name; a contact merged into a user shows that user\'s username.'),
+    sender_merged_into: z.string().optional().describe('For a contact that became a user (who verified its address): that user\'s id.'),
+    inbound_channel: z.enum(EXTERNAL_CHANNELS).optional().describe('For a message that arrived from WhatsApp or Instagram: the channel.'),
+    provider_timestamp: timestamp.optional().describe('For a message that arrived from WhatsApp or Instagram: when the provider says it was sent.'),
     payload: payloadSchema,
     channels: z.array(z.string()),
-    metadata: metadata.nullable(),
+    metadata: metadata.nullable().describe('Free-form JSON object stored with the message; on an inbound message the platform puts its origin under `inbound`.'),
     created_at: timestamp,
     status,
     deliveries: z.array(deliveryView),
