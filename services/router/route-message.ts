@@ -100,6 +100,7 @@ export async function routeMessage(deps: RouteDeps, messageId: string): Promise<
  */
 async function routeInProviderOrder(deps: RouteDeps, message: Message, pending: Message[], window: number): Promise<'routed' | 'duplicate'> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  let held = 0;
   for (;;) {
     let outcome: 'routed' | 'duplicate' | null = null;
     let holdUntil: number | null = null;
@@ -114,8 +115,13 @@ async function routeInProviderOrder(deps: RouteDeps, message: Message, pending: 
     }
     // Not in the list: another router ordered it meanwhile (routing again is harmless).
     if (outcome === null && !pending.some((m) => m.message_id === message.message_id)) outcome = await routeOne(deps, message);
-    if (outcome !== null) return outcome;
-    await sleep(Math.max(1, holdUntil! - deps.clock.now()));
+    if (outcome !== null) {
+      if (held > 0) deps.metrics.inboundHold.observe(held / 1000);
+      return outcome;
+    }
+    const wait = Math.max(1, holdUntil! - deps.clock.now());
+    held += wait;
+    await sleep(wait);
     pending = await deps.messages.listUnroutedIn(message.conversation_id);
   }
 }
