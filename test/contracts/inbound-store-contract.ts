@@ -46,6 +46,17 @@ export function inboundStoreContract(name: string, make: StoresFactory) {
       assert.deepEqual(await contacts.listContacts([]), []);
     });
 
+    it('renames a contact, and only one that exists', async () => {
+      const { contacts } = ctx.stores;
+      const contact_id = id();
+      await contacts.createContact({ contact_id, channel: 'instagram', address: `ig-${id()}`, display_name: null, created_at: now() });
+      assert.equal(await contacts.renameContact(contact_id, 'Maria'), true);
+      assert.equal((await contacts.getContact(contact_id))?.display_name, 'Maria');
+      const ghost = id();
+      assert.equal(await contacts.renameContact(ghost, 'Nobody'), false);
+      assert.equal(await contacts.getContact(ghost), null, 'no contact is made by a rename');
+    });
+
     it('marks a contact merged once: a second merge into another user changes nothing', async () => {
       const { contacts } = ctx.stores;
       const contact_id = id();
