@@ -41,9 +41,9 @@ export interface GivenAdapters {
 export async function buildAdapters(config: Config, given: GivenAdapters = {}, logger?: Logger): Promise<Adapters> {
   const stores = given.stores ?? (await buildStores(config, logger));
   const { bus, offsets } = given.bus ? { bus: given.bus, offsets: given.offsets ?? null } : await buildBus(config, logger);
-  const { users, conversations, messages, deliveries, deadLetters, webhooks, rateLimits, files } = stores;
+  const { users, contacts, conversations, messages, deliveries, deadLetters, webhooks, rateLimits, files } = stores;
   const objects = given.objects ?? buildObjectStore(config);
-  return { users, conversations, messages, deliveries, deadLetters, webhooks, rateLimits, files, objects, store: stores, bus, offsets, clock: given.clock ?? systemClock };
+  return { users, contacts, conversations, messages, deliveries, deadLetters, webhooks, rateLimits, files, objects, store: stores, bus, offsets, clock: given.clock ?? systemClock };
 }
 
 /** The object store the config names: S3 (MinIO in a cluster, s3rver on one machine). */

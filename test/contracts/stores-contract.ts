@@ -12,6 +12,7 @@ import { rateLimitStoreContract } from './rate-limit-store-contract.ts';
 import { capsContract } from './caps-contract.ts';
 import { fileStoreContract } from './file-store-contract.ts';
 import { pagingContract } from './paging-contract.ts';
+import { inboundStoreContract } from './inbound-store-contract.ts';
 
 /** Stores over a backing store that keeps its data, and a way to open that same data again. */
 export interface DurableStores {
@@ -59,5 +60,6 @@ export function storesContract(name: string, make: StoresFactory, durable?: () =
   capsContract(name, make);
   fileStoreContract(name, make);
   pagingContract(name, make);
+  inboundStoreContract(name, make);
   if (durable) durableStoresContract(name, durable);
 }
