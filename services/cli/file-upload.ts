@@ -1,0 +1,346 @@
+import { statSync } from 'node:fs';
+import { basename, extname, resolve } from 'node:path';
+import { CliError, EXIT } from './cli-error.ts';
+import type { HttpClient } from './http-client.ts';
+import { sha256File } from './file-hash.ts';
+import { PartPutError, partAgents, putPart } from './part-put.ts';
+import { batches, bytesOf, partRange, planFits } from './upload-plan.ts';
+import { UploadState, type UploadEntry, type UploadKey } from './upload-state.ts';
+
+/** A file session as `GET /v1/files/{id}` shows it (docs/files.md). */
+export interface FileView {
+  file_id: string;
+  filename: string;
+  content_type: string;
+  size: number;
+  sha256: string;
+  part_size: number;
+  part_count: number;
+  conversation_id: string;
+  state: 'uploading' | 'verifying' | 'ready' | 'corrupt' | 'expired';
+  expires_at?: string;
+  parts?: { part_number: number; etag: string }[];
+  missing?: number[];
+}
+
+/** The progress of one phase (hashing, then sending); `ProgressBar` is one. */
+export interface Progress {
+  start(bytes: number): void;
+  add(bytes: number): void;
+  finish(summary?: string): void;
+  interrupt(): void;
+}
+
+export interface UploadOptions {
+  /** The API, signed in as the uploader. */
+  api: HttpClient;
+  /** The uploader: the resume state is per user. */
+  userId: string;
+  /** The CLI's config dir, where the resume state lives. */
+  stateDir: string;
+  path: string;
+  conversationId: string;
+  /** @default guessed from the file name's extension, else application/octet-stream */
+  contentType?: string;
+  /** Part PUTs at once. @default 4 */
+  concurrency?: number;
+  signal?: AbortSignal;
+  /** A progress bar for a phase; none by default. */
+  progress?: (phase: 'hashing' | 'sending', total: number) => Progress;
+  /** A line for the person (resuming, renewing URLs…). */
+  log?: (line: string) => void;
+  /** Hears each part stored in object storage (tests and the proof count them). */
+  onPartSent?: (partNumber: number) => void;
+  /** Between polls of a `verifying` file. @default 1000 */
+  pollMs?: number;
+}
+
+export interface UploadResult {
+  file_id: string;
+  sha256: string;
+  state: 'ready';
+  size: number;
+  /** Parts PUT to object storage by this run (a resume sends only the missing ones). */
+  parts_sent: number;
+  part_count: number;
+  /** True when this run continued a session an earlier run made. */
+  resumed: boolean;
+}
+
+const TYPES: Record<string, string> = {
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.png': 'image/png',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.mp4': 'video/mp4',
+  '.mov': 'video/quicktime',
+  '.webm': 'video/webm',
+  '.mp3': 'audio/mpeg',
+  '.m4a': 'audio/mp4',
+  '.aac': 'audio/aac',
+  '.ogg': 'audio/ogg',
+  '.wav': 'audio/wav',
+  '.pdf': 'application/pdf',
+  '.txt': 'text/plain',
+  '.zip': 'application/zip',
+  '.doc': 'application/msword',
+  '.docx': 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  '.xls': 'application/vnd.ms-excel',
+  '.xlsx': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  '.ppt': 'application/vnd.ms-powerpoint',
+  '.pptx': 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+};
+
+/** The content type for a file name, by its extension; application/octet-stream when unknown. */
+export function contentTypeFor(filename: string): string {
+  return TYPES[extname(filename).toLowerCase()] ?? 'application/octet-stream';
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((res, rej) => {
+    const t = setTimeout(res, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), rej(signal.reason)), { once: true });
+  });
+
+/** Tries a part again after these waits when the network or object storage failed. */
+const RETRY_WAITS_MS = [250, 1000, 3000];
+/** A URL this close to its expiry is renewed before use rather than sent and refused. */
+const URL_MARGIN_MS = 30_000;
+
+/**
+ * Uploads a file the way docs/files.md describes: sha256 while reading, a session, the parts
+ * PUT straight to object storage on presigned URLs (`concurrency` at once, each streamed from
+ * disk), each ETag reported, then complete and wait for `ready`.
+ *
+ * Resumable after anything: the session's id is saved before the first byte goes out, so running
+ * it again asks the API which parts are `missing` and sends only those (with fresh URLs).
+ */
+export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
+  const path = resolve(o.path);
+  let st;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    throw new CliError(`cannot read ${o.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, EXIT.error);
+  }
+  if (!st.isFile()) throw new CliError(`${o.path} is not a file`, EXIT.error);
+  const key: UploadKey = { path, size: st.size, mtime_ms: Math.trunc(st.mtimeMs), api: o.api.baseUrl, conversation_id: o.conversationId };
+  const state = new UploadState(o.stateDir, o.userId);
+  const log = o.log ?? (() => undefined);
+
+  let entry = state.find(key);
+  if (!entry || (o.contentType && entry.content_type !== o.contentType)) {
+    const bar = o.progress?.('hashing', st.size);
+    bar?.start(0);
+    const sha256 = await sha256File(path, { onBytes: (n) => bar?.add(n), signal: o.signal }).catch((err: unknown) => {
+      bar?.interrupt();
+      throw err;
+    });
+    bar?.finish();
+    entry = { ...key, sha256, content_type: o.contentType ?? contentTypeFor(path), updated_at: '' };
+    state.save(entry);
+  }
+
+  let file: FileView | undefined;
+  let resumed = false;
+  if (entry.file_id) {
+    file = await getFile(o.api, entry.file_id);
+    if (!file || file.size !== st.size || file.sha256 !== entry.sha256 || file.state === 'expired' || file.state === 'corrupt') {
+      log(file ? `the earlier session ${entry.file_id} is ${file.state}: starting a new one` : `the earlier session ${entry.file_id} is gone: starting a new one`);
+      file = undefined;
+    } else {
+      resumed = true;
+      if (file.state === 'uploading') log(`resuming ${file.file_id}: ${file.missing?.length ?? 0} of ${file.part_count} parts to send`);
+    }
+  }
+  if (!file) {
+    const created = await o.api.request<{ file_id: string; part_size: number; part_count: number; expires_at: string; state: 'uploading' }>('POST', '/v1/files', {
+      filename: basename(path),
+      size: st.size,
+      content_type: entry.content_type,
+      sha256: entry.sha256,
+      conversation_id: o.conversationId,
+    });
+    file = {
+      ...created,
+      filename: basename(path),
+      content_type: entry.content_type,
+      size: st.size,
+      sha256: entry.sha256,
+      conversation_id: o.conversationId,
+      missing: Array.from({ length: created.part_count }, (_, i) => i + 1),
+    };
+    // Saved before the first byte goes out: a kill from here on resumes this session.
+    entry = { ...entry, file_id: created.file_id, state: 'uploading' };
+    state.save(entry);
+  }
+  if (!planFits(st.size, file.part_size, file.part_count)) {
+    throw new CliError(`the API's plan for ${file.file_id} (${file.part_count} parts of ${file.part_size} bytes) does not fit ${st.size} bytes`, EXIT.error);
+  }
+
+  let partsSent = 0;
+  const fileId = file.file_id;
+  const sender = new PartSender(o, path, file, () => partsSent++);
+  try {
+    for (let round = 0; file.state === 'uploading'; round++) {
+      if (round >= 4) throw new CliError(`${fileId}: the API still reports parts missing after ${round} rounds`, EXIT.error);
+      const missing = file.missing ?? [];
+      if (missing.length) await sender.send(missing);
+      file = await complete(o, fileId);
+    }
+    if (file.state === 'verifying') file = await waitVerified(o, fileId);
+  } finally {
+    sender.close();
+  }
+  if (file.state !== 'ready') {
+    state.forget(key);
+    throw new CliError(
+      file.state === 'corrupt'
+        ? `${fileId} is corrupt: what object storage holds does not have the sha256 ${entry.sha256} (did ${o.path} change while uploading?)`
+        : `${fileId} ended ${file.state}`,
+      EXIT.error,
+      { hint: 'run the same command again to upload it anew' },
+    );
+  }
+  state.save({ ...(entry as UploadEntry), file_id: fileId, state: 'ready' });
+  return { file_id: fileId, sha256: entry.sha256, state: 'ready', size: st.size, parts_sent: partsSent, part_count: file.part_count, resumed };
+}
+
+/** The file session, or undefined when the API does not know it (404). */
+export async function getFile(api: HttpClient, fileId: string): Promise<FileView | undefined> {
+  try {
+    return await api.request<FileView>('GET', `/v1/files/${encodeURIComponent(fileId)}`);
+  } catch (err) {
+    if (err instanceof CliError && err.exitCode === EXIT.notFound) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Asks the API to complete and verify. `ready`/`corrupt`/`verifying` come back as the file's
+ * state; a 409 (parts missing, a part ETag S3 refused) comes back as `uploading` with what the
+ * session now misses, so the caller sends those and completes again.
+ */
+async function complete(o: UploadOptions, fileId: string): Promise<FileView> {
+  try {
+    const done = await o.api.request<{ state: FileView['state'] }>('POST', `/v1/files/${encodeURIComponent(fileId)}/complete`);
+    if (done.state === 'ready' || done.state === 'corrupt' || done.state === 'verifying') return { ...(await getFile(o.api, fileId))!, state: done.state };
+  } catch (err) {
+    if (!(err instanceof CliError && err.extra.problem?.status === 409)) throw err;
+    o.log?.(`completing ${fileId}: ${err.message.split('\n')[0]}; sending those parts again`);
+  }
+  const now = await getFile(o.api, fileId);
+  if (!now) throw new CliError(`${fileId} is gone (expired or cancelled)`, EXIT.notFound, { hint: 'run the same command again to upload it anew' });
+  if (now.state === 'uploading' && !now.missing?.length) {
+    throw new CliError(`${fileId}: the API refused to complete but reports no part missing`, EXIT.error);
+  }
+  return now;
+}
+
+async function waitVerified(o: UploadOptions, fileId: string): Promise<FileView> {
+  for (;;) {
+    await sleep(o.pollMs ?? 1000, o.signal);
+    const f = await getFile(o.api, fileId);
+    if (!f) throw new CliError(`${fileId} is gone while verifying`, EXIT.error);
+    if (f.state !== 'verifying') return f;
+  }
+}
+
+/** Sends parts on presigned URLs with a bounded pool, renewing URLs that expired, retrying what can be retried. */
+class PartSender {
+  private readonly urls = new Map<number, { url: string; expires: number }>();
+  private readonly agents;
+  private pendingUrls: Promise<void> | null = null;
+
+  constructor(
+    private readonly o: UploadOptions,
+    private readonly path: string,
+    private readonly file: FileView,
+    private readonly counted: () => void,
+  ) {
+    this.agents = partAgents(o.concurrency ?? 4);
+  }
+
+  close() {
+    this.agents.destroy();
+  }
+
+  async send(parts: number[]): Promise<void> {
+    const { size, part_size, part_count } = this.file;
+    const bar = this.o.progress?.('sending', size);
+    bar?.start(size - bytesOf(size, part_size, part_count, parts));
+    const queue = [...parts].sort((a, b) => a - b);
+    let next = 0;
+    const worker = async () => {
+      while (next < queue.length) {
+        const n = queue[next++]!;
+        await this.sendOne(n, queue.slice(next - 1, next + 999), bar);
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(this.o.concurrency ?? 4, queue.length) }, worker));
+    } catch (err) {
+      bar?.interrupt();
+      throw err;
+    }
+    bar?.finish();
+  }
+
+  private async sendOne(n: number, upcoming: number[], bar: Progress | undefined): Promise<void> {
+    const range = partRange(this.file.size, this.file.part_size, this.file.part_count, n);
+    for (let attempt = 0; ; attempt++) {
+      const url = await this.urlFor(n, upcoming);
+      try {
+        const etag = await putPart(url, this.path, range, { agents: this.agents, signal: this.o.signal, onBytes: (b) => bar?.add(b) });
+        this.counted();
+        this.o.onPartSent?.(n);
+        await this.o.api.request('PUT', `/v1/files/${encodeURIComponent(this.file.file_id)}/parts/${n}`, { etag });
+        return;
+      } catch (err) {
+        if (this.o.signal?.aborted) throw this.o.signal.reason ?? err;
+        if (!(err instanceof PartPutError) || err.kind === 'permanent' || attempt >= RETRY_WAITS_MS.length) {
+          throw err instanceof PartPutError ? new CliError(err.message, EXIT.error, { hint: 'run the same command again to resume' }) : err;
+        }
+        if (err.kind === 'expired') {
+          this.o.log?.(`${err.message}: asking for a fresh URL`);
+          this.urls.delete(n);
+        } else {
+          await sleep(RETRY_WAITS_MS[attempt]!, this.o.signal);
+        }
+      }
+    }
+  }
+
+  /** A URL for part `n` that is not about to expire; asks for the next batch of parts at once (one call per 1,000 parts). */
+  private async urlFor(n: number, upcoming: number[]): Promise<string> {
+    for (;;) {
+      const known = this.urls.get(n);
+      if (known && known.expires - Date.now() > URL_MARGIN_MS) return known.url;
+      if (this.pendingUrls) {
+        await this.pendingUrls;
+        const again = this.urls.get(n);
+        if (again && again.expires - Date.now() > URL_MARGIN_MS) return again.url;
+      }
+      const wanted = upcoming.filter((p) => {
+        const u = this.urls.get(p);
+        return !u || u.expires - Date.now() <= URL_MARGIN_MS;
+      });
+      if (!wanted.includes(n)) wanted.unshift(n);
+      this.pendingUrls = this.fetchUrls(batches(wanted, 1000)[0]!).finally(() => (this.pendingUrls = null));
+      await this.pendingUrls;
+      const fresh = this.urls.get(n);
+      if (!fresh) throw new CliError(`the API gave no URL for part ${n} of ${this.file.file_id}`, EXIT.error);
+      return fresh.url;
+    }
+  }
+
+  private async fetchUrls(parts: number[]): Promise<void> {
+    const res = await this.o.api.request<{ urls: { part_number: number; url: string; expires_at: string }[] }>(
+      'POST',
+      `/v1/files/${encodeURIComponent(this.file.file_id)}/parts`,
+      { part_numbers: parts },
+    );
+    for (const u of res.urls) this.urls.set(u.part_number, { url: u.url, expires: Date.parse(u.expires_at) });
+  }
+}
