@@ -1,10 +1,12 @@
 import type { Config } from './config.ts';
 import type { Bus } from './ports/bus.ts';
+import type { ObjectStore } from './ports/object-store.ts';
 import type { Stores } from './ports/stores.ts';
 import { systemClock, type Clock } from './ports/clock.ts';
 import type { OffsetReader } from './consumer-lag.ts';
 import { InMemoryBus } from './adapters/in-memory-bus.ts';
 import { openSqliteStores } from './adapters/sqlite/open-sqlite-stores.ts';
+import { S3ObjectStore } from './adapters/s3/s3-object-store.ts';
 import type { Logger } from './logger.ts';
 
 /** The adapters of one process: every store port, the bus, its offsets and the clock. */
@@ -17,6 +19,11 @@ export interface Adapters extends Omit<Stores, 'healthy' | 'close'> {
    */
   offsets: OffsetReader | null;
   clock: Clock;
+  /**
+   * The object store of file bytes (S3: MinIO or s3rver). Not connected until first used; the
+   * API makes the bucket at start (`ensureBucket`).
+   */
+  objects: ObjectStore;
   /** The backing store of the ports: its readiness, and its close (after the last use of any port). */
   store: Pick<Stores, 'healthy' | 'close'>;
 }
@@ -27,14 +34,28 @@ export interface GivenAdapters {
   bus?: Bus;
   offsets?: OffsetReader | null;
   clock?: Clock;
+  objects?: ObjectStore;
 }
 
 /** The one place that chooses adapters from config. */
 export async function buildAdapters(config: Config, given: GivenAdapters = {}, logger?: Logger): Promise<Adapters> {
   const stores = given.stores ?? (await buildStores(config, logger));
   const { bus, offsets } = given.bus ? { bus: given.bus, offsets: given.offsets ?? null } : await buildBus(config, logger);
-  const { users, conversations, messages, deliveries, deadLetters, webhooks, rateLimits } = stores;
-  return { users, conversations, messages, deliveries, deadLetters, webhooks, rateLimits, store: stores, bus, offsets, clock: given.clock ?? systemClock };
+  const { users, conversations, messages, deliveries, deadLetters, webhooks, rateLimits, files } = stores;
+  const objects = given.objects ?? buildObjectStore(config);
+  return { users, conversations, messages, deliveries, deadLetters, webhooks, rateLimits, files, objects, store: stores, bus, offsets, clock: given.clock ?? systemClock };
+}
+
+/** The object store the config names: S3 (MinIO in a cluster, s3rver on one machine). */
+export function buildObjectStore(config: Config): ObjectStore {
+  return new S3ObjectStore({
+    endpoint: config.s3Endpoint,
+    publicEndpoint: config.s3PublicEndpoint,
+    bucket: config.s3Bucket,
+    region: config.s3Region,
+    accessKey: config.s3AccessKey,
+    secretKey: config.s3SecretKey,
+  });
 }
 
 /** Where and how to reach Cassandra, from the config (the services and the schema job). */

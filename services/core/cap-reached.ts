@@ -12,8 +12,8 @@ export class CapReached extends AppError {
   /** How many items the owner holds (at least `limit`). */
   readonly count: number;
 
-  constructor(code: string, limit: number, count: number, message: string) {
-    super(code, message, { status: 409 });
+  constructor(code: string, limit: number, count: number, message: string, status = 409) {
+    super(code, message, { status });
     this.limit = limit;
     this.count = count;
   }
@@ -32,4 +32,12 @@ export function tooManyIdentities(userId: string, channel: string, count: number
 /** A user who already has `count` webhooks. */
 export function tooManyWebhooks(ownerId: string, count: number, max: number): CapReached {
   return new CapReached('too_many_webhooks', max, count, `user ${ownerId} has ${count} webhooks, the most allowed is ${max}: delete one first`);
+}
+
+/**
+ * A user who already has `count` open upload sessions. Unlike the other caps it leaves the API as
+ * 429: the sessions end on their own (completed or expired), so trying later helps.
+ */
+export function tooManyUploads(uploaderId: string, count: number, max: number): CapReached {
+  return new CapReached('too_many_uploads', max, count, `user ${uploaderId} has ${count} open upload sessions, the most allowed is ${max}: complete or abort one first`, 429);
 }

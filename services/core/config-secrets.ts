@@ -9,6 +9,9 @@ export const DEV_SECRETS = {
   WEBHOOK_VERIFY_TOKEN: 'dev-verify-token',
   WHATSAPP_TOKEN: 'dev-provider-token',
   INSTAGRAM_TOKEN: 'dev-provider-token',
+  // s3rver's fixed keys: what the local platform's object store accepts.
+  S3_ACCESS_KEY_ID: 'S3RVER',
+  S3_SECRET_ACCESS_KEY: 'S3RVER',
 } as const;
 
 /** The secret settings, their variables and the shortest value production accepts. */
@@ -19,6 +22,9 @@ const SECRETS = [
   { key: 'webhookVerifyToken', env: 'WEBHOOK_VERIFY_TOKEN', min: 16 },
   { key: 'whatsappToken', env: 'WHATSAPP_TOKEN', min: 16 },
   { key: 'instagramToken', env: 'INSTAGRAM_TOKEN', min: 16 },
+  // MinIO's own minimums (3 and 8 characters).
+  { key: 's3AccessKey', env: 'S3_ACCESS_KEY_ID', min: 3 },
+  { key: 's3SecretKey', env: 'S3_SECRET_ACCESS_KEY', min: 8 },
   // Optional and without a dev default: only set while an install creates its first admin.
   { key: 'adminBootstrapToken', env: 'ADMIN_BOOTSTRAP_TOKEN', min: 32 },
 ] as const;
@@ -38,7 +44,7 @@ export type ServiceKind = (typeof SERVICE_KINDS)[number];
 export function secretsOf(service: ServiceKind, connectorChannels: readonly string[]): SecretKey[] {
   switch (service) {
     case 'api':
-      return ['jwtSecret', 'authClients', 'adminBootstrapToken'];
+      return ['jwtSecret', 'authClients', 'adminBootstrapToken', 's3AccessKey', 's3SecretKey'];
     case 'router':
       return [];
     case 'admin':
@@ -48,7 +54,8 @@ export function secretsOf(service: ServiceKind, connectorChannels: readonly stri
       // It verifies the API's access tokens.
       return ['jwtSecret'];
     case 'connectors':
-      return ['metaAppSecret', 'webhookVerifyToken', ...connectorChannels.map((c) => (c === 'whatsapp' ? 'whatsappToken' : 'instagramToken') as SecretKey)];
+      // The object store's keys: a file message's link is a URL presigned with them.
+      return ['metaAppSecret', 'webhookVerifyToken', 's3AccessKey', 's3SecretKey', ...connectorChannels.map((c) => (c === 'whatsapp' ? 'whatsappToken' : 'instagramToken') as SecretKey)];
     case 'platform':
       return SECRETS.map((s) => s.key);
   }
@@ -70,8 +77,10 @@ export function productionSecretProblems(c: SecretValues): { path: string[]; mes
     const value = c[key];
     if (!value) {
       // AUTH_CLIENTS may be empty: then no service client can get a token. No bootstrap token:
-      // no `POST /v1/admin/bootstrap`.
-      if (needed.includes(key) && key !== 'authClients' && key !== 'adminBootstrapToken') {
+      // no `POST /v1/admin/bootstrap`. No S3 keys: the object store is reached anonymously (a
+      // bucket policy, or the pod's own credentials, must then allow it).
+      const optional: SecretKey[] = ['authClients', 'adminBootstrapToken', 's3AccessKey', 's3SecretKey'];
+      if (needed.includes(key) && !optional.includes(key)) {
         problems.push({ path: [key], message: `${env} is required when CHAT4ALL_PROFILE=production (service ${c.service}): set it from your secret store` });
       }
       continue;

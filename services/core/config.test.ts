@@ -84,10 +84,21 @@ describe('config: secrets', () => {
     assert.equal(problems(only([])).length, 5, 'the one-process platform reads them all (AUTH_CLIENTS may be empty)');
   });
 
+  it('production refuses the s3rver keys, and takes its own', () => {
+    const base = { CHAT4ALL_PROFILE: 'production', JWT_SECRET: strong('j') };
+    assert.throws(() => loadConfig({ ...base, S3_ACCESS_KEY_ID: 'S3RVER', S3_SECRET_ACCESS_KEY: 'S3RVER' }, { service: 'api' }), /S3_ACCESS_KEY_ID is a published dev default/);
+    assert.throws(() => loadConfig({ ...base, S3_ACCESS_KEY_ID: 'minio-user', S3_SECRET_ACCESS_KEY: 'short' }, { service: 'api' }), /S3_SECRET_ACCESS_KEY is 5 characters/);
+    const c = loadConfig({ ...base, S3_ACCESS_KEY_ID: 'minio-user', S3_SECRET_ACCESS_KEY: strong('s') }, { service: 'api' });
+    assert.equal(c.s3AccessKey, 'minio-user');
+    assert.equal(loadConfig({}).s3SecretKey, 'S3RVER', 'the dev profile talks to s3rver');
+  });
+
   it('the dev profile lists every dev default in use at start', () => {
-    assert.deepEqual(loadConfig({}).devSecretsInUse, ['JWT_SECRET', 'AUTH_CLIENTS', 'META_APP_SECRET', 'WEBHOOK_VERIFY_TOKEN', 'WHATSAPP_TOKEN', 'INSTAGRAM_TOKEN']);
-    assert.deepEqual(loadConfig({ JWT_SECRET: strong('j'), WHATSAPP_TOKEN: DEV_SECRETS.WHATSAPP_TOKEN }).devSecretsInUse, ['AUTH_CLIENTS', 'META_APP_SECRET', 'WEBHOOK_VERIFY_TOKEN', 'WHATSAPP_TOKEN', 'INSTAGRAM_TOKEN'], 'a dev value set explicitly counts');
-    assert.deepEqual(loadConfig({}, { service: 'connectors', connectorChannels: 'instagram' }).devSecretsInUse, ['META_APP_SECRET', 'WEBHOOK_VERIFY_TOKEN', 'INSTAGRAM_TOKEN'], 'a service lists the ones it reads');
+    const s3 = ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'];
+    assert.deepEqual(loadConfig({}).devSecretsInUse, ['JWT_SECRET', 'AUTH_CLIENTS', 'META_APP_SECRET', 'WEBHOOK_VERIFY_TOKEN', 'WHATSAPP_TOKEN', 'INSTAGRAM_TOKEN', ...s3]);
+    assert.deepEqual(loadConfig({ JWT_SECRET: strong('j'), WHATSAPP_TOKEN: DEV_SECRETS.WHATSAPP_TOKEN }).devSecretsInUse, ['AUTH_CLIENTS', 'META_APP_SECRET', 'WEBHOOK_VERIFY_TOKEN', 'WHATSAPP_TOKEN', 'INSTAGRAM_TOKEN', ...s3], 'a dev value set explicitly counts');
+    assert.deepEqual(loadConfig({}, { service: 'connectors', connectorChannels: 'instagram' }).devSecretsInUse, ['META_APP_SECRET', 'WEBHOOK_VERIFY_TOKEN', 'INSTAGRAM_TOKEN', ...s3], 'a service lists the ones it reads');
+    assert.deepEqual(loadConfig({}, { service: 'router' }).devSecretsInUse, [], 'the router reads none');
     assert.equal(loadConfig({}).jwtSecret, DEV_SECRETS.JWT_SECRET);
   });
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DELIVERY_STATUSES, EXTERNAL_CHANNELS, type StatusEvent } from './domain/types.ts';
 import { PoisonRecord } from './dead-letters.ts';
+import { FILE_STATES, MAX_FILE_SIZE, type FilePart, type FileRecord } from './domain/file.ts';
 
 /** The record on the accepted-messages topic. */
 export const acceptedRecordSchema = z.object({
@@ -82,3 +83,33 @@ export function decodeRecord<T>(schema: z.ZodType<T>, value: string, what: strin
   }
   return parsed.data;
 }
+
+/** A file and its upload session, as the `FileStore` keeps it (the domain's `FileRecord`). */
+export const fileRecordSchema = z.object({
+  file_id: z.string().startsWith('fil_'),
+  uploader_id: z.string().min(1),
+  conversation_id: z.string().min(1),
+  filename: z.string().min(1),
+  content_type: z.string().min(1),
+  size: z.number().int().min(0).max(MAX_FILE_SIZE),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  part_size: z.number().int().min(1),
+  part_count: z.number().int().min(1).max(10_000),
+  object_key: z.string().min(1),
+  upload_id: z.string().min(1),
+  state: z.enum(FILE_STATES),
+  created_at: z.string(),
+  expires_at: z.string(),
+  completed_at: z.string().optional(),
+  verified_at: z.string().optional(),
+});
+
+/** A part of a file's multipart upload (the domain's `FilePart`). */
+export const filePartSchema = z.object({
+  part_number: z.number().int().min(1).max(10_000),
+  etag: z.string().min(1),
+  size: z.number().int().min(0).optional(),
+});
+
+sameShape<z.infer<typeof fileRecordSchema>, FileRecord>(true);
+sameShape<z.infer<typeof filePartSchema>, FilePart>(true);

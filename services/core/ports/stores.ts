@@ -1,6 +1,7 @@
 import type { ConversationStore } from './conversation-store.ts';
 import type { DeadLetterStore } from './dead-letter-store.ts';
 import type { DeliveryStore } from './delivery-store.ts';
+import type { FileStore } from './file-store.ts';
 import type { MessageStore } from './message-store.ts';
 import type { RateLimitStore } from './rate-limit-store.ts';
 import type { UserStore } from './user-store.ts';
@@ -18,6 +19,7 @@ export interface Stores {
   deadLetters: DeadLetterStore;
   webhooks: WebhookStore;
   rateLimits: RateLimitStore;
+  files: FileStore;
   /** Whether the backing store answers (for readiness). */
   healthy(): Promise<boolean>;
   /** Closes the backing store; the ports must not be used after. */

@@ -4,6 +4,7 @@ import { cassandraContext, type CassandraStoreTuning } from './context.ts';
 import { CassandraConversationStore } from './conversation-store.ts';
 import { CassandraDeadLetterStore } from './dead-letter-store.ts';
 import { CassandraDeliveryStore } from './delivery-store.ts';
+import { CassandraFileStore } from './file-store.ts';
 import { CassandraMessageStore } from './message-store.ts';
 import { CassandraRateLimitStore } from './rate-limit-store.ts';
 import type { CqlSession } from './session.ts';
@@ -40,6 +41,7 @@ export function cassandraStores(session: CqlSession, tuning: CassandraStoreTunin
     deadLetters: new CassandraDeadLetterStore(ctx),
     webhooks: new CassandraWebhookStore(ctx),
     rateLimits: new CassandraRateLimitStore(ctx),
+    files: new CassandraFileStore(ctx),
     async healthy() {
       if (closed) return false;
       try {

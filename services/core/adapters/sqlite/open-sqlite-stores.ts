@@ -3,6 +3,7 @@ import { closeSqliteDatabase, openSqliteDatabase, sqliteHealthy } from './databa
 import { SqliteConversationStore } from './conversation-store.ts';
 import { SqliteDeadLetterStore } from './dead-letter-store.ts';
 import { SqliteDeliveryStore } from './delivery-store.ts';
+import { SqliteFileStore } from './file-store.ts';
 import { SqliteMessageStore } from './message-store.ts';
 import { SqliteRateLimitStore } from './rate-limit-store.ts';
 import { SqliteUserStore } from './user-store.ts';
@@ -23,6 +24,7 @@ export function openSqliteStores(path: string): Stores {
     deadLetters: new SqliteDeadLetterStore(db),
     webhooks: new SqliteWebhookStore(db),
     rateLimits: new SqliteRateLimitStore(db),
+    files: new SqliteFileStore(db),
     healthy: async () => sqliteHealthy(db),
     close: async () => closeSqliteDatabase(db),
   };

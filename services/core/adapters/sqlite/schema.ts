@@ -73,4 +73,14 @@ CREATE TABLE IF NOT EXISTS rate_limits (
   limit_key TEXT NOT NULL, bucket INTEGER NOT NULL, hits INTEGER NOT NULL, expires_at INTEGER NOT NULL,
   PRIMARY KEY (limit_key, bucket));
 CREATE INDEX IF NOT EXISTS rate_limits_expiry ON rate_limits(expires_at);
+CREATE TABLE IF NOT EXISTS files (
+  file_id TEXT PRIMARY KEY, uploader_id TEXT NOT NULL, conversation_id TEXT NOT NULL, filename TEXT NOT NULL,
+  content_type TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL, part_size INTEGER NOT NULL,
+  part_count INTEGER NOT NULL, object_key TEXT NOT NULL, upload_id TEXT NOT NULL, state TEXT NOT NULL,
+  created_at TEXT NOT NULL, expires_at TEXT NOT NULL, completed_at TEXT, verified_at TEXT);
+CREATE INDEX IF NOT EXISTS files_open ON files(uploader_id) WHERE state = 'uploading';
+CREATE INDEX IF NOT EXISTS files_state ON files(state, expires_at);
+CREATE TABLE IF NOT EXISTS file_parts (
+  file_id TEXT NOT NULL, part_number INTEGER NOT NULL, etag TEXT NOT NULL, size INTEGER,
+  PRIMARY KEY (file_id, part_number));
 `;
