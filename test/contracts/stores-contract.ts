@@ -10,6 +10,7 @@ import { deadLetterStoreContract } from './dead-letter-store-contract.ts';
 import { webhookStoreContract } from './webhook-store-contract.ts';
 import { rateLimitStoreContract } from './rate-limit-store-contract.ts';
 import { capsContract } from './caps-contract.ts';
+import { fileStoreContract } from './file-store-contract.ts';
 import { pagingContract } from './paging-contract.ts';
 
 /** Stores over a backing store that keeps its data, and a way to open that same data again. */
@@ -56,6 +57,7 @@ export function storesContract(name: string, make: StoresFactory, durable?: () =
   webhookStoreContract(name, make);
   rateLimitStoreContract(name, make);
   capsContract(name, make);
+  fileStoreContract(name, make);
   pagingContract(name, make);
   if (durable) durableStoresContract(name, durable);
 }

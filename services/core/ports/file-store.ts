@@ -38,8 +38,8 @@ export interface FileStore {
   countOpenUploads(uploaderId: string): Promise<number>;
   /** Up to `limit` `uploading` sessions whose `expires_at` is before `now` (RFC 3339), oldest expiry first. */
   listExpiredUploads(now: string, limit: number): Promise<FileRecord[]>;
-  /** Up to `limit` files in state `state` (the periodic job resumes `verifying` ones), oldest first. */
-  listFilesInState(state: FileState, limit: number): Promise<FileRecord[]>;
+  /** Up to `limit` files in state `verifying`, oldest first: the periodic job resumes them after a restart. */
+  listVerifying(limit: number): Promise<FileRecord[]>;
 }
 
 /** Fields set together with a change of state. */

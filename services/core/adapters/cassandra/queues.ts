@@ -7,9 +7,10 @@ import { num } from './values.ts';
 /**
  * The kinds of queue the stores keep: messages no router has ordered (`unrouted`), external
  * deliveries no connector has sent (`undispatched:<channel>`) or that wait for their next attempt
- * (`parked:<channel>`), webhook events due (`webhook-due`) and finished (`webhook-done`).
+ * (`parked:<channel>`), webhook events due (`webhook-due`) and finished (`webhook-done`), open
+ * upload sessions by expiry (`file-open`) and files being verified (`file-verifying`).
  */
-export type QueueKind = 'unrouted' | `undispatched:${string}` | `parked:${string}` | 'webhook-due' | 'webhook-done';
+export type QueueKind = 'unrouted' | `undispatched:${string}` | `parked:${string}` | 'webhook-due' | 'webhook-done' | 'file-open' | 'file-verifying';
 
 /** One entry of a queue: the item and the time it is sorted by. */
 export interface PendingItem {

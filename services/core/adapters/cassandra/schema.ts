@@ -162,6 +162,18 @@ export const TABLES: readonly string[] = [
     PRIMARY KEY ((webhook_id), attempt_id, event_id))
     WITH CLUSTERING ORDER BY (attempt_id DESC, event_id ASC)`,
 
+  // ---------------------------------------------------------------- files
+  // Written only with lightweight transactions (insert IF NOT EXISTS, state changes IF state = ...).
+  `CREATE TABLE IF NOT EXISTS files (
+    file_id text PRIMARY KEY, uploader_id text, conversation_id text, filename text, content_type text,
+    size bigint, sha256 text, part_size bigint, part_count int, object_key text, upload_id text, state text,
+    created_at text, expires_at text, completed_at text, verified_at text)`,
+  // The part manifest the client reported (never read back from S3: s3rver lacks ListParts).
+  `CREATE TABLE IF NOT EXISTS file_parts (
+    file_id text, part_number int, etag text, size bigint, PRIMARY KEY ((file_id), part_number))`,
+  // A user's open sessions (the quota's items); a reader checks each file's state.
+  `CREATE TABLE IF NOT EXISTS open_uploads (uploader_id text, file_id text, PRIMARY KEY ((uploader_id), file_id))`,
+
   // ---------------------------------------------------------------- rate limits
   // One counter per key and window, written with LWT and a TTL (see CassandraRateLimitStore).
   `CREATE TABLE IF NOT EXISTS rate_limits (limit_key text, bucket bigint, hits int, PRIMARY KEY ((limit_key, bucket)))`,

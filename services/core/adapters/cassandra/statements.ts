@@ -7,6 +7,8 @@ const DEAD_LETTER_COLUMNS =
   'id, reason, source_topic, source_partition, source_offset, record_key, record_value, headers, first_seen, status, updated_at';
 const EVENT_COLUMNS =
   'event_id, webhook_id, event_type, message_id, seq, body, created_at, status, attempts, next_attempt_at, deadline, lease_until, attempt_ids';
+const FILE_COLUMNS =
+  'file_id, uploader_id, conversation_id, filename, content_type, size, sha256, part_size, part_count, object_key, upload_id, state, created_at, expires_at, completed_at, verified_at';
 const FEED_COLUMNS = 'hid, delivery_id, message_id, conversation_id, sender_id, recipient_id, channel, status, at, error';
 
 /** Every CQL statement the store runs (all prepared). Tests check each against the schema. */
@@ -49,6 +51,15 @@ export const CQL = {
   removeMember: 'DELETE FROM conversation_members WHERE conversation_id = ? AND user_id = ? IF EXISTS',
   deleteConversationByUser: 'DELETE FROM conversations_by_user WHERE user_id = ? AND conversation_id = ?',
   insertConversationByUser: 'INSERT INTO conversations_by_user (user_id, conversation_id) VALUES (?, ?)',
+
+  insertFile: `INSERT INTO files (${FILE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
+  file: `SELECT ${FILE_COLUMNS} FROM files WHERE file_id = ?`,
+  moveFile: 'UPDATE files SET state = ?, completed_at = ?, verified_at = ?, expires_at = ? WHERE file_id = ? IF state = ?',
+  fileParts: 'SELECT part_number, etag, size FROM file_parts WHERE file_id = ?',
+  insertFilePart: 'INSERT INTO file_parts (file_id, part_number, etag, size) VALUES (?, ?, ?, ?)',
+  openUploads: 'SELECT file_id FROM open_uploads WHERE uploader_id = ?',
+  insertOpenUpload: 'INSERT INTO open_uploads (uploader_id, file_id) VALUES (?, ?)',
+  deleteOpenUpload: 'DELETE FROM open_uploads WHERE uploader_id = ? AND file_id = ?',
 
   capSlots: 'SELECT slot, item, claimed_at FROM cap_slots WHERE scope = ? AND owner = ?',
   claimCapSlot: 'INSERT INTO cap_slots (scope, owner, slot, item, claimed_at) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS',

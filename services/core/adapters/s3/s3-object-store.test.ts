@@ -26,7 +26,7 @@ describe('S3ObjectStore against a local s3rver', () => {
   });
 
   const putPart = async (url: string, body: Buffer) => {
-    const res = await fetch(url, { method: 'PUT', body, signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(url, { method: 'PUT', body: new Uint8Array(body), signal: AbortSignal.timeout(10_000) });
     assert.equal(res.status, 200, await res.text());
     return res.headers.get('etag')!;
   };

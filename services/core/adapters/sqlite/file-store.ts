@@ -30,7 +30,7 @@ export class SqliteFileStore implements FileStore {
       ),
       open: db.prepare("SELECT COUNT(*) AS n FROM files WHERE uploader_id = ? AND state = 'uploading'"),
       expired: db.prepare("SELECT * FROM files WHERE state = 'uploading' AND expires_at < ? ORDER BY expires_at LIMIT ?"),
-      inState: db.prepare('SELECT * FROM files WHERE state = ? ORDER BY created_at LIMIT ?'),
+      verifying: db.prepare("SELECT * FROM files WHERE state = 'verifying' ORDER BY created_at LIMIT ?"),
     };
   }
 
@@ -83,8 +83,8 @@ export class SqliteFileStore implements FileStore {
     return (this.stmt.expired.all(now, limit) as Row[]).map(toFile);
   }
 
-  async listFilesInState(state: FileState, limit: number): Promise<FileRecord[]> {
-    return (this.stmt.inState.all(state, limit) as Row[]).map(toFile);
+  async listVerifying(limit: number): Promise<FileRecord[]> {
+    return (this.stmt.verifying.all(limit) as Row[]).map(toFile);
   }
 }
 
