@@ -4,6 +4,7 @@ import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Bus } from '../core/ports/bus.ts';
 import type { Clock } from '../core/ports/clock.ts';
+import type { ObjectStore } from '../core/ports/object-store.ts';
 import type { Stores } from '../core/ports/stores.ts';
 import type { Auth } from './auth.ts';
 import type { ApiMetrics } from './metrics.ts';
@@ -19,6 +20,8 @@ export interface ApiDeps extends Omit<Stores, 'healthy' | 'close'> {
   /** The backing store of the ports, for readiness. */
   store: Pick<Stores, 'healthy'>;
   bus: Bus;
+  /** The object store of file bytes. */
+  objects: ObjectStore;
   clock: Clock;
   logger: Logger;
   /** The registry the API's metrics are declared on and `/metrics` serves. */

@@ -15,6 +15,11 @@ import { createApiMetrics } from './metrics.ts';
 import { requestMetrics } from './request-metrics.ts';
 import { traceId } from './trace-id.ts';
 import { webhookRoutes } from './webhook-routes.ts';
+import { fileRoutes } from './file-routes.ts';
+import { fileSettings, type FileDeps } from './file-deps.ts';
+import { startFileJob } from './file-job.ts';
+import { createFileMetrics } from './file-metrics.ts';
+import { FileVerifier } from './file-verification.ts';
 import { RateLimits } from './rate-limits.ts';
 import { deadLetterRoutes } from './dead-letter-routes.ts';
 import { bootstrapRoutes } from './bootstrap-routes.ts';
@@ -22,12 +27,29 @@ import { webClientRoutes } from './web-client/web-client-routes.ts';
 
 export type { ApiDeps };
 
+/** The API's app and its file job, which the caller starts (and stops) when it serves. */
+export interface Api {
+  app: express.Express;
+  /**
+   * Starts the periodic file job (expires abandoned upload sessions, resumes verifications left
+   * by a restart); `tick()` runs a pass now, `stop()` ends it and waits for verifications under way.
+   */
+  startFileJob(): { tick(): Promise<{ expired: number; resumed: number }>; stop(): Promise<void> };
+}
+
 /**
  * The public REST API (see docs/api.md). Everything it needs comes in `deps`; it keeps no state of
  * its own beyond what it builds here, so tests can start as many as they like.
  */
 export function createApp(deps: ApiDeps): express.Express {
+  return createApi(deps).app;
+}
+
+/** The API (see `createApp`) with its file job. */
+export function createApi(deps: ApiDeps): Api {
   const metrics = createApiMetrics(deps.registry);
+  const fileDeps: FileDeps = { ...deps, metrics: createFileMetrics(deps.registry), settings: fileSettings(deps.config) };
+  const verifier = new FileVerifier(fileDeps);
   const auth = new Auth(deps);
   const limits = new RateLimits({ ...deps, onLimited: (name) => metrics.rateLimited.inc({ limit: name }) });
   const ctx: RouteContext = { ...deps, auth, metrics, limits, authenticated: requireAuth(auth) };
@@ -52,10 +74,23 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(conversationRoutes(ctx));
   app.use(messageRoutes(ctx));
   app.use(webhookRoutes(ctx));
+  app.use(fileRoutes(ctx, fileDeps, verifier));
   app.use(deadLetterRoutes(ctx));
   app.use(bootstrapRoutes(ctx));
 
   app.use(notFoundHandler());
   app.use(errorHandler(deps.logger));
-  return app;
+  return {
+    app,
+    startFileJob: () => {
+      const job = startFileJob(fileDeps, verifier);
+      return {
+        tick: job.tick,
+        stop: async () => {
+          await job.stop();
+          await verifier.drain();
+        },
+      };
+    },
+  };
 }

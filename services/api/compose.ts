@@ -4,7 +4,7 @@ import type { Logger } from '../core/logger.ts';
 import { createRegistry } from '../core/metrics.ts';
 import { listenService } from '../core/metrics-server.ts';
 import { httpLimits } from '../core/http-limits.ts';
-import { createApp } from './app.ts';
+import { createApi } from './app.ts';
 
 /** A running API: its HTTP server. */
 export interface ApiProcess {
@@ -19,11 +19,17 @@ export interface ApiProcess {
  */
 export async function composeApi(config: Config, adapters: Adapters, logger: Logger): Promise<ApiProcess> {
   const registry = createRegistry('api');
-  const app = createApp({ ...adapters, config, logger, registry });
+  const { app, startFileJob } = createApi({ ...adapters, config, logger, registry });
+  // The bucket exists before the first upload; an object store that is not up yet is said, not fatal.
+  await adapters.objects.ensureBucket().catch((err: unknown) => logger.error({ err, bucket: config.s3Bucket, endpoint: config.s3Endpoint }, 'the object store bucket could not be checked or made; file uploads fail until it can'));
+  const fileJob = startFileJob();
   const served = await listenService(app, { host: config.apiHost, port: config.apiPort, metricsPort: config.metricsPort, registry, limits: httpLimits(config) });
   logger.info({ url: served.http.url, metrics_url: served.metrics?.url }, 'api listening');
   return {
     url: served.http.url,
-    stop: () => served.close(),
+    stop: async () => {
+      await served.close();
+      await fileJob.stop();
+    },
   };
 }

@@ -36,6 +36,7 @@ export function messageRoutes(ctx: RouteContext): Router {
         {
           conversations: ctx.conversations,
           messages: ctx.messages,
+          files: ctx.files,
           bus: ctx.bus,
           clock: ctx.clock,
           logger: ctx.logger,

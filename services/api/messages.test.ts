@@ -64,10 +64,29 @@ describe('messages', () => {
     assert.deepEqual((await api.stores.messages.getMessage(res.body.message_id))!.channels, ['all']);
   });
 
-  it('accepts a file payload with a caption', async () => {
-    const res = await send(a.token, { payload: { type: 'file', file_id: 'f-123', caption: 'report' } });
+  it('accepts a file payload with a caption: a ready file of the sender, for this conversation', async () => {
+    const file = (state: 'ready' | 'uploading', over: Record<string, string> = {}) => {
+      const file_id = `fil_${Math.random().toString(16).slice(2)}`;
+      return api.stores.files.createFile({
+        file_id, uploader_id: a.user_id, conversation_id: conversationId, filename: 'r.pdf', content_type: 'application/pdf', size: 10,
+        sha256: '0'.repeat(64), part_size: 8 << 20, part_count: 1, object_key: `files/${file_id}`, upload_id: 'u', state,
+        created_at: new Date().toISOString(), expires_at: new Date(Date.now() + 60_000).toISOString(), ...over,
+      });
+    };
+    const ready = await file('ready');
+    const res = await send(a.token, { payload: { type: 'file', file_id: ready.file_id, caption: 'report' } });
     assert.equal(res.status, 202);
-    assert.deepEqual((await api.stores.messages.getMessage(res.body.message_id))!.payload, { type: 'file', file_id: 'f-123', caption: 'report' });
+    assert.deepEqual((await api.stores.messages.getMessage(res.body.message_id))!.payload, { type: 'file', file_id: ready.file_id, caption: 'report' });
+
+    assert.equal((await send(a.token, { payload: { type: 'file', file_id: 'fil_nope' } })).status, 404, 'no such file');
+    assert.equal((await send(b.token, { payload: { type: 'file', file_id: ready.file_id } })).status, 404, "someone else's file");
+    const open = await send(a.token, { payload: { type: 'file', file_id: (await file('uploading')).file_id } });
+    assert.equal(open.status, 422);
+    assert.match(open.body.type, /file-not-ready$/);
+    assert.equal(open.body.state, 'uploading');
+    const elsewhere = await send(a.token, { payload: { type: 'file', file_id: (await file('ready', { conversation_id: 'another' })).file_id } });
+    assert.equal(elsewhere.status, 422);
+    assert.match(elsewhere.body.type, /file-wrong-conversation$/);
   });
 
   it('answers 404 to a sender who is not a member, like a missing conversation', async () => {

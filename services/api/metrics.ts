@@ -9,6 +9,7 @@ export type RejectReason =
   | 'unauthorized'
   | 'too_large'
   | 'unsupported_media_type'
+  | 'file_not_ready'
   | 'rate_limited'
   | 'unavailable'
   | 'internal';
@@ -97,6 +98,8 @@ export function rejectReason(status: number): RejectReason {
       return 'too_large';
     case 415:
       return 'unsupported_media_type';
+    case 422:
+      return 'file_not_ready';
     case 429:
       return 'rate_limited';
     case 503:

@@ -30,6 +30,18 @@ import {
   webhookDeliveriesQuery,
   webhookList,
 } from './webhook-schemas.ts';
+import {
+  createFileRequest,
+  downloadQuery,
+  downloadUrl,
+  fileCreated,
+  fileState,
+  fileView,
+  partRecorded,
+  partUrls,
+  partUrlsRequest,
+  recordPartRequest,
+} from './file-schemas.ts';
 import { bootstrapRequest, bootstrapResult } from './bootstrap-routes.ts';
 import { deadLetterList, deadLetterQuery, deadLetterView, purgeResult, replayAllResult, replayRequest } from './dead-letter-routes.ts';
 
@@ -37,7 +49,7 @@ type Schema = z.ZodType;
 
 /** One operation of the API, as the document describes it. */
 interface Operation {
-  method: 'get' | 'post' | 'delete';
+  method: 'get' | 'post' | 'put' | 'delete';
   /** OpenAPI path template (`/v1/messages/{id}`). */
   path: string;
   summary: string;
@@ -124,9 +136,9 @@ export const OPERATIONS: Operation[] = [
   },
   {
     method: 'post', path: '/v1/messages', tag: 'messages', secured: true, summary: 'Send a message',
-    description: 'Answers 202 once the message is durable. The same `message_id` with the same body answers the same 202; with another body, 409.',
+    description: 'Answers 202 once the message is durable. The same `message_id` with the same body answers the same 202; with another body, 409. A `file` payload names a file you uploaded to this conversation (else 404, or 422 `file-wrong-conversation`) that is `ready` (else 422 `file-not-ready`).',
     body: sendMessageRequest, ok: { status: 202, description: 'Accepted', schema: messageAccepted },
-    errors: [...JSON_ERRORS, 401, 404, 409, 429],
+    errors: [...JSON_ERRORS, 401, 404, 409, 422, 429],
   },
   {
     method: 'get', path: '/v1/messages/{id}', tag: 'messages', secured: true, summary: 'Get a message with status and history',
@@ -195,6 +207,41 @@ export const OPERATIONS: Operation[] = [
     query: webhookDeliveriesQuery, ok: { status: 200, description: 'Attempts', schema: webhookAttemptList }, errors: [400, 401, 403, 404],
   },
   {
+    method: 'post', path: '/v1/files', tag: 'files', secured: true, summary: 'Start a file upload',
+    description: 'Opens a resumable upload session for a file of at most 2 GiB (2,147,483,648 bytes; more answers 413 `file-too-large` before anything is created) to a conversation you are a member of (else 404). The content type must be in FILE_CONTENT_TYPES (else 415); a user has at most FILE_MAX_OPEN_UPLOADS open sessions (429 `too-many-uploads`). The bytes go straight to object storage in `part_count` parts of `part_size` bytes (the last may be shorter) through presigned URLs (POST …/parts). See docs/files.md.',
+    body: createFileRequest, ok: { status: 201, description: 'The upload session', schema: fileCreated }, errors: [...JSON_ERRORS, 401, 403, 404, 429],
+  },
+  {
+    method: 'post', path: '/v1/files/{id}/parts', tag: 'files', secured: true, summary: 'Get presigned URLs for parts',
+    description: 'Fresh presigned PUT URLs (valid FILE_PART_URL_TTL seconds) for the parts asked for, or for every part not yet recorded (at most 1,000 per call). Asking again is how an expired URL is renewed. Uploader only; 409 `file-not-uploading` once the session is closed.',
+    body: partUrlsRequest, ok: { status: 200, description: 'One URL per part', schema: partUrls }, errors: [...JSON_ERRORS, 401, 403, 404, 409],
+  },
+  {
+    method: 'put', path: '/v1/files/{id}/parts/{n}', tag: 'files', secured: true, summary: "Record a part's ETag",
+    description: 'After the PUT of part n to its URL, report the `ETag` header S3 answered (quoted or not). Idempotent: the last report of a part wins.',
+    body: recordPartRequest, ok: { status: 200, description: 'The part as recorded', schema: partRecorded }, errors: [...JSON_ERRORS, 401, 403, 404, 409],
+  },
+  {
+    method: 'get', path: '/v1/files/{id}', tag: 'files', secured: true, summary: 'Show a file',
+    description: 'The uploader sees the session in any state, with the recorded `parts` and the `missing` ones (what to send to resume). Other members of the conversation see `ready` files only; anyone else gets 404.',
+    ok: { status: 200, description: 'The file', schema: fileView }, errors: [401, 403, 404],
+  },
+  {
+    method: 'post', path: '/v1/files/{id}/complete', tag: 'files', secured: true, summary: 'Complete an upload and verify it',
+    description: 'Completes the multipart upload, then streams the object once to check its sha256 and size: 200 with `ready` or `corrupt` (a corrupt file can never be sent), or 202 `verifying` when that takes longer than FILE_VERIFY_WAIT_MS (poll GET). 409 `parts-missing` with `missing` when parts are not recorded; 409 `part-invalid` when the object store refuses a part (the session stays open: send the part again and complete again).',
+    ok: { status: 200, description: 'The verdict (202: still verifying)', schema: fileState }, errors: [401, 403, 404, 409, 503],
+  },
+  {
+    method: 'get', path: '/v1/files/{id}/download', tag: 'files', secured: true, summary: 'Download a file',
+    description: '302 to a presigned GET of the object, valid FILE_DOWNLOAD_URL_TTL seconds (Range requests work on it); `?redirect=false` answers the URL as JSON. Members of the file\'s conversation only, `ready` files only; otherwise 404.',
+    query: downloadQuery, ok: { status: 302, description: 'Redirect to the object (200 with `redirect=false`)', schema: downloadUrl }, errors: [400, 401, 403, 404],
+  },
+  {
+    method: 'delete', path: '/v1/files/{id}', tag: 'files', secured: true, summary: 'Abort an upload',
+    description: 'The uploader ends an open session: its parts are removed and it is `expired`. 409 once it is completed.',
+    ok: { status: 204, description: 'Aborted' }, errors: [401, 403, 404, 409, 503],
+  },
+  {
     method: 'get', path: '/v1/admin/dead-letters', tag: 'admin', secured: true, summary: 'List dead letters',
     description: 'Records no worker could process, with the reason and where they came from. Admin role only.',
     query: deadLetterQuery, ok: { status: 200, description: 'Dead letters, newest first', schema: deadLetterList }, errors: [400, 401, 403],
@@ -230,7 +277,8 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string }> = {
   404: { name: 'NotFound', description: 'No such resource, or not visible to you' },
   409: { name: 'Conflict', description: 'Conflicts with the current state' },
   413: { name: 'ContentTooLarge', description: 'The body is over 64 KiB' },
-  415: { name: 'UnsupportedMediaType', description: 'The body is not application/json' },
+  415: { name: 'UnsupportedMediaType', description: 'The body is not application/json (or a file\'s content type is not allowed)' },
+  422: { name: 'UnprocessableContent', description: 'Well-formed but not possible now, e.g. sending a file that is not ready' },
   429: { name: 'TooManyRequests', description: 'A rate limit is spent (docs/api.md "Rate limits"); retry after `Retry-After` seconds' },
   503: { name: 'ServiceUnavailable', description: 'A dependency is unreachable, or too many password hashes are in progress (retry after `Retry-After`)' },
 };

@@ -14,6 +14,7 @@ export const LIMITS = {
   sendsPerConversation: { field: 'rateLimitSendsPerConversation', what: 'messages in this conversation' },
   identityLinksPerUser: { field: 'rateLimitIdentityLinksPerUser', what: 'identity links by this user' },
   webhooksPerUser: { field: 'rateLimitWebhooksPerUser', what: 'webhooks created by this user' },
+  filesPerUser: { field: 'rateLimitFilesPerUser', what: 'file uploads started by this user' },
   // Guessing ADMIN_BOOTSTRAP_TOKEN is held to the pace of guessing passwords from one address.
   adminBootstrapPerIp: { field: 'rateLimitLoginPerIp', what: 'admin bootstrap attempts from this address' },
 } as const satisfies Record<string, { field: keyof Config; what: string }>;

@@ -2,9 +2,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Bus } from '../core/ports/bus.ts';
 import type { ConversationStore } from '../core/ports/conversation-store.ts';
 import type { MessageStore } from '../core/ports/message-store.ts';
+import type { FileStore } from '../core/ports/file-store.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import type { Message, Payload } from '../core/domain/types.ts';
-import { conflict, notFound } from '../core/errors.ts';
+import { AppError, conflict, notFound } from '../core/errors.ts';
 import { TOPICS } from '../core/topics.ts';
 import type { AcceptedRecord } from '../core/records.ts';
 import type { Logger } from '../core/logger.ts';
@@ -31,6 +32,8 @@ export interface SendMessageResult {
 export interface SendMessageDeps {
   conversations: ConversationStore;
   messages: MessageStore;
+  /** Where a `file` payload's file is looked up. */
+  files: Pick<FileStore, 'getFile'>;
   bus: Bus;
   clock: Clock;
   logger: Logger;
@@ -58,6 +61,7 @@ export interface SendMessageDeps {
 export async function sendMessage(deps: SendMessageDeps, input: SendMessageInput): Promise<SendMessageResult> {
   const conversation = await deps.conversations.getConversation(input.conversation_id);
   if (!conversation || !conversation.members.includes(input.sender_id)) throw notFound('conversation');
+  if (input.payload.type === 'file') await checkFile(deps.files, input.sender_id, input.conversation_id, input.payload.file_id);
   await deps.admit?.(input.conversation_id);
 
   const body_hash = bodyHash(input);
@@ -90,6 +94,21 @@ export async function sendMessage(deps: SendMessageDeps, input: SendMessageInput
     accepted_at: message.created_at,
     created,
   };
+}
+
+/**
+ * A file may be sent only by its uploader (anyone else's file answers 404, as if it did not
+ * exist), to the conversation it was uploaded for, and once it is `ready` (verified): 422 otherwise.
+ */
+async function checkFile(files: Pick<FileStore, 'getFile'>, senderId: string, conversationId: string, fileId: string): Promise<void> {
+  const file = await files.getFile(fileId);
+  if (!file || file.uploader_id !== senderId) throw notFound('file');
+  if (file.conversation_id !== conversationId) {
+    throw new AppError('file_wrong_conversation', `file ${fileId} was uploaded for another conversation: upload it to this one`, { status: 422 });
+  }
+  if (file.state !== 'ready') {
+    throw new AppError('file_not_ready', `file ${fileId} is ${file.state}: only a ready (uploaded and verified) file can be sent`, { status: 422, extensions: { state: file.state } });
+  }
 }
 
 async function publish(deps: SendMessageDeps, message: Message) {

@@ -6,8 +6,10 @@ import { loadConfig } from '../core/config.ts';
 import { createLimitedServer, httpLimits } from '../core/http-limits.ts';
 import { createLogger } from '../core/logger.ts';
 import { createRegistry } from '../core/metrics.ts';
-import { createApp } from './app.ts';
+import { createApi } from './app.ts';
 import type { Stores } from '../core/ports/stores.ts';
+import type { ObjectStore } from '../core/ports/object-store.ts';
+import { buildObjectStore } from '../core/build-adapters.ts';
 
 /** The answer of one test request, with the body already read. */
 export interface TestResponse {
@@ -30,7 +32,7 @@ export interface RequestOptions {
  * the caller closes: two APIs on one store are two replicas) and an in-memory bus, for component
  * tests. The clock is real time plus an offset tests can move.
  */
-export async function startTestApi(overrides: Record<string, unknown> = {}, given: { stores?: Stores } = {}) {
+export async function startTestApi(overrides: Record<string, unknown> = {}, given: { stores?: Stores; objects?: ObjectStore } = {}) {
   // Component tests link identities and expect them active at once; the verification tests turn it on.
   const config = loadConfig({}, { scryptCost: 1024, identityVerification: 'off', ...overrides });
   const stores = given.stores ?? openSqliteStores(':memory:');
@@ -38,7 +40,12 @@ export async function startTestApi(overrides: Record<string, unknown> = {}, give
   let offsetMs = 0;
   const clock = { now: () => Date.now() + offsetMs };
   const registry = createRegistry('api-test');
-  const app = createApp({ config, ...stores, store: stores, bus, clock, logger: createLogger('api', 'silent'), registry });
+  // The object store the config names unless one is given (file tests start a local S3 and set S3_*).
+  const objects = given.objects ?? buildObjectStore(config);
+  const api = createApi({ config, ...stores, store: stores, bus, objects, clock, logger: createLogger('api', 'silent'), registry });
+  const app = api.app;
+  // Started only by the file tests (`fileJob()`), so no other test runs its timer.
+  let fileJob: ReturnType<typeof api.startFileJob> | null = null;
   // The server main.ts runs: the same timeouts and connection limits.
   const server = createLimitedServer(app, httpLimits(config)).listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -88,13 +95,17 @@ export async function startTestApi(overrides: Record<string, unknown> = {}, give
     stores,
     bus,
     registry,
+    objects,
     request,
+    /** The file job of this API, started on first call; tests `tick()` it instead of waiting. */
+    fileJob: () => (fileJob ??= api.startFileJob()),
     user,
     admin,
     advanceClock: (ms: number) => {
       offsetMs += ms;
     },
     async close() {
+      await fileJob?.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await bus.close();

@@ -260,6 +260,8 @@ export const configFields = z.object({
     rateLimitIdentityLinksPerUser: limit(30, 'RATE_LIMIT_IDENTITY_LINKS_PER_USER'),
     /** Webhook creations (`POST /v1/webhooks`) per user per window. @default 30 */
     rateLimitWebhooksPerUser: limit(30, 'RATE_LIMIT_WEBHOOKS_PER_USER'),
+    /** Upload sessions started (`POST /v1/files`) per user per window. @default 600 (10/s) */
+    rateLimitFilesPerUser: limit(600, 'RATE_LIMIT_FILES_PER_USER'),
     /**
      * Whether the API is behind a proxy that sets `X-Forwarded-For`: then the per-address limits
      * use the client address it reports (Express `trust proxy`, one hop); otherwise the socket's

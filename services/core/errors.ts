@@ -7,6 +7,8 @@ export class AppError extends Error {
   /** Per-field problems for validation errors. */
   readonly errors?: { field: string; message: string }[];
   readonly headers?: Record<string, string>;
+  /** Extra members of the problem body (RFC 9457 extensions), e.g. the `missing` parts of an upload. */
+  readonly extensions?: Record<string, unknown>;
 
   constructor(
     code: string,
@@ -17,6 +19,7 @@ export class AppError extends Error {
       cause?: unknown;
       errors?: { field: string; message: string }[];
       headers?: Record<string, string>;
+      extensions?: Record<string, unknown>;
     } = {},
   ) {
     super(message, { cause: opts.cause });
@@ -26,6 +29,7 @@ export class AppError extends Error {
     this.status = opts.status ?? 500;
     this.errors = opts.errors;
     this.headers = opts.headers;
+    this.extensions = opts.extensions;
   }
 }
 

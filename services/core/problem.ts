@@ -8,6 +8,8 @@ export interface Problem {
   detail: string;
   instance?: string;
   errors?: { field: string; message: string }[];
+  /** Extension members (RFC 9457 §3.2): what the client needs to act on the problem. */
+  [extension: string]: unknown;
 }
 
 const TITLES: Record<number, string> = {
@@ -18,6 +20,7 @@ const TITLES: Record<number, string> = {
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
@@ -29,6 +32,7 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 export function toProblem(err: unknown, instance?: string): { problem: Problem; headers: Record<string, string> } {
   if (err instanceof AppError) {
     const problem: Problem = {
+      ...err.extensions,
       type: `https://chat4all.dev/problems/${err.code.replace(/_/g, '-')}`,
       title: TITLES[err.status] ?? 'Error',
       status: err.status,
