@@ -105,6 +105,8 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 
 /** Tries a part again after these waits when the network or object storage failed. */
 const RETRY_WAITS_MS = [250, 1000, 3000];
+/** How long `complete` may take (object storage joins the parts, then the API starts verifying). */
+const COMPLETE_TIMEOUT_MS = 15 * 60_000;
 /** A URL this close to its expiry is renewed before use rather than sent and refused. */
 const URL_MARGIN_MS = 30_000;
 
@@ -223,18 +225,28 @@ export async function getFile(api: HttpClient, fileId: string): Promise<FileView
  * session now misses, so the caller sends those and completes again.
  */
 async function complete(o: UploadOptions, fileId: string): Promise<FileView> {
+  let refused: CliError | undefined;
   try {
-    const done = await o.api.request<{ state: FileView['state'] }>('POST', `/v1/files/${encodeURIComponent(fileId)}/complete`);
+    // Object storage joins the parts before the API answers: minutes for a big file on a slow disk.
+    const done = await o.api.request<{ state: FileView['state'] }>('POST', `/v1/files/${encodeURIComponent(fileId)}/complete`, undefined, { timeoutMs: COMPLETE_TIMEOUT_MS });
     if (done.state === 'ready' || done.state === 'corrupt' || done.state === 'verifying') return { ...(await getFile(o.api, fileId))!, state: done.state };
   } catch (err) {
     if (!(err instanceof CliError && err.extra.problem?.status === 409)) throw err;
-    o.log?.(`completing ${fileId}: ${err.message.split('\n')[0]}; sending those parts again`);
+    refused = err;
   }
   const now = await getFile(o.api, fileId);
   if (!now) throw new CliError(`${fileId} is gone (expired or cancelled)`, EXIT.notFound, { hint: 'run the same command again to upload it anew' });
-  if (now.state === 'uploading' && !now.missing?.length) {
-    throw new CliError(`${fileId}: the API refused to complete but reports no part missing`, EXIT.error);
+  if (now.state !== 'uploading') return now;
+  if (!now.missing?.length) {
+    if (!refused || !/part-invalid$/.test(refused.extra.problem?.type ?? '')) {
+      throw new CliError(`${fileId}: the API refused to complete (${refused?.message ?? 'no answer'}) but reports no part missing`, EXIT.error);
+    }
+    // Object storage refused a recorded part (its ETag): send that part again when the answer
+    // names it, else every part (the ones stored are replaced; nothing else can say which).
+    const named = [...(refused.extra.problem?.detail ?? '').matchAll(/\bpart (\d+)\b/g)].map((m) => Number(m[1])).filter((n) => n >= 1 && n <= now.part_count);
+    now.missing = named.length ? [...new Set(named)] : Array.from({ length: now.part_count }, (_, i) => i + 1);
   }
+  o.log?.(`completing ${fileId}: ${refused?.message.split('\n')[0] ?? 'parts missing'}; sending ${now.missing.length} part(s) again`);
   return now;
 }
 

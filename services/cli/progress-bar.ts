@@ -77,7 +77,8 @@ export class ProgressBar {
   /** Bytes per second over the recent window. */
   rate(t = this.now()): number {
     const first = this.window[0];
-    if (!first || t <= first.t) return 0;
+    // Under a second of history says nothing yet (the first chunk after a resume would claim MiB/s or KiB/s at random).
+    if (!first || t - first.t < 1000) return 0;
     return (this.done - first.bytes) / ((t - first.t) / 1000);
   }
 
