@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
+import { MAX_FILE_SIZE } from '../core/domain/file.ts';
 import { CliError, EXIT } from './cli-error.ts';
 import type { HttpClient } from './http-client.ts';
 import { sha256File } from './file-hash.ts';
@@ -127,6 +128,10 @@ export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
     throw new CliError(`cannot read ${o.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, EXIT.error);
   }
   if (!st.isFile()) throw new CliError(`${o.path} is not a file`, EXIT.error);
+  // Said before reading 2 GiB to hash it: the API would refuse it (413) anyway.
+  if (st.size > MAX_FILE_SIZE) {
+    throw new CliError(`${o.path} is ${st.size} bytes: over the ${MAX_FILE_SIZE}-byte (2 GiB) limit`, EXIT.error, { hint: 'files are limited to 2 GiB (2,147,483,648 bytes); 2 GiB exactly is fine' });
+  }
   const key: UploadKey = { path, size: st.size, mtime_ms: Math.trunc(st.mtimeMs), api: o.api.baseUrl, conversation_id: o.conversationId };
   const state = new UploadState(o.stateDir, o.userId);
   const log = o.log ?? (() => undefined);
