@@ -1,13 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliError } from './cli-error.ts';
 import { startFakeFileApi } from './fake-file-api.ts';
 import { uploadFile, contentTypeFor, type UploadOptions } from './file-upload.ts';
 import { HttpClient } from './http-client.ts';
+import { UploadState, uploadsFile } from './upload-state.ts';
 
 const PART = 64 * 1024;
 
@@ -142,5 +143,32 @@ describe('uploadFile: the client side of the files protocol', () => {
     assert.equal(contentTypeFor('a/Photo.JPG'), 'image/jpeg');
     assert.equal(contentTypeFor('report.pdf'), 'application/pdf');
     assert.equal(contentTypeFor('noext'), 'application/octet-stream');
+  });
+});
+
+describe('UploadState', () => {
+  it('keeps entries per user in a 0600 file, finds them only for the same size and mtime, and drops old ones', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chat4all-state-'));
+    try {
+      const s = new UploadState(dir, 'usr_a');
+      const key = { path: '/x/a.bin', size: 10, mtime_ms: 1000, api: 'http://api', conversation_id: 'c1' };
+      s.save({ ...key, sha256: 'ab', content_type: 'text/plain', file_id: 'fil_1', updated_at: '' });
+      assert.equal(s.find(key)?.file_id, 'fil_1');
+      assert.equal(s.find({ ...key, mtime_ms: 2000 }), undefined, 'the file changed');
+      assert.equal(s.find({ ...key, conversation_id: 'c2' }), undefined, 'another conversation');
+      assert.equal(new UploadState(dir, 'usr_b').find(key), undefined, 'another user');
+      assert.equal(statSync(uploadsFile(dir, 'usr_a')).mode & 0o777, 0o600);
+      // An entry untouched for 31 days goes at the next save.
+      const all = JSON.parse(readFileSync(uploadsFile(dir, 'usr_a'), 'utf8'));
+      for (const e of Object.values(all) as { updated_at: string }[]) e.updated_at = new Date(Date.now() - 31 * 86_400_000).toISOString();
+      writeFileSync(uploadsFile(dir, 'usr_a'), JSON.stringify(all));
+      s.save({ ...key, path: '/x/b.bin', sha256: 'cd', content_type: 'text/plain', updated_at: '' });
+      assert.equal(s.find(key), undefined);
+      assert.equal(s.find({ ...key, path: '/x/b.bin' })?.sha256, 'cd');
+      s.forget({ ...key, path: '/x/b.bin' });
+      assert.equal(s.find({ ...key, path: '/x/b.bin' }), undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

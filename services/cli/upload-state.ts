@@ -26,6 +26,9 @@ export type UploadKey = Pick<UploadEntry, 'path' | 'size' | 'mtime_ms' | 'api' |
 
 type Entries = Record<string, UploadEntry>;
 
+/** How long an entry is kept after its last change: longer than any upload session lives (FILE_UPLOAD_TTL, 1 day by default). */
+const KEEP_DAYS = 30;
+
 /** Uploads are per user: someone else on the machine account never resumes into your session. */
 export const uploadsFile = (dir: string, userId: string) => join(dir, `uploads-${userId.replace(/[^A-Za-z0-9_-]/g, '_')}.json`);
 
@@ -52,8 +55,11 @@ export class UploadState {
     return e && e.size === key.size && e.mtime_ms === key.mtime_ms && typeof e.sha256 === 'string' ? e : undefined;
   }
 
+  /** Records the entry; entries untouched for `KEEP_DAYS` go (their sessions expired long ago). */
   save(entry: UploadEntry): void {
     const all = this.read();
+    const cutoff = Date.now() - KEEP_DAYS * 86_400_000;
+    for (const [k, e] of Object.entries(all)) if (!(Date.parse(e.updated_at) > cutoff)) delete all[k];
     all[keyOf(entry)] = { ...entry, updated_at: new Date().toISOString() };
     writePrivate(this.dir, uploadsFile(this.dir, this.userId).slice(this.dir.length + 1), all);
   }
