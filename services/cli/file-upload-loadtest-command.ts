@@ -49,11 +49,17 @@ export async function fileUploadCommand(args: string[], out: (s: string) => void
       minBytes,
       maxBytes,
       p95LimitMs: num('p95', 2000, 600_000),
-      apiUrl: target ?? runningApi(),
+      apiUrl: target ?? '',
     };
   } catch (e) {
     err(`chat4all loadtest file-upload: ${(e as Error).message}\n\n${FILE_UPLOAD_USAGE}`);
     return 2;
+  }
+  try {
+    plan.apiUrl ||= runningApi();
+  } catch (e) {
+    err(`chat4all loadtest file-upload: ${(e as Error).message}`);
+    return 3;
   }
   const abort = new AbortController();
   const onSigint = () => {

@@ -21,6 +21,7 @@ export async function startCountingS3Proxy(upstream: string) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const puts: SeenPut[] = [];
   let stored = 0;
+  let lastAnswerAt = 0;
   let holdAt = Infinity;
   const held: (() => void)[] = [];
   const server = http.createServer((req, res) => {
@@ -41,6 +42,7 @@ export async function startCountingS3Proxy(upstream: string) {
     const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
       if (seen) {
         seen.status = answer.statusCode ?? 0;
+        lastAnswerAt = Date.now();
         if (seen.status === 200) stored += seen.bytes;
       }
       res.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -57,6 +59,8 @@ export async function startCountingS3Proxy(upstream: string) {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     puts,
+    /** When S3 last answered a part PUT (ms since the epoch). */
+    lastAnswerAt: () => lastAnswerAt,
     /** Bytes of parts S3 stored (answered 200). */
     stored: () => stored,
     /** From when `bytes` are stored, hold new part PUTs (a kill then lands mid-upload, whatever the speed). */
