@@ -108,6 +108,7 @@ export const chat4allPropsFields = z.strictObject({
   objectStore: z
     .strictObject({
       endpoint: z.string().default('http://minio.minio:9000').describe('S3_ENDPOINT'),
+      publicEndpoint: z.string().default('').describe('S3_PUBLIC_ENDPOINT: the host presigned URLs carry, as clients outside the cluster reach the store (empty: endpoint)'),
       bucket: z.string().default('chat4all-files').describe('S3_BUCKET'),
       region: z.string().default('us-east-1').describe('S3_REGION'),
     })

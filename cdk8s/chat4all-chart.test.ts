@@ -126,8 +126,9 @@ describe('Chat4AllChart (default settings: hpa mode)', () => {
     const holders = objs.filter((o) => JSON.stringify(o).includes('ADMIN_BOOTSTRAP_TOKEN')).map((o) => `${o.kind}/${o.metadata.name}`);
     assert.deepEqual(holders, ['Deployment/chat4all-api']);
     assert.deepEqual(secrets('router'), store);
-    assert.deepEqual(secrets('connector-whatsapp'), ['META_APP_SECRET', 'WEBHOOK_VERIFY_TOKEN', 'WHATSAPP_TOKEN', ...store]);
-    assert.deepEqual(secrets('connector-instagram'), ['META_APP_SECRET', 'WEBHOOK_VERIFY_TOKEN', 'INSTAGRAM_TOKEN', ...store]);
+    const s3 = ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'];
+    assert.deepEqual(secrets('connector-whatsapp'), ['META_APP_SECRET', 'WEBHOOK_VERIFY_TOKEN', ...s3, 'WHATSAPP_TOKEN', ...store]);
+    assert.deepEqual(secrets('connector-instagram'), ['META_APP_SECRET', 'WEBHOOK_VERIFY_TOKEN', ...s3, 'INSTAGRAM_TOKEN', ...store]);
     assert.deepEqual(secrets('operator'), []);
   });
 

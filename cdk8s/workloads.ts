@@ -60,8 +60,8 @@ const secretEnv = (name: string, ref: { name: string; key: string; optional: boo
  * The credentials one service reads, and no others (services/core/config.ts `secretsOf`): the API
  * gets the JWT secret, the client credentials, the object store keys (for files) and the optional
  * admin bootstrap token; a
- * connector, which parses bodies from the internet, gets the Meta app secret, the verify token and
- * its own channel's token; the gateway the JWT secret (it verifies access tokens); the router only
+ * connector, which parses bodies from the internet, gets the Meta app secret, the verify token,
+ * the object store keys (it presigns a file message's media link) and its own channel's token; the gateway the JWT secret (it verifies access tokens); the router only
  * the store's credentials, which all of them use.
  */
 export function serviceSecrets(p: Chat4AllProps, service: 'api' | 'gateway' | 'router' | { connector: string }): EnvVar[] {
@@ -83,6 +83,9 @@ export function serviceSecrets(p: Chat4AllProps, service: 'api' | 'gateway' | 'r
         : [
             secretEnv('META_APP_SECRET', s.metaAppSecret),
             secretEnv('WEBHOOK_VERIFY_TOKEN', s.webhookVerifyToken),
+            // A file message's media link is a URL presigned with the object store's keys.
+            secretEnv('S3_ACCESS_KEY_ID', s.objectStoreAccessKey),
+            secretEnv('S3_SECRET_ACCESS_KEY', s.objectStoreSecretKey),
             service.connector === 'whatsapp' ? secretEnv('WHATSAPP_TOKEN', s.whatsappToken) : secretEnv('INSTAGRAM_TOKEN', s.instagramToken),
           ];
   return [...own, secretEnv('CASSANDRA_USERNAME', s.cassandraUsername), secretEnv('CASSANDRA_PASSWORD', s.cassandraPassword)];
@@ -260,6 +263,7 @@ export function sharedConfig(p: Chat4AllProps): Record<string, string> {
     S3_ENDPOINT: p.objectStore.endpoint,
     S3_BUCKET: p.objectStore.bucket,
     S3_REGION: p.objectStore.region,
+    S3_PUBLIC_ENDPOINT: p.objectStore.publicEndpoint,
     FILES_PUBLIC_BASE_URL: `${p.api.publicUrl || `http://${p.name}-api:8080`}/files`,
     GATEWAY_PUBLIC_URL: p.gateway.publicUrl || `ws://${p.name}-gateway:8081/v1/stream`,
     WHATSAPP_API_BASE: p.providerSim.enabled ? sim : p.connectors.whatsappApiBase,

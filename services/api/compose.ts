@@ -20,8 +20,15 @@ export interface ApiProcess {
 export async function composeApi(config: Config, adapters: Adapters, logger: Logger): Promise<ApiProcess> {
   const registry = createRegistry('api');
   const { app, startFileJob } = createApi({ ...adapters, config, logger, registry });
-  // The bucket exists before the first upload; an object store that is not up yet is said, not fatal.
-  await adapters.objects.ensureBucket().catch((err: unknown) => logger.error({ err, bucket: config.s3Bucket, endpoint: config.s3Endpoint }, 'the object store bucket could not be checked or made; file uploads fail until it can'));
+  // The bucket exists before the first upload. An object store that is down (or does not answer
+  // within 10 s) is said, not fatal: messages work without it, and file calls answer 503 meanwhile.
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    adapters.objects.ensureBucket(),
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no answer within 10 s')), 10_000))),
+  ])
+    .catch((err: unknown) => logger.error({ err, bucket: config.s3Bucket, endpoint: config.s3Endpoint }, 'the object store bucket could not be checked or made; file uploads fail until it can'))
+    .finally(() => clearTimeout(timer));
   const fileJob = startFileJob();
   const served = await listenService(app, { host: config.apiHost, port: config.apiPort, metricsPort: config.metricsPort, registry, limits: httpLimits(config) });
   logger.info({ url: served.http.url, metrics_url: served.metrics?.url }, 'api listening');

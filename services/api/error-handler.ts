@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { bodyReadError } from '../core/body-errors.ts';
-import { AppError } from '../core/errors.ts';
+import { AppError, unavailable } from '../core/errors.ts';
+import { ObjectStoreError } from '../core/ports/object-store.ts';
 import type { Logger } from '../core/logger.ts';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../core/problem.ts';
 import { MAX_BODY_BYTES } from './json-body.ts';
@@ -18,6 +19,8 @@ export function sendProblem(res: Response, err: unknown, instance?: string) {
  */
 export function toAppError(err: unknown): AppError | null {
   if (err instanceof AppError) return err;
+  // The object store failing under a request is a dependency down (503), as the store or the bus.
+  if (err instanceof ObjectStoreError && err.retriable) return unavailable('the object store is unavailable; try again', err);
   const e = err as { type?: unknown; status?: unknown; statusCode?: unknown; expose?: unknown } | null;
   if (!e || typeof e !== 'object') return null;
   const body = bodyReadError(err, MAX_BODY_BYTES);

@@ -5,7 +5,7 @@ export type VerificationFailure = 'sha256_mismatch' | 'size_mismatch' | 'unreada
 
 /** The metrics of files (docs/metrics.md, "Files"), registered on the API's registry. */
 export function createFileMetrics(registry: Registry) {
-  return {
+  const metrics = {
     /** One per file that became `ready` (its bytes verified). */
     uploaded: new Counter({
       name: 'files_uploaded_total',
@@ -44,6 +44,11 @@ export function createFileMetrics(registry: Registry) {
       registers: [registry],
     }),
   };
+  // Every series exists from the start at 0, so dashboards and alerts see a rate of 0, not no data.
+  for (const result of ['ready', 'corrupt']) metrics.verificationDuration.zero({ result });
+  for (const state of ['uploading', 'verifying', 'ready', 'corrupt', 'expired']) metrics.sessions.inc({ state }, 0);
+  for (const reason of ['sha256_mismatch', 'size_mismatch', 'unreadable'] satisfies VerificationFailure[]) metrics.verificationFailures.inc({ reason }, 0);
+  return metrics;
 }
 
 export type FileMetrics = ReturnType<typeof createFileMetrics>;

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { badRequest } from '../core/errors.ts';
 import type { RouteContext } from './api-deps.ts';
 import { principalOf } from './auth.ts';
 import { requireUser } from './conversations.ts';
@@ -36,8 +37,8 @@ export function fileRoutes(ctx: RouteContext, deps: FileDeps, verifier: FileVeri
 
   router.put('/v1/files/:id/parts/:n', ctx.authenticated, jsonBody(), async (req, res) => {
     const { etag } = parse(recordPartRequest, req.body);
-    const n = /^\d{1,5}$/.test(req.params.n as string) ? Number(req.params.n) : NaN;
-    res.json(await recordPart(deps, me(res), req.params.id as string, n, etag));
+    if (!/^\d{1,5}$/.test(req.params.n as string)) throw badRequest('invalid path: the part number must be an integer from 1 to 10000', [{ field: 'n', message: 'must be an integer from 1 to 10000' }]);
+    res.json(await recordPart(deps, me(res), req.params.id as string, Number(req.params.n), etag));
   });
 
   router.get('/v1/files/:id', ctx.authenticated, async (req, res) => {

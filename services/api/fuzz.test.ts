@@ -6,11 +6,15 @@
  * route with a fixed seed; `make fuzz` runs many more. FUZZ_SEED picks another seed.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { buildOpenApi } from './openapi.ts';
 import { startTestApi, type TestApi } from './test-api.ts';
+import { startLocalS3, type LocalS3 } from '../lib/local-s3.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 40);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261203);
@@ -131,6 +135,9 @@ const VALID_BODIES: Record<string, (k: Known['named']) => Record<string, unknown
   'POST /v1/webhooks': () => ({ url: 'https://93.184.216.34/hook', events: ['message.sent'] }),
   'POST /v1/admin/dead-letters/{id}/replay': () => ({ value: '{"message_id":"x"}' }),
   'POST /v1/admin/bootstrap': () => ({ token: 'not-the-bootstrap-token' }),
+  'POST /v1/files': (k) => ({ filename: 'f.txt', size: 10, content_type: 'text/plain', sha256: '0'.repeat(64), conversation_id: k.conversation }),
+  'POST /v1/files/{id}/parts': () => ({ part_numbers: [1] }),
+  'PUT /v1/files/{id}/parts/{n}': () => ({ etag: '"0cc175b9c0f1b6a831c399e269772661"' }),
 };
 
 /** Fields a mutation may replace, besides the body's own top-level ones. */
@@ -238,9 +245,15 @@ describe(`fuzzing every documented route (${RUNS} runs each, seed ${SEED})`, () 
   let known: Known;
   const ids: string[] = [];
   let db: Database.Database;
+  let s3: LocalS3;
+  let s3Dir: string;
 
   before(async () => {
-    api = await startTestApi();
+    // File routes reach the object store: a real local S3, so that they answer as in production.
+    s3Dir = await mkdtemp(join(tmpdir(), 'chat4all-fuzz-s3-'));
+    s3 = await startLocalS3({ directory: s3Dir, port: 0 });
+    api = await startTestApi({ s3Endpoint: s3.endpoint });
+    await api.objects.ensureBucket();
     const [alice, bob] = [await api.user(), await api.user()];
     const root = await api.request('POST', '/auth/register', { body: { username: 'root', password: 'correct horse battery' } });
     await api.stores.users.setRole(root.body.user_id as string, 'admin');
@@ -249,7 +262,8 @@ describe(`fuzzing every documented route (${RUNS} runs each, seed ${SEED})`, () 
     const conv = await api.request('POST', '/v1/conversations', { token: alice.token, body: { type: 'group', members: [bob.user_id], name: 'fuzz' } });
     const msg = await api.request('POST', '/v1/messages', { token: alice.token, body: { conversation_id: conv.body.conversation_id, payload: { type: 'text', text: 'hi' } } });
     await api.request('POST', '/v1/users/me/identities', { token: alice.token, body: { channel: 'whatsapp', address: '+5511999990001' } });
-    ids.push(alice.user_id, bob.user_id, root.body.user_id, conv.body.conversation_id, msg.body.message_id, '+5511999990001');
+    const file = await api.request('POST', '/v1/files', { token: alice.token, body: VALID_BODIES['POST /v1/files']!({ alice: alice.user_id, bob: bob.user_id, conversation: conv.body.conversation_id, message: msg.body.message_id }) });
+    ids.push(alice.user_id, bob.user_id, root.body.user_id, conv.body.conversation_id, msg.body.message_id, '+5511999990001', file.body.file_id, '1');
     known = {
       ids: () => ids,
       tokens: { user: alice.token, other: bob.token, admin: rootToken, service },
@@ -261,6 +275,8 @@ describe(`fuzzing every documented route (${RUNS} runs each, seed ${SEED})`, () 
   });
   after(async () => {
     await api.close();
+    await s3?.close();
+    await rm(s3Dir, { recursive: true, force: true });
   });
 
   // Rate-limit counters are left out: counting refused attempts (a wrong password) is their job.

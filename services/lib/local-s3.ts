@@ -12,6 +12,11 @@ export interface LocalS3Options {
   port: number;
   /** Buckets made at start when missing. @default [] */
   buckets?: string[];
+  /**
+   * Extra GET paths served before S3 (e.g. `/healthz`, `/metrics` for a supervisor), each
+   * answering a content type and a body. They shadow buckets of the same name. @default {}
+   */
+  routes?: Record<string, () => Promise<{ type: string; body: string }>>;
 }
 
 /** A running local S3. */
@@ -53,6 +58,14 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const uploadDir = (bucket: string, uploadId: string) => join(options.directory, bucket, '._S3rver_uploads', uploadId);
 
   server.middleware.unshift(async (ctx, next) => {
+    const route = ctx.method === 'GET' ? options.routes?.[ctx.path] : undefined;
+    if (route) {
+      const { type, body } = await route();
+      ctx.status = 200;
+      ctx.type = type;
+      ctx.body = body;
+      return;
+    }
     const uploadId = ctx.query.uploadId;
     const m = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
     if (!uploadId || !m || !/^[0-9a-f]{32}$/.test(uploadId) || (ctx.method !== 'DELETE' && ctx.method !== 'POST')) return next();

@@ -22,11 +22,12 @@ async function main() {
       `DEV PROFILE: built-in development secrets are in use (${config.devSecretsInUse.join(', ')}); anyone can mint tokens and sign webhooks with them: never expose this platform`,
     );
   }
-  const platform = await startEmbeddedPlatform(config, { logger });
+  const platform = await startEmbeddedPlatform(config, { logger, localS3: true });
   const lines = [
     '',
     'Chat4All is up (embedded defaults: in-memory bus, SQLite at ' + config.sqlitePath + ')',
     `  API            ${platform.apiUrl}   (OpenAPI: ${platform.apiUrl}/openapi.json, docs: ${platform.apiUrl}/docs)`,
+    `  object store   ${platform.s3Url}   (local S3 in this process; see docs/files.md)`,
     `  provider sim   ${platform.simUrl ?? '(external)'}   (admin: /_sim/received, /_sim/faults)`,
     `  connectors     ${platform.connectorsUrl}   (webhooks: /webhooks/whatsapp, /webhooks/instagram)`,
     `  router         ${platform.routerUrl}/metrics`,

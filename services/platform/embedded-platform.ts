@@ -8,6 +8,9 @@ import { composeConnectors, type ConnectorsSettings } from '../connectors/compos
 import { composeRouter, type RouterSettings } from '../router/compose.ts';
 import { createProviderSim } from '../provider-sim/sim.ts';
 import { composeGateway } from '../gateway/compose.ts';
+import { startLocalS3, type LocalS3 } from '../lib/local-s3.ts';
+import { buildObjectStore } from '../core/build-adapters.ts';
+import { join } from 'node:path';
 
 export interface EmbeddedPlatform {
   apiUrl: string;
@@ -17,6 +20,8 @@ export interface EmbeddedPlatform {
   streamUrl: string;
   /** The provider simulator's URL, when this platform started one. */
   simUrl: string | null;
+  /** The local S3's endpoint, when this platform started one (`localS3`). */
+  s3Url: string | null;
   adapters: Adapters;
   logger: Logger;
   /** What the router and the connectors were wired with (the same as their own processes would be). */
@@ -34,10 +39,17 @@ export interface EmbeddedPlatform {
  */
 export async function startEmbeddedPlatform(
   config: Config,
-  options: { logger?: Logger; adapters?: GivenAdapters } = {},
+  options: { logger?: Logger; adapters?: GivenAdapters; localS3?: boolean } = {},
 ): Promise<EmbeddedPlatform> {
   const logger = options.logger ?? createLogger('platform', config.logLevel);
-  const adapters = await buildAdapters(config, options.adapters, logger);
+  // `make up-embedded` has no `s3` process: the same local S3 runs in this process, on a free port.
+  let s3: LocalS3 | null = null;
+  let given = options.adapters;
+  if (options.localS3 && !given?.objects) {
+    s3 = await startLocalS3({ directory: join(config.dataDir, 's3'), port: 0, buckets: [config.s3Bucket] });
+    given = { ...given, objects: buildObjectStore({ ...config, s3Endpoint: s3.endpoint, s3PublicEndpoint: s3.endpoint }) };
+  }
+  const adapters = await buildAdapters(config, given, logger);
   const servers: Server[] = [];
   const stops: (() => Promise<void>)[] = [];
 
@@ -84,6 +96,7 @@ export async function startEmbeddedPlatform(
     streamUrl: gateway.streamUrl,
     settings: { router: router.settings, connectors: connectors.settings },
     simUrl,
+    s3Url: s3?.endpoint ?? null,
     adapters,
     logger,
     relayTick: () => router.relay.tick(),
@@ -93,6 +106,7 @@ export async function startEmbeddedPlatform(
       await Promise.all(servers.map((s) => closeServer(s)));
       for (const stop of stops.reverse()) await stop();
       await sim?.close();
+      await s3?.close();
       await adapters.bus.close();
       await adapters.store.close();
     },

@@ -10,7 +10,7 @@ import { liveViewRoutes } from './live-view.ts';
 import { listen } from '../core/listen.ts';
 
 /**
- * `make up`: the whole platform as separate processes on loopback — dev Kafka broker, provider
+ * `make up`: the whole platform as separate processes on loopback — dev Kafka broker, local S3, provider
  * simulator, two connectors, two routers, the API and two push gateways — with a control API for the CLI.
  */
 async function main() {
@@ -24,11 +24,12 @@ async function main() {
     partitions: Number(process.env.KAFKA_PARTITIONS ?? 12),
     apiPort: Number(process.env.API_PORT ?? 8080),
     simPort: Number(process.env.SIM_PORT ?? 9300),
+    s3Port: Number(process.env.S3_PORT ?? 9000),
     logLevel: process.env.LOG_LEVEL ?? 'info',
     env: process.env.IDENTITY_VERIFICATION ? { IDENTITY_VERIFICATION: process.env.IDENTITY_VERIFICATION } : {},
   });
   const tty = process.stdout.isTTY;
-  process.stdout.write('starting Chat4All: dev broker, provider simulator, connectors, routers, API, push gateways …\n');
+  process.stdout.write('starting Chat4All: dev broker, local S3, provider simulator, connectors, routers, API, push gateways …\n');
   if (!tty) supervisor.on('change', (p) => process.stdout.write(`[platform] ${p.name} ${p.state}${p.pid ? ` pid=${p.pid}` : ''}\n`));
 
   let shuttingDown = false;
@@ -70,6 +71,7 @@ async function main() {
     `  API            ${supervisor.apiUrl}   (docs: ${supervisor.apiUrl}/docs, OpenAPI: ${supervisor.apiUrl}/openapi.json)`,
     `  web client     ${supervisor.apiUrl}/app   (log in, chat live; see docs/web-client.md)`,
     `  push gateway   ${supervisor.streamUrls.join('   ')}   (WebSocket; see docs/realtime.md)`,
+    `  object store   ${supervisor.s3Url}   (s3rver, bucket chat4all-files, data in ${join(dataDir, 's3')}; see docs/files.md)`,
     `  provider sim   ${supervisor.simUrl}   (what it received: ${supervisor.simUrl}/_sim/received)`,
     `  Kafka (dev)    ${supervisor.bootstrap.join(',')}`,
     `  live view      ${control.url}/   (rates, latency, lag, breakers, processes; every second)`,

@@ -10,7 +10,7 @@ import { freePort, nextFreePort } from './free-port.ts';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 
-export type Role = 'broker' | 'provider-sim' | 'api' | 'router' | 'connector' | 'gateway';
+export type Role = 'broker' | 's3' | 'provider-sim' | 'api' | 'router' | 'connector' | 'gateway';
 export type ProcessState = 'starting' | 'running' | 'stopping' | 'stopped' | 'exited' | 'killed';
 
 /** One process of the local platform, as `platform ps` shows it. */
@@ -41,6 +41,8 @@ export interface SupervisorOptions {
   partitions?: number;
   apiPort?: number;
   simPort?: number;
+  /** Port of the local S3 (s3rver). @default a free port (`make up`: 9000) */
+  s3Port?: number;
   /** Extra environment for every service process (e.g. test-only settings). */
   env?: Record<string, string>;
   logLevel?: string;
@@ -61,7 +63,7 @@ interface Managed {
 }
 
 /**
- * The local process driver: runs the dev broker, the provider simulator, the API, the routers,
+ * The local process driver: runs the dev broker, the local S3 (s3rver), the provider simulator, the API, the routers,
  * the push gateways and one connector per channel as separate processes on loopback. It restarts nothing by itself:
  * a killed process stays down until `start`, so failover can be observed.
  * Emits `change` (ProcessInfo) on every state change.
@@ -69,7 +71,8 @@ interface Managed {
 export class Supervisor extends EventEmitter {
   private readonly procs = new Map<string, Managed>();
   private brokerPorts: number[] = [];
-  private readonly opts: Required<Omit<SupervisorOptions, 'env' | 'apiPort' | 'simPort' | 'nodeArgs' | 'gatewayPort'>> & SupervisorOptions;
+  private readonly opts: Required<Omit<SupervisorOptions, 'env' | 'apiPort' | 'simPort' | 's3Port' | 'nodeArgs' | 'gatewayPort'>> & SupervisorOptions;
+  private s3Endpoint = '';
   private readonly logs = new Map<string, WriteStream>();
   private stopping = false;
 
@@ -86,6 +89,10 @@ export class Supervisor extends EventEmitter {
   get streamUrls(): string[] {
     return [...this.procs.values()].filter((p) => p.info.role === 'gateway').map((p) => p.info.stream_url!);
   }
+  /** The local S3 endpoint (s3rver) the services reach. */
+  get s3Url(): string {
+    return this.s3Endpoint;
+  }
   get simUrl(): string {
     return this.procs.get('provider-sim')!.info.url!;
   }
@@ -101,6 +108,12 @@ export class Supervisor extends EventEmitter {
     this.brokerPorts = [await freePort()];
     this.add('broker', 'broker', null, null, {});
     await this.startProcess('broker');
+
+    // The object store of files first: the API makes its bucket at start.
+    const s3Port = this.opts.s3Port ?? (await freePort());
+    this.s3Endpoint = `http://127.0.0.1:${s3Port}`;
+    this.add('s3', 's3', 'services/platform/s3-main.ts', s3Port, { S3_PORT: String(s3Port), S3_DIR: join(this.opts.dataDir, 's3') });
+    await this.startProcess('s3');
 
     const simPort = this.opts.simPort ?? (await freePort());
     const connectorPorts = new Map<ExternalChannel, number>();
@@ -179,6 +192,8 @@ export class Supervisor extends EventEmitter {
       LOG_LEVEL: this.opts.logLevel,
       BUS_DRIVER: 'kafka',
       KAFKA_BROKERS: this.bootstrap.join(','),
+      // s3rver's own keys come from the dev profile (S3_ACCESS_KEY_ID/S3_SECRET_ACCESS_KEY).
+      S3_ENDPOINT: this.s3Endpoint,
       KAFKA_PARTITIONS: String(this.opts.partitions),
       KAFKA_ASSIGN_DELAY_MS: '300',
       // The dev broker holds a fetch for the whole wait even when records arrive (see docs/dev-broker.md).
@@ -329,7 +344,7 @@ export class Supervisor extends EventEmitter {
     if (this.stopping) return;
     this.stopping = true;
     const byRole = (roles: Role[]) => [...this.procs.values()].filter((m) => roles.includes(m.info.role) && m.info.pid);
-    for (const group of [['api', 'gateway'], ['router', 'connector'], ['provider-sim']] as Role[][]) {
+    for (const group of [['api', 'gateway'], ['router', 'connector'], ['provider-sim', 's3']] as Role[][]) {
       await Promise.all(byRole(group).map((m) => this.kill(m.info.name, 'TERM')));
     }
     const b = this.procs.get('broker');

@@ -128,7 +128,7 @@ Used as: include "chat4all.serviceSecrets" (dict "root" $ "w" $w)
 {{- else if eq .w.key "gateway" -}}
 {{- $pairs = list (list "JWT_SECRET" "jwtSecret") -}}
 {{- else if eq .w.key "connectors" -}}
-{{- $pairs = list (list "META_APP_SECRET" "metaAppSecret") (list "WEBHOOK_VERIFY_TOKEN" "webhookVerifyToken") (ternary (list "WHATSAPP_TOKEN" "whatsappToken") (list "INSTAGRAM_TOKEN" "instagramToken") (eq .w.channel "whatsapp")) -}}
+{{- $pairs = list (list "META_APP_SECRET" "metaAppSecret") (list "WEBHOOK_VERIFY_TOKEN" "webhookVerifyToken") (list "S3_ACCESS_KEY_ID" "objectStoreAccessKey") (list "S3_SECRET_ACCESS_KEY" "objectStoreSecretKey") (ternary (list "WHATSAPP_TOKEN" "whatsappToken") (list "INSTAGRAM_TOKEN" "instagramToken") (eq .w.channel "whatsapp")) -}}
 {{- end -}}
 {{- range $pair := concat $pairs (list (list "CASSANDRA_USERNAME" "cassandraUsername") (list "CASSANDRA_PASSWORD" "cassandraPassword")) }}
 {{ include "chat4all.secretEnv" (dict "env" (index $pair 0) "ref" (index $s (index $pair 1))) }}

@@ -53,7 +53,15 @@ export class CassandraFileStore implements FileStore {
   }
 
   async getFile(fileId: string): Promise<FileRecord | null> {
-    const r = (await this.ctx.db.run(CQL.file, [fileId], { serial: true })).rows[0];
+    return this.readFile(fileId, false);
+  }
+
+  /**
+   * The file row; `serial` reads at LOCAL_SERIAL (a state change in flight is finished first), for
+   * the reads a conditional write follows. Plain reads (the send path, the connectors) take LOCAL_QUORUM.
+   */
+  private async readFile(fileId: string, serial: boolean): Promise<FileRecord | null> {
+    const r = (await this.ctx.db.run(CQL.file, [fileId], { serial })).rows[0];
     return r ? toFile(r) : null;
   }
 
@@ -63,7 +71,7 @@ export class CassandraFileStore implements FileStore {
   }
 
   async recordPart(fileId: string, part: FilePart): Promise<boolean> {
-    const file = await this.getFile(fileId);
+    const file = await this.readFile(fileId, true);
     if (file?.state !== 'uploading') return false;
     await this.ctx.db.run(CQL.insertFilePart, [fileId, part.part_number, part.etag, part.size ?? null]);
     return true;
@@ -71,7 +79,7 @@ export class CassandraFileStore implements FileStore {
 
   async transition(fileId: string, from: FileState, to: FileState, fields: TransitionFields = {}): Promise<FileRecord | null> {
     const { db, caps, queues } = this.ctx;
-    const file = await this.getFile(fileId);
+    const file = await this.readFile(fileId, true);
     if (!file || file.state !== from) return null;
     const next: FileRecord = { ...file, ...definedOnly(fields), state: to };
     const applied = (
