@@ -75,7 +75,7 @@ export async function uploadCommand(ctx: CliContext, positionals: string[], flag
   const r = await uploadWithProgress(ctx, positionals[0]!, flags.conversation, flags);
   ctx.print(
     { file_id: r.file_id, sha256: r.sha256, state: r.state },
-    `${r.state} ${r.file_id} (${formatBytes(r.size)}, sha256 ${r.sha256}${r.resumed ? `, resumed: ${r.parts_sent} of ${r.part_count} parts sent by this run` : ''})`,
+    `${r.state} ${r.file_id} (${formatBytes(r.size)}, sha256 ${r.sha256}${!r.resumed ? '' : r.parts_sent ? `, resumed: ${r.parts_sent} of ${r.part_count} parts sent by this run` : ', uploaded before: nothing sent'})`,
   );
   return EXIT.ok;
 }

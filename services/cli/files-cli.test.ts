@@ -87,6 +87,8 @@ describe('chat4all upload, send --file and download against the API and a local 
     const again = await as(alice)('upload', src, '--conversation', conversation, '--json');
     assert.deepEqual(again.json(), first.json());
     assert.doesNotMatch(again.err, /uploading/, 'nothing sent again');
+    const human = await as(alice)('upload', src, '--conversation', conversation);
+    assert.match(human.out, new RegExp(`^ready ${first.json().file_id} \\(293\\.0 KiB, sha256 [0-9a-f]{64}, uploaded before: nothing sent\\)$`));
   });
 
   it('refuses a file over 2 GiB before reading it, a type the platform does not take, and too many open uploads', async () => {
