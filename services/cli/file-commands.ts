@@ -34,7 +34,7 @@ function explainRefusal(err: unknown): never {
         ? 'files are limited to 2 GiB (2,147,483,648 bytes)'
         : status === 415
           ? 'that content type is not allowed here; name another with --type if the guess from the extension was wrong (docs/files.md lists the allowed ones)'
-          : status === 429
+          : status === 429 && /too-many-uploads$/.test(err.extra.problem?.type ?? '')
             ? 'you have too many uploads open: finish them (run their upload again) or wait until they expire'
             : err.extra.hint;
     throw new CliError(err.message, err.exitCode, { ...err.extra, hint });

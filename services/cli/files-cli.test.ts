@@ -76,6 +76,21 @@ describe('chat4all upload, send --file and download against the API and a local 
     assert.equal(denied.code, EXIT.notFound);
   });
 
+  it('resumes a partial download with Range against object storage', async () => {
+    const data = randomBytes(3 * MiB);
+    const src = join(dir, 'clip.mp4');
+    writeFileSync(src, data);
+    const up = await as(alice)('upload', src, '--conversation', conversation, '--json');
+    assert.equal(up.code, EXIT.ok, up.err);
+    const dest = join(dir, 'bob-clip.mp4');
+    writeFileSync(`${dest}.part`, data.subarray(0, MiB)); // what an interrupted download left
+    const got = await as(bob)('download', up.json().file_id, '-o', dest);
+    assert.equal(got.code, EXIT.ok, got.err);
+    assert.match(got.err, /resuming .*bob-clip\.mp4 from 1048576 of 3145728 bytes/);
+    assert.match(got.out, /resumed from 1\.0 MiB/, 'S3 answered 206: only the rest came');
+    assert.deepEqual(readFileSync(dest), data);
+  });
+
   it('upload --json, and the same command again answers the same ready file at once', async () => {
     const data = randomBytes(300_000);
     const src = join(dir, 'photo.png');
