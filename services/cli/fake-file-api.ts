@@ -29,7 +29,7 @@ export async function startFakeFileApi(opts: { partSize: number; urlTtlMs?: numb
   const files = new Map<string, FakeFile>();
   const counts = { part_puts: 0, url_requests: 0, completes: 0, expired_refusals: 0 };
   /** Test levers. */
-  const faults = { refuseNextPuts: 0, forgetRecordedPart: 0, storedSuffix: '' };
+  const faults = { refuseNextPuts: 0, forgetRecordedPart: 0, storedSuffix: '', unavailableNextApiCalls: 0 };
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -69,6 +69,11 @@ export async function startFakeFileApi(opts: { partSize: number; urlTtlMs?: numb
       return res.end(whole);
     }
     if (!m) return json(404, { detail: `no route for ${req.method} ${url.pathname}` });
+    // An API restarting: the next calls answer 503.
+    if (faults.unavailableNextApiCalls > 0) {
+      faults.unavailableNextApiCalls--;
+      return json(503, { status: 503, detail: 'restarting' });
+    }
     const [, id, sub, n] = m;
     const f = id ? files.get(id) : undefined;
     if (id && !f) return json(404, { status: 404, detail: `no file ${id}` });

@@ -99,6 +99,22 @@ describe('uploadFile: the client side of the files protocol', () => {
     assert.match(s.logs.join('\n'), /part 1: object storage answered 403 AccessDenied: asking for a fresh URL/);
   });
 
+  it('rides out an API that is unavailable for a moment (a restart) instead of stopping', async () => {
+    const s = setup(3 * PART);
+    const r = await uploadFile({ ...s.opts, concurrency: 1, apiRetryWaitsMs: [10, 10, 10, 10], onPartSent: (p) => (s.sent.push(p), p === 1 && (fake.faults.unavailableNextApiCalls = 3)) });
+    assert.equal(r.state, 'ready');
+    assert.equal(fake.faults.unavailableNextApiCalls, 0, 'the 503s were met');
+    assert.match(s.logs.join('\n'), /restarting: trying again for a while/);
+    // Longer than the waits allow: it stops with exit 5, and the same call later resumes.
+    const t = setup(2 * PART);
+    fake.faults.unavailableNextApiCalls = 0;
+    const failed = await uploadFile({ ...t.opts, apiRetryWaitsMs: [5], onPartSent: () => (fake.faults.unavailableNextApiCalls = 100) }).catch((e: unknown) => e);
+    fake.faults.unavailableNextApiCalls = 0;
+    assert.ok(failed instanceof CliError && failed.exitCode === 5, String(failed));
+    const again = await uploadFile(t.opts);
+    assert.equal(again.resumed, true);
+  });
+
   it('sends again a part the API says is missing at complete, and completes', async () => {
     const s = setup(4 * PART);
     fake.faults.forgetRecordedPart = 2;

@@ -54,6 +54,11 @@ export interface UploadOptions {
   onPartSent?: (partNumber: number) => void;
   /** Between polls of a `verifying` file. @default 1000 */
   pollMs?: number;
+  /**
+   * Waits between tries of an API call the API could not answer (unreachable, 502/503/504: a
+   * restart, a deploy), so the upload rides it out instead of stopping. @default 0.5, 1, 2, 4, 8, 8 s
+   */
+  apiRetryWaitsMs?: number[];
 }
 
 export interface UploadResult {
@@ -104,6 +109,25 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', () => (clearTimeout(t), rej(signal.reason)), { once: true });
   });
 
+const API_RETRY_WAITS_MS = [500, 1000, 2000, 4000, 8000, 8000];
+
+/**
+ * Runs an idempotent API call, trying again while the API is unavailable (exit 5: connection
+ * refused, 502/503/504); anything else, or the last failure, is thrown.
+ */
+async function withApi<T>(o: UploadOptions, call: () => Promise<T>): Promise<T> {
+  const waits = o.apiRetryWaitsMs ?? API_RETRY_WAITS_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof CliError && err.exitCode === EXIT.unavailable) || attempt >= waits.length || o.signal?.aborted) throw err;
+      if (attempt === 0) o.log?.(`${err.message.split('\n')[0]}: trying again for a while`);
+      await sleep(waits[attempt]!, o.signal);
+    }
+  }
+}
+
 /** Tries a part again after these waits when the network or object storage failed. */
 const RETRY_WAITS_MS = [250, 1000, 3000];
 /** How long `complete` may take (object storage joins the parts, then the API starts verifying). */
@@ -152,7 +176,7 @@ export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
   let file: FileView | undefined;
   let resumed = false;
   if (entry.file_id) {
-    file = await getFile(o.api, entry.file_id);
+    file = await withApi(o, () => getFile(o.api, entry!.file_id!));
     if (!file || file.size !== st.size || file.sha256 !== entry.sha256 || file.state === 'expired' || file.state === 'corrupt') {
       log(file ? `the earlier session ${entry.file_id} is ${file.state}: starting a new one` : `the earlier session ${entry.file_id} is gone: starting a new one`);
       file = undefined;
@@ -233,13 +257,14 @@ async function complete(o: UploadOptions, fileId: string): Promise<FileView> {
   let refused: CliError | undefined;
   try {
     // Object storage joins the parts before the API answers: minutes for a big file on a slow disk.
-    const done = await o.api.request<{ state: FileView['state'] }>('POST', `/v1/files/${encodeURIComponent(fileId)}/complete`, undefined, { timeoutMs: COMPLETE_TIMEOUT_MS });
-    if (done.state === 'ready' || done.state === 'corrupt' || done.state === 'verifying') return { ...(await getFile(o.api, fileId))!, state: done.state };
+    // Idempotent (completing a completed file answers its state): safe to try again.
+    const done = await withApi(o, () => o.api.request<{ state: FileView['state'] }>('POST', `/v1/files/${encodeURIComponent(fileId)}/complete`, undefined, { timeoutMs: COMPLETE_TIMEOUT_MS }));
+    if (done.state === 'ready' || done.state === 'corrupt' || done.state === 'verifying') return { ...(await withApi(o, () => getFile(o.api, fileId)))!, state: done.state };
   } catch (err) {
     if (!(err instanceof CliError && err.extra.problem?.status === 409)) throw err;
     refused = err;
   }
-  const now = await getFile(o.api, fileId);
+  const now = await withApi(o, () => getFile(o.api, fileId));
   if (!now) throw new CliError(`${fileId} is gone (expired or cancelled)`, EXIT.notFound, { hint: 'run the same command again to upload it anew' });
   if (now.state !== 'uploading') return now;
   if (!now.missing?.length) {
@@ -258,7 +283,7 @@ async function complete(o: UploadOptions, fileId: string): Promise<FileView> {
 async function waitVerified(o: UploadOptions, fileId: string): Promise<FileView> {
   for (;;) {
     await sleep(o.pollMs ?? 1000, o.signal);
-    const f = await getFile(o.api, fileId);
+    const f = await withApi(o, () => getFile(o.api, fileId));
     if (!f) throw new CliError(`${fileId} is gone while verifying`, EXIT.error);
     if (f.state !== 'verifying') return f;
   }
@@ -312,7 +337,7 @@ class PartSender {
         const etag = await putPart(url, this.path, range, { agents: this.agents, signal: this.o.signal, onBytes: (b) => bar?.add(b) });
         this.counted();
         this.o.onPartSent?.(n);
-        await this.o.api.request('PUT', `/v1/files/${encodeURIComponent(this.file.file_id)}/parts/${n}`, { etag });
+        await withApi(this.o, () => this.o.api.request('PUT', `/v1/files/${encodeURIComponent(this.file.file_id)}/parts/${n}`, { etag }));
         return;
       } catch (err) {
         if (this.o.signal?.aborted) throw this.o.signal.reason ?? err;
@@ -353,10 +378,8 @@ class PartSender {
   }
 
   private async fetchUrls(parts: number[]): Promise<void> {
-    const res = await this.o.api.request<{ urls: { part_number: number; url: string; expires_at: string }[] }>(
-      'POST',
-      `/v1/files/${encodeURIComponent(this.file.file_id)}/parts`,
-      { part_numbers: parts },
+    const res = await withApi(this.o, () =>
+      this.o.api.request<{ urls: { part_number: number; url: string; expires_at: string }[] }>('POST', `/v1/files/${encodeURIComponent(this.file.file_id)}/parts`, { part_numbers: parts }),
     );
     for (const u of res.urls) this.urls.set(u.part_number, { url: u.url, expires: Date.parse(u.expires_at) });
   }
