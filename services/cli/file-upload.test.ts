@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliError } from './cli-error.ts';
 import { startFakeFileApi } from './fake-file-api.ts';
-import { uploadFile, contentTypeFor, type UploadOptions } from './file-upload.ts';
+import { contentTypeFor } from './content-type.ts';
+import { uploadFile, type UploadOptions } from './file-upload.ts';
 import { HttpClient } from './http-client.ts';
 import { UploadState, uploadsFile } from './upload-state.ts';
 

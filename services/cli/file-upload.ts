@@ -1,11 +1,13 @@
 import { statSync } from 'node:fs';
-import { basename, extname, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { MAX_FILE_SIZE } from '../core/domain/file.ts';
 import { CliError, EXIT } from './cli-error.ts';
 import type { HttpClient } from './http-client.ts';
 import { sha256File } from './file-hash.ts';
-import { PartPutError, partAgents, putPart } from './part-put.ts';
-import { batches, bytesOf, partRange, planFits } from './upload-plan.ts';
+import { sleep, withApi, type ApiRetryOptions } from './api-retry.ts';
+import { contentTypeFor } from './content-type.ts';
+import { PartSender } from './part-sender.ts';
+import { planFits } from './upload-plan.ts';
 import { UploadState, type UploadEntry, type UploadKey } from './upload-state.ts';
 
 /** A file session as `GET /v1/files/{id}` shows it (docs/files.md). */
@@ -32,7 +34,7 @@ export interface Progress {
   interrupt(): void;
 }
 
-export interface UploadOptions {
+export interface UploadOptions extends ApiRetryOptions {
   /** The API, signed in as the uploader. */
   api: HttpClient;
   /** The uploader: the resume state is per user. */
@@ -54,11 +56,6 @@ export interface UploadOptions {
   onPartSent?: (partNumber: number) => void;
   /** Between polls of a `verifying` file. @default 1000 */
   pollMs?: number;
-  /**
-   * Waits between tries of an API call the API could not answer (unreachable, 502/503/504: a
-   * restart, a deploy), so the upload rides it out instead of stopping. @default 0.5, 1, 2, 4, 8, 8 s
-   */
-  apiRetryWaitsMs?: number[];
 }
 
 export interface UploadResult {
@@ -73,67 +70,9 @@ export interface UploadResult {
   resumed: boolean;
 }
 
-const TYPES: Record<string, string> = {
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.png': 'image/png',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-  '.mp4': 'video/mp4',
-  '.mov': 'video/quicktime',
-  '.webm': 'video/webm',
-  '.mp3': 'audio/mpeg',
-  '.m4a': 'audio/mp4',
-  '.aac': 'audio/aac',
-  '.ogg': 'audio/ogg',
-  '.wav': 'audio/wav',
-  '.pdf': 'application/pdf',
-  '.txt': 'text/plain',
-  '.zip': 'application/zip',
-  '.doc': 'application/msword',
-  '.docx': 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  '.xls': 'application/vnd.ms-excel',
-  '.xlsx': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-  '.ppt': 'application/vnd.ms-powerpoint',
-  '.pptx': 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
-};
-
-/** The content type for a file name, by its extension; application/octet-stream when unknown. */
-export function contentTypeFor(filename: string): string {
-  return TYPES[extname(filename).toLowerCase()] ?? 'application/octet-stream';
-}
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((res, rej) => {
-    const t = setTimeout(res, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), rej(signal.reason)), { once: true });
-  });
-
-const API_RETRY_WAITS_MS = [500, 1000, 2000, 4000, 8000, 8000];
-
-/**
- * Runs an idempotent API call, trying again while the API is unavailable (exit 5: connection
- * refused, 502/503/504); anything else, or the last failure, is thrown.
- */
-async function withApi<T>(o: UploadOptions, call: () => Promise<T>): Promise<T> {
-  const waits = o.apiRetryWaitsMs ?? API_RETRY_WAITS_MS;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await call();
-    } catch (err) {
-      if (!(err instanceof CliError && err.exitCode === EXIT.unavailable) || attempt >= waits.length || o.signal?.aborted) throw err;
-      if (attempt === 0) o.log?.(`${err.message.split('\n')[0]}: trying again for a while`);
-      await sleep(waits[attempt]!, o.signal);
-    }
-  }
-}
-
-/** Tries a part again after these waits when the network or object storage failed. */
-const RETRY_WAITS_MS = [250, 1000, 3000];
 /** How long `complete` may take (object storage joins the parts, then the API starts verifying). */
 const COMPLETE_TIMEOUT_MS = 15 * 60_000;
-/** A URL this close to its expiry is renewed before use rather than sent and refused. */
-const URL_MARGIN_MS = 30_000;
+
 
 /**
  * Uploads a file the way docs/files.md describes: sha256 while reading, a session, the parts
@@ -286,101 +225,5 @@ async function waitVerified(o: UploadOptions, fileId: string): Promise<FileView>
     const f = await withApi(o, () => getFile(o.api, fileId));
     if (!f) throw new CliError(`${fileId} is gone while verifying`, EXIT.error);
     if (f.state !== 'verifying') return f;
-  }
-}
-
-/** Sends parts on presigned URLs with a bounded pool, renewing URLs that expired, retrying what can be retried. */
-class PartSender {
-  private readonly urls = new Map<number, { url: string; expires: number }>();
-  private readonly agents;
-  private pendingUrls: Promise<void> | null = null;
-
-  constructor(
-    private readonly o: UploadOptions,
-    private readonly path: string,
-    private readonly file: FileView,
-    private readonly counted: () => void,
-  ) {
-    this.agents = partAgents(o.concurrency ?? 4);
-  }
-
-  close() {
-    this.agents.destroy();
-  }
-
-  async send(parts: number[]): Promise<void> {
-    const { size, part_size, part_count } = this.file;
-    const bar = this.o.progress?.('sending', size);
-    bar?.start(size - bytesOf(size, part_size, part_count, parts));
-    const queue = [...parts].sort((a, b) => a - b);
-    let next = 0;
-    const worker = async () => {
-      while (next < queue.length) {
-        const n = queue[next++]!;
-        await this.sendOne(n, queue.slice(next - 1, next + 999), bar);
-      }
-    };
-    try {
-      await Promise.all(Array.from({ length: Math.min(this.o.concurrency ?? 4, queue.length) }, worker));
-    } catch (err) {
-      bar?.interrupt();
-      throw err;
-    }
-    bar?.finish();
-  }
-
-  private async sendOne(n: number, upcoming: number[], bar: Progress | undefined): Promise<void> {
-    const range = partRange(this.file.size, this.file.part_size, this.file.part_count, n);
-    for (let attempt = 0; ; attempt++) {
-      const url = await this.urlFor(n, upcoming);
-      try {
-        const etag = await putPart(url, this.path, range, { agents: this.agents, signal: this.o.signal, onBytes: (b) => bar?.add(b) });
-        this.counted();
-        this.o.onPartSent?.(n);
-        await withApi(this.o, () => this.o.api.request('PUT', `/v1/files/${encodeURIComponent(this.file.file_id)}/parts/${n}`, { etag }));
-        return;
-      } catch (err) {
-        if (this.o.signal?.aborted) throw this.o.signal.reason ?? err;
-        if (!(err instanceof PartPutError) || err.kind === 'permanent' || attempt >= RETRY_WAITS_MS.length) {
-          throw err instanceof PartPutError ? new CliError(err.message, EXIT.error, { hint: 'run the same command again to resume' }) : err;
-        }
-        if (err.kind === 'expired') {
-          this.o.log?.(`${err.message}: asking for a fresh URL`);
-          this.urls.delete(n);
-        } else {
-          await sleep(RETRY_WAITS_MS[attempt]!, this.o.signal);
-        }
-      }
-    }
-  }
-
-  /** A URL for part `n` that is not about to expire; asks for the next batch of parts at once (one call per 1,000 parts). */
-  private async urlFor(n: number, upcoming: number[]): Promise<string> {
-    for (;;) {
-      const known = this.urls.get(n);
-      if (known && known.expires - Date.now() > URL_MARGIN_MS) return known.url;
-      if (this.pendingUrls) {
-        await this.pendingUrls;
-        const again = this.urls.get(n);
-        if (again && again.expires - Date.now() > URL_MARGIN_MS) return again.url;
-      }
-      const wanted = upcoming.filter((p) => {
-        const u = this.urls.get(p);
-        return !u || u.expires - Date.now() <= URL_MARGIN_MS;
-      });
-      if (!wanted.includes(n)) wanted.unshift(n);
-      this.pendingUrls = this.fetchUrls(batches(wanted, 1000)[0]!).finally(() => (this.pendingUrls = null));
-      await this.pendingUrls;
-      const fresh = this.urls.get(n);
-      if (!fresh) throw new CliError(`the API gave no URL for part ${n} of ${this.file.file_id}`, EXIT.error);
-      return fresh.url;
-    }
-  }
-
-  private async fetchUrls(parts: number[]): Promise<void> {
-    const res = await withApi(this.o, () =>
-      this.o.api.request<{ urls: { part_number: number; url: string; expires_at: string }[] }>('POST', `/v1/files/${encodeURIComponent(this.file.file_id)}/parts`, { part_numbers: parts }),
-    );
-    for (const u of res.urls) this.urls.set(u.part_number, { url: u.url, expires: Date.parse(u.expires_at) });
   }
 }
