@@ -8,7 +8,7 @@ TEST_FILES = $(shell find services operator loadtest bench cdk8s test -name '*.t
 PLATFORM_TESTS = $(filter operator/experiments.test.ts test/integration/% test/observability/platform-observability.test.ts bench/bench-smoke.test.ts test/e2e/web-client.test.ts,$(TEST_FILES))
 LIGHT_TESTS = $(filter-out $(PLATFORM_TESTS),$(TEST_FILES))
 
-.PHONY: help up up-embedded test typecheck lint unit deps system-deps clean synth build bench bench-smoke profile experiments fuzz
+.PHONY: help up up-embedded test typecheck lint unit deps system-deps clean synth build bench bench-smoke profile experiments fuzz files-proof
 
 help:
 	@echo "make up    - install what is needed and start the whole platform locally"
@@ -59,6 +59,10 @@ synth: deps
 build: deps
 	npx tsc -p tsconfig.build.json
 	cp -r services/api/web-client/assets dist/services/api/web-client/
+
+## files-proof: a 1 GiB upload by the CLI killed at ~40 % (SIGINT) and ~70 % (SIGKILL) and resumed: only missing parts sent again, sha256, API RSS growth < 64 MB (SIZE=…; make test runs it with 64 MiB).
+files-proof: deps
+	FILES_PROOF_SIZE=$(or $(SIZE),1G) node --import tsx --test --test-reporter=spec test/files/files-proof.test.ts
 
 ## fuzz: every documented API route with generated requests, longer than `make test` does (FUZZ_RUNS per route, FUZZ_SEED).
 fuzz: deps

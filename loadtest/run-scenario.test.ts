@@ -50,9 +50,9 @@ describe('chat4all loadtest against the embedded platform', () => {
   });
 
   test('an unknown scenario or a bad flag is a usage error (exit 2) naming the problem', async () => {
-    const unknown = await run(['file-upload']);
+    const unknown = await run(['no-such-load']);
     assert.equal(unknown.code, 2);
-    assert.match(unknown.text, /unknown scenario "file-upload".*warmup, baseline, spike, soak/);
+    assert.match(unknown.text, /unknown scenario "no-such-load".*warmup, baseline, spike, soak/);
     assert.equal((await run(['baseline', '--rate', 'fast'])).code, 2);
     assert.match((await run(['baseline', '--users', '3'])).text, /unknown flag --users/);
     assert.match((await run(['baseline', '--duration'])).text, /--duration needs a value/);

@@ -35,7 +35,7 @@ describe('scenarios', () => {
     assert.equal(planScenario('warmup', { conversations: 7 }).conversations, 7);
   });
 
-  test('an unknown scenario names the known ones; file-upload is not one of them', () => {
+  test('an unknown scenario names the known ones; file-upload is a command of its own, not a message scenario', () => {
     assert.throws(() => planScenario('file-upload'), UnknownScenarioError);
     assert.throws(() => planScenario('toString'), UnknownScenarioError);
     assert.ok(!('file-upload' in SCENARIOS));

@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CliError, EXIT, usageError } from './cli-error.ts';
 import { configDir, readSession, type Session } from './config-dir.ts';
 import { HttpClient } from './http-client.ts';
+import type { ProgressSink } from './progress-bar.ts';
 
 export const DEFAULT_API = 'http://127.0.0.1:8080';
 export const DEFAULT_GATEWAY = 'ws://127.0.0.1:8081/v1/stream';
@@ -17,6 +18,8 @@ export interface CliIo {
   prompt?(question: string, hidden: boolean): Promise<string>;
   /** Registers what a long-running command does on Ctrl-C (stop cleanly); without one, Ctrl-C exits. */
   onInterrupt?(stop: () => void): void;
+  /** Where progress bars draw (standard error: redrawn in place on a terminal). Absent: plain lines through `stderr`. */
+  progress?: ProgressSink;
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>;

@@ -137,13 +137,9 @@ describe('chat4all commands for people, against the API', () => {
     const noCode = await cli(env)('identities', 'verify', 'whatsapp', '+5511999990001', '123456');
     assert.equal(noCode.code, EXIT.error, 'no pending link: refused');
     assert.match(noCode.err, /the code is wrong, expired or used up/);
-    for (const argv of [
-      ['send', 'c', 'hi', '--file', 'photo.jpg'],
-    ]) {
-      const r = await cli(env)(...argv);
-      assert.equal(r.code, EXIT.notYet, argv.join(' '));
-      assert.match(r.err, /not available yet \(issue #1[35]\)/);
-    }
+    const noFile = await cli(env)('send', 'c', 'hi', '--file', 'no-such-photo.jpg');
+    assert.equal(noFile.code, EXIT.error);
+    assert.match(noFile.err, /cannot read no-such-photo\.jpg: ENOENT/);
   });
 
   it('finds users by exact name, creates a group by usernames, removes a member and leaves', async () => {

@@ -26,7 +26,7 @@ export function configDir(env: NodeJS.ProcessEnv): string {
  * Writes a file only its owner can read (0600, in a 0700 folder), atomically: the token never
  * sits in a file with wider permissions, not even for a moment, whatever the umask.
  */
-function writePrivate(dir: string, name: string, data: unknown) {
+export function writePrivate(dir: string, name: string, data: unknown) {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, `.${name}.${process.pid}.tmp`);
   writeFileSync(tmp, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600 });
@@ -34,7 +34,8 @@ function writePrivate(dir: string, name: string, data: unknown) {
   renameSync(tmp, join(dir, name));
 }
 
-function readJson<T>(file: string): T | null {
+/** A JSON file's content; null when it is missing or not JSON. */
+export function readJson<T>(file: string): T | null {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as T;
   } catch {

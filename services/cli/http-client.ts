@@ -28,9 +28,9 @@ export class HttpClient {
     private readonly timeoutMs = 15_000,
   ) {}
 
-  /** Sends one request; resolves with the parsed body (undefined for 204), throws `CliError` otherwise. */
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.send(method, path, body);
+  /** Sends one request; resolves with the parsed body (undefined for 204), throws `CliError` otherwise. `timeoutMs` overrides the client's for a slow call. */
+  async request<T>(method: string, path: string, body?: unknown, opts: { timeoutMs?: number } = {}): Promise<T> {
+    const res = await this.send(method, path, body, opts);
     const text = await res.text();
     if (!res.ok) throw this.failure(method, path, res.status, res.headers, text);
     if (!text) return undefined as T;
@@ -42,7 +42,7 @@ export class HttpClient {
   }
 
   /** The raw answer, for callers that look at the status themselves (health checks); never throws on a status. */
-  async send(method: string, path: string, body?: unknown): Promise<Response> {
+  async send(method: string, path: string, body?: unknown, opts: { timeoutMs?: number } = {}): Promise<Response> {
     const url = `${this.baseUrl.replace(/\/$/, '')}${path}`;
     try {
       return await fetch(url, {
@@ -53,7 +53,7 @@ export class HttpClient {
           ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
         },
         body: body !== undefined ? JSON.stringify(body) : undefined,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs),
       });
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;

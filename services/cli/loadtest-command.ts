@@ -3,6 +3,7 @@ import { progressPrinter } from '../../loadtest/report.ts';
 import { runScenario } from '../../loadtest/run-scenario.ts';
 import { SCENARIOS, SCENARIO_NAMES, UnknownScenarioError, planScenario, type PlanOverrides } from '../../loadtest/scenarios.ts';
 import { realtimeCommand, REALTIME_USAGE } from './realtime-loadtest-command.ts';
+import { fileUploadCommand, FILE_UPLOAD_USAGE } from './file-upload-loadtest-command.ts';
 import { control, controlTarget } from './platform-command.ts';
 
 export const LOADTEST_USAGE = `usage: chat4all loadtest <scenario> [--rate N] [--duration S] [--conversations N] [--deadline S] [--target URL] [--sim URL] [--out DIR]
@@ -11,7 +12,7 @@ scenarios (1 user = 1 conversation sending 1 msg/s; --rate sets the starting rat
 --duration sets the total seconds, stages keep their proportions; --deadline: seconds after the last
 send before an undelivered message counts as lost):
 ${SCENARIO_NAMES.map((n) => `  ${n.padEnd(9)} ${SCENARIOS[n]!.description}`).join('\n')}
-  (file-upload is not here yet: there is no file API)
+${FILE_UPLOAD_USAGE}
 ${REALTIME_USAGE}
 
 Without --target it drives the platform 'make up' started (.data/platform.json), simulator included.
@@ -104,6 +105,7 @@ async function resolveTarget(a: LoadtestArgs): Promise<LoadTarget> {
 /** `chat4all loadtest …`; resolves with the exit code. */
 export async function loadtestCommand(args: string[], out: (s: string) => void, err: (s: string) => void = out): Promise<number> {
   if (args[0] === 'realtime') return realtimeCommand(args.slice(1), out, err);
+  if (args[0] === 'file-upload') return fileUploadCommand(args.slice(1), out, err);
   if (args.includes('--help') || args.includes('-h')) {
     out(LOADTEST_USAGE);
     return 0;

@@ -47,6 +47,7 @@ const io: CliIo = {
   onInterrupt: (stop) => {
     onInterrupt = stop;
   },
+  progress: process.stderr,
 };
 
 runCli(process.argv.slice(2), io).then(

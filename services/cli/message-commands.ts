@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { EXIT, notYet, usageError } from './cli-error.ts';
+import { EXIT, usageError } from './cli-error.ts';
+import { uploadWithProgress } from './file-commands.ts';
 import type { CliContext } from './cli-context.ts';
 
 export const SEND_USAGE = `usage: chat4all send <conversation_id> <text…> [--channels all|internal,whatsapp,instagram] [--id UUID]
-  text '-' reads it from standard input; --file comes with issue #15`;
+       chat4all send <conversation_id> --file FILE [--caption TEXT] [--type CONTENT_TYPE] [--channels …]
+  text '-' reads it from standard input; --conversation ID may stand for the first argument.
+  --file uploads the file (resumable, as 'chat4all upload') and sends it as a file message.`;
 export const MESSAGES_USAGE = `usage: chat4all messages <conversation_id> [--after SEQ] [--limit N] [--all]
        chat4all message <message_id>     one message with its full status history
        chat4all read <message_id>        mark it read (you are a recipient)`;
@@ -48,18 +51,32 @@ function messageLines(m: MessageView, me: string): string[] {
   return lines;
 }
 
-export async function sendCommand(ctx: CliContext, positionals: string[], flags: { channels?: string; file?: string; id?: string }): Promise<number> {
-  if (flags.file !== undefined) throw notYet('sending files (--file)', 15);
-  const [conversationId, ...words] = positionals;
-  if (!conversationId || words.length === 0) throw usageError('send needs a conversation id and the text', SEND_USAGE);
+export async function sendCommand(
+  ctx: CliContext,
+  positionals: string[],
+  flags: { channels?: string; file?: string; id?: string; conversation?: string; caption?: string; type?: string },
+): Promise<number> {
+  const [conversationId, ...words] = flags.conversation ? [flags.conversation, ...positionals] : positionals;
+  if (!conversationId) throw usageError('send needs a conversation id', SEND_USAGE);
+  if (flags.file === undefined && words.length === 0) throw usageError('send needs the text (or --file FILE)', SEND_USAGE);
+  if (flags.file !== undefined && words.length && flags.caption !== undefined) throw usageError('with --file, give the caption either as text or with --caption, not both', SEND_USAGE);
+  if (flags.file === undefined && (flags.caption !== undefined || flags.type !== undefined)) throw usageError('--caption and --type go with --file', SEND_USAGE);
   const text = words.length === 1 && words[0] === '-' ? (await ctx.io.readStdin()).replace(/\r?\n$/, '') : words.join(' ');
   const channels = (flags.channels ?? 'all').split(',').map((c) => c.trim()).filter(Boolean);
+  let payload: { type: 'text'; text: string } | { type: 'file'; file_id: string; caption?: string };
+  if (flags.file !== undefined) {
+    const uploaded = await uploadWithProgress(ctx, flags.file, conversationId, { type: flags.type });
+    const caption = flags.caption ?? text;
+    payload = { type: 'file', file_id: uploaded.file_id, ...(caption ? { caption } : {}) };
+  } else {
+    payload = { type: 'text', text };
+  }
   const sent = await ctx.client().request<{ message_id: string; accepted_at: string; status: string }>('POST', '/v1/messages', {
     // Our own id: sending the same command again with --id is answered as the same message, not a second one.
     message_id: flags.id ?? randomUUID(),
     conversation_id: conversationId,
     channels,
-    payload: { type: 'text', text },
+    payload,
   });
   ctx.print(sent, `${sent.status} ${sent.message_id} at ${sent.accepted_at}`);
   return EXIT.ok;

@@ -13,6 +13,7 @@ import { IDENTITIES_USAGE, identitiesCommand } from './identities-command.ts';
 import { USERS_USAGE, usersCommand } from './users-command.ts';
 import { TAIL_USAGE, tailCommand } from './tail-command.ts';
 import { statusCommand } from './status-command.ts';
+import { DOWNLOAD_USAGE, UPLOAD_USAGE, downloadCommand, uploadCommand } from './file-commands.ts';
 
 export const USAGE = `usage: chat4all <command> [--api URL] [--gateway URL] [--json]
 
@@ -20,7 +21,9 @@ for people (docs/cli.md):
   register | login | logout | whoami      your account; the token is kept in ~/.config/chat4all (0600)
   users find <username>                   find someone to talk to (exact username)
   conversations [list|show|create|add|remove|leave]
-  send <conversation_id> <text…>          send a text (--file comes with issue #15)
+  send <conversation_id> <text…>          send a text; --file FILE [--caption TEXT] sends a file
+  upload <file> --conversation ID         a file up to 2 GiB, with progress; run it again to resume
+  download <file_id> [-o PATH]            with progress and sha256 check; resumes a partial download
   messages <conversation_id>              history, with the status for each recipient
   message <message_id> | read <message_id>
   identities [list|link|verify|remove]    your WhatsApp numbers and Instagram accounts
@@ -64,6 +67,8 @@ const PEOPLE_USAGE: Record<string, string> = {
   read: MESSAGES_USAGE,
   identities: IDENTITIES_USAGE,
   tail: TAIL_USAGE,
+  upload: UPLOAD_USAGE,
+  download: DOWNLOAD_USAGE,
   status: 'usage: chat4all status   the API (alive, ready: store, bus) and the gateway (with a session: a stream that reaches ready)',
 };
 
@@ -72,7 +77,9 @@ const FLAGS = {
   login: { username: { type: 'string' }, 'password-stdin': { type: 'boolean' } },
   register: { username: { type: 'string' }, email: { type: 'string' }, 'password-stdin': { type: 'boolean' } },
   conversations: { private: { type: 'boolean' }, group: { type: 'boolean' }, name: { type: 'string' } },
-  send: { channels: { type: 'string' }, file: { type: 'string' }, id: { type: 'string' } },
+  send: { channels: { type: 'string' }, file: { type: 'string' }, id: { type: 'string' }, conversation: { type: 'string' }, caption: { type: 'string' }, type: { type: 'string' } },
+  upload: { conversation: { type: 'string' }, type: { type: 'string' }, concurrency: { type: 'string' } },
+  download: { output: { type: 'string', short: 'o' } },
   messages: { after: { type: 'string' }, limit: { type: 'string' }, all: { type: 'boolean' } },
   tail: { conversation: { type: 'string', multiple: true }, count: { type: 'string' }, timeout: { type: 'string' }, 'no-ack': { type: 'boolean' } },
 } as const;
@@ -119,6 +126,10 @@ async function peopleCommand(command: string, args: string[], io: CliIo): Promis
     case 'tail':
       noPositionals();
       return tailCommand(ctx, v);
+    case 'upload':
+      return uploadCommand(ctx, positionals, v);
+    case 'download':
+      return downloadCommand(ctx, positionals, v);
     default:
       noPositionals();
       return statusCommand(ctx);
