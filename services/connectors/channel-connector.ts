@@ -1,4 +1,4 @@
-import type { DeliveryError, DeliveryStatus, ExternalChannel } from '../core/domain/types.ts';
+import type { DeliveryError, DeliveryStatus, ExternalChannel, Payload } from '../core/domain/types.ts';
 
 /** What the provider answered to an accepted send. */
 export interface SendResult {
@@ -41,21 +41,45 @@ export interface ProviderStatusUpdate {
   error?: DeliveryError;
 }
 
-/** A message an external user wrote to us on a channel. */
+/**
+ * A message an external user wrote to us on a channel, as the core's `acceptInbound` takes it:
+ * the message id is derived from (`channel`, `provider_message_id`), so a provider's retry makes
+ * no second message.
+ */
 export interface InboundMessage {
   channel: ExternalChannel;
   /** The external sender's address (wa_id, IGSID). */
   from: string;
-  /** Our business address it was sent to, when the provider says. */
+  /** Our business address it was sent to (phone number id, Instagram account id), when the provider says. */
   to?: string;
+  /** The sender's name in their provider profile (WhatsApp `contacts[].profile.name`), when given. */
+  profile_name?: string;
+  /** `wamid…` / `mid…`. */
   provider_message_id: string;
-  text?: string;
-  at: string;
+  /** RFC 3339 time the provider says the message was sent. */
+  provider_timestamp: string;
+  payload: Payload;
+}
+
+/**
+ * An inbound event the connector will not turn into a message, and why (counted in
+ * `inbound_refused_total{reason}`, logged, then acknowledged: a retry would not change it).
+ */
+export interface RefusedInbound {
+  channel: ExternalChannel;
+  /** The provider's type name for it (`system`, `order`, `postback`, …). */
+  type: string;
+  /** A stable reason: `unknown_type`, `system_event`, `malformed`, `echo`, … */
+  reason: string;
+  provider_message_id?: string;
+  from?: string;
 }
 
 export interface WebhookResult {
   statuses: ProviderStatusUpdate[];
   inbound: InboundMessage[];
+  /** Inbound events left out, each with its reason (see {@link RefusedInbound}). */
+  refused: RefusedInbound[];
   /** Statuses left out because the connector does not know their status name (counted, then acknowledged). */
   unrecognized?: number;
 }

@@ -1,3 +1,4 @@
+import { inboundPayloadText } from '../core/domain/inbound-payload.ts';
 import type { MessageStore } from '../core/ports/message-store.ts';
 import type { DeliveryStore } from '../core/ports/delivery-store.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
@@ -151,14 +152,14 @@ async function sendOne(deps: DeliverDeps, delivery: Delivery, job: DeliveryJob):
   const started = performance.now();
   try {
     const options = { reference: job.delivery_id };
+    const p = job.payload;
     const result =
-      job.payload.type === 'text'
-        ? await connector.sendText(job.to, job.payload.text, options)
-        : await connector.sendFile(
-            job.to,
-            { url: `${deps.filesBaseUrl.replace(/\/$/, '')}/${encodeURIComponent(job.payload.file_id)}`, caption: job.payload.caption },
-            options,
-          );
+      p.type === 'text'
+        ? await connector.sendText(job.to, p.text, options)
+        : p.type === 'file'
+          ? await connector.sendFile(job.to, { url: `${deps.filesBaseUrl.replace(/\/$/, '')}/${encodeURIComponent(p.file_id)}`, caption: p.caption }, options)
+          : // What an external user wrote that this channel cannot carry as it is (a provider's media, a reaction…): its text.
+            await connector.sendText(job.to, inboundPayloadText(p), options);
     deps.metrics.apiDuration.observe({ channel: job.channel, outcome: 'success' }, (performance.now() - started) / 1000);
     await deps.deliveries.recordProviderRef(job.delivery_id, result.provider_message_id);
     deps.metrics.sent.inc({ channel: job.channel, status: 'success' });

@@ -209,8 +209,10 @@ describe('InstagramConnector', () => {
       );
       assert.deepEqual(result.statuses, []);
       assert.deepEqual(result.inbound, [
-        { channel: 'instagram', from: 'IGSID-1', to: 'IGACC', provider_message_id: 'mid.IN1', text: 'oi', at: '2023-11-14T22:13:20.000Z' },
+        { channel: 'instagram', from: 'IGSID-1', to: 'IGACC', provider_message_id: 'mid.IN1', provider_timestamp: '2023-11-14T22:13:20.000Z', payload: { type: 'text', text: 'oi' } },
       ]);
+      // A reaction that names no reaction is refused with its reason, not taken for a removal.
+      assert.deepEqual(result.refused, [{ channel: 'instagram', type: 'reaction', reason: 'malformed', from: 'IGSID-1', provider_message_id: 'mid.OUT2' }]);
     });
 
     it('turns an echo with metadata into SENT with that reference; echoes without metadata stay ignored', () => {
@@ -240,13 +242,13 @@ describe('InstagramConnector', () => {
         { provider_message_id: 'mid.OUT2', status: 'SENT', reference: 'delivery-2', at: '2023-11-14T22:13:20.600Z' },
       ]);
       assert.deepEqual(result.inbound, [
-        { channel: 'instagram', from: 'IGSID-1', to: 'IGACC', provider_message_id: 'mid.IN1', text: 'oi', at: '2023-11-14T22:13:20.900Z' },
+        { channel: 'instagram', from: 'IGSID-1', to: 'IGACC', provider_message_id: 'mid.IN1', provider_timestamp: '2023-11-14T22:13:20.900Z', payload: { type: 'text', text: 'oi' } },
       ]);
     });
 
     it('ignores another object type', () => {
       const payload = { ...envelope({ sender: { id: 'a' }, timestamp: 1, message: { mid: 'm', text: 't' } }), object: 'page' };
-      assert.deepEqual(ig.parseWebhook(signed(payload)), { statuses: [], inbound: [] });
+      assert.deepEqual(ig.parseWebhook(signed(payload)), { statuses: [], inbound: [], refused: [] });
     });
 
     it('rejects a tampered body and a missing header with 401, and non-JSON with 400', () => {

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type {
   ChannelConnector,
-  InboundMessage,
   OutgoingFile,
   SendOptions,
   SendResult,
@@ -11,6 +10,7 @@ import type {
 import { badResponse, defaultFetch, graphUrl, items, postGraph, type FetchLike } from './meta-graph-client.ts';
 import { readSignedWebhook, verifySubscription } from './meta-signature.ts';
 import { rejectedLocally } from './provider-error.ts';
+import { instagramInbound } from './instagram-inbound.ts';
 
 export interface InstagramConnectorOptions {
   /** Origin of the Instagram Messaging API (`https://graph.instagram.com`, `https://graph.facebook.com`), or the simulator. */
@@ -81,33 +81,30 @@ export class InstagramConnector implements ChannelConnector {
 
   /**
    * Reads `entry[].messaging[]`: a `read` event becomes READ for its `mid` (Instagram sends no
-   * DELIVERED), a `message` an inbound message. The echo of our own send (`is_echo`) becomes SENT
-   * with its `metadata` as `reference` when it carries metadata (the only way to match a send
-   * whose answer was lost); echoes without metadata, deleted messages, unknown events and items
-   * it cannot read are skipped.
+   * DELIVERED). The echo of our own send (`is_echo`) becomes SENT with its `metadata` as
+   * `reference` when it carries metadata (the only way to match a send whose answer was lost);
+   * echoes without metadata are not ours to track and are skipped. Every other event is an
+   * inbound message of a typed payload or a refusal with its reason (`instagram-inbound.ts`):
+   * text, attachments, unsends, edits, reactions. Items it cannot read are refused, not thrown.
    */
   parseWebhook(request: WebhookRequest): WebhookResult {
     const parsed = Envelope.safeParse(readSignedWebhook(request, this.opts.appSecret));
-    const result: WebhookResult = { statuses: [], inbound: [] };
+    const result: WebhookResult = { statuses: [], inbound: [], refused: [] };
     if (!parsed.success || parsed.data.object !== 'instagram') return result;
     for (const entry of items(Entry, parsed.data.entry)) {
-      for (const event of items(Event, entry.messaging)) {
-        if (event.read) {
-          result.statuses.push({ provider_message_id: event.read.mid, status: 'READ', at: event.timestamp });
-        } else if (event.message?.is_echo) {
-          if (event.message.metadata && !event.message.is_deleted) {
-            result.statuses.push({ provider_message_id: event.message.mid, status: 'SENT', reference: event.message.metadata, at: event.timestamp });
+      for (const raw of Array.isArray(entry.messaging) ? entry.messaging : []) {
+        const event = Event.safeParse(raw);
+        if (event.success && event.data.read) {
+          result.statuses.push({ provider_message_id: event.data.read.mid, status: 'READ', at: event.data.timestamp });
+        } else if (event.success && event.data.message?.is_echo) {
+          if (event.data.message.metadata && !event.data.message.is_deleted) {
+            result.statuses.push({ provider_message_id: event.data.message.mid, status: 'SENT', reference: event.data.message.metadata, at: event.data.timestamp });
           }
-        } else if (event.message && !event.message.is_echo && !event.message.is_deleted && event.sender) {
-          const inbound: InboundMessage = {
-            channel: 'instagram',
-            from: event.sender.id,
-            provider_message_id: event.message.mid,
-            at: event.timestamp,
-          };
-          if (event.recipient) inbound.to = event.recipient.id;
-          if (event.message.text !== undefined) inbound.text = event.message.text;
-          result.inbound.push(inbound);
+        } else {
+          for (const m of instagramInbound(raw, entry.id ?? this.opts.accountId)) {
+            if ('payload' in m) result.inbound.push(m);
+            else result.refused.push(m);
+          }
         }
       }
     }
@@ -155,7 +152,7 @@ const unixMillis = z
 const id = z.object({ id: z.string().min(1) });
 
 const Envelope = z.object({ object: z.string(), entry: z.unknown().optional() });
-const Entry = z.object({ messaging: z.unknown().optional() });
+const Entry = z.object({ id: z.string().optional().catch(undefined), messaging: z.unknown().optional() });
 const Event = z.object({
   sender: id.optional(),
   recipient: id.optional(),
@@ -164,7 +161,6 @@ const Event = z.object({
   message: z
     .object({
       mid: z.string().min(1),
-      text: z.string().optional(),
       is_echo: z.boolean().optional(),
       is_deleted: z.boolean().optional(),
       // An unreadable metadata only loses the crash-recovery hint, not the event.

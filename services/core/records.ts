@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DELIVERY_STATUSES, EXTERNAL_CHANNELS, type StatusEvent } from './domain/types.ts';
 import { PoisonRecord } from './dead-letters.ts';
+import { inboundPayloadSchema } from './inbound-payload-schema.ts';
 
 /** The record on the accepted-messages topic. */
 export const acceptedRecordSchema = z.object({
@@ -41,6 +42,8 @@ export const deliveryJobSchema = z.object({
   payload: z.union([
     z.object({ type: z.literal('text'), text: z.string() }),
     z.object({ type: z.literal('file'), file_id: z.string(), caption: z.string().optional() }),
+    // A message an external user wrote: the connector sends its text rendering.
+    inboundPayloadSchema,
   ]),
   accepted_at: z.string(),
   trace_id: z.string(),
