@@ -3,10 +3,9 @@ import type { Bus } from '../core/ports/bus.ts';
 import type { ConversationStore } from '../core/ports/conversation-store.ts';
 import type { MessageStore } from '../core/ports/message-store.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
-import type { Message, Payload } from '../core/domain/types.ts';
+import type { Payload } from '../core/domain/types.ts';
 import { conflict, notFound } from '../core/errors.ts';
-import { TOPICS } from '../core/topics.ts';
-import type { AcceptedRecord } from '../core/records.ts';
+import { publishAccepted } from '../core/publish-accepted.ts';
 import type { Logger } from '../core/logger.ts';
 
 export interface SendMessageInput {
@@ -77,12 +76,7 @@ export async function sendMessage(deps: SendMessageDeps, input: SendMessageInput
     throw conflict(`message_id ${message_id} was already used for a different message`);
   }
   if (created) deps.logger.info({ message_id, conversation_id: message.conversation_id, trace_id: message.trace_id }, 'message accepted');
-  if (message.seq === null && (await deps.bus.healthy())) {
-    const published = publish(deps, message);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([published, new Promise((r) => (timer = setTimeout(r, deps.publishWaitMs ?? 1000)))]);
-    clearTimeout(timer);
-  }
+  await publishAccepted(deps, message);
   return {
     status: 'accepted',
     message_id: message.message_id,
@@ -90,26 +84,6 @@ export async function sendMessage(deps: SendMessageDeps, input: SendMessageInput
     accepted_at: message.created_at,
     created,
   };
-}
-
-async function publish(deps: SendMessageDeps, message: Message) {
-  const record: AcceptedRecord = {
-    message_id: message.message_id,
-    conversation_id: message.conversation_id,
-    trace_id: message.trace_id,
-    accepted_at: message.created_at,
-  };
-  const started = performance.now();
-  try {
-    await deps.bus.publish(TOPICS.accepted, [
-      { key: message.conversation_id, value: JSON.stringify(record), headers: { trace_id: message.trace_id } },
-    ]);
-    deps.onPublish?.((performance.now() - started) / 1000);
-  } catch (err) {
-    // The message is already durable in the store; the relay will publish it.
-    deps.onPublish?.((performance.now() - started) / 1000, err);
-    deps.logger.warn({ err, message_id: message.message_id, conversation_id: message.conversation_id }, 'publish failed; the relay will retry');
-  }
 }
 
 /** A stable fingerprint of what the sender asked for (key order does not matter). */
