@@ -1,4 +1,5 @@
-import type { DeliveryError, DeliveryStatus, ExternalChannel, Payload } from '../core/domain/types.ts';
+import type { InboundMessage } from '../core/inbound/accept-inbound.ts';
+import type { DeliveryError, DeliveryStatus, ExternalChannel } from '../core/domain/types.ts';
 
 /** What the provider answered to an accepted send. */
 export interface SendResult {
@@ -42,24 +43,11 @@ export interface ProviderStatusUpdate {
 }
 
 /**
- * A message an external user wrote to us on a channel, as the core's `acceptInbound` takes it:
- * the message id is derived from (`channel`, `provider_message_id`), so a provider's retry makes
- * no second message.
+ * A message an external user wrote to us on a channel, exactly as the core's `acceptInbound`
+ * takes it: the message id is derived from (`channel`, `provider_message_id`), so a provider's
+ * retry makes no second message.
  */
-export interface InboundMessage {
-  channel: ExternalChannel;
-  /** The external sender's address (wa_id, IGSID). */
-  from: string;
-  /** Our business address it was sent to (phone number id, Instagram account id), when the provider says. */
-  to?: string;
-  /** The sender's name in their provider profile (WhatsApp `contacts[].profile.name`), when given. */
-  profile_name?: string;
-  /** `wamid…` / `mid…`. */
-  provider_message_id: string;
-  /** RFC 3339 time the provider says the message was sent. */
-  provider_timestamp: string;
-  payload: Payload;
-}
+export type { InboundMessage };
 
 /**
  * An inbound event the connector will not turn into a message, and why (counted in

@@ -80,6 +80,8 @@ describe('Instagram inbound events', () => {
     assert.deepEqual(one({ ...who, message: { text: 'no mid' } }), { channel: 'instagram', type: 'message', reason: 'malformed', from: 'IGSID-77' });
     assert.deepEqual(one({ timestamp: 1, message: { mid: 'm', text: 'no sender' } }), { channel: 'instagram', type: 'message', reason: 'malformed' });
     assert.equal(one({ ...who, message: { mid: 'mid.empty' } }).provider_message_id, 'mid.empty');
-    assert.equal(one(42).type, 'unknown');
+    const junk = one(42);
+    assert.ok(!('payload' in junk));
+    assert.equal(junk.type, 'unknown');
   });
 });

@@ -76,6 +76,28 @@ export function createConnectorMetrics(registry: Registry) {
       registers: [registry],
     }),
     /**
+     * Inbound events by channel, payload type and result: `accepted` (durable, new), `duplicate`
+     * (a retry or a second copy of one already accepted), `failed` (not durable: the webhook
+     * answered 503 and the provider retries) or `refused` (not a message we take; see the reason
+     * in `inbound_refused_total`).
+     */
+    inbound: new Counter({
+      name: 'inbound_messages_total',
+      help: 'Inbound provider events, by channel, payload type and result (accepted, duplicate, failed, refused)',
+      labelNames: ['channel', 'type', 'result'] as const,
+      registers: [registry],
+    }),
+    /**
+     * Inbound events acknowledged without making a message, by reason: `unknown_type`,
+     * `malformed`, `system_event`, `order_not_supported`, `empty`.
+     */
+    inboundRefused: new Counter({
+      name: 'inbound_refused_total',
+      help: 'Inbound provider events acknowledged without making a message, by channel and reason',
+      labelNames: ['channel', 'reason'] as const,
+      registers: [registry],
+    }),
+    /**
      * Provider statuses acknowledged without being applied: `unknown_message` (no send of ours
      * matches, and the match window has passed), `unknown_status` (a status name we do not know) or
      * `identity_code` (the send of a one-time identity code, which nothing tracks).
