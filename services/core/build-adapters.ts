@@ -33,8 +33,8 @@ export interface GivenAdapters {
 export async function buildAdapters(config: Config, given: GivenAdapters = {}, logger?: Logger): Promise<Adapters> {
   const stores = given.stores ?? (await buildStores(config, logger));
   const { bus, offsets } = given.bus ? { bus: given.bus, offsets: given.offsets ?? null } : await buildBus(config, logger);
-  const { users, conversations, messages, deliveries, deadLetters, webhooks, rateLimits } = stores;
-  return { users, conversations, messages, deliveries, deadLetters, webhooks, rateLimits, store: stores, bus, offsets, clock: given.clock ?? systemClock };
+  const { users, contacts, conversations, messages, deliveries, deadLetters, webhooks, rateLimits } = stores;
+  return { users, contacts, conversations, messages, deliveries, deadLetters, webhooks, rateLimits, store: stores, bus, offsets, clock: given.clock ?? systemClock };
 }
 
 /** Where and how to reach Cassandra, from the config (the services and the schema job). */

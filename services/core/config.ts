@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { KEYSPACE_NAME, type Replication } from './adapters/cassandra/schema.ts';
 import { DEV_SECRETS, SERVICE_KINDS, devSecretsInUse, productionSecretProblems, secretsOf, type SecretKey } from './config-secrets.ts';
+import { parseInboundDefaultMembers } from './inbound/default-members.ts';
 
 export { DEV_SECRETS, MIN_CLIENT_SECRET_LENGTH, secretsOf, type ServiceKind } from './config-secrets.ts';
 
@@ -344,6 +345,38 @@ export const configFields = z.object({
      * in the same transaction as the link, so parallel links cannot overshoot it. @default 10
      */
     maxIdentitiesPerChannel: z.coerce.number().int().min(1).max(1000).default(10).describe('MAX_IDENTITIES_PER_CHANNEL'),
+    /**
+     * Who receives a message from a WhatsApp or Instagram address that has no conversation in its
+     * reply window: usernames per channel, `whatsapp=alice,bob;instagram=bob` (the business's
+     * owners of that number or account). A channel not named gets its inbound messages in a
+     * conversation with the sender alone, kept until an owner is added. Parsed and checked at
+     * start (`parseInboundDefaultMembers`). @default '' (none)
+     */
+    inboundDefaultMembers: z
+      .string()
+      .default('')
+      .transform((v, ctx) => {
+        try {
+          return parseInboundDefaultMembers(v);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          return z.NEVER;
+        }
+      })
+      .describe('INBOUND_DEFAULT_MEMBERS'),
+    /**
+     * How long after an address last received a message from a conversation (a delivery the
+     * provider accepted) its reply still goes to that conversation: Meta's customer-service
+     * window. @default 24
+     */
+    inboundReplyWindowHours: z.coerce.number().min(0).max(24 * 30).default(24).describe('INBOUND_REPLY_WINDOW_HOURS'),
+    /**
+     * How long the router holds an inbound message before giving it its seq, so that one that
+     * arrives late (Meta delivers webhooks out of order) but was sent earlier can take its place
+     * first: two inbound messages of one conversation accepted less than this apart are ordered by
+     * provider time. 0 orders by arrival. @default 2000
+     */
+    inboundReorderWindowMs: z.coerce.number().int().min(0).max(60_000).default(2000).describe('INBOUND_REORDER_WINDOW_MS'),
     /**
      * Most bytes of records the router publishes in one call (and the Kafka bus sends in one
      * request): a group's delivery jobs are split to stay under the broker's max message size

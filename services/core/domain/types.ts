@@ -32,6 +32,25 @@ export interface Identity {
   linked_at: string;
 }
 
+/**
+ * Someone who wrote to us on WhatsApp or Instagram from an address no user holds: a conversation
+ * participant with no password (it cannot log in) and that one address, named from the provider's
+ * profile. Its id stands in member lists and as the sender of its messages like a user id. Once a
+ * user verifies the address, the contact is merged into that user (`merged_into`): the user takes
+ * its place in its conversations and its messages keep the contact's id as sender.
+ */
+export interface Contact {
+  contact_id: string;
+  channel: ExternalChannel;
+  address: string;
+  /** The name the provider's profile gave (WhatsApp `profile.name`); null when it gave none. */
+  display_name: string | null;
+  created_at: string;
+  /** The user this contact became once that user verified its address; null while it is a contact. */
+  merged_into: string | null;
+  merged_at: string | null;
+}
+
 export interface Conversation {
   conversation_id: string;
   type: 'private' | 'group';

@@ -42,8 +42,16 @@ export interface DeliveryStore {
   /**
    * Records the provider's id for a delivery the provider accepted, and ends its in-flight mark.
    * Returns false when the delivery already had a different provider id (it was sent twice).
+   * It also notes the delivery's conversation as the reply target of its address (see
+   * `lastReplyTarget`), unless a later delivery to that address was noted already.
    */
   recordProviderRef(deliveryId: string, providerMessageId: string): Promise<boolean>;
+  /**
+   * The conversation of the latest delivery (by the time it was made, `at`) to an address on a
+   * channel that a provider accepted: where a message from that address is a reply to
+   * (docs/adr/0002-inbound-conversation-rule.md). Null when nothing was ever delivered there.
+   */
+  lastReplyTarget(channel: ExternalChannel, address: string): Promise<{ conversation_id: string; at: string } | null>;
   /** The delivery a provider's message id belongs to; null when none does. */
   findDeliveryByProviderRef(channel: ExternalChannel, providerMessageId: string): Promise<Delivery | null>;
   /**

@@ -34,6 +34,11 @@ export interface MessageStore {
    */
   listUnroutedBefore(messageId: string): Promise<Message[]>;
   /**
+   * Every message of a conversation that no router has ordered yet, in acceptance order (the
+   * router's reorder window for inbound messages picks from these).
+   */
+  listUnroutedIn(conversationId: string): Promise<Message[]>;
+  /**
    * Gives a message its next per-conversation sequence number and creates its deliveries, in one
    * atomic step. Idempotent: a message already routed returns its seq and deliveries unchanged.
    */

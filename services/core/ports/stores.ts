@@ -1,3 +1,4 @@
+import type { ContactStore } from './contact-store.ts';
 import type { ConversationStore } from './conversation-store.ts';
 import type { DeadLetterStore } from './dead-letter-store.ts';
 import type { DeliveryStore } from './delivery-store.ts';
@@ -12,6 +13,7 @@ import type { WebhookStore } from './webhook-store.ts';
  */
 export interface Stores {
   users: UserStore;
+  contacts: ContactStore;
   conversations: ConversationStore;
   messages: MessageStore;
   deliveries: DeliveryStore;

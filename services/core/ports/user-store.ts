@@ -55,6 +55,14 @@ export interface UserStore {
    * links at the limit never overshoot it (a repeated link of a held address is never refused).
    */
   linkIdentity(identity: Identity, cap?: { max: number }): Promise<Identity>;
+  /**
+   * Hands an address from its holder `fromId` (a contact) to another user, in one atomic step:
+   * nobody else can take the address in between. Returns the new identity; the existing one when
+   * `to` holds it already; null when `fromId` does not hold it (then nothing changes). With `cap`,
+   * like `linkIdentity`: `to` already holding `cap.max` identities on the channel is refused with
+   * `CapReached`, decided atomically with the move.
+   */
+  transferIdentity(channel: ExternalChannel, address: string, fromId: string, to: { user_id: string; linked_at: string }, cap?: { max: number }): Promise<Identity | null>;
   /** The identities of the given users (any order). */
   listIdentities(userIds: string[]): Promise<Identity[]>;
   /** Removes a user's link to an address; returns whether something was removed. */

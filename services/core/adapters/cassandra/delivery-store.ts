@@ -157,8 +157,29 @@ export class CassandraDeliveryStore implements DeliveryStore {
     let recorded = (await db.run(CQL.setProviderRef, [providerMessageId, ...key])).wasApplied();
     // Not applied: some id is there already; it counts only when it is this one.
     if (!recorded) recorded = (await db.run(CQL.confirmProviderRef, [...key, providerMessageId])).wasApplied();
-    if (recorded) await this.unqueue(d);
+    if (recorded) {
+      await this.unqueue(d);
+      if (d.address !== null && d.channel !== 'internal') await this.noteReplyTarget(d.channel, d.address, d.conversation_id, d.at);
+    }
     return recorded;
+  }
+
+  /** Moves the address's reply target to this delivery's conversation unless a later delivery holds it. */
+  private async noteReplyTarget(channel: string, address: string, conversationId: string, at: string) {
+    const { db } = this.ctx;
+    if ((await db.run(CQL.firstReplyTarget, [channel, address, conversationId, at])).wasApplied()) return;
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      const current = (await db.run(CQL.replyTarget, [channel, address], { serial: true })).rows[0];
+      if (!current) throw unavailable(`${channel} address ${address}: reply target not visible yet; retry`);
+      if (String(current.at) > at || (String(current.at) === at && String(current.conversation_id) === conversationId)) return;
+      if ((await db.run(CQL.nextReplyTarget, [conversationId, at, channel, address, current.at])).wasApplied()) return;
+    }
+    throw unavailable(`${channel} address ${address}: reply target is contended; retry`);
+  }
+
+  async lastReplyTarget(channel: ExternalChannel, address: string) {
+    const r = (await this.ctx.db.run(CQL.replyTarget, [channel, address])).rows[0];
+    return r ? { conversation_id: String(r.conversation_id), at: String(r.at) } : null;
   }
 
   async findDeliveryByProviderRef(channel: ExternalChannel, providerMessageId: string) {

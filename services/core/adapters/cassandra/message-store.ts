@@ -96,6 +96,15 @@ export class CassandraMessageStore implements MessageStore {
     return found.filter((x): x is Message => x !== null);
   }
 
+  async listUnroutedIn(conversationId: string) {
+    const { db } = this.ctx;
+    const rows = await db.rows(CQL.unroutedIn, [conversationId]);
+    const found = await eachLimited(rows, PARALLEL, (r) =>
+      this.stillUnrouted(String(r.message_id), () => db.run(CQL.deleteUnrouted, [conversationId, r.accepted, r.message_id])),
+    );
+    return found.filter((x): x is Message => x !== null);
+  }
+
   async routeMessage(messageId: string, plan: PlannedDelivery[], at: string): Promise<RouteResult> {
     const m = await readMessage(this.ctx.db, messageId);
     if (!m) throw notFound(`message ${messageId}`);

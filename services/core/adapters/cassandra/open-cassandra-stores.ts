@@ -1,6 +1,7 @@
 import type { Stores } from '../../ports/stores.ts';
 import { connectSession, type CassandraConnectOptions } from './connect.ts';
 import { cassandraContext, type CassandraStoreTuning } from './context.ts';
+import { CassandraContactStore } from './contact-store.ts';
 import { CassandraConversationStore } from './conversation-store.ts';
 import { CassandraDeadLetterStore } from './dead-letter-store.ts';
 import { CassandraDeliveryStore } from './delivery-store.ts';
@@ -34,6 +35,7 @@ export function cassandraStores(session: CqlSession, tuning: CassandraStoreTunin
   let closed = false;
   return {
     users: new CassandraUserStore(ctx),
+    contacts: new CassandraContactStore(ctx),
     conversations: new CassandraConversationStore(ctx),
     messages: new CassandraMessageStore(ctx),
     deliveries: new CassandraDeliveryStore(ctx),

@@ -57,6 +57,12 @@ export const TABLES: readonly string[] = [
     user_id text, channel text, address text, code_hash text, created_at text, expires_at text, tries_left int,
     PRIMARY KEY ((user_id), channel, address))`,
 
+  // Contacts (people who wrote from an address no user holds): made with IF NOT EXISTS, merged
+  // with IF merged_into = null, so the row is written only with lightweight transactions.
+  `CREATE TABLE IF NOT EXISTS contacts (
+    contact_id text PRIMARY KEY, channel text, address text, display_name text, created_at text,
+    merged_into text, merged_at text)`,
+
   // ---------------------------------------------------------------- conversations
   `CREATE TABLE IF NOT EXISTS conversations (
     conversation_id text PRIMARY KEY, conversation_type text, name text, metadata text, created_at text)`,
@@ -98,6 +104,11 @@ export const TABLES: readonly string[] = [
     conversation_id text, channel text, seq bigint, ord bigint, delivery_id text, message_id text,
     PRIMARY KEY ((conversation_id, channel), seq, ord, delivery_id))
     WITH ${SHORT_GC}`,
+  // The conversation whose latest provider-accepted delivery went to an address (where a reply
+  // from it goes), with that delivery's time. Written only with lightweight transactions, so a
+  // later delivery always wins over an earlier one whatever order they are recorded in.
+  `CREATE TABLE IF NOT EXISTS reply_targets (
+    channel text, address text, conversation_id text, at text, PRIMARY KEY ((channel, address)))`,
   `CREATE TABLE IF NOT EXISTS provider_refs (
     channel text, provider_message_id text, delivery_id text, PRIMARY KEY ((channel, provider_message_id)))`,
 

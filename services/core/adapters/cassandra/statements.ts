@@ -29,6 +29,7 @@ export const CQL = {
   identity: 'SELECT channel, address, user_id, linked_at FROM identities WHERE channel = ? AND address = ?',
   releaseAddress: 'DELETE FROM identities WHERE channel = ? AND address = ? IF user_id = ?',
   insertIdentityByUser: 'INSERT INTO identities_by_user (user_id, channel, address, linked_at) VALUES (?, ?, ?, ?)',
+  moveAddress: 'UPDATE identities SET user_id = ?, linked_at = ? WHERE channel = ? AND address = ? IF user_id = ?',
   identitiesByUser: 'SELECT user_id, channel, address, linked_at FROM identities_by_user WHERE user_id = ?',
   // Pending links: every write a lightweight transaction, so a spent try or a use is never lost to a replace.
   challenge: 'SELECT user_id, channel, address, code_hash, created_at, expires_at, tries_left FROM identity_challenges WHERE user_id = ? AND channel = ? AND address = ?',
@@ -38,6 +39,11 @@ export const CQL = {
   spendChallengeTry: 'UPDATE identity_challenges SET tries_left = ? WHERE user_id = ? AND channel = ? AND address = ? IF tries_left = ?',
   deleteChallenge: 'DELETE FROM identity_challenges WHERE user_id = ? AND channel = ? AND address = ? IF EXISTS',
   deleteIdentityByUser: 'DELETE FROM identities_by_user WHERE user_id = ? AND channel = ? AND address = ?',
+
+  insertContact:
+    'INSERT INTO contacts (contact_id, channel, address, display_name, created_at) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS',
+  contact: 'SELECT contact_id, channel, address, display_name, created_at, merged_into, merged_at FROM contacts WHERE contact_id = ?',
+  markContactMerged: 'UPDATE contacts SET merged_into = ?, merged_at = ? WHERE contact_id = ? IF merged_into = null',
 
   insertConversation:
     'INSERT INTO conversations (conversation_id, conversation_type, name, metadata, created_at) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS',
@@ -85,6 +91,10 @@ export const CQL = {
   deleteUnrouted: 'DELETE FROM unrouted_by_conversation WHERE conversation_id = ? AND accepted = ? AND message_id = ?',
   unroutedBefore: 'SELECT accepted, message_id FROM unrouted_by_conversation WHERE conversation_id = ? AND accepted < ?',
   insertDeliveryKey: 'INSERT INTO deliveries_by_id (delivery_id, message_id, ord) VALUES (?, ?, ?)',
+  unroutedIn: 'SELECT accepted, message_id FROM unrouted_by_conversation WHERE conversation_id = ?',
+  replyTarget: 'SELECT conversation_id, at FROM reply_targets WHERE channel = ? AND address = ?',
+  firstReplyTarget: 'INSERT INTO reply_targets (channel, address, conversation_id, at) VALUES (?, ?, ?, ?) IF NOT EXISTS',
+  nextReplyTarget: 'UPDATE reply_targets SET conversation_id = ?, at = ? WHERE channel = ? AND address = ? IF at = ?',
   deliveryKey: 'SELECT message_id, ord FROM deliveries_by_id WHERE delivery_id = ?',
   insertUnsent: 'INSERT INTO unsent_deliveries (conversation_id, channel, seq, ord, delivery_id, message_id) VALUES (?, ?, ?, ?, ?, ?)',
   deleteUnsent: 'DELETE FROM unsent_deliveries WHERE conversation_id = ? AND channel = ? AND seq = ? AND ord = ? AND delivery_id = ?',

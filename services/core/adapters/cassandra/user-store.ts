@@ -83,6 +83,25 @@ export class CassandraUserStore implements UserStore {
     return stored;
   }
 
+  async transferIdentity(channel: ExternalChannel, address: string, fromId: string, to: { user_id: string; linked_at: string }, cap?: { max: number }) {
+    const { db, caps } = this.ctx;
+    const holder = await this.findIdentity(channel, address);
+    if (holder?.user_id === to.user_id) return holder;
+    if (holder?.user_id !== fromId) return null;
+    // As in linkIdentity: the new holder takes a slot first, and gives it back if the move fails.
+    const scope = cap ? this.identityScope(to.user_id, channel) : null;
+    const claimed = scope ? await caps.claim(scope, address, cap!.max) : null;
+    if (!(await db.run(CQL.moveAddress, [to.user_id, to.linked_at, channel, address, fromId])).wasApplied()) {
+      if (scope && claimed?.fresh) await caps.release(scope, address, claimed.slot);
+      const now = (await db.run(CQL.identity, [channel, address], { serial: true })).rows[0];
+      return now && String(now.user_id) === to.user_id ? toIdentity(now) : null;
+    }
+    await db.run(CQL.insertIdentityByUser, [to.user_id, channel, address, to.linked_at]);
+    await db.run(CQL.deleteIdentityByUser, [fromId, channel, address]);
+    if (scope && claimed?.fresh) await caps.settle(scope, address, claimed.slot);
+    return { channel, address, user_id: to.user_id, linked_at: to.linked_at };
+  }
+
   /** The slots of a user's identities on one channel (item: the address). */
   private identityScope(userId: string, channel: ExternalChannel): CapScope {
     return {

@@ -36,6 +36,14 @@ export class SqliteDeliveryStore implements DeliveryStore {
       setProviderRef: db.prepare(
         'UPDATE deliveries SET provider_message_id = ?, in_flight_since = NULL, next_attempt_at = NULL WHERE delivery_id = ? AND (provider_message_id IS NULL OR provider_message_id = ?)',
       ),
+      // The latest delivery to an address that a provider accepted names the conversation its reply goes to.
+      noteReplyTarget: db.prepare(
+        `INSERT INTO reply_targets (channel, address, conversation_id, at)
+         SELECT channel, address, conversation_id, created_at FROM deliveries WHERE delivery_id = ? AND address IS NOT NULL AND channel <> 'internal'
+         ON CONFLICT (channel, address) DO UPDATE SET conversation_id = excluded.conversation_id, at = excluded.at
+         WHERE excluded.at >= reply_targets.at`,
+      ),
+      replyTarget: db.prepare('SELECT conversation_id, at FROM reply_targets WHERE channel = ? AND address = ?'),
       countUnsent: db.prepare(
         `SELECT COUNT(*) AS n FROM deliveries WHERE channel = ? AND status = 'SENT' AND provider_message_id IS NULL`,
       ),
@@ -99,7 +107,15 @@ export class SqliteDeliveryStore implements DeliveryStore {
   }
 
   async recordProviderRef(deliveryId: string, providerMessageId: string) {
-    return this.stmt.setProviderRef.run(providerMessageId, deliveryId, providerMessageId).changes > 0;
+    return writeTransaction(this.db, () => {
+      if (this.stmt.setProviderRef.run(providerMessageId, deliveryId, providerMessageId).changes === 0) return false;
+      this.stmt.noteReplyTarget.run(deliveryId);
+      return true;
+    });
+  }
+
+  async lastReplyTarget(channel: ExternalChannel, address: string) {
+    return (this.stmt.replyTarget.get(channel, address) as { conversation_id: string; at: string } | undefined) ?? null;
   }
 
   async findDeliveryByProviderRef(channel: ExternalChannel, providerMessageId: string) {

@@ -32,6 +32,7 @@ export class SqliteMessageStore implements MessageStore {
         `SELECT o.* FROM messages o JOIN messages m ON m.message_id = ?
          WHERE o.conversation_id = m.conversation_id AND o.seq IS NULL AND o.rowid < m.rowid ORDER BY o.rowid`,
       ),
+      unroutedIn: db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND seq IS NULL ORDER BY rowid'),
       nextSeq: db.prepare('UPDATE conversations SET last_seq = last_seq + 1 WHERE conversation_id = ? RETURNING last_seq'),
       setSeq: db.prepare('UPDATE messages SET seq = ?, routed_at = ? WHERE message_id = ?'),
       insertDelivery: db.prepare(
@@ -69,6 +70,10 @@ export class SqliteMessageStore implements MessageStore {
 
   async listUnroutedBefore(messageId: string) {
     return (this.stmt.unroutedBefore.all(messageId) as Row[]).map(toMessage);
+  }
+
+  async listUnroutedIn(conversationId: string) {
+    return (this.stmt.unroutedIn.all(conversationId) as Row[]).map(toMessage);
   }
 
   async routeMessage(messageId: string, plan: PlannedDelivery[], at: string): Promise<RouteResult> {

@@ -1,5 +1,6 @@
 import type { Stores } from '../../ports/stores.ts';
 import { closeSqliteDatabase, openSqliteDatabase, sqliteHealthy } from './database.ts';
+import { SqliteContactStore } from './contact-store.ts';
 import { SqliteConversationStore } from './conversation-store.ts';
 import { SqliteDeadLetterStore } from './dead-letter-store.ts';
 import { SqliteDeliveryStore } from './delivery-store.ts';
@@ -17,6 +18,7 @@ export function openSqliteStores(path: string): Stores {
   const db = openSqliteDatabase(path);
   return {
     users: new SqliteUserStore(db),
+    contacts: new SqliteContactStore(db),
     conversations: new SqliteConversationStore(db),
     messages: new SqliteMessageStore(db),
     deliveries: new SqliteDeliveryStore(db),

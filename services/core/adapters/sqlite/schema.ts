@@ -15,6 +15,12 @@ CREATE TABLE IF NOT EXISTS identity_challenges (
   user_id TEXT NOT NULL, channel TEXT NOT NULL, address TEXT NOT NULL, code_hash TEXT NOT NULL,
   created_at TEXT NOT NULL, expires_at TEXT NOT NULL, tries_left INTEGER NOT NULL,
   PRIMARY KEY (user_id, channel, address));
+CREATE TABLE IF NOT EXISTS contacts (
+  contact_id TEXT PRIMARY KEY, channel TEXT NOT NULL, address TEXT NOT NULL, display_name TEXT,
+  created_at TEXT NOT NULL, merged_into TEXT, merged_at TEXT);
+CREATE TABLE IF NOT EXISTS reply_targets (
+  channel TEXT NOT NULL, address TEXT NOT NULL, conversation_id TEXT NOT NULL, at TEXT NOT NULL,
+  PRIMARY KEY (channel, address));
 CREATE TABLE IF NOT EXISTS conversations (
   conversation_id TEXT PRIMARY KEY, type TEXT NOT NULL, name TEXT, metadata TEXT,
   created_at TEXT NOT NULL, last_seq INTEGER NOT NULL DEFAULT 0);

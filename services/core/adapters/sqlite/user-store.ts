@@ -23,6 +23,7 @@ export class SqliteUserStore implements UserStore {
         'INSERT INTO identities (channel, address, user_id, linked_at) VALUES (@channel, @address, @user_id, @linked_at)',
       ),
       countIdentities: db.prepare('SELECT COUNT(*) AS n FROM identities WHERE user_id = ? AND channel = ?'),
+      moveIdentity: db.prepare('UPDATE identities SET user_id = ?, linked_at = ? WHERE channel = ? AND address = ? AND user_id = ?'),
       deleteIdentity: db.prepare('DELETE FROM identities WHERE user_id = ? AND channel = ? AND address = ?'),
       putChallenge: db.prepare(
         `INSERT OR REPLACE INTO identity_challenges (user_id, channel, address, code_hash, created_at, expires_at, tries_left)
@@ -81,6 +82,20 @@ export class SqliteUserStore implements UserStore {
       }
       this.stmt.insertIdentity.run(identity);
       return identity;
+    });
+  }
+
+  async transferIdentity(channel: ExternalChannel, address: string, fromId: string, to: { user_id: string; linked_at: string }, cap?: { max: number }) {
+    return writeTransaction(this.db, (): Identity | null => {
+      const existing = this.stmt.identity.get(channel, address) as Identity | undefined;
+      if (existing?.user_id === to.user_id) return existing;
+      if (existing?.user_id !== fromId) return null;
+      if (cap) {
+        const { n } = this.stmt.countIdentities.get(to.user_id, channel) as { n: number };
+        if (n >= cap.max) throw tooManyIdentities(to.user_id, channel, n, cap.max);
+      }
+      this.stmt.moveIdentity.run(to.user_id, to.linked_at, channel, address, fromId);
+      return { channel, address, user_id: to.user_id, linked_at: to.linked_at };
     });
   }
 
