@@ -8,6 +8,7 @@ import { httpLimits } from '../core/http-limits.ts';
 import { startConsumerLag } from '../core/consumer-lag.ts';
 import { deliveryTopic } from '../core/topics.ts';
 import { buildConnectorRuntime } from './connector-runtime.ts';
+import { acceptInbound } from '../core/inbound/accept-inbound.ts';
 import { createConnectorsApp } from './app.ts';
 import { connectorGroup, startConnectors } from './connector-service.ts';
 
@@ -67,7 +68,15 @@ export async function composeConnectors(
           logger,
         })
       : null;
-  const served = await listenService(createConnectorsApp({ ...adapters, config, logger, metrics: runtime.metrics, connectors: runtime.connectors, registry }), {
+  const served = await listenService(createConnectorsApp({
+      ...adapters,
+      config,
+      logger,
+      metrics: runtime.metrics,
+      connectors: runtime.connectors,
+      registry,
+      acceptInbound: (m) => acceptInbound({ ...adapters, logger, defaultMembers: config.inboundDefaultMembers }, m),
+    }), {
     host: config.connectorsHost,
     port: config.connectorsPort,
     metricsPort: config.metricsPort,
