@@ -63,6 +63,7 @@ export async function composeRouter(config: Config, adapters: Adapters, logger: 
       deadLetterMetrics: createDeadLetterMetrics(registry),
       maxBatchBytes: config.busMaxBatchBytes,
       testOnly: routerTestOnly(config),
+      inboundReorderWindowMs: config.inboundReorderWindowMs,
     },
     {
       relay: {

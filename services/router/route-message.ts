@@ -18,6 +18,7 @@ import type { DeadLetterMetrics } from '../core/dead-letters.ts';
 import type { RouterTestOnly } from './experiment-switches.ts';
 import { splitBySize } from '../core/record-batches.ts';
 import { publishMessageCreated } from '../core/publish-realtime.ts';
+import { inboundOrigin } from '../core/inbound/inbound-origin.ts';
 
 /** What a router is built from: the store ports it touches, the bus, the clock, its metrics. */
 export interface RouterDeps {
@@ -35,10 +36,21 @@ export interface RouterDeps {
   maxBatchBytes: number;
   /** Test- and experiment-only behaviour (`routerTestOnly(config)`); absent means all off. */
   testOnly?: RouterTestOnly;
+  /**
+   * `INBOUND_REORDER_WINDOW_MS`: how long an inbound message waits before taking its seq, so that
+   * an earlier-sent one arriving late goes first (docs/adr/0002-inbound-conversation-rule.md).
+   * @default 0 (arrival order)
+   */
+  inboundReorderWindowMs?: number;
+  /** Waits (tests pass one that moves their clock). @default a timer */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** What routing one message touches: identities, the conversation, the message. */
-export type RouteDeps = Pick<RouterDeps, 'users' | 'conversations' | 'messages' | 'bus' | 'clock' | 'logger' | 'metrics' | 'maxBatchBytes' | 'testOnly'>;
+export type RouteDeps = Pick<
+  RouterDeps,
+  'users' | 'conversations' | 'messages' | 'bus' | 'clock' | 'logger' | 'metrics' | 'maxBatchBytes' | 'testOnly' | 'inboundReorderWindowMs' | 'sleep'
+>;
 
 /**
  * Routes one accepted message: gives it the conversation's next sequence number, expands it
@@ -54,18 +66,61 @@ export async function routeMessage(deps: RouteDeps, messageId: string): Promise<
     deps.metrics.processed.inc({ status: 'missing' });
     return 'missing';
   }
-  // Messages of this conversation accepted earlier but not yet ordered (their record was lost or
-  // is late) take their seq first, so seq order is acceptance order. Off only under the
-  // experiments' sabotage (CHAOS_DISABLE_RECOVERY).
-  if (!deps.testOnly?.disableRecovery) {
-    for (const older of await deps.messages.listUnroutedBefore(message.message_id)) {
-      await routeOne(deps, older);
+  let outcome: 'routed' | 'duplicate';
+  const window = deps.inboundReorderWindowMs ?? 0;
+  const pending = window > 0 && !deps.testOnly?.disableRecovery ? await deps.messages.listUnroutedIn(message.conversation_id) : [];
+  if (pending.some((m) => inboundOrigin(m) !== null)) {
+    outcome = await routeInProviderOrder(deps, message, pending, window);
+  } else {
+    // Messages of this conversation accepted earlier but not yet ordered (their record was lost or
+    // is late) take their seq first, so seq order is acceptance order. Off only under the
+    // experiments' sabotage (CHAOS_DISABLE_RECOVERY).
+    if (!deps.testOnly?.disableRecovery) {
+      for (const older of await deps.messages.listUnroutedBefore(message.message_id)) {
+        await routeOne(deps, older);
+      }
     }
+    outcome = await routeOne(deps, message);
   }
-  const outcome = await routeOne(deps, message);
   deps.metrics.processed.inc({ status: outcome });
   deps.metrics.processingDuration.observe((performance.now() - started) / 1000);
   return outcome;
+}
+
+/**
+ * When inbound messages wait in the conversation: its unrouted messages take their seqs in the
+ * order of when they were sent (an inbound message's provider time, another message's acceptance
+ * time), from the first, as long as each is ready; an inbound message is ready `window` ms after
+ * it was accepted. The first one not ready holds those behind it, and this waits for it (at most
+ * `window`). So two inbound messages accepted less than `window` apart get their seqs in provider
+ * order, whatever order their webhooks came in (docs/adr/0002-inbound-conversation-rule.md).
+ */
+async function routeInProviderOrder(deps: RouteDeps, message: Message, pending: Message[], window: number): Promise<'routed' | 'duplicate'> {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  for (;;) {
+    let outcome: 'routed' | 'duplicate' | null = null;
+    let holdUntil: number | null = null;
+    for (const m of [...pending].sort((a, b) => sentAt(a) - sentAt(b))) {
+      const readyAt = inboundOrigin(m) ? Date.parse(m.created_at) + window : 0;
+      if (deps.clock.now() < readyAt) {
+        holdUntil = readyAt;
+        break;
+      }
+      const routed = await routeOne(deps, m);
+      if (m.message_id === message.message_id) outcome = routed;
+    }
+    // Not in the list: another router ordered it meanwhile (routing again is harmless).
+    if (outcome === null && !pending.some((m) => m.message_id === message.message_id)) outcome = await routeOne(deps, message);
+    if (outcome !== null) return outcome;
+    await sleep(Math.max(1, holdUntil! - deps.clock.now()));
+    pending = await deps.messages.listUnroutedIn(message.conversation_id);
+  }
+}
+
+/** When a message was sent: the provider's time for an inbound one, else when the API accepted it. */
+function sentAt(m: Message): number {
+  const t = Date.parse(inboundOrigin(m)?.provider_timestamp ?? m.created_at);
+  return Number.isNaN(t) ? Date.parse(m.created_at) : t;
 }
 
 async function routeOne(deps: RouteDeps, message: Message): Promise<'routed' | 'duplicate'> {

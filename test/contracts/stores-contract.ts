@@ -11,6 +11,7 @@ import { webhookStoreContract } from './webhook-store-contract.ts';
 import { rateLimitStoreContract } from './rate-limit-store-contract.ts';
 import { capsContract } from './caps-contract.ts';
 import { pagingContract } from './paging-contract.ts';
+import { inboundStoreContract } from './inbound-store-contract.ts';
 
 /** Stores over a backing store that keeps its data, and a way to open that same data again. */
 export interface DurableStores {
@@ -57,5 +58,6 @@ export function storesContract(name: string, make: StoresFactory, durable?: () =
   rateLimitStoreContract(name, make);
   capsContract(name, make);
   pagingContract(name, make);
+  inboundStoreContract(name, make);
   if (durable) durableStoresContract(name, durable);
 }

@@ -29,9 +29,10 @@ export class SqliteContactStore implements ContactStore {
   }
 
   async listContacts(contactIds: string[]): Promise<Contact[]> {
-    if (contactIds.length === 0) return [];
-    const q = `SELECT * FROM contacts WHERE contact_id IN (${contactIds.map(() => '?').join(',')})`;
-    return (this.db.prepare(q).all(...new Set(contactIds)) as Row[]).map(toContact);
+    const ids = [...new Set(contactIds)];
+    if (ids.length === 0) return [];
+    const q = `SELECT * FROM contacts WHERE contact_id IN (${ids.map(() => '?').join(',')})`;
+    return (this.db.prepare(q).all(...ids) as Row[]).map(toContact);
   }
 
   async markMerged(contactId: string, userId: string, at: string) {
