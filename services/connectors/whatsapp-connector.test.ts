@@ -373,7 +373,7 @@ describe('WhatsAppConnector', () => {
       assert.deepEqual(result.inbound, [
         {
           channel: 'whatsapp',
-          from: '5511999999999',
+          from: '+5511999999999',
           to: '100000000000001',
           profile_name: 'Ana',
           provider_message_id: 'wamid.IN1',

@@ -23,7 +23,7 @@ describe('WhatsApp inbound messages', () => {
   it('a text, with the sender, our number, the profile name and the provider time', () => {
     assert.deepEqual(accepted({ ...base, type: 'text', text: { body: 'Oi! Tudo bem?' } }), {
       channel: 'whatsapp',
-      from: '5511988887777',
+      from: '+5511988887777',
       to: '100000000000002',
       profile_name: 'Maria',
       provider_message_id: base.id,
@@ -111,7 +111,7 @@ describe('WhatsApp inbound messages', () => {
 
   it('refuses system notices, orders, unknown types and unreadable items with a reason, never throwing', () => {
     const system = { ...base, type: 'system', system: { body: 'User A changed from 1 to 2', new_wa_id: '5511000000000', type: 'user_changed_number' } };
-    assert.deepEqual(refused(system), { channel: 'whatsapp', type: 'system', reason: 'system_event', provider_message_id: base.id, from: base.from });
+    assert.deepEqual(refused(system), { channel: 'whatsapp', type: 'system', reason: 'system_event', provider_message_id: base.id, from: `+${base.from}` });
     assert.equal(refused({ ...base, type: 'order', order: { catalog_id: '1', product_items: [] } }).reason, 'order_not_supported');
     assert.equal(refused({ ...base, type: 'hologram', hologram: {} }).reason, 'unknown_type');
     assert.equal(refused({ ...base, type: 'image', image: { caption: 'no id' } }).reason, 'malformed');

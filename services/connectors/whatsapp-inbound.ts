@@ -4,7 +4,8 @@ import type { Payload } from '../core/domain/types.ts';
 import type { InboundMessage, RefusedInbound } from './channel-connector.ts';
 
 /**
- * WhatsApp Cloud API inbound messages (`value.messages[]`) as our messages. Every type WhatsApp
+ * WhatsApp Cloud API inbound messages (`value.messages[]`) as our messages, from the sender's
+ * address in E.164 (`+` and the `wa_id`). Every type WhatsApp
  * documents gets an answer: a payload (text, media, location, contacts, reaction, edit,
  * revoke → deletion, unsupported; a tapped button or list row is the text the user saw), or a
  * refusal with a reason (`system` notices such as a changed number, `order`, `request_welcome`,
@@ -90,12 +91,20 @@ export function whatsAppInbound(raw: unknown, ctx: WhatsAppInboundContext): Inbo
   const m = base.data;
   const item = raw as Record<string, unknown>;
   const payload = toPayload(m.type, item);
-  if (typeof payload === 'string') return { channel: 'whatsapp', type: m.type, reason: payload, provider_message_id: m.id, from: m.from };
-  const inbound: InboundMessage = { channel: 'whatsapp', from: m.from, provider_message_id: m.id, provider_timestamp: m.timestamp, payload };
+  if (typeof payload === 'string') return { channel: 'whatsapp', type: m.type, reason: payload, provider_message_id: m.id, from: e164(m.from) };
+  const inbound: InboundMessage = { channel: 'whatsapp', from: e164(m.from), provider_message_id: m.id, provider_timestamp: m.timestamp, payload };
   if (ctx.to !== undefined) inbound.to = ctx.to;
   const name = ctx.profileNames.get(m.from);
   if (name) inbound.profile_name = name;
   return inbound;
+}
+
+/**
+ * A `wa_id` (digits) as the platform writes WhatsApp addresses: E.164 with its `+`, as users link
+ * them (`POST /v1/users/me/identities`), so an inbound sender is found by the address it linked.
+ */
+export function e164(waId: string): string {
+  return waId.startsWith('+') ? waId : `+${waId}`;
 }
 
 /** The profile names of a change's `contacts[]`, by `wa_id`; unreadable entries are left out. */
@@ -192,6 +201,6 @@ function refuse(raw: unknown, reason: string): RefusedInbound {
   const r = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
   const refused: RefusedInbound = { channel: 'whatsapp', type: typeof r.type === 'string' ? r.type : 'unknown', reason };
   if (typeof r.id === 'string') refused.provider_message_id = r.id;
-  if (typeof r.from === 'string') refused.from = r.from;
+  if (typeof r.from === 'string') refused.from = e164(r.from);
   return refused;
 }
