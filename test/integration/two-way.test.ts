@@ -13,7 +13,7 @@ import { inboundMessageId } from '../../services/core/inbound/accept-inbound.ts'
  * connector process per channel, the provider simulator): people on WhatsApp and Instagram write
  * in through the simulator's signed inbound webhooks and are answered across channels.
  */
-describe('two-way messaging on the local platform', { timeout: 240_000 }, () => {
+describe('two-way messaging on the local platform', { timeout: 360_000 }, () => {
   let platform: Awaited<ReturnType<typeof startLocalPlatform>>;
   let api: ApiClient;
   let sim: string;
@@ -73,6 +73,8 @@ describe('two-way messaging on the local platform', { timeout: 240_000 }, () => 
     platform = await startLocalPlatform({
       routers: 1,
       gateways: 1,
+      // A shared machine under load can take a while to start a process.
+      startTimeoutMs: 90_000,
       env: { INBOUND_DEFAULT_MEMBERS: `whatsapp=${names.alice},${names.bob};instagram=${names.alice},${names.carol}` },
     });
     api = new ApiClient(platform.supervisor.apiUrl);
