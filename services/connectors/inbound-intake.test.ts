@@ -126,8 +126,10 @@ describe('inbound webhooks: durable before 200', () => {
     const [first, second] = [`wamid.${randomUUID()}`, `wamid.${randomUUID()}`];
     const body = whatsAppWebhook(from, [text(from, first, 'primeira', 1_700_000_001), text(from, second, 'segunda', 1_700_000_002)]);
     failFor.add(second);
+    const before = await count('connector_webhooks_total', { channel: 'whatsapp', result: 'inbound_not_durable' });
     const res = await post('whatsapp', body);
     assert.equal(res.status, 503);
+    assert.equal((await count('connector_webhooks_total', { channel: 'whatsapp', result: 'inbound_not_durable' })) - before, 1);
     assert.equal(res.headers.get('retry-after'), '1');
     assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
     assert.ok(await stores.messages.getMessage(inboundMessageId('whatsapp', first)), 'the first is durable already');

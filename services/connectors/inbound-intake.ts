@@ -16,7 +16,7 @@ export interface InboundIntakeDeps {
   deliveries: Pick<DeliveryStore, 'findDeliveryByProviderRef'>;
   /** … or a message that came in earlier (its id is derived from the provider's). */
   messages: Pick<MessageStore, 'getMessage'>;
-  metrics: Pick<ConnectorMetrics, 'inbound' | 'inboundRefused'>;
+  metrics: Pick<ConnectorMetrics, 'inbound' | 'inboundRefused' | 'webhooks'>;
   logger: Logger;
 }
 
@@ -47,6 +47,7 @@ export async function takeInbound(deps: InboundIntakeDeps, inbound: InboundMessa
     }
   }
   if (failed > 0) {
+    deps.metrics.webhooks.inc({ channel: inbound[0]!.channel, result: 'inbound_not_durable' });
     throw new AppError('inbound_not_durable', `${failed} of ${inbound.length} inbound message(s) could not be stored; retry later`, {
       status: 503,
       retriable: true,

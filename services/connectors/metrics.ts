@@ -64,7 +64,7 @@ export function createConnectorMetrics(registry: Registry) {
     /** Webhooks received from providers, by result. */
     webhooks: new Counter({
       name: 'connector_webhooks_total',
-      help: 'Provider webhooks received, by channel and result (ok, bad_signature, bad_request, unknown_message)',
+      help: 'Provider webhooks received, by channel and result (ok, bad_signature, bad_request, unknown_message, inbound_not_durable)',
       labelNames: ['channel', 'result'] as const,
       registers: [registry],
     }),

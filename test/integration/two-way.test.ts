@@ -43,10 +43,12 @@ describe('two-way messaging on the local platform', { timeout: 360_000 }, () => 
     const tok = await api.call<{ access_token: string }>('POST', '/auth/token', { username, password });
     return { client: new ApiClient(api.baseUrl, tok.body.access_token), userId: reg.body.user_id, username, token: tok.body.access_token };
   }
-  /** Links an address and verifies it with the code the simulator received for it. */
+  /** Links an address and, when verification is on, verifies it with the code the simulator received for it. */
   async function linkVerified(p: Person, channel: 'whatsapp' | 'instagram', address: string) {
-    const linked = await p.client.call('POST', '/v1/users/me/identities', { channel, address });
+    const linked = await p.client.call<{ verified: boolean }>('POST', '/v1/users/me/identities', { channel, address });
     assert.equal(linked.status, 201, JSON.stringify(linked.body));
+    // The local platform runs with IDENTITY_VERIFICATION=off unless asked: then the link is active at once.
+    if (linked.body.verified) return;
     const code = await eventually(async () => {
       const texts = (await received(channel, address)).map((r) => r.text as string);
       return texts.map((t) => /code is (\d{6})/.exec(t)?.[1]).find(Boolean);
@@ -162,19 +164,19 @@ describe('two-way messaging on the local platform', { timeout: 360_000 }, () => 
     const rui = `5541${String(Math.floor(Math.random() * 1e9)).padStart(9, '0')}`;
     const ids: string[] = [];
     const sent: string[] = [];
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 12; i++) {
       const text = `msg ${i + 1} ${tag}`;
       sent.push(text);
       ids.push(await inbound({ channel: 'whatsapp', from: rui, name: 'Rui', text }));
-      if (i === 5) await sup.kill('connector-whatsapp', 'KILL');
-      if (i === 12) await sup.startProcess('connector-whatsapp');
+      if (i === 3) await sup.kill('connector-whatsapp', 'KILL');
+      if (i === 8) await sup.startProcess('connector-whatsapp');
       await new Promise((r) => setTimeout(r, 50));
     }
     const conversationId = await landed(alice, 'whatsapp', ids[0]!);
     const all = await eventually(async () => {
       const list = await history(alice, conversationId);
       return list.length >= sent.length && list;
-    }, 'all twenty in history', 60_000);
+    }, 'all twelve in history', 60_000);
     assert.deepEqual([...texts(all)].sort(), [...sent].sort(), 'none lost, none twice');
     const stats = (await simCall('GET', '/_sim/stats')).whatsapp.webhooks;
     assert.equal(stats.failed, 0, 'no webhook given up');
