@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { INBOUND_ONLY_TYPES, inboundPayloadText, type InboundOnlyPayload } from '../core/domain/inbound-payload.ts';
 import { EXIT, notYet, usageError } from './cli-error.ts';
 import type { CliContext } from './cli-context.ts';
 
@@ -31,7 +32,9 @@ export interface MessageView {
 /** What a message says, on one line. */
 export function payloadText(p: MessageView['payload']): string {
   if (p.type === 'text') return p.text ?? '';
-  return `[file ${p.file_id ?? '?'}]${p.caption ? ` ${p.caption}` : ''}`;
+  if (p.type === 'file') return `[file ${p.file_id ?? '?'}]${p.caption ? ` ${p.caption}` : ''}`;
+  // What someone wrote on WhatsApp or Instagram that is not a text (docs/api.md).
+  return (INBOUND_ONLY_TYPES as readonly string[]).includes(p.type) ? inboundPayloadText(p as unknown as InboundOnlyPayload) : `[${p.type}]`;
 }
 
 /** One message and, under it, the status it has for each recipient on each channel. */
