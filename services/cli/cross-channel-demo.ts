@@ -91,10 +91,17 @@ export async function runCrossChannelDemo(targets: CrossChannelTargets, out: (li
     const seenAt = await until(`"${farEnd.text}" at ${farEnd.channel} ${farEnd.to}`, timeout, async () =>
       (await received(farEnd.channel, farEnd.to)).find((r) => r.text === farEnd.text)?.at,
     );
-    const m = await until(`${messageId} to have its statuses`, timeout, async () => {
+    const read = async () => {
       const v = await call(apiUrl, 'GET', `/v1/messages/${messageId}`, bob.token).catch(() => undefined);
       return v && v.seq !== null && v;
-    });
+    };
+    let m = await until(`${messageId} to have its statuses`, timeout, read);
+    // The simulator reads what it receives: give the far end's READ a moment to come back.
+    const isRead = (v: Json) => (v.deliveries as { channel: string; status: string }[]).some((d) => d.channel === farEnd.channel && d.status === 'READ');
+    m = await until('READ', 3000, async () => {
+      const v = await read();
+      return v && isRead(v) && v;
+    }).catch(() => m);
     const hops: { at: number; where: string; what: string }[] = [{ at: Date.parse(m.created_at as string), where: 'chat4all', what: `accepted (seq ${String(m.seq)})` }];
     for (const h of (m.history as HistoryItem[]) ?? []) {
       if (!h.channel) continue;
@@ -127,6 +134,9 @@ export async function runCrossChannelDemo(targets: CrossChannelTargets, out: (li
   await trace(`3. Bob → Maria, on Instagram: "${answer}"`, inboundMessageId('instagram', mid), t, { channel: 'whatsapp', to: phone, text: answer });
 
   const history = (await call(apiUrl, 'GET', `/v1/conversations/${conversationId}/messages`, maria.token)).messages as { seq: number; sender_id: string; payload: { text?: string } }[];
+  out('');
+  out('An inbound message waits up to INBOUND_REORDER_WINDOW_MS (default 2 s) before its seq, so that');
+  out('webhooks Meta delivers out of order still take their seqs in the order they were written.');
   out('');
   out(`conversation ${conversationId}, as the app shows it:`);
   for (const h of history) out(`  #${h.seq}  ${names.get(h.sender_id) ?? h.sender_id}: ${h.payload.text ?? ''}`);
