@@ -3,6 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { deliveryTopic } from '../core/topics.ts';
 import type { IdentityCodeJob } from '../core/records.ts';
 import { startTestApi, type TestApi } from './test-api.ts';
+import { createLogger } from '../core/logger.ts';
+import { acceptInbound } from '../core/inbound/accept-inbound.ts';
 
 describe('identity verification (IDENTITY_VERIFICATION=on)', () => {
   let api: TestApi;
@@ -112,5 +114,54 @@ describe('identity verification (IDENTITY_VERIFICATION=on)', () => {
     assert.equal((await api.stores.users.findIdentity('whatsapp', held))?.user_id, holder.user_id);
     // A code that is not 6 digits is a validation error like any other.
     assert.equal((await verify(other.token, free, 'abc')).status, 400);
+  });
+
+  it('verifying an address a contact wrote from merges the contact into the user, keeping its history', async () => {
+    const [owner, maria] = [await api.user('owner'), await api.user('maria')];
+    const address = phone();
+    const inbound = {
+      ...api.stores, bus: api.bus, clock: { now: () => Date.now() }, logger: createLogger('test', 'silent'), publishWaitMs: 0,
+      settings: { defaultMembers: { whatsapp: [owner.username] }, replyWindowMs: 86_400_000 },
+    };
+    const first = await acceptInbound(inbound, {
+      channel: 'whatsapp', from: address, profile_name: 'Maria S.', provider_message_id: `wamid.${address}`,
+      provider_timestamp: '2026-12-03T09:59:59Z', payload: { type: 'text', text: 'olá' },
+    });
+    const seenByOwner = await api.request('GET', `/v1/conversations/${first.conversation_id}`, { token: owner.token });
+    assert.equal(seenByOwner.status, 200, seenByOwner.text);
+    assert.deepEqual(seenByOwner.body.contacts, [{ contact_id: first.sender_id, channel: 'whatsapp', address, display_name: 'Maria S.' }]);
+    const asContact = await api.request('GET', `/v1/messages/${first.message_id}`, { token: owner.token });
+    assert.deepEqual(
+      [asContact.body.sender_id, asContact.body.sender_kind, asContact.body.sender_name, asContact.body.provider_timestamp, asContact.body.inbound_channel],
+      [first.sender_id, 'contact', 'Maria S.', '2026-12-03T09:59:59Z', 'whatsapp'],
+    );
+
+    // The contact holds the address, but it is no owner: the code goes out, and verifying merges it.
+    assert.equal((await link(maria.token, address)).status, 201);
+    const ok = await verify(maria.token, address, await codeFor(address));
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal((await api.stores.users.findIdentity('whatsapp', address))?.user_id, maria.user_id);
+    assert.equal((await api.stores.contacts.getContact(first.sender_id))?.merged_into, maria.user_id);
+
+    const seenByMaria = await api.request('GET', `/v1/messages/${first.message_id}`, { token: maria.token });
+    assert.equal(seenByMaria.status, 200, 'the user joined the contact’s conversation and sees its history');
+    assert.deepEqual(
+      [seenByMaria.body.sender_id, seenByMaria.body.sender_kind, seenByMaria.body.sender_name, seenByMaria.body.sender_merged_into],
+      [first.sender_id, 'contact', maria.username, maria.user_id],
+    );
+    const conversation = await api.request('GET', `/v1/conversations/${first.conversation_id}`, { token: owner.token });
+    assert.deepEqual(conversation.body.members.sort(), [owner.user_id, maria.user_id].sort());
+    assert.deepEqual(conversation.body.contacts, []);
+  });
+
+  it('refuses a message whose metadata claims to be inbound', async () => {
+    const [a, b] = [await api.user(), await api.user()];
+    const c = await api.request('POST', '/v1/conversations', { token: a.token, body: { type: 'private', members: [b.user_id] } });
+    const sent = await api.request('POST', '/v1/messages', {
+      token: a.token,
+      body: { conversation_id: c.body.conversation_id, payload: { type: 'text', text: 'hi' }, metadata: { inbound: { channel: 'whatsapp' } } },
+    });
+    assert.equal(sent.status, 400, sent.text);
+    assert.match(sent.text, /reserved/);
   });
 });

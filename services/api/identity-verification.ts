@@ -1,12 +1,15 @@
 import { createHmac, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { ExternalChannel } from '../core/domain/types.ts';
+import type { Contact, ExternalChannel } from '../core/domain/types.ts';
 import { AppError } from '../core/errors.ts';
-import { CapReached } from '../core/cap-reached.ts';
+import { CapReached, tooManyIdentities } from '../core/cap-reached.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Bus } from '../core/ports/bus.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import type { UserStore } from '../core/ports/user-store.ts';
+import type { ContactStore } from '../core/ports/contact-store.ts';
+import type { ConversationStore } from '../core/ports/conversation-store.ts';
+import { mergeContact } from '../core/inbound/merge-contact.ts';
 import { IDENTITY_CODE_REFERENCE, type IdentityCodeJob } from '../core/records.ts';
 import { deliveryTopic } from '../core/topics.ts';
 import type { Principal } from './auth.ts';
@@ -15,6 +18,9 @@ import { identityJson, pendingIdentityJson } from './views.ts';
 
 export interface IdentityVerificationDeps {
   users: UserStore;
+  /** A contact holding the address is merged into the user who verifies it. */
+  contacts: ContactStore;
+  conversations: ConversationStore;
   bus: Bus;
   clock: Clock;
   logger: Logger;
@@ -36,7 +42,9 @@ function codeHash(secret: string, userId: string, channel: ExternalChannel, addr
  */
 async function activate(deps: IdentityVerificationDeps, identity: { user_id: string; channel: ExternalChannel; address: string; linked_at: string }) {
   const max = deps.config.maxIdentitiesPerChannel;
-  return deps.users.linkIdentity(identity, { max }).catch((err: unknown) => {
+  const contact = await contactHolding(deps, identity.channel, identity.address);
+  const linked = contact ? merge(deps, contact, identity, max) : deps.users.linkIdentity(identity, { max });
+  return linked.catch((err: unknown) => {
     if (err instanceof CapReached) {
       throw new AppError('too_many_identities', `you already have ${max} ${identity.channel} identities, the most allowed (MAX_IDENTITIES_PER_CHANNEL): unlink one first`, {
         status: 409,
@@ -45,6 +53,26 @@ async function activate(deps: IdentityVerificationDeps, identity: { user_id: str
     }
     throw err;
   });
+}
+
+/**
+ * The address wrote to us before and is a contact: the contact becomes this user, history and all.
+ * The cap is looked at before the merge starts (a merge, once begun, is finished by the next
+ * inbound message whatever the cap), and again, atomically, when the address moves.
+ */
+async function merge(deps: IdentityVerificationDeps, contact: Contact, identity: { user_id: string; channel: ExternalChannel; linked_at: string }, max: number) {
+  const held = (await deps.users.listIdentities([identity.user_id])).filter((i) => i.channel === identity.channel).length;
+  if (held >= max) throw tooManyIdentities(identity.user_id, identity.channel, held, max);
+  await mergeContact(deps, contact, identity.user_id, identity.linked_at, { max });
+  return (await deps.users.findIdentity(contact.channel, contact.address))!;
+}
+
+/** The contact that holds an address (not merged yet); null when a user or nobody holds it. */
+async function contactHolding(deps: Pick<IdentityVerificationDeps, 'users' | 'contacts'>, channel: ExternalChannel, address: string) {
+  const holder = await deps.users.findIdentity(channel, address);
+  if (!holder) return null;
+  const contact = await deps.contacts.getContact(holder.user_id);
+  return contact && contact.merged_into === null ? contact : null;
 }
 
 /** Every refusal of a code looks alike: it never tells whether someone else holds the address. */
@@ -67,6 +95,8 @@ export async function linkIdentity(deps: IdentityVerificationDeps, caller: Princ
   }
   const holder = await deps.users.findIdentity(input.channel, input.address);
   if (holder?.user_id === me) return identityJson(holder);
+  // A contact (someone who wrote from the address) is no owner: the code goes out, and verifying merges it.
+  const claimable = !holder || (await contactHolding(deps, input.channel, input.address)) !== null;
 
   const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
   const challenge = {
@@ -78,7 +108,7 @@ export async function linkIdentity(deps: IdentityVerificationDeps, caller: Princ
     tries_left: deps.config.identityCodeMaxTries,
   };
   await deps.users.putIdentityChallenge(challenge);
-  if (!holder) {
+  if (claimable) {
     const minutes = Math.round(deps.config.identityCodeTtlMs / 60_000);
     const job: IdentityCodeJob = {
       kind: 'identity-code',

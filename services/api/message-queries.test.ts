@@ -43,6 +43,8 @@ describe('listing a conversation’s messages', () => {
       conversations: counted(stores.conversations, calls),
       messages: counted(stores.messages, calls),
       deliveries: counted(stores.deliveries, calls),
+      users: stores.users,
+      contacts: stores.contacts,
       clock: { now: () => Date.now() },
       bus: new InMemoryBus(4),
       logger: createLogger('test', 'silent'),

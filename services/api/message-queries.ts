@@ -10,9 +10,10 @@ import type { DeliveryStore } from '../core/ports/delivery-store.ts';
 import type { Principal } from './auth.ts';
 import { conversationFor } from './conversations.ts';
 import { messageJson } from './views.ts';
+import { describeSenders, type ParticipantDeps } from './participants.ts';
 import type { ApiMetrics } from './metrics.ts';
 
-export interface MessageQueryDeps {
+export interface MessageQueryDeps extends ParticipantDeps {
   conversations: ConversationStore;
   messages: MessageStore;
   deliveries: DeliveryStore;
@@ -51,8 +52,12 @@ async function applyAndTell(deps: MessageQueryDeps, event: StatusEvent, members:
 /** A message with its deliveries, status and full history. */
 export async function getMessage(deps: MessageQueryDeps, caller: Principal, messageId: string) {
   const { message: m } = await visibleMessage(deps, caller, messageId);
-  const [deliveries, history] = await Promise.all([deps.deliveries.listDeliveries(m.message_id), deps.messages.history(m.message_id)]);
-  return messageJson(m, deliveries, history);
+  const [deliveries, history, senders] = await Promise.all([
+    deps.deliveries.listDeliveries(m.message_id),
+    deps.messages.history(m.message_id),
+    describeSenders(deps, [m.sender_id]),
+  ]);
+  return messageJson(m, deliveries, history, senders.get(m.sender_id));
 }
 
 /**
@@ -92,8 +97,9 @@ export async function listConversationMessages(
     if (list) list.push(d);
     else byMessage.set(d.message_id, [d]);
   }
+  const senders = await describeSenders(deps, messages.map((m) => m.sender_id));
   return {
-    messages: messages.map((m) => messageJson(m, byMessage.get(m.message_id) ?? [])),
+    messages: messages.map((m) => messageJson(m, byMessage.get(m.message_id) ?? [], undefined, senders.get(m.sender_id))),
     next_after_seq: messages.length > 0 ? messages[messages.length - 1]!.seq! : page.after_seq,
     has_more,
   };

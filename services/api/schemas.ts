@@ -123,7 +123,19 @@ export const conversationView = z
   .object({
     conversation_id: z.string(),
     type: z.enum(['private', 'group']),
-    members: z.array(z.string()),
+    members: z.array(z.string()).describe('Member ids: users, and contacts (listed again in `contacts`).'),
+    contacts: z
+      .array(
+        z
+          .object({
+            contact_id: z.string(),
+            channel: z.enum(EXTERNAL_CHANNELS),
+            address: z.string().describe('The WhatsApp number or Instagram account the contact wrote from.'),
+            display_name: z.string().nullable().describe('The name of the provider profile, when it gave one.'),
+          })
+          .register(apiSchemas, { id: 'Contact' }),
+      )
+      .describe('The members who are contacts: people who wrote on WhatsApp or Instagram and have no account (no password, one address).'),
     name: z.string().nullable(),
     metadata: metadata.nullable(),
     created_at: timestamp,
@@ -217,7 +229,9 @@ export const sendMessageRequest = z
       })
       .describe('Where recipients are reached; ["all"] means every channel each recipient has.'),
     payload: payloadSchema,
-    metadata: metadataSchema.optional(),
+    metadata: metadataSchema
+      .refine((m) => !Object.hasOwn(m, 'inbound'), 'the key "inbound" is reserved: the platform sets it on messages that arrive from WhatsApp or Instagram')
+      .optional(),
   })
   .register(apiSchemas, { id: 'SendMessageRequest' });
 export type SendMessageRequest = z.infer<typeof sendMessageRequest>;
@@ -261,6 +275,13 @@ export const messageView = z
     metadata: metadata.nullable(),
     created_at: timestamp,
     status,
+    sender_kind: z
+      .enum(['user', 'contact'])
+      .describe('Whether `sender_id` is a user, or a contact: someone on WhatsApp or Instagram without an account.'),
+    sender_name: z.string().nullable().describe('The username, or the contact\'s profile name; a contact merged into a user shows that user\'s username.'),
+    sender_merged_into: z.string().optional().describe('For a contact that became a user (who verified its address): that user\'s id.'),
+    inbound_channel: z.enum(EXTERNAL_CHANNELS).optional().describe('For a message that arrived from WhatsApp or Instagram: the channel (its origin is in `metadata.inbound`).'),
+    provider_timestamp: timestamp.optional().describe('For a message that arrived from WhatsApp or Instagram: when the provider says it was sent.'),
     deliveries: z.array(deliveryView),
     history: z.array(historyView).optional().describe('Every status change, in time order (omitted in lists).'),
   })

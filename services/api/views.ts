@@ -1,5 +1,6 @@
 import { summarizeStatus } from '../core/domain/status.ts';
-import type { Conversation, Delivery, HistoryEntry, Identity, Message } from '../core/domain/types.ts';
+import type { Contact, Conversation, Delivery, HistoryEntry, Identity, Message } from '../core/domain/types.ts';
+import { inboundOrigin } from '../core/inbound/inbound-origin.ts';
 import type { z } from 'zod';
 import type { IdentityChallenge } from '../core/ports/user-store.ts';
 import type { conversationView, deliveryView, historyView, identityView, messageView } from './schemas.ts';
@@ -16,15 +17,29 @@ export function pendingIdentityJson(c: IdentityChallenge): z.infer<typeof identi
   return { channel: c.channel, address: c.address, linked_at: c.created_at, verified: false, expires_at: c.expires_at };
 }
 
-export function conversationJson(c: Conversation): z.infer<typeof conversationView> {
+/** A conversation; `contacts` describes the members that are contacts (people on WhatsApp or Instagram without an account). */
+export function conversationJson(c: Conversation, contacts: Contact[] = []): z.infer<typeof conversationView> {
+  const members = new Set(c.members);
   return {
     conversation_id: c.conversation_id,
     type: c.type,
     members: c.members,
+    contacts: contacts
+      .filter((k) => members.has(k.contact_id))
+      .map((k) => ({ contact_id: k.contact_id, channel: k.channel, address: k.address, display_name: k.display_name })),
     name: c.name,
     metadata: c.metadata,
     created_at: c.created_at,
   };
+}
+
+/** Who sent a message, as a message view shows it. */
+export interface SenderInfo {
+  kind: 'user' | 'contact';
+  /** The user's username, or the contact's profile name (a merged contact: its user's username). */
+  name: string | null;
+  /** For a contact merged into a user: that user. */
+  merged_into?: string;
 }
 
 export function deliveryJson(d: Delivery): z.infer<typeof deliveryView> {
@@ -43,12 +58,15 @@ export function historyJson(h: HistoryEntry): z.infer<typeof historyView> {
 }
 
 /** A message with its deliveries and summarised status; `history` only when given. */
-export function messageJson(m: Message, deliveries: Delivery[], history?: HistoryEntry[]): z.infer<typeof messageView> {
+export function messageJson(m: Message, deliveries: Delivery[], history?: HistoryEntry[], sender?: SenderInfo): z.infer<typeof messageView> {
+  const origin = inboundOrigin(m);
   const out: z.infer<typeof messageView> = {
     message_id: m.message_id,
     conversation_id: m.conversation_id,
     seq: m.seq,
     sender_id: m.sender_id,
+    sender_kind: sender?.kind ?? 'user',
+    sender_name: sender?.name ?? null,
     payload: m.payload,
     channels: m.channels,
     metadata: m.metadata,
@@ -56,6 +74,11 @@ export function messageJson(m: Message, deliveries: Delivery[], history?: Histor
     status: summarizeStatus(deliveries),
     deliveries: deliveries.map(deliveryJson),
   };
+  if (sender?.merged_into) out.sender_merged_into = sender.merged_into;
+  if (origin) {
+    out.inbound_channel = origin.channel;
+    out.provider_timestamp = origin.provider_timestamp;
+  }
   if (history) out.history = history.map(historyJson);
   return out;
 }

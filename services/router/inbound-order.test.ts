@@ -59,6 +59,8 @@ describe('routing inbound messages', () => {
     const history = await stores.messages.listMessages(conversation_id, 0, 10);
     assert.deepEqual(history.map((m) => (m.payload.type === 'text' ? m.payload.text : '')), ['wamid.m1', 'wamid.m2', 'wamid.m3']);
     assert.deepEqual(history.map((m) => m.seq), [1, 2, 3]);
+    const hold = (await router.metrics.inboundHold.get()).values.find((v) => v.metricName === 'router_inbound_hold_seconds_count');
+    assert.ok((hold?.value ?? 0) >= 1, 'the wait is counted');
   });
 
   it('delivers an inbound message to every other member on their channels, never back to its sender', async () => {

@@ -18,6 +18,16 @@ export function createRouterMetrics(registry: Registry) {
       buckets: REQUEST_BUCKETS,
       registers: [registry],
     }),
+    /**
+     * How long routing one message waited for an inbound message to become ready
+     * (`INBOUND_REORDER_WINDOW_MS`), observed when it waited at all.
+     */
+    inboundHold: new Histogram({
+      name: 'router_inbound_hold_seconds',
+      help: 'Time routing a message waited for the inbound reorder window, when it waited',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+      registers: [registry],
+    }),
     /** Time of one store write by the router. */
     storeWriteDuration: new Histogram({
       name: 'store_write_duration_seconds',

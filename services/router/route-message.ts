@@ -68,19 +68,21 @@ export async function routeMessage(deps: RouteDeps, messageId: string): Promise<
   }
   let outcome: 'routed' | 'duplicate';
   const window = deps.inboundReorderWindowMs ?? 0;
-  const pending = window > 0 && !deps.testOnly?.disableRecovery ? await deps.messages.listUnroutedIn(message.conversation_id) : [];
-  if (pending.some((m) => inboundOrigin(m) !== null)) {
-    outcome = await routeInProviderOrder(deps, message, pending, window);
+  const recovery = !deps.testOnly?.disableRecovery;
+  if (window > 0 && recovery && inboundOrigin(message) !== null) {
+    outcome = await routeInProviderOrder(deps, message, await deps.messages.listUnroutedIn(message.conversation_id), window);
   } else {
     // Messages of this conversation accepted earlier but not yet ordered (their record was lost or
     // is late) take their seq first, so seq order is acceptance order. Off only under the
     // experiments' sabotage (CHAOS_DISABLE_RECOVERY).
-    if (!deps.testOnly?.disableRecovery) {
-      for (const older of await deps.messages.listUnroutedBefore(message.message_id)) {
-        await routeOne(deps, older);
-      }
+    const older = recovery ? await deps.messages.listUnroutedBefore(message.message_id) : [];
+    if (window > 0 && older.some((m) => inboundOrigin(m) !== null)) {
+      // An inbound message waits before it: this one waits behind it, in the order they were sent.
+      outcome = await routeInProviderOrder(deps, message, [...older, message], window);
+    } else {
+      for (const m of older) await routeOne(deps, m);
+      outcome = await routeOne(deps, message);
     }
-    outcome = await routeOne(deps, message);
   }
   deps.metrics.processed.inc({ status: outcome });
   deps.metrics.processingDuration.observe((performance.now() - started) / 1000);
@@ -88,7 +90,8 @@ export async function routeMessage(deps: RouteDeps, messageId: string): Promise<
 }
 
 /**
- * When inbound messages wait in the conversation: its unrouted messages take their seqs in the
+ * When inbound messages wait in the conversation (for an inbound message: all the conversation's
+ * unrouted messages; for another: those accepted before it): they take their seqs in the
  * order of when they were sent (an inbound message's provider time, another message's acceptance
  * time), from the first, as long as each is ready; an inbound message is ready `window` ms after
  * it was accepted. The first one not ready holds those behind it, and this waits for it (at most
@@ -97,6 +100,7 @@ export async function routeMessage(deps: RouteDeps, messageId: string): Promise<
  */
 async function routeInProviderOrder(deps: RouteDeps, message: Message, pending: Message[], window: number): Promise<'routed' | 'duplicate'> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  let held = 0;
   for (;;) {
     let outcome: 'routed' | 'duplicate' | null = null;
     let holdUntil: number | null = null;
@@ -111,8 +115,13 @@ async function routeInProviderOrder(deps: RouteDeps, message: Message, pending: 
     }
     // Not in the list: another router ordered it meanwhile (routing again is harmless).
     if (outcome === null && !pending.some((m) => m.message_id === message.message_id)) outcome = await routeOne(deps, message);
-    if (outcome !== null) return outcome;
-    await sleep(Math.max(1, holdUntil! - deps.clock.now()));
+    if (outcome !== null) {
+      if (held > 0) deps.metrics.inboundHold.observe(held / 1000);
+      return outcome;
+    }
+    const wait = Math.max(1, holdUntil! - deps.clock.now());
+    held += wait;
+    await sleep(wait);
     pending = await deps.messages.listUnroutedIn(message.conversation_id);
   }
 }

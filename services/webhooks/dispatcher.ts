@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../core/logger.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import type { Webhook, WebhookAttempt, WebhookEvent, WebhookStore } from '../core/ports/webhook-store.ts';
-import { eventsFor } from './events.ts';
+import { eventsFor, receivedEventsFor } from './events.ts';
 import { createWebhookMetrics } from './metrics.ts';
 import { DEFAULT_WEBHOOK_SETTINGS, type WebhookSettings } from './settings.ts';
 import { httpTransport, type WebhookTransport } from './transport.ts';
@@ -91,11 +91,16 @@ export function startWebhookDispatcher(deps: WebhookDispatcherDeps, options: Web
       if (lastId === cursor) return;
       // Read the webhooks after the entries: a webhook created meanwhile has `start_after` at or
       // beyond every entry read, so none of its events can be missed.
-      const bySender = new Map<string, Webhook[]>();
-      for (const sender of new Set(entries.map((e) => e.sender_id))) bySender.set(sender, await deps.webhooks.listWebhooks(sender));
+      // Senders get their messages' status events; recipients get `message.received`.
+      const byOwner = new Map<string, Webhook[]>();
+      const owners = new Set(entries.flatMap((e) => (e.recipient_id === null ? [e.sender_id] : [e.sender_id, e.recipient_id])));
+      for (const owner of owners) byOwner.set(owner, await deps.webhooks.listWebhooks(owner));
       const now = deps.clock.now();
       const schedule = { created_at: isoAt(now), now, deadline: now + o.retryHours * 3_600_000 };
-      const events = entries.flatMap((e) => eventsFor(e, bySender.get(e.sender_id) ?? [], schedule));
+      const events = entries.flatMap((e) => [
+        ...eventsFor(e, byOwner.get(e.sender_id) ?? [], schedule),
+        ...(e.recipient_id === null ? [] : receivedEventsFor(e, byOwner.get(e.recipient_id) ?? [], schedule)),
+      ]);
       await deps.webhooks.enqueueWebhookEvents(events, lastId);
       cursor = lastId;
     }

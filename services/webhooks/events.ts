@@ -2,14 +2,15 @@ import { createHash } from 'node:crypto';
 import type { HistoryRecord, NewWebhookEvent, Webhook } from '../core/ports/webhook-store.ts';
 
 /**
- * The event types a webhook can subscribe to: one per delivery transition. A delivery is one
- * recipient on one channel, so a message to two recipients on two channels gives up to four
- * `message.delivered` events.
+ * The event types a webhook can subscribe to: one per delivery transition of the messages its
+ * owner sent (a delivery is one recipient on one channel, so a message to two recipients on two
+ * channels gives up to four `message.delivered` events), and `message.received`, once per message
+ * its owner receives in the app (from another user, or from WhatsApp or Instagram).
  */
-export const WEBHOOK_EVENT_TYPES = ['message.sent', 'message.delivered', 'message.read', 'message.failed'] as const;
+export const WEBHOOK_EVENT_TYPES = ['message.sent', 'message.delivered', 'message.read', 'message.failed', 'message.received'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
-const TYPE_OF_STATUS: Record<HistoryRecord['status'], WebhookEventType> = {
+const TYPE_OF_STATUS: Record<HistoryRecord['status'], Exclude<WebhookEventType, 'message.received'>> = {
   SENT: 'message.sent',
   DELIVERED: 'message.delivered',
   READ: 'message.read',
@@ -32,6 +33,8 @@ export interface WebhookEventBody {
   channel: string | null;
   /** Why the delivery failed (`message.failed` only). */
   error?: { code: string; message: string };
+  /** Who sent the message (`message.received` only): a user id or a contact id. */
+  sender_id?: string;
 }
 
 /**
@@ -68,6 +71,49 @@ export function eventsFor(
         channel: entry.channel,
       };
       if (entry.status === 'FAILED' && entry.error) body.error = { code: entry.error.code, message: entry.error.message };
+      return {
+        event_id,
+        webhook_id: w.webhook_id,
+        type,
+        message_id: entry.message_id,
+        seq: entry.id,
+        body: JSON.stringify(body),
+        created_at: schedule.created_at,
+        next_attempt_at: schedule.now,
+        deadline: schedule.deadline,
+      };
+    });
+}
+
+/**
+ * The `message.received` events one history entry makes for the recipient's webhooks: made from
+ * the first entry (SENT) of the recipient's in-app delivery, which every message the recipient
+ * can read in the app has, so there is one per message and recipient. Its id is derived from the
+ * webhook and the message: a dispatcher that makes it twice makes the same event.
+ */
+export function receivedEventsFor(
+  entry: HistoryRecord,
+  webhooks: Webhook[],
+  schedule: { created_at: string; now: number; deadline: number },
+): NewWebhookEvent[] {
+  if (entry.status !== 'SENT' || entry.channel !== 'internal' || entry.recipient_id === null || entry.recipient_id === entry.sender_id) return [];
+  const type: WebhookEventType = 'message.received';
+  return webhooks
+    .filter((w) => w.owner_id === entry.recipient_id && w.start_after < entry.id && w.events.includes(type))
+    .map((w) => {
+      const event_id = `evt_${createHash('sha256').update(`${w.webhook_id}/received/${entry.message_id}`).digest('hex').slice(0, 32)}`;
+      const body: WebhookEventBody = {
+        event_id,
+        type,
+        webhook_id: w.webhook_id,
+        occurred_at: entry.at,
+        message_id: entry.message_id,
+        conversation_id: entry.conversation_id,
+        status: entry.status,
+        recipient_id: entry.recipient_id,
+        channel: entry.channel,
+        sender_id: entry.sender_id,
+      };
       return {
         event_id,
         webhook_id: w.webhook_id,

@@ -62,4 +62,26 @@ describe('webhooks on the embedded platform', () => {
     assert.equal(attempts.status, 200);
     assert.deepEqual(attempts.body.deliveries.map((d) => d.status_code), [200, 200]);
   });
+
+  it('tells a recipient once that a message arrived (message.received)', async () => {
+    const anon = new ApiClient(platform.apiUrl);
+    const alice = await anon.newUser('alice');
+    const bob = await anon.newUser('bob');
+    const created = await bob.client.call<{ secret: string }>('POST', '/v1/webhooks', { url: receiver.url, events: ['message.received'] });
+    assert.equal(created.status, 201);
+    const conv = await alice.client.call<{ conversation_id: string }>('POST', '/v1/conversations', { type: 'private', members: [bob.userId] });
+    const sent = await alice.client.call<{ message_id: string }>('POST', '/v1/messages', {
+      conversation_id: conv.body.conversation_id,
+      payload: { type: 'text', text: 'are you there?' },
+    });
+    assert.equal(sent.status, 202);
+    const ofMessage = () => receiver.received.filter((c) => c.body.message_id === sent.body.message_id);
+    await eventually(async () => ofMessage().length > 0, 'the message.received callback', 20000);
+    // Bob reads it: a later status makes no second message.received.
+    assert.equal((await bob.client.call('POST', `/v1/messages/${sent.body.message_id}/read`)).status, 200);
+    await new Promise((r) => setTimeout(r, 1500));
+    const callbacks = ofMessage();
+    assert.deepEqual(callbacks.map((c) => [c.body.type, c.body.recipient_id, c.body.sender_id]), [['message.received', bob.userId, alice.userId]]);
+    assert.equal(verifyWebhook(callbacks[0]!.rawBody, callbacks[0]!.headers, created.body.secret).valid, true);
+  });
 });

@@ -2,6 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CapReached } from '../../services/core/cap-reached.ts';
 import type { Stores } from '../../services/core/ports/stores.ts';
+import { InMemoryBus } from '../../services/core/adapters/in-memory-bus.ts';
+import { createLogger } from '../../services/core/logger.ts';
+import { acceptInbound, type InboundMessage } from '../../services/core/inbound/accept-inbound.ts';
 import { accept, conversation, eachTestStores, id, now, type StoresFactory } from './store-fixtures.ts';
 
 /** Routes a message of `conversation_id` to `recipient` at `address` with the delivery made at `at`, and has the provider accept it. */
@@ -41,6 +44,17 @@ export function inboundStoreContract(name: string, make: StoresFactory) {
       const found = await contacts.listContacts([a, id(), b, a]);
       assert.deepEqual(found.map((c) => c.contact_id).sort(), [a, b].sort());
       assert.deepEqual(await contacts.listContacts([]), []);
+    });
+
+    it('renames a contact, and only one that exists', async () => {
+      const { contacts } = ctx.stores;
+      const contact_id = id();
+      await contacts.createContact({ contact_id, channel: 'instagram', address: `ig-${id()}`, display_name: null, created_at: now() });
+      assert.equal(await contacts.renameContact(contact_id, 'Maria'), true);
+      assert.equal((await contacts.getContact(contact_id))?.display_name, 'Maria');
+      const ghost = id();
+      assert.equal(await contacts.renameContact(ghost, 'Nobody'), false);
+      assert.equal(await contacts.getContact(ghost), null, 'no contact is made by a rename');
     });
 
     it('marks a contact merged once: a second merge into another user changes nothing', async () => {
@@ -105,6 +119,43 @@ export function inboundStoreContract(name: string, make: StoresFactory) {
       await deliveredTo(ctx.stores, b.conversation_id, b.users[0]!, b.users[1]!, address, '2026-12-03T11:00:00.000Z');
       assert.deepEqual(await deliveries.lastReplyTarget('whatsapp', address), { conversation_id: b.conversation_id, at: '2026-12-03T11:00:00.000Z' });
       assert.equal(await deliveries.lastReplyTarget('instagram', address), null, 'per channel');
+    });
+
+    it('accepts one message per id when the same id is accepted many times at once', async () => {
+      const { messages } = ctx.stores;
+      const { users, conversation_id } = await conversation(ctx.stores);
+      const message_id = id();
+      const results = await Promise.all(
+        ['a', 'b', 'c', 'd'].map((text) =>
+          messages.acceptMessage({
+            message_id, conversation_id, sender_id: users[0]!, payload: { type: 'text', text }, channels: ['all'],
+            metadata: null, body_hash: text, trace_id: 't', created_at: now(),
+          }),
+        ),
+      );
+      assert.equal(results.filter((r) => r.created).length, 1);
+      const kept = results.find((r) => r.created)!.message.body_hash;
+      for (const r of results) assert.equal(r.message.body_hash, kept, 'every caller gets the stored message');
+    });
+
+    it('acceptInbound: copies of the same webhooks at once make one contact, one conversation and one message per provider id', async () => {
+      const stores = ctx.stores;
+      const deps = {
+        ...stores, bus: new InMemoryBus(4, 10), clock: { now: () => Date.now() }, logger: createLogger('test', 'silent'), publishWaitMs: 0,
+        settings: { defaultMembers: {}, replyWindowMs: 86_400_000 },
+      };
+      const from = `+55${Date.now() % 1e9}${Math.floor(Math.random() * 1000)}`;
+      const sent = Array.from({ length: 5 }, (_, i): InboundMessage => ({
+        channel: 'whatsapp', from, profile_name: 'Maria', provider_message_id: `wamid.${id()}`,
+        provider_timestamp: new Date(Date.now() - 1000 + i).toISOString(), payload: { type: 'text', text: `m${i}` },
+      }));
+      const results = await Promise.all([...sent, ...sent, ...sent].map((m) => acceptInbound(deps, m)));
+      assert.equal(new Set(results.map((r) => r.sender_id)).size, 1, 'one contact');
+      assert.equal(new Set(results.map((r) => r.conversation_id)).size, 1, 'one conversation');
+      assert.equal(new Set(results.map((r) => r.message_id)).size, 5);
+      assert.equal(results.filter((r) => r.created).length, 5, 'each provider message created once');
+      assert.equal((await stores.users.findIdentity('whatsapp', from))?.user_id, results[0]!.sender_id);
+      assert.equal((await stores.messages.listUnroutedIn(results[0]!.conversation_id)).length, 5);
     });
 
     it('notes no reply target for a delivery no provider accepted', async () => {

@@ -32,6 +32,23 @@ export function webhookStoreContract(name: string, make: StoresFactory) {
       await store.deleteWebhook(owner, quiet!.webhook_id);
     });
 
+    it('hands out the history of messages whose recipient has a webhook (for message.received)', async () => {
+      const { messages, webhooks } = ctx.stores;
+      const { b, message_id } = await conversationWithMessage(ctx.stores);
+      await webhooks.createWebhook({ webhook_id: id(), owner_id: b, url: 'https://example.test/hook', events: ['message.received'], secret: 's', created_at: now() });
+      await messages.routeMessage(message_id, [{ recipient_id: b, channel: 'internal', address: null }], now());
+      const seen: HistoryRecord[] = [];
+      let cursor = Math.max(await webhooks.webhookCursor(), 0);
+      for (let round = 0; round < 100; round++) {
+        const { entries, lastId } = await webhooks.historyForWebhooks(cursor, 500);
+        seen.push(...entries);
+        if (lastId === cursor) break;
+        cursor = lastId;
+      }
+      const mine = seen.filter((e) => e.message_id === message_id);
+      assert.deepEqual(mine.map((e) => [e.status, e.recipient_id, e.channel]), [['SENT', b, 'internal']]);
+    });
+
     it('turns history into webhook events, in order per message, each leased once', async () => {
       const { messages, deliveries, webhooks } = ctx.stores;
       const { a, b, message_id } = await conversationWithMessage(ctx.stores);

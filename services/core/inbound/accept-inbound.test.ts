@@ -73,6 +73,11 @@ describe('acceptInbound', () => {
     assert.equal(second.sender_id, first.sender_id, 'a later message is from the same contact');
     assert.equal(second.conversation_id, first.conversation_id, 'and goes to the same conversation');
 
+    await acceptInbound(deps, inbound('5511900000001', { profile_name: 'Maria Silva' }));
+    assert.equal((await stores.contacts.getContact(first.sender_id))?.display_name, 'Maria Silva', 'the name follows the profile');
+    await acceptInbound(deps, inbound('5511900000001', { profile_name: undefined }));
+    assert.equal((await stores.contacts.getContact(first.sender_id))?.display_name, 'Maria Silva', 'a message without a profile keeps it');
+
     const message = await stores.messages.getMessage(first.message_id);
     assert.equal(inboundOrigin(message!)?.provider_timestamp, '2026-12-03T09:59:59Z');
     assert.deepEqual(message?.channels, ['all']);

@@ -136,7 +136,7 @@ async function resolveSender(deps: AcceptInboundDeps, m: InboundMessage, now: st
   let generation = 0;
   for (let attempt = 0; attempt < MAX_GENERATIONS; attempt++) {
     const holder = await deps.users.findIdentity(m.channel, m.from);
-    if (holder) return participant(deps, holder.user_id, now);
+    if (holder) return participant(deps, holder.user_id, now, m.profile_name);
     const { contact } = await deps.contacts.createContact({
       contact_id: contactId(m.channel, m.from, generation),
       channel: m.channel,
@@ -161,10 +161,15 @@ async function resolveSender(deps: AcceptInboundDeps, m: InboundMessage, now: st
 }
 
 /** The participant behind an address's holder: a contact merged into a user is that user (finishing the merge if it was cut short). */
-async function participant(deps: AcceptInboundDeps, holderId: string, now: string): Promise<Sender> {
+async function participant(deps: AcceptInboundDeps, holderId: string, now: string, profileName?: string): Promise<Sender> {
   const contact = await deps.contacts.getContact(holderId);
   if (!contact) return { id: holderId, kind: 'user' };
-  if (contact.merged_into === null) return { id: contact.contact_id, kind: 'contact' };
+  if (contact.merged_into === null) {
+    // The provider's profile name is the contact's name: keep up with a rename (or a first name).
+    const name = profileName?.trim();
+    if (name && name !== contact.display_name) await deps.contacts.renameContact(contact.contact_id, name);
+    return { id: contact.contact_id, kind: 'contact' };
+  }
   await mergeContact(deps, contact, contact.merged_into, now);
   return { id: contact.merged_into, kind: 'user' };
 }

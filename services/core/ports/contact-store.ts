@@ -19,6 +19,11 @@ export interface ContactStore {
   /** The contacts among the given ids (ids of users or unknown ids are left out; any order). */
   listContacts(contactIds: string[]): Promise<Contact[]>;
   /**
+   * Renames a contact (its provider profile name changed, or a first one arrived). Returns whether
+   * there is such a contact; never creates one.
+   */
+  renameContact(contactId: string, displayName: string): Promise<boolean>;
+  /**
    * Records that the contact became a user, once: the first call sets `merged_into` and
    * `merged_at`, a later one changes nothing. Returns the contact as stored after the call (the
    * caller compares `merged_into`), or null when there is none.

@@ -19,7 +19,8 @@ export interface WebhookStore {
   webhookCursor(): Promise<number>;
   /**
    * Looks at up to `limit` history entries with an id above `afterId` and returns those of messages
-   * whose sender has a webhook, in id order, with the last id looked at (`afterId` when none).
+   * whose sender has a webhook and those whose recipient has one (for `message.received`), in id
+   * order, with the last id looked at (`afterId` when none).
    * History ids must become visible in increasing order (SQLite: one writer at a time).
    */
   historyForWebhooks(afterId: number, limit: number): Promise<{ entries: HistoryRecord[]; lastId: number }>;

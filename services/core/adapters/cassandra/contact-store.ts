@@ -32,6 +32,11 @@ export class CassandraContactStore implements ContactStore {
     return found.filter((c): c is Contact => c !== null);
   }
 
+  async renameContact(contactId: string, displayName: string) {
+    // IF EXISTS: a lightweight transaction like every write of this row, and no row is made.
+    return (await this.ctx.db.run(CQL.renameContact, [displayName, contactId])).wasApplied();
+  }
+
   async markMerged(contactId: string, userId: string, at: string) {
     // Read first: a conditional UPDATE on a missing row would make one (a missing row's columns are null).
     if (!(await this.read(contactId, true))) return null;

@@ -43,6 +43,7 @@ export const CQL = {
   insertContact:
     'INSERT INTO contacts (contact_id, channel, address, display_name, created_at) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS',
   contact: 'SELECT contact_id, channel, address, display_name, created_at, merged_into, merged_at FROM contacts WHERE contact_id = ?',
+  renameContact: 'UPDATE contacts SET display_name = ? WHERE contact_id = ? IF EXISTS',
   markContactMerged: 'UPDATE contacts SET merged_into = ?, merged_at = ? WHERE contact_id = ? IF merged_into = null',
 
   insertConversation:

@@ -97,12 +97,12 @@ export class CassandraWebhookStore implements WebhookStore {
   /** The settled history feed (see `HistoryFeed.read`), keeping the entries of senders with a webhook. */
   async historyForWebhooks(afterId: number, limit: number): Promise<{ entries: HistoryRecord[]; lastId: number }> {
     const { entries, lastId } = await this.ctx.feed.read(afterId, limit);
-    const senders = [...new Set(entries.map((e) => e.sender_id))];
+    const owners = [...new Set(entries.flatMap((e) => (e.recipient_id === null ? [e.sender_id] : [e.sender_id, e.recipient_id])))];
     const withWebhook = new Set<string>();
-    await eachLimited(senders, PARALLEL, async (s) => {
+    await eachLimited(owners, PARALLEL, async (s) => {
       if ((await this.ctx.db.run(CQL.anyWebhookOf, [s])).rows.length > 0) withWebhook.add(s);
     });
-    return { entries: entries.filter((e) => withWebhook.has(e.sender_id)), lastId };
+    return { entries: entries.filter((e) => withWebhook.has(e.sender_id) || (e.recipient_id !== null && withWebhook.has(e.recipient_id))), lastId };
   }
 
   async enqueueWebhookEvents(events: NewWebhookEvent[], cursor: number): Promise<void> {

@@ -14,6 +14,7 @@ export class SqliteContactStore implements ContactStore {
          VALUES (@contact_id, @channel, @address, @display_name, @created_at)`,
       ),
       byId: db.prepare('SELECT * FROM contacts WHERE contact_id = ?'),
+      rename: db.prepare('UPDATE contacts SET display_name = ? WHERE contact_id = ?'),
       markMerged: db.prepare('UPDATE contacts SET merged_into = ?, merged_at = ? WHERE contact_id = ? AND merged_into IS NULL'),
     };
   }
@@ -33,6 +34,10 @@ export class SqliteContactStore implements ContactStore {
     if (ids.length === 0) return [];
     const q = `SELECT * FROM contacts WHERE contact_id IN (${ids.map(() => '?').join(',')})`;
     return (this.db.prepare(q).all(...ids) as Row[]).map(toContact);
+  }
+
+  async renameContact(contactId: string, displayName: string) {
+    return this.stmt.rename.run(displayName, contactId).changes > 0;
   }
 
   async markMerged(contactId: string, userId: string, at: string) {

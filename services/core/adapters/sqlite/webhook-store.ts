@@ -40,7 +40,7 @@ export class SqliteWebhookStore implements WebhookStore {
       window: db.prepare(
         `SELECT h.*, m.sender_id AS sender_id, m.conversation_id AS conversation_id
          FROM history h JOIN messages m ON m.message_id = h.message_id
-         WHERE h.id > ? AND h.id <= ? AND m.sender_id IN (SELECT owner_id FROM webhooks) ORDER BY h.id`,
+         WHERE h.id > ? AND h.id <= ? AND (m.sender_id IN (SELECT owner_id FROM webhooks) OR h.recipient_id IN (SELECT owner_id FROM webhooks)) ORDER BY h.id`,
       ),
       insertEvent: db.prepare(
         `INSERT OR IGNORE INTO webhook_events (event_id, webhook_id, type, message_id, seq, body, created_at, next_attempt_at, deadline)
