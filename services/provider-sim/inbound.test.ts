@@ -130,11 +130,12 @@ describe('inbound messages of every type', () => {
 
   test('duplicate and shuffled apply to inbound streams: every message arrives twice, not in the order written, timestamps kept', async () => {
     const receiver = await startReceiver();
-    // A fixed sequence of "random" numbers, so the test does not depend on luck.
+    // A fixed sequence of "random" numbers, so the test does not depend on luck: the first message
+    // written waits longest (1.8 s), the last one least, half a second apart (room for a slow machine).
     let n = 0;
-    const run = await startSim({ webhookUrls: { instagram: receiver.url }, random: () => [0.9, 0.1, 0.5, 0.3, 0.7, 0.0, 0.2, 0.8][n++ % 8]! });
+    const run = await startSim({ webhookUrls: { instagram: receiver.url }, random: () => [0.9, 0.85, 0.65, 0.6, 0.4, 0.35, 0.0, 0.05][n++ % 8]! });
     try {
-      await call('POST', `${run.url}/_sim/config`, { order: 'shuffled', duplicate: true, inbound_shuffle_ms: 100 });
+      await call('POST', `${run.url}/_sim/config`, { order: 'shuffled', duplicate: true, inbound_shuffle_ms: 2000 });
       const ids: string[] = [];
       for (let i = 0; i < 4; i++) {
         const res = await call('POST', `${run.url}/_sim/inbound`, { channel: 'instagram', from: 'IGSID42', text: `m${i}`, timestamp_ms: 1_700_000_000_000 + i * 1000 });
