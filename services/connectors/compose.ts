@@ -69,15 +69,16 @@ export async function composeConnectors(
           logger,
         })
       : null;
-  const served = await listenService(createConnectorsApp({
-      ...adapters,
-      config,
-      logger,
-      metrics: runtime.metrics,
-      connectors: runtime.connectors,
-      registry,
-      acceptInbound: (m) => acceptInbound({ ...adapters, logger, settings: inbound }, m),
-    }), {
+  const app = createConnectorsApp({
+    ...adapters,
+    config,
+    logger,
+    metrics: runtime.metrics,
+    connectors: runtime.connectors,
+    registry,
+    acceptInbound: (m) => acceptInbound({ ...adapters, logger, settings: inbound }, m),
+  });
+  const served = await listenService(app, {
     host: config.connectorsHost,
     port: config.connectorsPort,
     metricsPort: config.metricsPort,

@@ -1,3 +1,5 @@
+import type { InboundOnlyPayload } from './inbound-payload.ts';
+
 /** The channels a message can be delivered on. `internal` is our own push channel. */
 export const EXTERNAL_CHANNELS = ['whatsapp', 'instagram'] as const;
 export const CHANNELS = ['internal', ...EXTERNAL_CHANNELS] as const;
@@ -6,8 +8,6 @@ export type ExternalChannel = (typeof EXTERNAL_CHANNELS)[number];
 
 export const DELIVERY_STATUSES = ['SENT', 'DELIVERED', 'READ', 'FAILED'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
-
-import type { InboundOnlyPayload } from './inbound-payload.ts';
 
 /** What a client may send through the API. */
 export type SendablePayload =
