@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { inboundPayloadSchema } from './inbound-payload-schema.ts';
 import { DELIVERY_STATUSES, EXTERNAL_CHANNELS, type StatusEvent } from './domain/types.ts';
 import { PoisonRecord } from './dead-letters.ts';
-import { inboundPayloadSchema } from './inbound-payload-schema.ts';
 
 /** The record on the accepted-messages topic. */
 export const acceptedRecordSchema = z.object({
