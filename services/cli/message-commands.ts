@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { INBOUND_ONLY_TYPES, inboundPayloadText, type InboundOnlyPayload } from '../core/domain/inbound-payload.ts';
 import { EXIT, notYet, usageError } from './cli-error.ts';
 import type { CliContext } from './cli-context.ts';
+import { INBOUND_ONLY_TYPES, inboundPayloadText, type InboundOnlyPayload } from '../core/domain/inbound-payload.ts';
 
 export const SEND_USAGE = `usage: chat4all send <conversation_id> <text…> [--channels all|internal,whatsapp,instagram] [--id UUID]
   text '-' reads it from standard input; --file comes with issue #15`;
