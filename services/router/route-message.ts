@@ -70,7 +70,7 @@ export async function routeMessage(deps: RouteDeps, messageId: string): Promise<
   const window = deps.inboundReorderWindowMs ?? 0;
   const recovery = !deps.testOnly?.disableRecovery;
   if (window > 0 && recovery && inboundOrigin(message) !== null) {
-    outcome = await routeInProviderOrder(deps, message, await deps.messages.listUnroutedIn(message.conversation_id), window);
+    outcome = await routeInProviderOrder(deps, message, () => deps.messages.listUnroutedIn(message.conversation_id), window);
   } else {
     // Messages of this conversation accepted earlier but not yet ordered (their record was lost or
     // is late) take their seq first, so seq order is acceptance order. Off only under the
@@ -78,7 +78,8 @@ export async function routeMessage(deps: RouteDeps, messageId: string): Promise<
     const older = recovery ? await deps.messages.listUnroutedBefore(message.message_id) : [];
     if (window > 0 && older.some((m) => inboundOrigin(m) !== null)) {
       // An inbound message waits before it: this one waits behind it, in the order they were sent.
-      outcome = await routeInProviderOrder(deps, message, [...older, message], window);
+      const pending = async () => [...(await deps.messages.listUnroutedBefore(message.message_id)), message];
+      outcome = await routeInProviderOrder(deps, message, pending, window);
     } else {
       for (const m of older) await routeOne(deps, m);
       outcome = await routeOne(deps, message);
@@ -98,10 +99,11 @@ export async function routeMessage(deps: RouteDeps, messageId: string): Promise<
  * `window`). So two inbound messages accepted less than `window` apart get their seqs in provider
  * order, whatever order their webhooks came in (docs/adr/0002-inbound-conversation-rule.md).
  */
-async function routeInProviderOrder(deps: RouteDeps, message: Message, pending: Message[], window: number): Promise<'routed' | 'duplicate'> {
+async function routeInProviderOrder(deps: RouteDeps, message: Message, list: () => Promise<Message[]>, window: number): Promise<'routed' | 'duplicate'> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   let held = 0;
   for (;;) {
+    const pending = await list();
     let outcome: 'routed' | 'duplicate' | null = null;
     let holdUntil: number | null = null;
     for (const m of [...pending].sort((a, b) => sentAt(a) - sentAt(b))) {
@@ -122,7 +124,6 @@ async function routeInProviderOrder(deps: RouteDeps, message: Message, pending: 
     const wait = Math.max(1, holdUntil! - deps.clock.now());
     held += wait;
     await sleep(wait);
-    pending = await deps.messages.listUnroutedIn(message.conversation_id);
   }
 }
 
