@@ -197,7 +197,7 @@ describe('InstagramConnector', () => {
       assert.deepEqual(result.inbound, []);
     });
 
-    it('reads an inbound message and ignores echoes of our own sends', () => {
+    it('reads an inbound message; an echo without our metadata is refused as not ours', () => {
       const result = ig.parseWebhook(
         signed(
           envelope(
@@ -212,7 +212,10 @@ describe('InstagramConnector', () => {
         { channel: 'instagram', from: 'IGSID-1', to: 'IGACC', provider_message_id: 'mid.IN1', provider_timestamp: '2023-11-14T22:13:20.000Z', payload: { type: 'text', text: 'oi' } },
       ]);
       // A reaction that names no reaction is refused with its reason, not taken for a removal.
-      assert.deepEqual(result.refused, [{ channel: 'instagram', type: 'reaction', reason: 'malformed', from: 'IGSID-1', provider_message_id: 'mid.OUT2' }]);
+      assert.deepEqual(result.refused, [
+        { channel: 'instagram', type: 'echo', reason: 'not_ours', provider_message_id: 'mid.OUT2' },
+        { channel: 'instagram', type: 'reaction', reason: 'malformed', from: 'IGSID-1', provider_message_id: 'mid.OUT2' },
+      ]);
     });
 
     it('turns an echo with metadata into SENT with that reference; echoes without metadata stay ignored', () => {
@@ -244,6 +247,14 @@ describe('InstagramConnector', () => {
       assert.deepEqual(result.inbound, [
         { channel: 'instagram', from: 'IGSID-1', to: 'IGACC', provider_message_id: 'mid.IN1', provider_timestamp: '2023-11-14T22:13:20.900Z', payload: { type: 'text', text: 'oi' } },
       ]);
+      // Echoes with no metadata were sent from our account by someone else: counted, not ours.
+      assert.deepEqual(
+        result.refused.map((r) => [r.provider_message_id, r.reason]),
+        [
+          ['mid.OUT3', 'not_ours'],
+          ['mid.OUT4', 'not_ours'],
+        ],
+      );
     });
 
     it('ignores another object type', () => {

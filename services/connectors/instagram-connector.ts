@@ -83,7 +83,8 @@ export class InstagramConnector implements ChannelConnector {
    * Reads `entry[].messaging[]`: a `read` event becomes READ for its `mid` (Instagram sends no
    * DELIVERED). The echo of our own send (`is_echo`) becomes SENT with its `metadata` as
    * `reference` when it carries metadata (the only way to match a send whose answer was lost);
-   * echoes without metadata are not ours to track and are skipped. Every other event is an
+   * an echo without metadata was sent from our account by someone else and is refused
+   * (`not_ours`, counted in `inbound_refused_total`). Every other event is an
    * inbound message of a typed payload or a refusal with its reason (`instagram-inbound.ts`):
    * text, attachments, unsends, edits, reactions. Items it cannot read are refused, not thrown.
    */
@@ -97,9 +98,11 @@ export class InstagramConnector implements ChannelConnector {
         if (event.success && event.data.read) {
           result.statuses.push({ provider_message_id: event.data.read.mid, status: 'READ', at: event.data.timestamp });
         } else if (event.success && event.data.message?.is_echo) {
-          if (event.data.message.metadata && !event.data.message.is_deleted) {
-            result.statuses.push({ provider_message_id: event.data.message.mid, status: 'SENT', reference: event.data.message.metadata, at: event.data.timestamp });
-          }
+          const { mid, metadata, is_deleted } = event.data.message;
+          if (metadata && !is_deleted) result.statuses.push({ provider_message_id: mid, status: 'SENT', reference: metadata, at: event.data.timestamp });
+          // Every send of ours carries metadata: this one was sent from our account by someone else
+          // (the Instagram app, another tool on a shared account). Counted, never a message of ours.
+          else if (!metadata) result.refused.push({ channel: 'instagram', type: 'echo', reason: 'not_ours', provider_message_id: mid });
         } else {
           for (const m of instagramInbound(raw, entry.id ?? this.opts.accountId)) {
             if ('payload' in m) result.inbound.push(m);
