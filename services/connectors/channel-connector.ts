@@ -89,4 +89,10 @@ export interface ChannelConnector {
    * status 401 on a missing or bad signature and 400 on a body it cannot read.
    */
   parseWebhook(request: WebhookRequest): WebhookResult;
+  /**
+   * The sender's name in their provider profile, for a channel whose webhooks do not carry it
+   * (Instagram: the User Profile API). Best effort and quick: resolves undefined when the
+   * provider does not answer in time or at all; never rejects. Optional.
+   */
+  profileName?(address: string): Promise<string | undefined>;
 }

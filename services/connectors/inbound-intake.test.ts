@@ -61,7 +61,10 @@ describe('inbound webhooks: durable before 200', () => {
   const clock = { now: () => Date.now() };
   const logger = createLogger('connectors', 'silent');
   const whatsapp = new WhatsAppConnector({ baseUrl: 'http://127.0.0.1:9', phoneNumberId: PHONE_NUMBER_ID, accessToken: 't', appSecret: APP_SECRET, verifyToken: 'v' });
-  const instagram = new InstagramConnector({ baseUrl: 'http://127.0.0.1:9', accessToken: 't', appSecret: APP_SECRET, verifyToken: 'v' });
+  // Instagram webhooks carry no name: the plug-in's profile lookup gives it.
+  const instagram = new (class extends InstagramConnector {
+    override profileName = async (igsid: string) => (igsid.startsWith('IGSID-named') ? 'Ivo Santos' : undefined);
+  })({ baseUrl: 'http://127.0.0.1:9', accessToken: 't', appSecret: APP_SECRET, verifyToken: 'v' });
   const deps = { ...stores, messages, bus, clock, logger };
   const app = createConnectorsApp({
     config: { providerWebhookMaxBytes: 64 * 1024, maxJsonDepth: 32, providerStatusMatchWindowMs: 60_000 },
@@ -176,7 +179,7 @@ describe('inbound webhooks: durable before 200', () => {
     });
   });
 
-  it('an Instagram image attachment is stored as provider media', async () => {
+  it('an Instagram image attachment is stored as provider media, from a contact named by the profile lookup', async () => {
     const mid = `mid.${randomUUID()}`;
     const event = {
       object: 'instagram',
@@ -186,7 +189,7 @@ describe('inbound webhooks: durable before 200', () => {
           time: 1700000000000,
           messaging: [
             {
-              sender: { id: `IGSID-${randomUUID()}` },
+              sender: { id: `IGSID-named-${randomUUID()}` },
               recipient: { id: '17841400000000001' },
               timestamp: 1700000000000,
               message: { mid, attachments: [{ type: 'image', payload: { url: 'https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=1' } }] },
@@ -196,9 +199,11 @@ describe('inbound webhooks: durable before 200', () => {
       ],
     };
     assert.equal((await post('instagram', event)).status, 200);
-    assert.deepEqual((await stores.messages.getMessage(inboundMessageId('instagram', mid)))?.payload, {
+    const stored = (await stores.messages.getMessage(inboundMessageId('instagram', mid)))!;
+    assert.deepEqual(stored.payload, {
       type: 'media',
       media: { kind: 'image', url: 'https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=1' },
     });
+    assert.equal((await stores.contacts.getContact(stored.sender_id))?.display_name, 'Ivo Santos');
   });
 });

@@ -18,6 +18,8 @@ export interface InboundIntakeDeps {
   messages: Pick<MessageStore, 'getMessage'>;
   metrics: Pick<ConnectorMetrics, 'inbound' | 'inboundRefused' | 'webhooks'>;
   logger: Logger;
+  /** The channel's profile lookup, for senders the webhook does not name (`ChannelConnector.profileName`). */
+  profileName?: (address: string) => Promise<string | undefined>;
 }
 
 /**
@@ -37,7 +39,8 @@ export async function takeInbound(deps: InboundIntakeDeps, inbound: InboundMessa
   for (const m of inbound) {
     const labels = { channel: m.channel, type: m.payload.type };
     try {
-      const result = await deps.accept({ ...m, payload: await withOurIds(deps, m.channel, m.payload) });
+      const named = m.profile_name === undefined && deps.profileName ? await deps.profileName(m.from) : m.profile_name;
+      const result = await deps.accept({ ...m, ...(named ? { profile_name: named } : {}), payload: await withOurIds(deps, m.channel, m.payload) });
       deps.metrics.inbound.inc({ ...labels, result: result.created ? 'accepted' : 'duplicate' });
       deps.logger.debug({ ...labels, provider_message_id: m.provider_message_id, message_id: result.message_id, conversation_id: result.conversation_id, created: result.created }, 'inbound message durable');
     } catch (err) {

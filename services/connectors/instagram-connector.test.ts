@@ -182,6 +182,28 @@ describe('InstagramConnector', () => {
     });
   });
 
+  describe('profileName', () => {
+    it('asks the User Profile API once, with the bearer token, and remembers the name', async () => {
+      provider.reply({ body: { name: 'Ivo Santos', username: 'ivo.s', id: 'IGSID-9' } });
+      assert.equal(await ig.profileName('IGSID-9'), 'Ivo Santos');
+      assert.equal(await ig.profileName('IGSID-9'), 'Ivo Santos');
+      assert.equal(provider.requests.length, 1);
+      assert.equal(provider.requests[0]?.method, 'GET');
+      assert.equal(provider.requests[0]?.path, '/v21.0/IGSID-9?fields=name,username');
+      assert.equal(provider.requests[0]?.headers.authorization, 'Bearer ig-token');
+    });
+
+    it('gives no name, and does not throw, when the provider refuses, answers junk or hangs', async () => {
+      provider.reply({ status: 400, body: { error: { message: 'nope', code: 100 } } });
+      assert.equal(await ig.profileName('IGSID-a'), undefined);
+      provider.reply({ body: 'not json' });
+      assert.equal(await ig.profileName('IGSID-b'), undefined);
+      provider.reply({ hang: true });
+      assert.equal(await connector({ timeoutMs: 200 }).profileName('IGSID-c'), undefined);
+      assert.equal(await connector({ baseUrl: await closedPortUrl() }).profileName('IGSID-d'), undefined);
+    });
+  });
+
   describe('parseWebhook', () => {
     const signed = (payload: unknown, key = secret) => {
       const rawBody = Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload));

@@ -42,6 +42,7 @@ type AttachmentType = 'image' | 'video' | 'audio' | 'file';
 export class InstagramConnector implements ChannelConnector {
   readonly channel = 'instagram' as const;
   private readonly opts: Required<Omit<InstagramConnectorOptions, 'accountId'>> & { accountId?: string };
+  private readonly names = new Map<string, { name: string | undefined; until: number }>();
 
   constructor(options: InstagramConnectorOptions) {
     this.opts = {
@@ -114,6 +115,33 @@ export class InstagramConnector implements ChannelConnector {
     return result;
   }
 
+  /**
+   * The name of an Instagram user (`GET /{igsid}?fields=name,username`, the User Profile API):
+   * webhooks carry only the IGSID. Remembered for an hour (a contact follows renames after
+   * that), at most 5000 names; a provider that fails or takes over 2 s gives no name.
+   */
+  async profileName(igsid: string): Promise<string | undefined> {
+    const cached = this.names.get(igsid);
+    if (cached && cached.until > performance.now()) return cached.name;
+    try {
+      const url = `${graphUrl(this.opts.baseUrl, this.opts.apiVersion, igsid)}?fields=name,username`;
+      const res = await this.opts.fetch(url, {
+        method: 'GET',
+        headers: { authorization: `Bearer ${this.opts.accessToken}`, accept: 'application/json' },
+        signal: AbortSignal.timeout(Math.min(this.opts.timeoutMs, 2000)),
+      });
+      const body = Profile.safeParse(await res.json());
+      if (!res.ok || !body.success) return undefined;
+      const name = body.data.name || body.data.username || undefined;
+      this.names.delete(igsid);
+      this.names.set(igsid, { name, until: performance.now() + 3_600_000 });
+      if (this.names.size > 5000) this.names.delete(this.names.keys().next().value!);
+      return name;
+    } catch {
+      return undefined;
+    }
+  }
+
   // Checked before anything is sent: the API would refuse the whole message.
   private metadata(options: SendOptions | undefined): { metadata?: string } {
     const reference = options?.reference;
@@ -155,6 +183,7 @@ const unixMillis = z
 const id = z.object({ id: z.string().min(1) });
 
 const Envelope = z.object({ object: z.string(), entry: z.unknown().optional() });
+const Profile = z.object({ name: z.string().optional(), username: z.string().optional() });
 const Entry = z.object({ id: z.string().optional().catch(undefined), messaging: z.unknown().optional() });
 const Event = z.object({
   sender: id.optional(),

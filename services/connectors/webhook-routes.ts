@@ -113,7 +113,7 @@ export function webhookRoutes(deps: WebhookDeps): express.Router {
       deps.logger.debug({ message_id: delivery.message_id, conversation_id: delivery.conversation_id, trace_id: traceId, delivery_id: delivery.delivery_id, status: s.status }, 'provider status received');
     }
     // Durable before acknowledged: a message not stored answers 503 and the provider retries.
-    await takeInbound({ ...deps, accept: deps.acceptInbound }, parsed.inbound, parsed.refused);
+    await takeInbound({ ...deps, accept: deps.acceptInbound, profileName: connector.profileName?.bind(connector) }, parsed.inbound, parsed.refused);
     if (events.length > 0) {
       await deps.bus.publish(
         TOPICS.status,

@@ -44,8 +44,8 @@ export const inboundSchema = z
     channel: z.enum(CHANNELS),
     from: z.string().min(1),
     to: z.string().min(1).optional(),
-    /** WhatsApp contact profile name. */
-    name: z.string().min(1).optional(),
+    /** The sender's profile name: WhatsApp `contacts[].profile.name`; Instagram, what `GET /{igsid}` answers. */
+    name: z.string().min(1).max(256).optional(),
     type: z.enum(INBOUND_TYPES).default('text'),
     /** The text of `text`, the new text of `edit`. */
     text: z.string().min(1).max(4096).optional(),

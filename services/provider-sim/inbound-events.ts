@@ -105,6 +105,8 @@ function whatsApp(ctx: SimContext, m: InboundRequest, timestampMs: number, baseU
 
 function instagram(ctx: SimContext, m: InboundRequest, timestampMs: number, baseUrl: string) {
   const accountId = m.to ?? ctx.instagram.accountId;
+  // Instagram webhooks carry no name: the User Profile API (`GET /{igsid}`) answers it.
+  if (m.name !== undefined) ctx.state.instagramProfiles.set(m.from, m.name);
   let id = newMid();
   const answer: InboundEmitted = { id, channel: 'instagram' };
   let event: Record<string, unknown>;

@@ -80,8 +80,12 @@ describe('inbound messages of every type', () => {
     const receiver = await startReceiver();
     const run = await startSim({ webhookUrls: { instagram: receiver.url } });
     try {
-      const image = await call('POST', `${run.url}/_sim/inbound`, { channel: 'instagram', from: 'IGSID42', type: 'image', size: 300 });
+      const image = await call('POST', `${run.url}/_sim/inbound`, { channel: 'instagram', from: 'IGSID42', name: 'Ivo Santos', type: 'image', size: 300 });
       assert.equal(image.status, 202);
+      // Instagram webhooks carry no name: the User Profile API answers it, with the token.
+      const profile = await call('GET', `${run.url}/v21.0/IGSID42?fields=name,username`, undefined, bearer);
+      assert.deepEqual(profile.body, { name: 'Ivo Santos', username: 'ivo_santos', id: 'IGSID42' });
+      assert.equal((await call('GET', `${run.url}/v21.0/IGSID42?fields=name`)).status, 401);
       for (const b of [
         { type: 'reaction', target: image.body.id, emoji: '❤️' },
         { type: 'edit', target: 'mid.EARLIER', text: 'um' },

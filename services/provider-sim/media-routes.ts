@@ -14,10 +14,13 @@ function hasBearer(header: string | undefined, token: string): boolean {
 }
 
 /**
- * The media of inbound messages, the way Meta serves it. WhatsApp: `GET /{version}/{media_id}`
+ * The Graph API's reads: the media of inbound messages, and Instagram user profiles.
+ * Media, the way Meta serves it. WhatsApp: `GET /{version}/{media_id}`
  * with the bearer token answers `{messaging_product, url, mime_type, sha256, file_size, id}`, and
  * the `url` answers the bytes, again only with the bearer token. Instagram: the attachment's URL
  * answers the bytes as is. An unknown (or forgotten) media id answers Meta's error 100 with 404.
+ * Profiles: `GET /{version}/{igsid}?fields=…` with the bearer token answers `{name, username, id}`,
+ * the name given with `POST /_sim/inbound` or `Sim User <igsid>`.
  */
 export function createMediaRouter(ctx: SimContext): Router {
   const router = express.Router();
@@ -41,6 +44,12 @@ export function createMediaRouter(ctx: SimContext): Router {
     if (!VERSION.test(req.params.version)) return next();
     if (!hasBearer(req.get('authorization'), ctx.accessToken)) return unauthorized(res);
     const held = ctx.state.media.get(req.params.mediaId);
+    if (!held && typeof req.query.fields === 'string') {
+      // Instagram's User Profile API: `GET /{igsid}?fields=name,username`.
+      const id = req.params.mediaId;
+      const name = ctx.state.instagramProfiles.get(id) ?? `Sim User ${id}`;
+      return void res.json({ name, username: name.toLowerCase().replace(/[^a-z0-9_.]+/g, '_'), id });
+    }
     if (!held || held.channel !== 'whatsapp') return notFound(res, req.params.mediaId);
     res.json({
       messaging_product: 'whatsapp',

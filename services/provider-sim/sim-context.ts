@@ -29,6 +29,8 @@ export interface SimState {
   media: InboundMediaStore;
   /** Edits made so far per Instagram `mid` (each edit's `num_edit`). */
   instagramEdits: Map<string, number>;
+  /** Profile names of simulated Instagram users (IGSID → name), as the User Profile API answers them. */
+  instagramProfiles: Map<string, string>;
 }
 
 /** Everything the routes need, wired once by `createProviderSim`. */

@@ -82,7 +82,7 @@ export function createProviderSim(options: ProviderSimOptions): ProviderSim {
       instagram: new Set((options.undeliverable?.instagram ?? []).map((r) => normaliseRecipient('instagram', r))),
     },
   };
-  const state: SimState = { config: copyConfig(startConfig), faults: noFaultState(), received: new ReceivedLog(), stats, media: new InboundMediaStore(), instagramEdits: new Map() };
+  const state: SimState = { config: copyConfig(startConfig), faults: noFaultState(), received: new ReceivedLog(), stats, media: new InboundMediaStore(), instagramEdits: new Map(), instagramProfiles: new Map() };
   const dispatcher = new WebhookDispatcher({
     appSecret: options.appSecret,
     resolveUrl: (channel) => state.config.webhookUrls[channel],
@@ -105,6 +105,7 @@ export function createProviderSim(options: ProviderSimOptions): ProviderSim {
       state.stats.reset();
       state.media.clear();
       state.instagramEdits.clear();
+      state.instagramProfiles.clear();
     },
     dispatcher,
     holds,
