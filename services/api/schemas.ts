@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { inboundPayloadSchema } from '../core/inbound-payload-schema.ts';
 import { DELIVERY_STATUSES, EXTERNAL_CHANNELS } from '../core/domain/types.ts';
 import { anyLoneSurrogate, hasLoneSurrogate, LONE_SURROGATE_MESSAGE } from '../core/lone-surrogates.ts';
 
@@ -205,6 +206,14 @@ export const payloadSchema = z
   ])
   .register(apiSchemas, { id: 'Payload' });
 
+/**
+ * What a message read back says: a client's payload, or one only an external user can send
+ * (a message that came in from WhatsApp or Instagram). Sending keeps to {@link payloadSchema}.
+ */
+export const messagePayloadView = z
+  .union([payloadSchema, inboundPayloadSchema.register(apiSchemas, { id: 'InboundPayload' })])
+  .register(apiSchemas, { id: 'MessagePayload' });
+
 export const sendMessageRequest = z
   .object({
     message_id: z.uuid().optional().describe('Made by the API when absent; resending the same id never makes a second message.'),
@@ -266,7 +275,7 @@ export const messageView = z
     conversation_id: z.string(),
     seq: z.number().int().nullable().describe('Per-conversation order; null until the message is routed.'),
     sender_id: z.string(),
-    payload: payloadSchema,
+    payload: messagePayloadView,
     channels: z.array(z.string()),
     metadata: metadata.nullable(),
     created_at: timestamp,

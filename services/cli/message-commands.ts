@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EXIT, usageError } from './cli-error.ts';
 import { uploadWithProgress } from './file-commands.ts';
 import type { CliContext } from './cli-context.ts';
+import { INBOUND_ONLY_TYPES, inboundPayloadText, type InboundOnlyPayload } from '../core/domain/inbound-payload.ts';
 
 export const SEND_USAGE = `usage: chat4all send <conversation_id> <text…> [--channels all|internal,whatsapp,instagram] [--id UUID]
        chat4all send <conversation_id> --file FILE [--caption TEXT] [--type CONTENT_TYPE] [--channels …]
@@ -34,7 +35,9 @@ export interface MessageView {
 /** What a message says, on one line. */
 export function payloadText(p: MessageView['payload']): string {
   if (p.type === 'text') return p.text ?? '';
-  return `[file ${p.file_id ?? '?'}]${p.caption ? ` ${p.caption}` : ''}`;
+  if (p.type === 'file') return `[file ${p.file_id ?? '?'}]${p.caption ? ` ${p.caption}` : ''}`;
+  // What someone wrote on WhatsApp or Instagram that is not a text (docs/api.md).
+  return (INBOUND_ONLY_TYPES as readonly string[]).includes(p.type) ? inboundPayloadText(p as unknown as InboundOnlyPayload) : `[${p.type}]`;
 }
 
 /** One message and, under it, the status it has for each recipient on each channel. */

@@ -1,5 +1,6 @@
 import { runDemo } from './demo.ts';
-import { platformCommand } from './platform-command.ts';
+import { runCrossChannelDemo } from './cross-channel-demo.ts';
+import { control, platformCommand } from './platform-command.ts';
 import { dlqCommand } from './dlq-command.ts';
 import { adminCommand } from './admin-command.ts';
 import { loadtestCommand } from './loadtest-command.ts';
@@ -36,6 +37,7 @@ for people (docs/cli.md):
 
 for operators:
   demo [--api URL]     send a message from Alice to Bob on every channel and show its statuses
+  demo cross-channel [--api URL] [--sim URL]   Maria on WhatsApp and Bob on Instagram talk; prints each message's path
   platform ps                          list the local platform's processes
   platform kill <name> [--signal KILL|TERM]   stop one (it stays down until start)
   platform start <name>                start a stopped process again
@@ -157,9 +159,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     if (command && command in PEOPLE_USAGE) return await peopleCommand(command, args, io);
     switch (command) {
-      case 'demo':
-        await runDemo(flag(args, 'api') ?? io.env.CHAT4ALL_API ?? 'http://127.0.0.1:8080', out);
+      case 'demo': {
+        const apiUrl = flag(args, 'api') ?? io.env.CHAT4ALL_API ?? 'http://127.0.0.1:8080';
+        if (args[0] === 'cross-channel') {
+          const simUrl = flag(args, 'sim') ?? io.env.CHAT4ALL_SIM ?? (await platformSimUrl());
+          await runCrossChannelDemo({ apiUrl, simUrl }, out);
+        } else await runDemo(apiUrl, out);
         return EXIT.ok;
+      }
       case 'platform':
         return await platformCommand(args, out);
       case 'loadtest':
@@ -182,4 +189,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   } catch (err) {
     return report(err, args, io);
   }
+}
+
+/** The provider simulator of the platform `make up` runs (its control API names it). */
+async function platformSimUrl(): Promise<string> {
+  try {
+    const procs = await control<{ sim_url?: string }>('GET', '/processes');
+    if (procs.sim_url) return procs.sim_url;
+  } catch {
+    // No local platform to ask: say what to pass instead.
+  }
+  throw usageError('demo cross-channel needs the provider simulator: pass --sim URL or set CHAT4ALL_SIM (or start the platform with make up)');
 }

@@ -1,3 +1,4 @@
+import type { InboundMessage } from '../core/inbound/accept-inbound.ts';
 import type { DeliveryError, DeliveryStatus, ExternalChannel } from '../core/domain/types.ts';
 
 /** What the provider answered to an accepted send. */
@@ -41,21 +42,32 @@ export interface ProviderStatusUpdate {
   error?: DeliveryError;
 }
 
-/** A message an external user wrote to us on a channel. */
-export interface InboundMessage {
+/**
+ * A message an external user wrote to us on a channel, exactly as the core's `acceptInbound`
+ * takes it: the message id is derived from (`channel`, `provider_message_id`), so a provider's
+ * retry makes no second message.
+ */
+export type { InboundMessage };
+
+/**
+ * An inbound event the connector will not turn into a message, and why (counted in
+ * `inbound_refused_total{reason}`, logged, then acknowledged: a retry would not change it).
+ */
+export interface RefusedInbound {
   channel: ExternalChannel;
-  /** The external sender's address (wa_id, IGSID). */
-  from: string;
-  /** Our business address it was sent to, when the provider says. */
-  to?: string;
-  provider_message_id: string;
-  text?: string;
-  at: string;
+  /** The provider's type name for it (`system`, `order`, `postback`, …). */
+  type: string;
+  /** A stable reason: `unknown_type`, `system_event`, `malformed`, `echo`, … */
+  reason: string;
+  provider_message_id?: string;
+  from?: string;
 }
 
 export interface WebhookResult {
   statuses: ProviderStatusUpdate[];
   inbound: InboundMessage[];
+  /** Inbound events left out, each with its reason (see {@link RefusedInbound}). */
+  refused: RefusedInbound[];
   /** Statuses left out because the connector does not know their status name (counted, then acknowledged). */
   unrecognized?: number;
 }
@@ -77,4 +89,10 @@ export interface ChannelConnector {
    * status 401 on a missing or bad signature and 400 on a body it cannot read.
    */
   parseWebhook(request: WebhookRequest): WebhookResult;
+  /**
+   * The sender's name in their provider profile, for a channel whose webhooks do not carry it
+   * (Instagram: the User Profile API). Best effort and quick: resolves undefined when the
+   * provider does not answer in time or at all; never rejects. Optional.
+   */
+  profileName?(address: string): Promise<string | undefined>;
 }

@@ -8,6 +8,7 @@ import { httpLimits } from '../core/http-limits.ts';
 import { startConsumerLag } from '../core/consumer-lag.ts';
 import { deliveryTopic } from '../core/topics.ts';
 import { buildConnectorRuntime } from './connector-runtime.ts';
+import { acceptInbound, inboundSettings } from '../core/inbound/accept-inbound.ts';
 import { createConnectorsApp } from './app.ts';
 import { connectorGroup, startConnectors } from './connector-service.ts';
 
@@ -51,6 +52,7 @@ export async function composeConnectors(
   options: { providerBaseUrl?: string } = {},
 ): Promise<ConnectorsProcess> {
   const registry = createRegistry('connectors');
+  const inbound = inboundSettings(config);
   const settings = connectorsSettings(config, adapters.offsets !== null);
   const runtime = buildConnectorRuntime(config, adapters, logger, registry, options.providerBaseUrl);
   const service = await startConnectors({ ...runtime.deliverDeps, bus: adapters.bus, deadLetters: adapters.deadLetters, deadLetterMetrics: runtime.deadLetterMetrics }, settings.channels, {
@@ -67,7 +69,16 @@ export async function composeConnectors(
           logger,
         })
       : null;
-  const served = await listenService(createConnectorsApp({ ...adapters, config, logger, metrics: runtime.metrics, connectors: runtime.connectors, registry }), {
+  const app = createConnectorsApp({
+    ...adapters,
+    config,
+    logger,
+    metrics: runtime.metrics,
+    connectors: runtime.connectors,
+    registry,
+    acceptInbound: (m) => acceptInbound({ ...adapters, logger, settings: inbound }, m),
+  });
+  const served = await listenService(app, {
     host: config.connectorsHost,
     port: config.connectorsPort,
     metricsPort: config.metricsPort,

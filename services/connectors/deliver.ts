@@ -3,6 +3,7 @@ import type { DeliveryStore } from '../core/ports/delivery-store.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import type { Delivery, DeliveryError, StatusEvent } from '../core/domain/types.ts';
 import type { DeliveryJob } from '../core/records.ts';
+import { forChannel, type ChannelJob } from './channel-payload.ts';
 import { messageLogger, type Logger } from '../core/logger.ts';
 import type { ChannelConnector } from './channel-connector.ts';
 import { ProviderError, toDeliveryError } from './provider-error.ts';
@@ -85,7 +86,7 @@ export function drainConversation(
       if (d.next_attempt_at && Date.parse(d.next_attempt_at) > deps.clock.now()) return 'waiting';
       const message = await deps.messages.getMessage(d.message_id);
       if (!message || !d.address) continue;
-      const job: DeliveryJob = {
+      const job: ChannelJob = {
         delivery_id: d.delivery_id,
         message_id: d.message_id,
         conversation_id: conversationId,
@@ -93,7 +94,7 @@ export function drainConversation(
         channel,
         recipient_id: d.recipient_id,
         to: d.address,
-        payload: message.payload,
+        payload: forChannel(message.payload),
         accepted_at: message.created_at,
         trace_id: message.trace_id,
       };
@@ -116,7 +117,7 @@ async function fail(deps: DeliverDeps, job: DeliveryJob, error: DeliveryError) {
   deps.attempts.delete(job.delivery_id);
 }
 
-async function sendOne(deps: DeliverDeps, delivery: Delivery, job: DeliveryJob): Promise<'sent' | 'failed' | 'waiting'> {
+async function sendOne(deps: DeliverDeps, delivery: Delivery, job: ChannelJob): Promise<'sent' | 'failed' | 'waiting'> {
   const log = messageLogger(deps.logger, job).child({ delivery_id: job.delivery_id, channel: job.channel });
   const connector = deps.connectors.get(job.channel);
   if (!connector) throw new Error(`no connector for channel ${job.channel}`);

@@ -22,7 +22,7 @@ function fakeProvider() {
       throw new Error('unused');
     },
     verifySubscription: () => ({ status: 403, body: '' }),
-    parseWebhook: () => ({ statuses: [], inbound: [] }),
+    parseWebhook: () => ({ statuses: [], inbound: [], refused: [] }),
   };
   return { inner, calls, set: (m: typeof mode) => (mode = m) };
 }

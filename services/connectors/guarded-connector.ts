@@ -115,6 +115,11 @@ export class GuardedConnector implements ChannelConnector {
     return this.inner.parseWebhook(request);
   }
 
+  // A lookup, not a send: no breaker and no pacing (it never rejects and waits only briefly).
+  profileName(address: string): Promise<string | undefined> {
+    return this.inner.profileName ? this.inner.profileName(address) : Promise.resolve(undefined);
+  }
+
   /** Whether both breakers let calls through (closed or probing). */
   get open(): boolean {
     return this.text.opened || this.file.opened;

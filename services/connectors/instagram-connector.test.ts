@@ -184,6 +184,28 @@ describe('InstagramConnector', () => {
     });
   });
 
+  describe('profileName', () => {
+    it('asks the User Profile API once, with the bearer token, and remembers the name', async () => {
+      provider.reply({ body: { name: 'Ivo Santos', username: 'ivo.s', id: 'IGSID-9' } });
+      assert.equal(await ig.profileName('IGSID-9'), 'Ivo Santos');
+      assert.equal(await ig.profileName('IGSID-9'), 'Ivo Santos');
+      assert.equal(provider.requests.length, 1);
+      assert.equal(provider.requests[0]?.method, 'GET');
+      assert.equal(provider.requests[0]?.path, '/v21.0/IGSID-9?fields=name,username');
+      assert.equal(provider.requests[0]?.headers.authorization, 'Bearer ig-token');
+    });
+
+    it('gives no name, and does not throw, when the provider refuses, answers junk or hangs', async () => {
+      provider.reply({ status: 400, body: { error: { message: 'nope', code: 100 } } });
+      assert.equal(await ig.profileName('IGSID-a'), undefined);
+      provider.reply({ body: 'not json' });
+      assert.equal(await ig.profileName('IGSID-b'), undefined);
+      provider.reply({ hang: true });
+      assert.equal(await connector({ timeoutMs: 200 }).profileName('IGSID-c'), undefined);
+      assert.equal(await connector({ baseUrl: await closedPortUrl() }).profileName('IGSID-d'), undefined);
+    });
+  });
+
   describe('parseWebhook', () => {
     const signed = (payload: unknown, key = secret) => {
       const rawBody = Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload));
@@ -199,7 +221,7 @@ describe('InstagramConnector', () => {
       assert.deepEqual(result.inbound, []);
     });
 
-    it('reads an inbound message and ignores echoes of our own sends', () => {
+    it('reads an inbound message; an echo without our metadata is refused as not ours', () => {
       const result = ig.parseWebhook(
         signed(
           envelope(
@@ -211,7 +233,12 @@ describe('InstagramConnector', () => {
       );
       assert.deepEqual(result.statuses, []);
       assert.deepEqual(result.inbound, [
-        { channel: 'instagram', from: 'IGSID-1', to: 'IGACC', provider_message_id: 'mid.IN1', text: 'oi', at: '2023-11-14T22:13:20.000Z' },
+        { channel: 'instagram', from: 'IGSID-1', to: 'IGACC', provider_message_id: 'mid.IN1', provider_timestamp: '2023-11-14T22:13:20.000Z', payload: { type: 'text', text: 'oi' } },
+      ]);
+      // A reaction that names no reaction is refused with its reason, not taken for a removal.
+      assert.deepEqual(result.refused, [
+        { channel: 'instagram', type: 'echo', reason: 'not_ours', provider_message_id: 'mid.OUT2' },
+        { channel: 'instagram', type: 'reaction', reason: 'malformed', from: 'IGSID-1', provider_message_id: 'mid.OUT2' },
       ]);
     });
 
@@ -242,13 +269,21 @@ describe('InstagramConnector', () => {
         { provider_message_id: 'mid.OUT2', status: 'SENT', reference: 'delivery-2', at: '2023-11-14T22:13:20.600Z' },
       ]);
       assert.deepEqual(result.inbound, [
-        { channel: 'instagram', from: 'IGSID-1', to: 'IGACC', provider_message_id: 'mid.IN1', text: 'oi', at: '2023-11-14T22:13:20.900Z' },
+        { channel: 'instagram', from: 'IGSID-1', to: 'IGACC', provider_message_id: 'mid.IN1', provider_timestamp: '2023-11-14T22:13:20.900Z', payload: { type: 'text', text: 'oi' } },
       ]);
+      // Echoes with no metadata were sent from our account by someone else: counted, not ours.
+      assert.deepEqual(
+        result.refused.map((r) => [r.provider_message_id, r.reason]),
+        [
+          ['mid.OUT3', 'not_ours'],
+          ['mid.OUT4', 'not_ours'],
+        ],
+      );
     });
 
     it('ignores another object type', () => {
       const payload = { ...envelope({ sender: { id: 'a' }, timestamp: 1, message: { mid: 'm', text: 't' } }), object: 'page' };
-      assert.deepEqual(ig.parseWebhook(signed(payload)), { statuses: [], inbound: [] });
+      assert.deepEqual(ig.parseWebhook(signed(payload)), { statuses: [], inbound: [], refused: [] });
     });
 
     it('rejects a tampered body and a missing header with 401, and non-JSON with 400', () => {

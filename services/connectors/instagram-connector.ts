@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type {
   ChannelConnector,
-  InboundMessage,
   OutgoingFile,
   SendOptions,
   SendResult,
@@ -12,6 +11,7 @@ import { instagramMediaKind } from './channel-media.ts';
 import { badResponse, defaultFetch, graphUrl, items, postGraph, type FetchLike } from './meta-graph-client.ts';
 import { readSignedWebhook, verifySubscription } from './meta-signature.ts';
 import { rejectedLocally } from './provider-error.ts';
+import { instagramInbound } from './instagram-inbound.ts';
 
 export interface InstagramConnectorOptions {
   /** Origin of the Instagram Messaging API (`https://graph.instagram.com`, `https://graph.facebook.com`), or the simulator. */
@@ -41,6 +41,7 @@ export const INSTAGRAM_MAX_REFERENCE = 1000;
 export class InstagramConnector implements ChannelConnector {
   readonly channel = 'instagram' as const;
   private readonly opts: Required<Omit<InstagramConnectorOptions, 'accountId'>> & { accountId?: string };
+  private readonly names = new Map<string, { name: string | undefined; until: number }>();
 
   constructor(options: InstagramConnectorOptions) {
     this.opts = {
@@ -80,37 +81,64 @@ export class InstagramConnector implements ChannelConnector {
 
   /**
    * Reads `entry[].messaging[]`: a `read` event becomes READ for its `mid` (Instagram sends no
-   * DELIVERED), a `message` an inbound message. The echo of our own send (`is_echo`) becomes SENT
-   * with its `metadata` as `reference` when it carries metadata (the only way to match a send
-   * whose answer was lost); echoes without metadata, deleted messages, unknown events and items
-   * it cannot read are skipped.
+   * DELIVERED). The echo of our own send (`is_echo`) becomes SENT with its `metadata` as
+   * `reference` when it carries metadata (the only way to match a send whose answer was lost);
+   * an echo without metadata was sent from our account by someone else and is refused
+   * (`not_ours`, counted in `inbound_refused_total`). Every other event is an
+   * inbound message of a typed payload or a refusal with its reason (`instagram-inbound.ts`):
+   * text, attachments, unsends, edits, reactions. Items it cannot read are refused, not thrown.
    */
   parseWebhook(request: WebhookRequest): WebhookResult {
     const parsed = Envelope.safeParse(readSignedWebhook(request, this.opts.appSecret));
-    const result: WebhookResult = { statuses: [], inbound: [] };
+    const result: WebhookResult = { statuses: [], inbound: [], refused: [] };
     if (!parsed.success || parsed.data.object !== 'instagram') return result;
     for (const entry of items(Entry, parsed.data.entry)) {
-      for (const event of items(Event, entry.messaging)) {
-        if (event.read) {
-          result.statuses.push({ provider_message_id: event.read.mid, status: 'READ', at: event.timestamp });
-        } else if (event.message?.is_echo) {
-          if (event.message.metadata && !event.message.is_deleted) {
-            result.statuses.push({ provider_message_id: event.message.mid, status: 'SENT', reference: event.message.metadata, at: event.timestamp });
+      for (const raw of Array.isArray(entry.messaging) ? entry.messaging : []) {
+        const event = Event.safeParse(raw);
+        if (event.success && event.data.read) {
+          result.statuses.push({ provider_message_id: event.data.read.mid, status: 'READ', at: event.data.timestamp });
+        } else if (event.success && event.data.message?.is_echo) {
+          const { mid, metadata, is_deleted } = event.data.message;
+          if (metadata && !is_deleted) result.statuses.push({ provider_message_id: mid, status: 'SENT', reference: metadata, at: event.data.timestamp });
+          // Every send of ours carries metadata: this one was sent from our account by someone else
+          // (the Instagram app, another tool on a shared account). Counted, never a message of ours.
+          else if (!metadata) result.refused.push({ channel: 'instagram', type: 'echo', reason: 'not_ours', provider_message_id: mid });
+        } else {
+          for (const m of instagramInbound(raw, entry.id ?? this.opts.accountId)) {
+            if ('payload' in m) result.inbound.push(m);
+            else result.refused.push(m);
           }
-        } else if (event.message && !event.message.is_echo && !event.message.is_deleted && event.sender) {
-          const inbound: InboundMessage = {
-            channel: 'instagram',
-            from: event.sender.id,
-            provider_message_id: event.message.mid,
-            at: event.timestamp,
-          };
-          if (event.recipient) inbound.to = event.recipient.id;
-          if (event.message.text !== undefined) inbound.text = event.message.text;
-          result.inbound.push(inbound);
         }
       }
     }
     return result;
+  }
+
+  /**
+   * The name of an Instagram user (`GET /{igsid}?fields=name,username`, the User Profile API):
+   * webhooks carry only the IGSID. Remembered for an hour (a contact follows renames after
+   * that), at most 5000 names; a provider that fails or takes over 2 s gives no name.
+   */
+  async profileName(igsid: string): Promise<string | undefined> {
+    const cached = this.names.get(igsid);
+    if (cached && cached.until > performance.now()) return cached.name;
+    try {
+      const url = `${graphUrl(this.opts.baseUrl, this.opts.apiVersion, igsid)}?fields=name,username`;
+      const res = await this.opts.fetch(url, {
+        method: 'GET',
+        headers: { authorization: `Bearer ${this.opts.accessToken}`, accept: 'application/json' },
+        signal: AbortSignal.timeout(Math.min(this.opts.timeoutMs, 2000)),
+      });
+      const body = Profile.safeParse(await res.json());
+      if (!res.ok || !body.success) return undefined;
+      const name = body.data.name || body.data.username || undefined;
+      this.names.delete(igsid);
+      this.names.set(igsid, { name, until: performance.now() + 3_600_000 });
+      if (this.names.size > 5000) this.names.delete(this.names.keys().next().value!);
+      return name;
+    } catch {
+      return undefined;
+    }
   }
 
   // Checked before anything is sent: the API would refuse the whole message.
@@ -150,7 +178,8 @@ const unixMillis = z
 const id = z.object({ id: z.string().min(1) });
 
 const Envelope = z.object({ object: z.string(), entry: z.unknown().optional() });
-const Entry = z.object({ messaging: z.unknown().optional() });
+const Profile = z.object({ name: z.string().optional(), username: z.string().optional() });
+const Entry = z.object({ id: z.string().optional().catch(undefined), messaging: z.unknown().optional() });
 const Event = z.object({
   sender: id.optional(),
   recipient: id.optional(),
@@ -159,7 +188,6 @@ const Event = z.object({
   message: z
     .object({
       mid: z.string().min(1),
-      text: z.string().optional(),
       is_echo: z.boolean().optional(),
       is_deleted: z.boolean().optional(),
       // An unreadable metadata only loses the crash-recovery hint, not the event.

@@ -71,7 +71,7 @@ export function createConnectorMetrics(registry: Registry) {
     /** Webhooks received from providers, by result. */
     webhooks: new Counter({
       name: 'connector_webhooks_total',
-      help: 'Provider webhooks received, by channel and result (ok, bad_signature, bad_request, unknown_message)',
+      help: 'Provider webhooks received, by channel and result (ok, bad_signature, bad_request, unknown_message, inbound_not_durable)',
       labelNames: ['channel', 'result'] as const,
       registers: [registry],
     }),
@@ -80,6 +80,28 @@ export function createConnectorMetrics(registry: Registry) {
       name: 'identity_codes_sent_total',
       help: 'One-time identity codes handed to a provider, by channel and outcome (sent, expired, failed)',
       labelNames: ['channel', 'outcome'] as const,
+      registers: [registry],
+    }),
+    /**
+     * Inbound events by channel, payload type and result: `accepted` (durable, new), `duplicate`
+     * (a retry or a second copy of one already accepted), `failed` (not durable: the webhook
+     * answered 503 and the provider retries) or `refused` (not a message we take; see the reason
+     * in `inbound_refused_total`).
+     */
+    inbound: new Counter({
+      name: 'inbound_messages_total',
+      help: 'Inbound provider events, by channel, payload type and result (accepted, duplicate, failed, refused)',
+      labelNames: ['channel', 'type', 'result'] as const,
+      registers: [registry],
+    }),
+    /**
+     * Inbound events acknowledged without making a message, by reason: `unknown_type`,
+     * `malformed`, `system_event`, `order_not_supported`, `empty`.
+     */
+    inboundRefused: new Counter({
+      name: 'inbound_refused_total',
+      help: 'Inbound provider events acknowledged without making a message, by channel and reason',
+      labelNames: ['channel', 'reason'] as const,
       registers: [registry],
     }),
     /**

@@ -62,6 +62,7 @@ describe('provider webhook endpoint', () => {
     metrics,
     registry,
     connectors: new Map([['whatsapp', connector]]),
+    acceptInbound: () => Promise.reject(new Error('this suite sends no inbound messages')),
   });
   const server = app.listen(0, '127.0.0.1');
   let url = '';

@@ -14,6 +14,7 @@ import { PROBLEM_CONTENT_TYPE, toProblem } from '../core/problem.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ChannelConnector } from './channel-connector.ts';
 import type { ConnectorMetrics } from './metrics.ts';
+import { takeInbound, type InboundIntakeDeps } from './inbound-intake.ts';
 
 export interface WebhookDeps {
   config: Pick<Config, 'providerWebhookMaxBytes' | 'maxJsonDepth' | 'providerStatusMatchWindowMs'>;
@@ -24,6 +25,8 @@ export interface WebhookDeps {
   logger: Logger;
   metrics: ConnectorMetrics;
   connectors: Map<string, ChannelConnector>;
+  /** The core's `acceptInbound`, bound to its ports (see `inbound-intake.ts`). */
+  acceptInbound: InboundIntakeDeps['accept'];
 }
 
 /**
@@ -109,7 +112,8 @@ export function webhookRoutes(deps: WebhookDeps): express.Router {
       events.push({ event, key: delivery.conversation_id, traceId });
       deps.logger.debug({ message_id: delivery.message_id, conversation_id: delivery.conversation_id, trace_id: traceId, delivery_id: delivery.delivery_id, status: s.status }, 'provider status received');
     }
-    for (const m of parsed.inbound) deps.logger.info({ channel, from: m.from, provider_message_id: m.provider_message_id }, 'inbound message received');
+    // Durable before acknowledged: a message not stored answers 503 and the provider retries.
+    await takeInbound({ ...deps, accept: deps.acceptInbound, profileName: connector.profileName?.bind(connector) }, parsed.inbound, parsed.refused);
     if (events.length > 0) {
       await deps.bus.publish(
         TOPICS.status,

@@ -358,7 +358,7 @@ describe('WhatsAppConnector', () => {
       ]);
     });
 
-    it('reads inbound messages, addressed to our display number', () => {
+    it('reads inbound messages, addressed to our phone number id and named from contacts[]', () => {
       const result = wa.parseWebhook(
         signed(
           envelope({
@@ -373,11 +373,12 @@ describe('WhatsAppConnector', () => {
       assert.deepEqual(result.inbound, [
         {
           channel: 'whatsapp',
-          from: '5511999999999',
-          to: '15550001234',
+          from: '+5511999999999',
+          to: '100000000000001',
+          profile_name: 'Ana',
           provider_message_id: 'wamid.IN1',
-          text: 'oi',
-          at: '2023-11-14T22:13:20.000Z',
+          provider_timestamp: '2023-11-14T22:13:20.000Z',
+          payload: { type: 'text', text: 'oi' },
         },
       ]);
     });

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import type { DeliveryStatus } from '../core/domain/types.ts';
 import type {
   ChannelConnector,
-  InboundMessage,
   OutgoingFile,
   ProviderStatusUpdate,
   SendOptions,
@@ -14,6 +13,7 @@ import { whatsAppMediaKind } from './channel-media.ts';
 import { badResponse, defaultFetch, graphUrl, items, postGraph, type FetchLike } from './meta-graph-client.ts';
 import { readSignedWebhook, verifySubscription } from './meta-signature.ts';
 import { rejectedLocally } from './provider-error.ts';
+import { profileNames, whatsAppInbound } from './whatsapp-inbound.ts';
 
 export interface WhatsAppConnectorOptions {
   /** Origin of the Cloud API: `https://graph.facebook.com`, or the provider simulator. */
@@ -111,13 +111,14 @@ export class WhatsAppConnector implements ChannelConnector {
 
   /**
    * Reads `entry[].changes[]` of field `messages`: `statuses[]` become status updates, `messages[]`
-   * inbound messages; a status's `biz_opaque_callback_data` becomes its `reference`. Items it
-   * cannot read and unknown fields or statuses are skipped, not
+   * inbound messages of every type (`whatsapp-inbound.ts`: a typed payload, or a refusal with its
+   * reason), named from the change's `contacts[]`; a status's `biz_opaque_callback_data` becomes its
+   * `reference`. Items it cannot read and unknown fields or statuses are counted and skipped, not
    * rejected: a 400 would make Meta redeliver the whole batch, and every good item with it.
    */
   parseWebhook(request: WebhookRequest): WebhookResult {
     const parsed = Envelope.safeParse(readSignedWebhook(request, this.opts.appSecret));
-    const result: WebhookResult = { statuses: [], inbound: [] };
+    const result: WebhookResult = { statuses: [], inbound: [], refused: [] };
     if (!parsed.success || parsed.data.object !== 'whatsapp_business_account') return result;
     for (const entry of items(Entry, parsed.data.entry)) {
       for (const change of items(Change, entry.changes)) {
@@ -130,8 +131,11 @@ export class WhatsAppConnector implements ChannelConnector {
           else result.unrecognized = (result.unrecognized ?? 0) + 1;
         }
         const meta = value.data.metadata;
-        for (const m of items(Message, value.data.messages)) {
-          result.inbound.push(toInbound(m, meta?.display_phone_number ?? meta?.phone_number_id));
+        const ctx = { to: meta?.phone_number_id ?? meta?.display_phone_number, profileNames: profileNames(value.data.contacts) };
+        for (const raw of Array.isArray(value.data.messages) ? value.data.messages : []) {
+          const m = whatsAppInbound(raw, ctx);
+          if ('payload' in m) result.inbound.push(m);
+          else result.refused.push(m);
         }
       }
     }
@@ -184,6 +188,7 @@ const Value = z.object({
   metadata: z.object({ display_phone_number: z.string().optional(), phone_number_id: z.string().optional() }).optional().catch(undefined),
   statuses: z.unknown().optional(),
   messages: z.unknown().optional(),
+  contacts: z.unknown().optional(),
 });
 const Status = z.object({
   id: z.string().min(1),
@@ -204,12 +209,6 @@ const Status = z.object({
     // A FAILED status with an unreadable reason is still a FAILED status.
     .catch(undefined),
 });
-const Message = z.object({
-  from: z.string().min(1),
-  id: z.string().min(1),
-  timestamp: unixSeconds,
-  text: z.object({ body: z.string() }).optional(),
-});
 const SendResponse = z.object({ messages: z.tuple([z.object({ id: z.string().min(1) })], z.unknown()) });
 
 function toStatusUpdate(s: z.output<typeof Status>): ProviderStatusUpdate | null {
@@ -225,11 +224,4 @@ function toStatusUpdate(s: z.output<typeof Status>): ProviderStatusUpdate | null
       : { code: 'unknown', message: 'WhatsApp reported the message failed without a reason' };
   }
   return update;
-}
-
-function toInbound(m: z.output<typeof Message>, to: string | undefined): InboundMessage {
-  const inbound: InboundMessage = { channel: 'whatsapp', from: m.from, provider_message_id: m.id, at: m.timestamp };
-  if (to !== undefined) inbound.to = to;
-  if (m.text) inbound.text = m.text.body;
-  return inbound;
 }

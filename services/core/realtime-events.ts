@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { CHANNELS, DELIVERY_STATUSES } from './domain/types.ts';
+import { inboundPayloadSchema } from './inbound-payload-schema.ts';
 
 const payload = z.union([
   z.object({ type: z.literal('text'), text: z.string() }),
   z.object({ type: z.literal('file'), file_id: z.string(), caption: z.string().optional() }),
+  inboundPayloadSchema,
 ]);
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { inboundPayloadSchema } from './inbound-payload-schema.ts';
 import { DELIVERY_STATUSES, EXTERNAL_CHANNELS, type StatusEvent } from './domain/types.ts';
 import { PoisonRecord } from './dead-letters.ts';
 import { FILE_STATES, MAX_FILE_SIZE, type FilePart, type FileRecord } from './domain/file.ts';
@@ -42,6 +43,8 @@ export const deliveryJobSchema = z.object({
   payload: z.union([
     z.object({ type: z.literal('text'), text: z.string() }),
     z.object({ type: z.literal('file'), file_id: z.string(), caption: z.string().optional() }),
+    // A message an external user wrote: the connector sends its text rendering.
+    inboundPayloadSchema,
   ]),
   accepted_at: z.string(),
   trace_id: z.string(),

@@ -5,7 +5,7 @@ import { noFaultState } from './fault-state.ts';
 import { sendProblem, sendValidationProblem } from './problem.ts';
 import { applyConfigPatch, viewConfig } from './sim-config.ts';
 import type { SimContext } from './sim-context.ts';
-import { emitInbound } from './webhook-events.ts';
+import { emitInbound } from './inbound-events.ts';
 
 /** The admin API under `/_sim/` (documented in docs/provider-sim.md). */
 export function createAdminRouter(ctx: SimContext): Router {
@@ -66,8 +66,7 @@ export function createAdminRouter(ctx: SimContext): Router {
         `no webhook URL is configured for ${channel}: set webhook_urls.${channel} with POST /_sim/config`,
       );
     }
-    const id = emitInbound(ctx, parsed.data);
-    res.status(202).json({ id, channel });
+    res.status(202).json(emitInbound(ctx, parsed.data, `${req.protocol}://${req.get('host')}`));
   });
 
   router.post('/reset', (_req, res) => {

@@ -76,6 +76,7 @@ describe('admin API', () => {
       webhook_delays_ms: { read: 500 },
       order: 'shuffled',
       duplicate: true,
+      inbound_shuffle_ms: 50,
       auto_read: false,
       undeliverable: { whatsapp: ['+5511900000000'] },
     });
@@ -86,6 +87,7 @@ describe('admin API', () => {
       webhook_delays_ms: { sent: 5, delivered: 15, read: 500 },
       order: 'shuffled',
       duplicate: true,
+      inbound_shuffle_ms: 50,
       auto_read: false,
       undeliverable: { whatsapp: ['5511900000000'], instagram: [] },
     });

@@ -87,9 +87,9 @@ export function instagramReadWebhook(event: { accountId: string; recipientId: st
   return messagingWebhook(event.accountId, event.timestampMs, { sender: { id: event.recipientId }, recipient: { id: event.accountId }, read: { mid: event.mid } });
 }
 
-/** An inbound text message from user `from` to our account. */
-export function instagramInboundWebhook(event: { accountId: string; from: string; mid: string; text: string; timestampMs: number }): unknown {
-  return messagingWebhook(event.accountId, event.timestampMs, { sender: { id: event.from }, recipient: { id: event.accountId }, message: { mid: event.mid, text: event.text } });
+/** An inbound event from user `from` to our account; `event` is its `message`, `reaction` or `message_edit` part. */
+export function instagramInboundWebhook(inbound: { accountId: string; from: string; timestampMs: number; event: Record<string, unknown> }): unknown {
+  return messagingWebhook(inbound.accountId, inbound.timestampMs, { sender: { id: inbound.from }, recipient: { id: inbound.accountId }, ...inbound.event });
 }
 
 /** The webhook envelope of one `messaging` event of our account (what Meta posts for Instagram). */

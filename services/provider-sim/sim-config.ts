@@ -22,6 +22,8 @@ export interface SimConfig {
   order: StatusOrder;
   /** Send every webhook twice. @default false */
   duplicate: boolean;
+  /** In `shuffled` order, each inbound webhook waits a random 0..this many ms, so messages overtake each other. @default 200 */
+  inboundShuffleMs: number;
   /** Emit `read` (WhatsApp) and `messaging_seen` (Instagram). @default true */
   autoRead: boolean;
   /** Recipients that are answered 131026 (WhatsApp, as digits without `+`) or 551 (Instagram). */
@@ -34,6 +36,7 @@ export interface SimConfigView {
   webhook_delays_ms: WebhookDelays;
   order: StatusOrder;
   duplicate: boolean;
+  inbound_shuffle_ms: number;
   auto_read: boolean;
   undeliverable: Record<Channel, string[]>;
 }
@@ -44,6 +47,7 @@ export interface SimConfigPatch {
   webhook_delays_ms?: Partial<WebhookDelays>;
   order?: StatusOrder;
   duplicate?: boolean;
+  inbound_shuffle_ms?: number;
   auto_read?: boolean;
   undeliverable?: Partial<Record<Channel, string[]>>;
 }
@@ -60,6 +64,7 @@ export function copyConfig(config: SimConfig): SimConfig {
     webhookDelaysMs: { ...config.webhookDelaysMs },
     order: config.order,
     duplicate: config.duplicate,
+    inboundShuffleMs: config.inboundShuffleMs,
     autoRead: config.autoRead,
     undeliverable: { whatsapp: new Set(config.undeliverable.whatsapp), instagram: new Set(config.undeliverable.instagram) },
   };
@@ -77,6 +82,7 @@ export function applyConfigPatch(config: SimConfig, patch: SimConfigPatch): void
   Object.assign(config.webhookDelaysMs, Object.fromEntries(Object.entries(patch.webhook_delays_ms ?? {}).filter(([, v]) => v !== undefined)));
   if (patch.order !== undefined) config.order = patch.order;
   if (patch.duplicate !== undefined) config.duplicate = patch.duplicate;
+  if (patch.inbound_shuffle_ms !== undefined) config.inboundShuffleMs = patch.inbound_shuffle_ms;
   if (patch.auto_read !== undefined) config.autoRead = patch.auto_read;
 }
 
@@ -87,6 +93,7 @@ export function viewConfig(config: SimConfig): SimConfigView {
     webhook_delays_ms: { ...config.webhookDelaysMs },
     order: config.order,
     duplicate: config.duplicate,
+    inbound_shuffle_ms: config.inboundShuffleMs,
     auto_read: config.autoRead,
     undeliverable: { whatsapp: [...config.undeliverable.whatsapp].sort(), instagram: [...config.undeliverable.instagram].sort() },
   };

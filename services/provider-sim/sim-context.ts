@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { FaultState } from './fault-state.ts';
+import type { InboundMediaStore } from './inbound-media.ts';
 import type { ReceivedLog } from './received-log.ts';
 import type { ResponseHolds } from './response-holds.ts';
 import type { SimConfig } from './sim-config.ts';
@@ -24,6 +25,12 @@ export interface SimState {
   faults: FaultState;
   received: ReceivedLog;
   stats: SimStats;
+  /** Files simulated users sent, fetchable through the media API. */
+  media: InboundMediaStore;
+  /** Edits made so far per Instagram `mid` (each edit's `num_edit`). */
+  instagramEdits: Map<string, number>;
+  /** Profile names of simulated Instagram users (IGSID → name), as the User Profile API answers them. */
+  instagramProfiles: Map<string, string>;
 }
 
 /** Everything the routes need, wired once by `createProviderSim`. */

@@ -4,6 +4,8 @@ import { Registry } from 'prom-client';
 import { createAdminRouter } from './admin-routes.ts';
 import type { Channel } from './channel.ts';
 import { noFaultState } from './fault-state.ts';
+import { InboundMediaStore } from './inbound-media.ts';
+import { createMediaRouter } from './media-routes.ts';
 import { sendProblem } from './problem.ts';
 import { createProviderRouter } from './provider-routes.ts';
 import { ReceivedLog } from './received-log.ts';
@@ -31,6 +33,8 @@ export interface ProviderSimOptions {
   order?: StatusOrder;
   /** Send every webhook twice. @default false */
   duplicate?: boolean;
+  /** In shuffled order, the random wait of each inbound webhook, 0..this. @default 200 */
+  inboundShuffleMs?: number;
   /** Recipients answered 131026 (WhatsApp) / 551 (Instagram). @default none */
   undeliverable?: Partial<Record<Channel, string[]>>;
   /** Webhook retry policy. @default { baseDelayMs: 200, maxAttempts: 8, requestTimeoutMs: 5000 } */
@@ -73,13 +77,14 @@ export function createProviderSim(options: ProviderSimOptions): ProviderSim {
     webhookDelaysMs: { sent: 20, delivered: 60, read: 120, ...options.webhookDelaysMs },
     order: options.order ?? 'in_order',
     duplicate: options.duplicate ?? false,
+    inboundShuffleMs: options.inboundShuffleMs ?? 200,
     autoRead: options.autoRead ?? true,
     undeliverable: {
       whatsapp: new Set((options.undeliverable?.whatsapp ?? []).map((r) => normaliseRecipient('whatsapp', r))),
       instagram: new Set((options.undeliverable?.instagram ?? []).map((r) => normaliseRecipient('instagram', r))),
     },
   };
-  const state: SimState = { config: copyConfig(startConfig), faults: noFaultState(), received: new ReceivedLog(), stats };
+  const state: SimState = { config: copyConfig(startConfig), faults: noFaultState(), received: new ReceivedLog(), stats, media: new InboundMediaStore(), instagramEdits: new Map(), instagramProfiles: new Map() };
   const dispatcher = new WebhookDispatcher({
     appSecret: options.appSecret,
     resolveUrl: (channel) => state.config.webhookUrls[channel],
@@ -101,6 +106,9 @@ export function createProviderSim(options: ProviderSimOptions): ProviderSim {
       state.faults = noFaultState();
       state.received.clear();
       state.stats.reset();
+      state.media.clear();
+      state.instagramEdits.clear();
+      state.instagramProfiles.clear();
     },
     dispatcher,
     holds,
@@ -117,6 +125,7 @@ export function createProviderSim(options: ProviderSimOptions): ProviderSim {
   app.get('/metrics', async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
   });
+  app.use(createMediaRouter(ctx));
   app.use('/_sim', createAdminRouter(ctx));
   app.use(createProviderRouter(ctx));
   app.use((req, res) => sendProblem(res, 404, 'Not found', `no endpoint ${req.method} ${req.originalUrl}`));

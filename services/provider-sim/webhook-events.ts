@@ -1,8 +1,7 @@
-import type { Channel } from './channel.ts';
-import { instagramEchoWebhook, instagramInboundWebhook, instagramReadWebhook, newMid } from './instagram-api.ts';
+import { instagramEchoWebhook, instagramReadWebhook } from './instagram-api.ts';
 import type { SimContext } from './sim-context.ts';
 import { planStatuses } from './status-plan.ts';
-import { newWamid, whatsAppInboundWebhook, whatsAppStatusWebhook, type WhatsAppStatus, type WhatsAppStatusError } from './whatsapp-api.ts';
+import { whatsAppStatusWebhook, type WhatsAppStatus, type WhatsAppStatusError } from './whatsapp-api.ts';
 
 /**
  * Emits `sent`, `delivered` and (with auto-read) `read` for an accepted WhatsApp send; each
@@ -85,41 +84,4 @@ export function emitInstagramEvents(ctx: SimContext, message: InstagramSent): vo
     }),
     config.order === 'in_order',
   );
-}
-
-/** A message a simulated external user sends to us. */
-export interface InboundMessage {
-  channel: Channel;
-  from: string;
-  /** WhatsApp: our phone number id; Instagram: our account id. Defaults to the configured one. */
-  to?: string;
-  text: string;
-  /** WhatsApp contact profile name. */
-  name?: string;
-}
-
-/** Emits a signed inbound message webhook now (twice in duplicate mode) and returns its message id. */
-export function emitInbound(ctx: SimContext, message: InboundMessage): string {
-  const now = ctx.clock.now();
-  const { config } = ctx.state;
-  let id: string;
-  let payload: unknown;
-  if (message.channel === 'whatsapp') {
-    id = newWamid();
-    const from = message.from.replace(/^\+/, '');
-    payload = whatsAppInboundWebhook(ctx.whatsapp, {
-      phoneNumberId: message.to ?? ctx.whatsapp.phoneNumberId,
-      from,
-      name: message.name ?? `Sim User ${from}`,
-      messageId: id,
-      text: message.text,
-      timestampMs: now,
-    });
-  } else {
-    id = newMid();
-    payload = instagramInboundWebhook({ accountId: message.to ?? ctx.instagram.accountId, from: message.from, mid: id, text: message.text, timestampMs: now });
-  }
-  const copies = config.duplicate ? 2 : 1;
-  ctx.dispatcher.dispatch(message.channel, Array.from({ length: copies }, () => ({ delayMs: 0, payload })), true);
-  return id;
 }

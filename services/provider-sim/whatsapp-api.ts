@@ -183,21 +183,16 @@ export function whatsAppStatusWebhook(
   });
 }
 
-/** An inbound text message webhook (`value.messages[]` with `contacts`). */
+/**
+ * An inbound message webhook (`value.messages[]` with `contacts`); `message` is one
+ * `messages[]` item of any type, already shaped (`from`, `id`, `timestamp`, `type`, …).
+ */
 export function whatsAppInboundWebhook(
   account: WhatsAppAccount,
-  message: { phoneNumberId: string; from: string; name: string; messageId: string; text: string; timestampMs: number },
+  inbound: { phoneNumberId: string; from: string; name: string; message: Record<string, unknown> },
 ): unknown {
-  return envelope(account, message.phoneNumberId, {
-    contacts: [{ profile: { name: message.name }, wa_id: message.from }],
-    messages: [
-      {
-        from: message.from,
-        id: message.messageId,
-        timestamp: unixSeconds(message.timestampMs),
-        type: 'text',
-        text: { body: message.text },
-      },
-    ],
+  return envelope(account, inbound.phoneNumberId, {
+    contacts: [{ profile: { name: inbound.name }, wa_id: inbound.from }],
+    messages: [inbound.message],
   });
 }

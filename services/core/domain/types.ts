@@ -1,3 +1,5 @@
+import type { InboundOnlyPayload } from './inbound-payload.ts';
+
 /** The channels a message can be delivered on. `internal` is our own push channel. */
 export const EXTERNAL_CHANNELS = ['whatsapp', 'instagram'] as const;
 export const CHANNELS = ['internal', ...EXTERNAL_CHANNELS] as const;
@@ -7,9 +9,13 @@ export type ExternalChannel = (typeof EXTERNAL_CHANNELS)[number];
 export const DELIVERY_STATUSES = ['SENT', 'DELIVERED', 'READ', 'FAILED'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
-export type Payload =
+/** What a client may send through the API. */
+export type SendablePayload =
   | { type: 'text'; text: string }
   | { type: 'file'; file_id: string; caption?: string };
+
+/** What a message says: what a client sends, or what only an external user can (`inbound-payload.ts`). */
+export type Payload = SendablePayload | InboundOnlyPayload;
 
 export interface User {
   user_id: string;

@@ -172,7 +172,7 @@ function renderMessages() {
       const status = summary(m);
       const meta = [el('span', {}, [mine ? 'you' : short(m.sender_id)]), el('time', { datetime: m.created_at }, [new Date(m.created_at).toLocaleTimeString()])];
       if (mine) meta.push(el('span', { class: 'tick', 'data-status': status, title: status.toLowerCase() }, [TICKS[/** @type {'SENT'} */ (status)]]));
-      const text = m.payload.type === 'text' ? m.payload.text : `[file ${m.payload.file_id}]${m.payload.caption ? ` ${m.payload.caption}` : ''}`;
+      const text = payloadLine(m.payload);
       const li = el('li', { class: mine ? 'mine' : 'theirs', 'data-message-id': m.message_id, 'data-seq': String(m.seq ?? ''), 'data-status': status }, [
         el('div', { class: 'text' }, [text]),
         el('div', { class: 'meta' }, meta),
@@ -482,3 +482,32 @@ async function main() {
 }
 
 void main();
+
+/**
+ * One line for any payload: a text, a file, or what someone wrote on WhatsApp or Instagram
+ * that is not a text (media, location, reaction…; docs/api.md).
+ * @param {any} p
+ * @returns {string}
+ */
+function payloadLine(p) {
+  switch (p.type) {
+    case 'text':
+      return p.text;
+    case 'file':
+      return `[file ${p.file_id}]${p.caption ? ` ${p.caption}` : ''}`;
+    case 'media':
+      return `[${p.media?.kind ?? 'media'}${p.media?.filename ? `: ${p.media.filename}` : ''}]${p.caption ? ` ${p.caption}` : ''}`;
+    case 'location':
+      return `[location${p.name ? `: ${p.name}` : ''}] ${p.latitude}, ${p.longitude}`;
+    case 'contacts':
+      return `[contacts] ${(p.contacts ?? []).map((/** @type {{name: string}} */ c) => c.name).join(', ')}`;
+    case 'reaction':
+      return p.emoji ? `[reacted ${p.emoji} to a message]` : '[removed a reaction]';
+    case 'edit':
+      return `[edited a message] ${p.text}`;
+    case 'deletion':
+      return '[deleted a message]';
+    default:
+      return `[${p.type}${p.reason ? `: ${p.reason}` : ''}]`;
+  }
+}
