@@ -1,4 +1,6 @@
 import type { InboundMessage } from '../core/inbound/accept-inbound.ts';
+import type { MediaPayload } from '../core/domain/inbound-payload.ts';
+import type { FetchedMedia, MediaFetchLimits } from './media-download.ts';
 import type { DeliveryError, DeliveryStatus, ExternalChannel } from '../core/domain/types.ts';
 
 /** What the provider answered to an accepted send. */
@@ -95,4 +97,11 @@ export interface ChannelConnector {
    * provider does not answer in time or at all; never rejects. Optional.
    */
   profileName?(address: string): Promise<string | undefined>;
+  /**
+   * Fetches the bytes of an inbound media the way the provider serves them (WhatsApp: the media
+   * API with the token; Instagram: the attachment's URL), as a stream bounded by `limits`.
+   * Rejects with a `MediaFetchError` that says whether a later try may help. Optional: a channel
+   * without it keeps its inbound media as provider references.
+   */
+  fetchMedia?(media: MediaPayload['media'], limits: MediaFetchLimits): Promise<FetchedMedia>;
 }

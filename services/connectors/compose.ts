@@ -10,6 +10,7 @@ import { deliveryTopic } from '../core/topics.ts';
 import { buildConnectorRuntime } from './connector-runtime.ts';
 import { acceptInbound, inboundSettings } from '../core/inbound/accept-inbound.ts';
 import { createConnectorsApp } from './app.ts';
+import { inboundMediaStorer } from './inbound-media.ts';
 import { connectorGroup, startConnectors } from './connector-service.ts';
 
 /** Everything a connectors process is wired with, as plain data (logged at start, compared by a test). */
@@ -69,6 +70,14 @@ export async function composeConnectors(
           logger,
         })
       : null;
+  const storeMedia = inboundMediaStorer({
+    ...adapters,
+    connectors: runtime.connectors,
+    metrics: runtime.metrics,
+    logger,
+    limits: { maxBytes: config.inboundMediaMaxBytes, timeoutMs: config.inboundMediaTimeoutMs },
+    maxAttempts: config.inboundMediaAttempts,
+  });
   const app = createConnectorsApp({
     ...adapters,
     config,
@@ -76,7 +85,7 @@ export async function composeConnectors(
     metrics: runtime.metrics,
     connectors: runtime.connectors,
     registry,
-    acceptInbound: (m) => acceptInbound({ ...adapters, logger, settings: inbound }, m),
+    acceptInbound: (m) => acceptInbound({ ...adapters, logger, settings: inbound, storeMedia }, m),
   });
   const served = await listenService(app, {
     host: config.connectorsHost,

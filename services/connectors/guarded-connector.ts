@@ -120,6 +120,11 @@ export class GuardedConnector implements ChannelConnector {
     return this.inner.profileName ? this.inner.profileName(address) : Promise.resolve(undefined);
   }
 
+  // Not through the send breaker: a media download is not a send, and its failures are the intake's to count.
+  get fetchMedia(): ChannelConnector['fetchMedia'] {
+    return this.inner.fetchMedia?.bind(this.inner);
+  }
+
   /** Whether both breakers let calls through (closed or probing). */
   get open(): boolean {
     return this.text.opened || this.file.opened;

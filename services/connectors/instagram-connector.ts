@@ -12,6 +12,8 @@ import { badResponse, defaultFetch, graphUrl, items, postGraph, type FetchLike }
 import { readSignedWebhook, verifySubscription } from './meta-signature.ts';
 import { rejectedLocally } from './provider-error.ts';
 import { instagramInbound } from './instagram-inbound.ts';
+import type { MediaPayload } from '../core/domain/inbound-payload.ts';
+import { fetchMediaBytes, MediaFetchError, type FetchedMedia, type MediaFetchLimits } from './media-download.ts';
 
 export interface InstagramConnectorOptions {
   /** Origin of the Instagram Messaging API (`https://graph.instagram.com`, `https://graph.facebook.com`), or the simulator. */
@@ -139,6 +141,17 @@ export class InstagramConnector implements ChannelConnector {
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * An inbound attachment's bytes: Instagram webhooks carry the CDN URL (`payload.url`), fetched
+   * as is. A shared post (`share`) is a link to show, not a file: refused as `not_found`.
+   */
+  async fetchMedia(media: MediaPayload['media'], limits: MediaFetchLimits): Promise<FetchedMedia> {
+    if (!media.url || media.kind === 'share') throw new MediaFetchError(this.channel, 'not_found', 'the payload has no attachment URL');
+    const fetched = await fetchMediaBytes(this.channel, media.url, undefined, limits, AbortSignal.timeout(limits.timeoutMs));
+    if (media.mime_type) fetched.content_type = media.mime_type;
+    return fetched;
   }
 
   // Checked before anything is sent: the API would refuse the whole message.

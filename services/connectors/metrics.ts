@@ -115,6 +115,26 @@ export function createConnectorMetrics(registry: Registry) {
       labelNames: ['channel', 'reason'] as const,
       registers: [registry],
     }),
+    /**
+     * Inbound media by result: `stored` (fetched from the provider and stored as a ready file),
+     * `reused` (a retried webhook found the file stored before), `retry` (not fetched or stored
+     * now: the webhook answered 503 so the provider delivers it again), or a reason the message
+     * was accepted with the provider reference kept: `too_large`, `not_found`, `bad_response`,
+     * `sha256_mismatch`, `gave_up` (still failing after `INBOUND_MEDIA_ATTEMPTS` deliveries).
+     */
+    inboundMedia: new Counter({
+      name: 'inbound_media_total',
+      help: 'Inbound provider media, by channel and result (stored, reused, retry, too_large, not_found, bad_response, sha256_mismatch, gave_up)',
+      labelNames: ['channel', 'result'] as const,
+      registers: [registry],
+    }),
+    /** Bytes of inbound media fetched from providers and stored as files. */
+    inboundMediaBytes: new Counter({
+      name: 'inbound_media_bytes_total',
+      help: 'Bytes of inbound provider media stored as files, by channel',
+      labelNames: ['channel'] as const,
+      registers: [registry],
+    }),
   };
 }
 

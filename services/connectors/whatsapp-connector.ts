@@ -14,6 +14,16 @@ import { badResponse, defaultFetch, graphUrl, items, postGraph, type FetchLike }
 import { readSignedWebhook, verifySubscription } from './meta-signature.ts';
 import { rejectedLocally } from './provider-error.ts';
 import { profileNames, whatsAppInbound } from './whatsapp-inbound.ts';
+import type { MediaPayload } from '../core/domain/inbound-payload.ts';
+import { fetchMediaBytes, getOrThrow, MediaFetchError, type FetchedMedia, type MediaFetchLimits } from './media-download.ts';
+
+/** What `GET /{version}/{media_id}` answers: a short-lived URL of the bytes and what they are. */
+const MediaInfo = z.object({
+  url: z.string().url(),
+  mime_type: z.string().optional(),
+  sha256: z.string().optional(),
+  file_size: z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/).transform(Number)]).optional(),
+});
 
 export interface WhatsAppConnectorOptions {
   /** Origin of the Cloud API: `https://graph.facebook.com`, or the provider simulator. */
@@ -60,6 +70,33 @@ export class WhatsAppConnector implements ChannelConnector {
       fetch: options.fetch ?? defaultFetch,
     };
     if (!(this.opts.timeoutMs > 0)) throw new RangeError(`timeoutMs must be positive, got ${this.opts.timeoutMs}`);
+  }
+
+  /**
+   * An inbound media's bytes as Meta serves them: `GET /{version}/{media_id}` with the token
+   * answers a short-lived URL (and the size, type and sha256), then that URL with the token
+   * answers the bytes. A `file_size` over the limit is refused before the download.
+   */
+  async fetchMedia(media: MediaPayload['media'], limits: MediaFetchLimits): Promise<FetchedMedia> {
+    if (!media.provider_media_id) throw new MediaFetchError(this.channel, 'not_found', 'the payload names no media id');
+    const signal = AbortSignal.timeout(limits.timeoutMs);
+    const infoRes = await getOrThrow(this.channel, graphUrl(this.opts.baseUrl, this.opts.apiVersion, media.provider_media_id), this.opts.accessToken, signal);
+    let info;
+    try {
+      info = MediaInfo.parse(await infoRes.json());
+    } catch (err) {
+      throw new MediaFetchError(this.channel, 'bad_response', `media ${media.provider_media_id}: an answer without a url`, { cause: err });
+    }
+    if (info.file_size !== undefined && info.file_size > limits.maxBytes) {
+      throw new MediaFetchError(this.channel, 'too_large', `media ${media.provider_media_id} has ${info.file_size} bytes, over the ${limits.maxBytes}-byte limit`);
+    }
+    const fetched = await fetchMediaBytes(this.channel, info.url, this.opts.accessToken, limits, signal);
+    if (info.file_size !== undefined) fetched.size ??= info.file_size;
+    const type = info.mime_type ?? media.mime_type;
+    if (type) fetched.content_type = type;
+    const sha256 = info.sha256 ?? media.sha256;
+    if (sha256) fetched.sha256 = sha256;
+    return fetched;
   }
 
   /** Sends a text; `options.reference` goes into `biz_opaque_callback_data`, echoed in every status webhook. */

@@ -451,6 +451,20 @@ export const configFields = z.object({
      */
     inboundReorderWindowMs: z.coerce.number().int().min(0).max(60_000).default(2000).describe('INBOUND_REORDER_WINDOW_MS'),
     /**
+     * Largest inbound media the connectors fetch from a provider and store as a file: the largest
+     * channel media limit (WhatsApp documents, 100 MB). A larger one keeps the provider reference.
+     * @default 104857600 (100 MiB)
+     */
+    inboundMediaMaxBytes: z.coerce.number().int().min(1).max(2 * 1024 ** 3).default(100 * 1024 * 1024).describe('INBOUND_MEDIA_MAX_BYTES'),
+    /** How long fetching and storing one inbound media may take, body included, in ms. @default 60000 */
+    inboundMediaTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(60_000).describe('INBOUND_MEDIA_TIMEOUT_MS'),
+    /**
+     * Deliveries of a webhook whose media could not be fetched or stored (each answered 503, so
+     * the provider retries) before its message is accepted with the provider reference kept.
+     * @default 3
+     */
+    inboundMediaAttempts: z.coerce.number().int().min(1).max(100).default(3).describe('INBOUND_MEDIA_ATTEMPTS'),
+    /**
      * Most bytes of records the router publishes in one call (and the Kafka bus sends in one
      * request): a group's delivery jobs are split to stay under the broker's max message size
      * (1 MiB by default), keeping each key's order. @default 524288 (512 KiB)

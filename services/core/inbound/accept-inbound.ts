@@ -63,6 +63,13 @@ export interface AcceptInboundDeps extends PublishAcceptedDeps {
   deliveries: Pick<DeliveryStore, 'lastReplyTarget'>;
   clock: Clock;
   settings: InboundSettings;
+  /**
+   * Turns a provider media into a platform file once the sender and the conversation are known
+   * (the connectors' inbound media storer): answers the payload to store, a `file` payload or the
+   * media kept as it was. Rejects (retriable) to have the provider deliver the webhook again.
+   * Without it, media stays a provider reference.
+   */
+  storeMedia?: (m: InboundMessage, owner: { sender_id: string; conversation_id: string }) => Promise<Payload>;
 }
 
 /** Who an inbound message is from. */
@@ -102,6 +109,8 @@ export async function acceptInbound(deps: AcceptInboundDeps, m: InboundMessage):
   const now = deps.clock.now();
   const sender = await resolveSender(deps, m, isoAt(now));
   const conversation_id = await resolveConversation(deps, m, sender, now);
+  // Before the message: the file it names must exist (and be the conversation's) once it is stored.
+  const payload = deps.storeMedia && m.payload.type === 'media' ? await deps.storeMedia(m, { sender_id: sender.id, conversation_id }) : m.payload;
   const origin: InboundOrigin = {
     channel: m.channel,
     from: m.from,
@@ -110,14 +119,16 @@ export async function acceptInbound(deps: AcceptInboundDeps, m: InboundMessage):
     provider_message_id: m.provider_message_id,
     provider_timestamp: m.provider_timestamp,
   };
+  // The provider's reference stays known when the media became a platform file.
+  if (m.payload.type === 'media' && payload.type === 'file') origin.provider_media = { ...m.payload.media };
   const { message, created } = await deps.messages.acceptMessage({
     message_id,
     conversation_id,
     sender_id: sender.id,
-    payload: m.payload,
+    payload,
     channels: ['all'],
     metadata: { inbound: origin },
-    body_hash: createHash('sha256').update(JSON.stringify(m.payload)).digest('hex'),
+    body_hash: createHash('sha256').update(JSON.stringify(payload)).digest('hex'),
     trace_id: m.trace_id ?? message_id,
     created_at: isoAt(now),
   });

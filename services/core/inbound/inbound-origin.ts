@@ -14,6 +14,11 @@ export const inboundOriginSchema = z.object({
   provider_message_id: z.string(),
   /** RFC 3339 time the provider says the message was sent. */
   provider_timestamp: z.string(),
+  /**
+   * The provider's media (`{kind, provider_media_id | url, mime_type, sha256, …}`) of a message
+   * whose media the connector fetched and stored as a platform file (`payload.type: "file"`).
+   */
+  provider_media: z.record(z.string(), z.unknown()).optional(),
 });
 export type InboundOrigin = z.infer<typeof inboundOriginSchema>;
 

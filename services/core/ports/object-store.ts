@@ -31,6 +31,14 @@ export interface ObjectStore {
    * is not an error.
    */
   abortMultipartUpload(key: string, uploadId: string): Promise<void>;
+  /**
+   * Writes `key` from a stream, never holding it whole (inbound media fetched from a provider).
+   * With a known `size` at most the client's part size (64 MiB for `minio`) it is one PUT; a
+   * larger or unknown size goes as a multipart upload the client runs itself. Resolves once the
+   * object is stored; rejects with `ObjectStoreError` (`unavailable`) or with the stream's own
+   * error when the stream fails (nothing is then left under `key`).
+   */
+  putObject(key: string, body: Readable, size: number | undefined, contentType: string): Promise<{ etag: string }>;
   /** The object's size and ETag; undefined when there is none. */
   statObject(key: string): Promise<ObjectStat | undefined>;
   /** The object's bytes as a stream (never buffered whole). Throws when there is no object. */

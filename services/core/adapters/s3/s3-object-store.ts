@@ -1,4 +1,7 @@
-import type { Readable } from 'node:stream';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Client } from 'minio';
 import {
   ObjectStoreError,
@@ -72,6 +75,37 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * Streams through presigned PUTs (signed locally, unsigned payload), never the `minio` client's
+   * `putObject`: that one reads an object up to its 64 MiB part size into memory, and above it
+   * first calls ListMultipartUploads, which s3rver lacks. A known size is one PUT with that
+   * `Content-Length`; an unknown one is a multipart upload of {@link STREAM_PART_SIZE} parts,
+   * one part in memory at a time, aborted when anything fails.
+   */
+  async putObject(key: string, body: Readable, size: number | undefined, contentType: string): Promise<{ etag: string }> {
+    if (size !== undefined) {
+      const url = await this.client.presignedPutObject(this.bucket, key, PUT_URL_SECONDS);
+      return { etag: await putStream(url, body, size, contentType) };
+    }
+    const uploadId = await this.createMultipartUpload(key, contentType);
+    try {
+      const parts: CompletedPart[] = [];
+      for await (const chunk of partsOf(body, STREAM_PART_SIZE)) {
+        const url = await this.presignUploadPart(key, uploadId, parts.length + 1, PUT_URL_SECONDS);
+        parts.push({ part_number: parts.length + 1, etag: await putStream(url, Readable.from([chunk]), chunk.length, contentType) });
+      }
+      // An empty stream is an empty object: S3 wants at least one part.
+      if (parts.length === 0) {
+        const url = await this.presignUploadPart(key, uploadId, 1, PUT_URL_SECONDS);
+        parts.push({ part_number: 1, etag: await putStream(url, Readable.from([]), 0, contentType) });
+      }
+      return await this.completeMultipartUpload(key, uploadId, parts);
+    } catch (err) {
+      await this.abortMultipartUpload(key, uploadId).catch(() => undefined);
+      throw err;
+    }
+  }
+
   async statObject(key: string): Promise<ObjectStat | undefined> {
     try {
       const stat = await translate(() => this.client.statObject(this.bucket, key));
@@ -101,6 +135,55 @@ export class S3ObjectStore implements ObjectStore {
       throw err;
     }
   }
+}
+
+/** Part size of a streamed upload of unknown size: S3's 5 MiB minimum is too small for 100 MB media in few requests. */
+export const STREAM_PART_SIZE = 8 * 1024 * 1024;
+/** Validity of the URLs a streamed put signs for itself (used at once). */
+const PUT_URL_SECONDS = 15 * 60;
+
+/**
+ * PUTs exactly `size` bytes of `body` to a presigned URL and answers the ETag. A body that fails
+ * aborts the request and rejects with the body's error; an S3 refusal rejects `unavailable`.
+ */
+async function putStream(url: string, body: Readable, size: number, contentType: string): Promise<string> {
+  const send = new URL(url).protocol === 'https:' ? httpsRequest : httpRequest;
+  const req = send(url, { method: 'PUT', headers: { 'content-length': String(size), 'content-type': contentType } });
+  const answered = new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+    req.once('response', resolve);
+    req.once('error', reject);
+  });
+  // The request's own error (refused connection) also surfaces through `answered`.
+  answered.catch(() => undefined);
+  await pipeline(body, req);
+  const res = await answered.catch((err: unknown) => {
+    throw new ObjectStoreError('unavailable', `object store: ${(err as Error).message}`, { cause: err });
+  });
+  let text = '';
+  for await (const chunk of res) text += (chunk as Buffer).toString();
+  if (res.statusCode !== 200) throw new ObjectStoreError('unavailable', `object store: PUT answered ${res.statusCode}: ${text.slice(0, 200)}`);
+  return normalizeEtag(String(res.headers.etag ?? ''));
+}
+
+/** The stream cut into buffers of `partSize` bytes (the last one shorter). */
+async function* partsOf(body: Readable, partSize: number): AsyncGenerator<Buffer> {
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  for await (const chunk of body) {
+    let buf = chunk as Buffer;
+    while (heldBytes + buf.length >= partSize) {
+      const take = partSize - heldBytes;
+      yield Buffer.concat([...held, buf.subarray(0, take)]);
+      buf = buf.subarray(take);
+      held = [];
+      heldBytes = 0;
+    }
+    if (buf.length > 0) {
+      held.push(buf);
+      heldBytes += buf.length;
+    }
+  }
+  if (heldBytes > 0) yield Buffer.concat(held);
 }
 
 function newClient(endpoint: string, o: S3Options): Client {
