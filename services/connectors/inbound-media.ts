@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback, pipeline } from 'node:stream';
 import type { MediaPayload } from '../core/domain/inbound-payload.ts';
 import type { ExternalChannel, Payload } from '../core/domain/types.ts';
@@ -16,7 +16,7 @@ import type { ConnectorMetrics } from './metrics.ts';
 /** What storing inbound media needs. */
 export interface InboundMediaDeps {
   files: Pick<FileStore, 'getFile' | 'createFile'>;
-  objects: Pick<ObjectStore, 'putObject'>;
+  objects: Pick<ObjectStore, 'putObject' | 'removeObject'>;
   /** The plug-ins by channel: their `fetchMedia` reads the provider's media. */
   connectors: ReadonlyMap<string, Pick<ChannelConnector, 'fetchMedia'>>;
   metrics: Pick<ConnectorMetrics, 'inboundMedia' | 'inboundMediaBytes'>;
@@ -120,13 +120,15 @@ async function fetchAndStore(
 ): Promise<FileRecord> {
   const fetched = await fetchMedia(media, deps.limits);
   const content_type = fetched.content_type ?? media.mime_type ?? 'application/octet-stream';
-  const object_key = `inbound/${ids.file_id}`;
+  // A key per attempt: a failed or losing attempt removes its own object, never another replica's.
+  const object_key = `inbound/${ids.file_id}/${randomBytes(6).toString('hex')}`;
   const meter = new HashMeter(channel, deps.limits.maxBytes, fetched.size);
   // pipeline: the provider's stream failing (or hanging past the timeout) fails the upload too.
   const counted = pipeline(fetched.body, meter, () => undefined);
   await deps.objects.putObject(object_key, counted, fetched.size, content_type);
   const sha256 = meter.digest();
   if (fetched.sha256 && !sameSha256(fetched.sha256, sha256)) {
+    await deps.objects.removeObject(object_key).catch(() => undefined);
     throw new Sha256Mismatch(`${channel} media: read sha256 ${sha256}, the provider says ${fetched.sha256}`);
   }
   const now = isoAt(deps.clock.now());
@@ -153,6 +155,7 @@ async function fetchAndStore(
   } catch (err) {
     // Another replica took the other copy of the webhook and recorded the same file first.
     const other = await deps.files.getFile(ids.file_id);
+    await deps.objects.removeObject(object_key).catch(() => undefined);
     if (other?.state === 'ready') return other;
     throw err;
   }

@@ -36,7 +36,8 @@ export interface ObjectStore {
    * With a known `size` at most the client's part size (64 MiB for `minio`) it is one PUT; a
    * larger or unknown size goes as a multipart upload the client runs itself. Resolves once the
    * object is stored; rejects with `ObjectStoreError` (`unavailable`) or with the stream's own
-   * error when the stream fails (nothing is then left under `key`).
+   * error when the stream fails; nothing is then left under `key` (so give each attempt a key of
+   * its own: a failed one removes what it wrote).
    */
   putObject(key: string, body: Readable, size: number | undefined, contentType: string): Promise<{ etag: string }>;
   /** The object's size and ETag; undefined when there is none. */

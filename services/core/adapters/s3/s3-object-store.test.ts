@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LOCAL_S3_KEYS, startLocalS3, type LocalS3 } from '../../../lib/local-s3.ts';
+import { Readable } from 'node:stream';
 import { ObjectStoreError } from '../../ports/object-store.ts';
-import { S3ObjectStore } from './s3-object-store.ts';
+import { S3ObjectStore, STREAM_PART_SIZE } from './s3-object-store.ts';
 
 describe('S3ObjectStore against a local s3rver', () => {
   let dir: string;
@@ -97,6 +98,32 @@ describe('S3ObjectStore against a local s3rver', () => {
       store.completeMultipartUpload(key, uploadId, [{ part_number: 1, etag: 'x' }]),
       (err: unknown) => err instanceof ObjectStoreError && err.code === 'upload_not_found',
     );
+  });
+
+  it('puts a stream of known size in one PUT and of unknown size in parts, a failing stream leaving nothing', async () => {
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    const stored = async (key: string) => {
+      const hash = createHash('sha256');
+      for await (const chunk of await store.getObject(key)) hash.update(chunk as Buffer);
+      return hash.digest('hex');
+    };
+    const small = randomBytes(70_000);
+    const known = `inbound/${randomBytes(6).toString('hex')}`;
+    await store.putObject(known, Readable.from([small.subarray(0, 1000), small.subarray(1000)]), small.length, 'image/jpeg');
+    assert.equal(await stored(known), sha(small));
+    // Over one 8 MiB part, size unknown: two parts, completed.
+    const big = randomBytes(STREAM_PART_SIZE + 12_345);
+    const unknown = `inbound/${randomBytes(6).toString('hex')}`;
+    await store.putObject(unknown, Readable.from((function* () { for (let i = 0; i < big.length; i += 1 << 20) yield big.subarray(i, i + (1 << 20)); })()), undefined, 'video/mp4');
+    assert.equal((await store.statObject(unknown))?.size, big.length);
+    assert.equal(await stored(unknown), sha(big));
+
+    const failing = `inbound/${randomBytes(6).toString('hex')}`;
+    const broken = new Readable({ read() {} });
+    broken.push(randomBytes(1000));
+    setTimeout(() => broken.destroy(new Error('provider hung up')), 20);
+    await assert.rejects(store.putObject(failing, broken, 5000, 'image/png'), /provider hung up/);
+    assert.equal(await store.statObject(failing), undefined);
   });
 
   it('says unavailable (retriable) when the store cannot be reached', async () => {

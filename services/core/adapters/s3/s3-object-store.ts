@@ -85,7 +85,13 @@ export class S3ObjectStore implements ObjectStore {
   async putObject(key: string, body: Readable, size: number | undefined, contentType: string): Promise<{ etag: string }> {
     if (size !== undefined) {
       const url = await this.client.presignedPutObject(this.bucket, key, PUT_URL_SECONDS);
-      return { etag: await putStream(url, body, size, contentType) };
+      try {
+        return { etag: await putStream(url, body, size, contentType) };
+      } catch (err) {
+        // S3 refuses a PUT cut short of its Content-Length; s3rver stores what came. Leave nothing.
+        await this.removeObject(key).catch(() => undefined);
+        throw err;
+      }
     }
     const uploadId = await this.createMultipartUpload(key, contentType);
     try {
