@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { startLocalPlatform } from '../support/local-platform.ts';
 import { ApiClient, eventually } from '../support/api-client.ts';
 import { ResumingClient } from '../support/realtime-client.ts';
@@ -157,6 +157,24 @@ describe('two-way messaging on the local platform', { timeout: 360_000 }, () => 
     // Carol answers in the app; Ivo has it on Instagram.
     assert.equal((await carol.client.call('POST', '/v1/messages', { conversation_id: conversationId, channels: ['all'], payload: { type: 'text', text: `Olá Ivo ${tag}` } })).status, 202);
     await eventually(async () => (await received('instagram', ivo)).some((r) => r.text === `Olá Ivo ${tag}`), "Carol's answer at Ivo on Instagram");
+  });
+
+  it("Maria's WhatsApp photo is fetched, stored as a file and reaches Bob on Instagram as an image with the same bytes", async () => {
+    const maria = `5511${String(Math.floor(Math.random() * 1e9)).padStart(9, '0')}`;
+    const photo = await simCall('POST', '/_sim/inbound', { channel: 'whatsapp', from: maria, name: 'Maria', type: 'image', caption: `a praia ${tag}`, mime_type: 'image/jpeg', size: 48_000 });
+    const conversationId = await landed(alice, 'whatsapp', photo.id);
+    const message = (await alice.client.call<any>('GET', `/v1/messages/${inboundMessageId('whatsapp', photo.id)}`)).body;
+    assert.equal(message.payload.type, 'file');
+    assert.equal(message.payload.caption, `a praia ${tag}`);
+    const atBob = await eventually(async () => (await received('instagram', bobIgsid)).find((r) => r.type === 'image' && r.media?.fetched), 'the photo at Bob on Instagram');
+    assert.equal(atBob.media.fetched.sha256, photo.sha256, 'Bob gets the bytes Maria sent');
+    assert.equal(atBob.media.fetched.size, 48_000);
+    // A member downloads it from the platform: the same bytes.
+    const link = await alice.client.call<any>('GET', `/v1/files/${message.payload.file_id}/download?redirect=false`);
+    assert.equal(link.status, 200, JSON.stringify(link.body));
+    const bytes = Buffer.from(await (await fetch(link.body.url, { signal: AbortSignal.timeout(10_000) })).arrayBuffer());
+    assert.equal(createHash('sha256').update(bytes).digest('hex'), photo.sha256);
+    assert.equal(message.conversation_id, conversationId);
   });
 
   it('a connector killed (SIGKILL) while inbound webhooks arrive loses none: the simulator retries', async () => {
