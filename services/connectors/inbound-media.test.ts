@@ -174,6 +174,18 @@ describe('inbound media: fetched from the provider and stored as a file', () => 
     payload: { type: 'media', media: { kind: 'image', mime_type: 'image/jpeg', ...media }, caption: 'oi' },
   });
 
+  it('two deliveries of one webhook at once (a provider that timed out the first) fetch the media once', async () => {
+    const served = await simPost('/_sim/inbound', { channel: 'instagram', from: '5550001', type: 'image', size: 5000 });
+    await messageOf('instagram', served.id!);
+    const storedBefore = await mediaCount('stored');
+    const m = inbound(`mid.${randomBytes(6).toString('hex')}`, { url: served.media_url! }, 'instagram');
+    const [a, b] = await Promise.all([acceptInbound(acceptDeps(), m), acceptInbound(acceptDeps(), m)]);
+    assert.equal(a.message_id, b.message_id);
+    assert.equal((await mediaCount('stored')) - storedBefore, 1, 'one fetch, one file');
+    const message = await stores.messages.getMessage(a.message_id);
+    assert.equal((await stores.files.getFile((message?.payload as { file_id: string }).file_id))?.sha256, served.sha256);
+  });
+
   it('a media the provider does not know is counted and the message kept with its reference', async () => {
     const before = await mediaCount('not_found');
     const result = await acceptInbound(acceptDeps(), inbound(`wamid.${randomBytes(6).toString('hex')}`, { provider_media_id: '999999999' }));

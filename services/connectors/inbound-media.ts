@@ -62,6 +62,7 @@ function filenameOf(media: MediaPayload['media'], contentType: string): string {
  */
 export function inboundMediaStorer(deps: InboundMediaDeps) {
   const attempts = new Map<string, number>();
+  const inflight = new Map<string, Promise<FileRecord>>();
   const keep = (m: InboundMessage, file_id: string, result: string, err?: unknown): Payload => {
     attempts.delete(file_id);
     deps.metrics.inboundMedia.inc({ channel: m.channel, result });
@@ -83,7 +84,16 @@ export function inboundMediaStorer(deps: InboundMediaDeps) {
       return asFile();
     }
     try {
-      const file = await fetchAndStore(deps, connector.fetchMedia.bind(connector), m.channel, media, { file_id, ...owner });
+      // A provider that times out a slow webhook delivers it again while the first fetch runs: join it.
+      const running = inflight.get(file_id);
+      if (running) {
+        await running;
+        deps.metrics.inboundMedia.inc({ channel: m.channel, result: 'reused' });
+        return asFile();
+      }
+      const pending = fetchAndStore(deps, connector.fetchMedia.bind(connector), m.channel, media, { file_id, ...owner }).finally(() => inflight.delete(file_id));
+      inflight.set(file_id, pending);
+      const file = await pending;
       attempts.delete(file_id);
       deps.metrics.inboundMedia.inc({ channel: m.channel, result: 'stored' });
       deps.metrics.inboundMediaBytes.inc({ channel: m.channel }, file.size);
