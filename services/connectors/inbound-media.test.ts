@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { InMemoryBus } from '../core/adapters/in-memory-bus.ts';
 import { S3ObjectStore } from '../core/adapters/s3/s3-object-store.ts';
@@ -199,6 +200,17 @@ describe('inbound media: fetched from the provider and stored as a file', () => 
     const message = await messageOf('instagram', sent.id!);
     assert.equal(message.payload.type, 'media');
     assert.ok((await mediaCount('too_large')) >= 1);
+  });
+
+  it('bytes whose sha256 is not the one the provider reports are not stored: the reference is kept', async () => {
+    const lying = new Map([['whatsapp', { fetchMedia: async () => ({ body: Readable.from([randomBytes(100)]), size: 100, content_type: 'image/png', sha256: 'ab'.repeat(32) }) }]]);
+    const checking = inboundMediaStorer({ files: stores.files, objects, connectors: lying, metrics, logger, clock, limits: { maxBytes: 1024, timeoutMs: 2000 }, maxAttempts: 3 });
+    const before = await mediaCount('sha256_mismatch');
+    const m = inbound(`wamid.${randomBytes(6).toString('hex')}`, { provider_media_id: '777' });
+    const result = await acceptInbound({ ...acceptDeps(), storeMedia: checking }, m);
+    assert.equal((await stores.messages.getMessage(result.message_id))?.payload.type, 'media');
+    assert.equal(await stores.files.getFile(inboundFileId('whatsapp', m)), null);
+    assert.equal((await mediaCount('sha256_mismatch')) - before, 1);
   });
 
   it('an unreachable provider answers 503 (the provider retries) a few times, then the message is accepted with the reference', async () => {
