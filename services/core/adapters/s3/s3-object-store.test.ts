@@ -4,8 +4,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LOCAL_S3_KEYS, startLocalS3, type LocalS3 } from '../../../lib/local-s3.ts';
 import { Readable } from 'node:stream';
+import { LOCAL_S3_KEYS, startLocalS3, type LocalS3 } from '../../../lib/local-s3.ts';
 import { ObjectStoreError } from '../../ports/object-store.ts';
 import { S3ObjectStore, STREAM_PART_SIZE } from './s3-object-store.ts';
 

@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -155,7 +155,7 @@ const PUT_URL_SECONDS = 15 * 60;
 async function putStream(url: string, body: Readable, size: number, contentType: string): Promise<string> {
   const send = new URL(url).protocol === 'https:' ? httpsRequest : httpRequest;
   const req = send(url, { method: 'PUT', headers: { 'content-length': String(size), 'content-type': contentType } });
-  const answered = new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+  const answered = new Promise<IncomingMessage>((resolve, reject) => {
     req.once('response', resolve);
     req.once('error', reject);
   });
