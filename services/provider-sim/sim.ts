@@ -12,7 +12,7 @@ import { copyConfig, normaliseRecipient, type SimConfig, type StatusOrder, type 
 import type { Clock, InstagramAccount, SimContext, SimState } from './sim-context.ts';
 import { createSimMetrics } from './sim-metrics.ts';
 import { SimStats } from './sim-stats.ts';
-import { WebhookDispatcher, type WebhookRetryPolicy } from './webhook-dispatcher.ts';
+import { WebhookDispatcher, type WebhookBatching, type WebhookRetryPolicy } from './webhook-dispatcher.ts';
 import type { WhatsAppAccount } from './whatsapp-api.ts';
 
 /** Options of {@link createProviderSim}. */
@@ -35,6 +35,8 @@ export interface ProviderSimOptions {
   undeliverable?: Partial<Record<Channel, string[]>>;
   /** Webhook retry policy. @default { baseDelayMs: 200, maxAttempts: 8, requestTimeoutMs: 5000 } */
   webhookRetry?: Partial<WebhookRetryPolicy>;
+  /** How webhook events share POSTs. @default { maxEvents: 100, maxInFlight: 4 } */
+  webhookBatching?: Partial<WebhookBatching>;
   /** How long a timed-out call is held before its socket is destroyed. @default 30000 */
   timeoutHoldMs?: number;
   /** Simulated WhatsApp Business account. @default { wabaId: "100000000000001", phoneNumberId: "100000000000002", displayPhoneNumber: "15550000000" } */
@@ -82,6 +84,7 @@ export function createProviderSim(options: ProviderSimOptions): ProviderSim {
     appSecret: options.appSecret,
     resolveUrl: (channel) => state.config.webhookUrls[channel],
     retry: { baseDelayMs: 200, maxAttempts: 8, requestTimeoutMs: 5000, ...options.webhookRetry },
+    batching: { maxEvents: 100, maxInFlight: 4, ...options.webhookBatching },
     stats,
     logger,
   });
@@ -130,5 +133,5 @@ export function createProviderSim(options: ProviderSimOptions): ProviderSim {
 }
 
 export type { Clock, InstagramAccount, SimState } from './sim-context.ts';
-export type { WebhookRetryPolicy } from './webhook-dispatcher.ts';
+export type { WebhookBatching, WebhookRetryPolicy } from './webhook-dispatcher.ts';
 export type { WhatsAppAccount } from './whatsapp-api.ts';

@@ -123,6 +123,48 @@ describe('webhook delivery', () => {
     }
   });
 
+  test('statuses that pile up behind a busy receiver share POSTs, each message in order, every body signed', async () => {
+    const receiver = await startReceiver(() => 200, 40);
+    const run = await startSim({ webhookUrls: { whatsapp: receiver.url }, webhookBatching: { maxInFlight: 1 } });
+    try {
+      const sends = 30;
+      const ids: string[] = [];
+      for (let i = 0; i < sends; i++) ids.push((await provider(`${run.url}${WA_SEND}`, waText('5511999999999', `pile ${i}`))).body.messages[0].id);
+      await webhooksIdle(run);
+      assert.ok(receiver.requests.every((r) => verifyWebhookSignature(r.raw, r.headers['x-hub-signature-256'] as string, TEST_SECRET)));
+      const statuses = receiver.requests.flatMap((r) => r.body.entry.flatMap((e: any) => e.changes.flatMap((c: any) => c.value.statuses))); // eslint-disable-line @typescript-eslint/no-explicit-any
+      assert.equal(statuses.length, sends * 3, 'every status arrives once');
+      assert.ok(receiver.requests.length < sends * 3, `${receiver.requests.length} POSTs carry ${sends * 3} statuses`);
+      for (const id of ids) {
+        assert.deepEqual(statuses.filter((st) => st.id === id).map((st) => st.status), ['sent', 'delivered', 'read'], `statuses of ${id}`);
+      }
+      const stats = (await call('GET', `${run.url}/_sim/stats`)).body.whatsapp.webhooks;
+      assert.deepEqual({ sent: stats.sent, attempts: stats.attempts }, { sent: sends * 3, attempts: receiver.requests.length });
+    } finally {
+      await run.stop();
+      await receiver.close();
+    }
+  });
+
+  test('a failed POST of several events is retried whole, and every event in it counts as sent once', async () => {
+    const receiver = await startReceiver((n) => (n === 2 ? 503 : 200), 30);
+    const run = await startSim({ webhookUrls: { instagram: receiver.url }, webhookBatching: { maxInFlight: 1 }, autoRead: false });
+    try {
+      for (let i = 0; i < 10; i++) await provider(`${run.url}/v21.0/me/messages`, { recipient: { id: `u${i}` }, message: { text: `m${i}` } });
+      await webhooksIdle(run);
+      // The retry waits its backoff outside the in-flight cap, so later POSTs may go first.
+      assert.ok(receiver.requests.slice(2).some((r) => r.raw === receiver.requests[1]!.raw), 'the failed body is sent again as it was');
+      assert.ok(receiver.requests[1]!.body.entry[0].messaging.length > 1, 'the failed POST carried several events');
+      const echoes = new Set(receiver.requests.flatMap((r) => r.body.entry[0].messaging.map((m: { message: { mid: string } }) => m.message.mid)));
+      assert.equal(echoes.size, 10);
+      const stats = (await call('GET', `${run.url}/_sim/stats`)).body.instagram.webhooks;
+      assert.deepEqual({ sent: stats.sent, failed: stats.failed }, { sent: 10, failed: 0 });
+    } finally {
+      await run.stop();
+      await receiver.close();
+    }
+  });
+
   test('close() cancels scheduled webhooks: nothing is sent afterwards', async () => {
     const receiver = await startReceiver();
     const run = await startSim({ webhookUrls: { whatsapp: receiver.url }, webhookDelaysMs: { sent: 5_000, delivered: 5_000, read: 5_000 } });
