@@ -1,3 +1,4 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express from 'express';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -5,7 +6,7 @@ import { createAdminRouter } from './admin-routes.ts';
 import type { Channel } from './channel.ts';
 import { noFaultState } from './fault-state.ts';
 import { sendProblem } from './problem.ts';
-import { createProviderRouter } from './provider-routes.ts';
+import { createSendHandler, matchSendPath } from './provider-routes.ts';
 import { ReceivedLog } from './received-log.ts';
 import { ResponseHolds } from './response-holds.ts';
 import { copyConfig, normaliseRecipient, type SimConfig, type StatusOrder, type WebhookDelays } from './sim-config.ts';
@@ -53,8 +54,11 @@ export interface ProviderSimOptions {
   registry?: Registry;
 }
 
-/** A provider simulator: an express app (the caller listens) and its state. */
+/** A provider simulator: its request handler (the caller listens) and its state. */
 export interface ProviderSim {
+  /** Serves every endpoint: `createServer(sim.handler)`. */
+  handler: RequestListener;
+  /** The admin API, `/healthz` and `/metrics` (and 404s); {@link handler} puts the send endpoints before it. */
   app: express.Express;
   /** Live state; tests may read it, the admin API is the way to change it. */
   state: SimState;
@@ -118,10 +122,21 @@ export function createProviderSim(options: ProviderSimOptions): ProviderSim {
     res.type(registry.contentType).send(await registry.metrics());
   });
   app.use('/_sim', createAdminRouter(ctx));
-  app.use(createProviderRouter(ctx));
   app.use((req, res) => sendProblem(res, 404, 'Not found', `no endpoint ${req.method} ${req.originalUrl}`));
 
+  const handleSend = createSendHandler(ctx);
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const send = matchSendPath(req.method, req.url);
+    if (!send) return void app(req, res);
+    handleSend(req, res, send).catch((err: unknown) => {
+      logger.error({ err, url: req.url }, 'provider send failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"(#1) An unknown error occurred","type":"OAuthException","code":1}}');
+      else res.destroy();
+    });
+  };
+
   return {
+    handler,
     app,
     state,
     registry,

@@ -35,7 +35,7 @@ export async function startSim(options: Partial<ProviderSimOptions> = {}): Promi
     webhookRetry: { baseDelayMs: 10 },
     ...options,
   });
-  const server = createServer(sim.app);
+  const server = createServer(sim.handler);
   const url = await listen(server);
   return {
     url,
