@@ -51,6 +51,14 @@ export interface DeliveryStore {
    * status really changed. Returns whether it applied.
    */
   applyStatus(event: StatusEvent): Promise<ApplyResult>;
+  /**
+   * {@link applyStatus} for many events at once (the statuses of one provider webhook), in the
+   * order given, so the events of one delivery apply one after the other; one result per event,
+   * in the same order. Each event is decided on the status the previous ones left. SQLite takes
+   * them in one write transaction; Cassandra runs deliveries side by side, a bounded number at
+   * once, each delivery's events in order.
+   */
+  applyStatuses(events: StatusEvent[]): Promise<ApplyResult[]>;
 }
 
 export type { DeliveryError };
