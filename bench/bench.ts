@@ -159,6 +159,8 @@ async function main(argv: string[]): Promise<number> {
     dataDir,
     routers: s.routers,
     partitions: s.partitions,
+    // Nine Node processes transpile and start at once: on a busy machine that alone can pass 30 s.
+    startTimeoutMs: 90_000,
     logLevel: process.env.BENCH_LOG_LEVEL ?? 'info',
     // Cheap password hashing only speeds up the set-up; the message path does not hash.
     // The simulator has no rate limit: the per-number pacing towards WhatsApp (80/s by default,
