@@ -36,7 +36,7 @@ export interface ProviderSimOptions {
   undeliverable?: Partial<Record<Channel, string[]>>;
   /** Webhook retry policy. @default { baseDelayMs: 200, maxAttempts: 8, requestTimeoutMs: 5000 } */
   webhookRetry?: Partial<WebhookRetryPolicy>;
-  /** How webhook events share POSTs. @default { maxEvents: 100, maxInFlight: 4 } */
+  /** How webhook events share POSTs. @default { maxEvents: 100, maxInFlight: 16 } */
   webhookBatching?: Partial<WebhookBatching>;
   /** How long a timed-out call is held before its socket is destroyed. @default 30000 */
   timeoutHoldMs?: number;
@@ -88,7 +88,7 @@ export function createProviderSim(options: ProviderSimOptions): ProviderSim {
     appSecret: options.appSecret,
     resolveUrl: (channel) => state.config.webhookUrls[channel],
     retry: { baseDelayMs: 200, maxAttempts: 8, requestTimeoutMs: 5000, ...options.webhookRetry },
-    batching: { maxEvents: 100, maxInFlight: 4, ...options.webhookBatching },
+    batching: { maxEvents: 100, maxInFlight: 16, ...options.webhookBatching },
     stats,
     logger,
   });

@@ -27,7 +27,7 @@ export interface WebhookRetryPolicy {
 export interface WebhookBatching {
   /** Most events in one POST; 1 sends every event on its own. @default 100 */
   maxEvents: number;
-  /** POSTs of one channel on their first attempt at once (retries wait outside this cap). @default 4 */
+  /** POSTs of one channel on their first attempt at once (retries wait outside this cap). @default 16 */
   maxInFlight: number;
 }
 
