@@ -300,8 +300,9 @@ async function main(argv: string[]): Promise<number> {
     const fixed: RateRun[] = [];
     for (const rate of s.fixedRates) fixed.push(await runAt(rate, s.fixedMs, `fixed ${rate}/s`));
 
-    // 5. The API at saturation: offered as fast as the bare server answered, same sockets and cap.
-    const saturationRate = Math.max(1000, Math.round(httpRun.accepted_per_s));
+    // 5. The API at saturation: offered twice as fast as the bare server answered, same sockets and
+    // one request per socket (arrivals beyond are dropped by the client), so the API is the limit.
+    const saturationRate = Math.max(1000, 2 * Math.round(httpRun.accepted_per_s));
     phase(5, `the API at saturation (${saturationRate}/s offered for ${s.saturationMs / 1000} s, deliveries not followed) …`);
     const saturation = await runAt(saturationRate, s.saturationMs, `saturation ${saturationRate}/s`, { track: false });
 
