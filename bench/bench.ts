@@ -70,7 +70,7 @@ const FULL: Settings = {
   httpLimitMs: 5000,
   busMessages: 100_000,
   warmupMs: 5000,
-  stepRates: [100, 200, 400, 800, 1600, 3200],
+  stepRates: [50, 100, 200, 400, 800, 1600, 3200],
   bisectSteps: 3,
   stepMs: 10_000,
   sustainMs: 60_000,
