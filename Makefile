@@ -36,7 +36,7 @@ typecheck: deps
 lint: deps
 	npx eslint .
 
-## bench: the platform against the machine's own limits (bare HTTP, raw bus); writes bench/results/latest.json.
+## bench: the platform against the machine's own limits (bare HTTP, raw bus), ~15 min; writes bench/results/latest.json and latest.html.
 bench: deps system-deps
 	npx tsx bench/bench.ts
 

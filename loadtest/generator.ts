@@ -129,16 +129,32 @@ export interface OpenLoadOptions {
   trackDelivery?: boolean;
   /** How often the simulator is polled. @default 100 */
   pollIntervalMs?: number;
+  /**
+   * Where a delivery counts: by default when the simulator received the call; with this, only
+   * when the message's DELIVERED (or READ) status is in the store, at the time it was stored
+   * (the benchmark tails the store's status history). The simulator's receipts still count
+   * duplicates and order.
+   */
+  deliveredIn?: DeliveredSource;
 }
+
+/** A message whose DELIVERED status was stored, at `at` (epoch ms). */
+export interface StoredDelivery {
+  message_id: string;
+  at: number;
+}
+
+/** Starts following stored deliveries from now on; `stop` ends it. */
+export type DeliveredSource = (onDelivered: (entries: StoredDelivery[]) => void) => Promise<{ stop(): Promise<void> }>;
 
 export interface LoadResult {
   offered: number;
   accepted: number;
   failed: number;
   dropped_by_client: number;
-  /** Accepted messages the simulator received (each counted once). */
+  /** Accepted messages the simulator received (each counted once); with `deliveredIn`, whose DELIVERED is in the store. */
   delivered: number;
-  /** Accepted, and not received by the simulator within the deadline after the last send. */
+  /** Accepted, and not delivered (as above) within the deadline after the last send. */
   lost: number;
   /** Extra copies the simulator received of our messages. */
   duplicates: number;
@@ -151,7 +167,7 @@ export interface LoadResult {
   answers: Record<string, number>;
   /** From the request leaving the client (or waiting for a socket) to its answer. */
   http_ms: LatencySummary;
-  /** Simulator receipt time − the 202's `accepted_at`, for accepted messages. */
+  /** Simulator receipt time (with `deliveredIn`: the stored DELIVERED's time) − the 202's `accepted_at`, for accepted messages. */
   e2e_ms: LatencySummary;
   /** accepted ÷ the time until the last 202 (at least the duration). */
   accepted_per_s: number;
@@ -191,6 +207,8 @@ interface Sent {
   acceptedAt: number;
   deliveredAt: number;
   receipts: number;
+  /** With `deliveredIn`: its DELIVERED is in the store. */
+  stored: boolean;
   state: 'pending' | 'accepted' | 'failed';
 }
 
@@ -218,6 +236,9 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<LoadResult>
   const numbers = convs.map(() => 0);
   const receiptsByConv: Sent[][] = convs.map(() => []);
   const byText = new Map<string, Sent>();
+  const byId = new Map<string, Sent>();
+  const fromStore = track && options.deliveredIn !== undefined;
+  const isDelivered = (s: Sent) => (fromStore ? s.stored : s.receipts > 0);
   const answers: Record<string, number> = {};
   const acceptedIds: string[] = [];
   const http = new LatencyHistogram();
@@ -257,16 +278,28 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<LoadResult>
         duplicates++;
         continue;
       }
-      s.deliveredAt = Date.parse(r.at);
-      lastDeliveredAt = Math.max(lastDeliveredAt, s.deliveredAt);
-      timeline.count('delivered', secOfEpoch(s.deliveredAt));
       receiptsByConv[s.conv]!.push(s);
-      if (s.state === 'accepted') completeDelivery(s);
-      else if (s.state === 'failed') deliveredNotAccepted++;
+      if (!fromStore) delivered(s, Date.parse(r.at));
+    }
+  };
+  const delivered = (s: Sent, at: number) => {
+    s.deliveredAt = at;
+    lastDeliveredAt = Math.max(lastDeliveredAt, at);
+    timeline.count('delivered', secOfEpoch(at));
+    if (s.state === 'accepted') completeDelivery(s);
+    else if (s.state === 'failed') deliveredNotAccepted++;
+  };
+  const onStored = (entries: StoredDelivery[]) => {
+    for (const e of entries) {
+      const s = byId.get(e.message_id);
+      if (!s || s.stored) continue; // someone else's, or READ after DELIVERED
+      s.stored = true;
+      delivered(s, e.at);
     }
   };
 
   const poller = track ? await ReceivedPoller.start(options.target.simUrl, 'whatsapp', onReceived, options.pollIntervalMs ?? 100) : null;
+  const storeTail = fromStore ? await options.deliveredIn!(onStored) : null;
 
   const send = (conv: number) => {
     const n = ++numbers[conv]!;
@@ -279,9 +312,11 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<LoadResult>
       acceptedAt: NaN,
       deliveredAt: NaN,
       receipts: 0,
+      stored: false,
       state: 'pending',
     };
     if (track) byText.set(s.text, s);
+    if (fromStore) byId.set(s.messageId, s);
     const body = JSON.stringify({
       message_id: s.messageId,
       conversation_id: convs[conv]!.conversationId,
@@ -299,7 +334,7 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<LoadResult>
         if (res.status !== 202) {
           failed++;
           s.state = 'failed';
-          if (s.receipts > 0) deliveredNotAccepted++;
+          if (isDelivered(s)) deliveredNotAccepted++;
           return;
         }
         accepted++;
@@ -309,7 +344,7 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<LoadResult>
         s.ackMono = now;
         lastAckMono = now;
         s.acceptedAt = acceptedAtOf(res.text);
-        if (s.receipts > 0) completeDelivery(s);
+        if (isDelivered(s)) completeDelivery(s);
       },
       () => {
         const now = performance.now();
@@ -319,7 +354,7 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<LoadResult>
         timeline.latency('http', secOfMono(now), now - s.sentMono);
         failed++;
         s.state = 'failed';
-        if (s.receipts > 0) deliveredNotAccepted++;
+        if (isDelivered(s)) deliveredNotAccepted++;
       },
     );
   };
@@ -385,6 +420,7 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<LoadResult>
   } finally {
     clearInterval(progressTimer);
     api.close();
+    await storeTail?.stop();
   }
   progress();
   const endedAt = Date.now();
@@ -402,7 +438,7 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<LoadResult>
   if (track) {
     for (const s of byText.values()) {
       if (lostSample.length >= 20) break;
-      if (s.state === 'accepted' && s.receipts === 0) lostSample.push({ message_id: s.messageId, text: s.text });
+      if (s.state === 'accepted' && !isDelivered(s)) lostSample.push({ message_id: s.messageId, text: s.text });
     }
   }
   const durationS = options.durationMs / 1000;

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { REQUEST_BUCKETS } from '../core/metrics.ts';
+import { E2E_BUCKETS, REQUEST_BUCKETS } from '../core/metrics.ts';
 
 /** Every metric of the connectors, declared in one place. */
 export function createConnectorMetrics(registry: Registry) {
@@ -133,6 +133,28 @@ export function createConnectorMetrics(registry: Registry) {
       name: 'inbound_media_bytes_total',
       help: 'Bytes of inbound provider media stored as files, by channel',
       labelNames: ['channel'] as const,
+      registers: [registry],
+    }),
+    /** Provider statuses applied where they arrive (the routers record the gateways' statuses under the same name). */
+    statusEvents: new Counter({
+      name: 'status_events_total',
+      help: 'Status events handled: applied, ignored (would move backwards or repeat) or unknown (no such delivery)',
+      labelNames: ['status', 'result'] as const,
+      registers: [registry],
+    }),
+    /** Accept → DELIVERED time of external deliveries, from the providers' status webhooks. */
+    deliveryLatency: new Histogram({
+      name: 'chat4all_delivery_latency_seconds',
+      help: 'Time from acceptance by the API to DELIVERED, per channel',
+      labelNames: ['channel'] as const,
+      buckets: E2E_BUCKETS,
+      registers: [registry],
+    }),
+    /** Time of the one store call that applies a webhook's statuses. */
+    statusApplyDuration: new Histogram({
+      name: 'connector_status_apply_duration_seconds',
+      help: "Time of the one store call that applies a provider webhook's statuses",
+      buckets: REQUEST_BUCKETS,
       registers: [registry],
     }),
   };

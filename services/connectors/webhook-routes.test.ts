@@ -5,14 +5,11 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { InMemoryBus } from '../core/adapters/in-memory-bus.ts';
 import { openSqliteStores } from '../core/adapters/sqlite/open-sqlite-stores.ts';
-import type { StatusEvent } from '../core/domain/types.ts';
 import { createLogger } from '../core/logger.ts';
 import { createRegistry } from '../core/metrics.ts';
 import type { BusMessage } from '../core/ports/bus.ts';
+import type { MessageStatusEvent } from '../core/realtime-events.ts';
 import { TOPICS } from '../core/topics.ts';
-import { createRouterMetrics } from '../router/metrics.ts';
-import { createDeadLetterMetrics } from '../core/dead-letters.ts';
-import { applyStatus } from '../router/apply-status.ts';
 import { createConnectorsApp } from './app.ts';
 import { signMetaPayload } from './meta-signature.ts';
 import { createConnectorMetrics } from './metrics.ts';
@@ -66,12 +63,17 @@ describe('provider webhook endpoint', () => {
   });
   const server = app.listen(0, '127.0.0.1');
   let url = '';
-  const published: BusMessage[] = [];
+  const realtime: BusMessage[] = [];
+  const statusTopic: BusMessage[] = [];
+  const waitUntil = async (done: () => boolean) => {
+    for (const deadline = Date.now() + 2000; !done() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+  };
 
   before(async () => {
     await once(server, 'listening');
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    await bus.subscribe({ group: 'test', topics: [TOPICS.status], handler: async (m) => void published.push(m) });
+    await bus.subscribe({ group: 'test-realtime', topics: [TOPICS.realtime], handler: async (m) => void realtime.push(m) });
+    await bus.subscribe({ group: 'test-status', topics: [TOPICS.status], handler: async (m) => void statusTopic.push(m) });
   });
   after(async () => {
     server.closeAllConnections();
@@ -127,32 +129,59 @@ describe('provider webhook endpoint', () => {
     assert.equal((await counter('unknown_status')) - before, 1);
   });
 
-  it('takes a replayed delivery twice without changing the outcome (statuses only move forward)', async () => {
+  /** A conversation with one WhatsApp delivery the provider accepted as `providerId`. */
+  async function sentDelivery(providerId: string) {
     const [a, b] = [randomUUID(), randomUUID()];
     const conversation_id = randomUUID();
     const message_id = randomUUID();
     const now = new Date().toISOString();
     await stores.conversations.createConversation({ conversation_id, type: 'private', members: [a, b], name: null, metadata: null, created_at: now });
-    await stores.messages.acceptMessage({ message_id, conversation_id, sender_id: a, payload: { type: 'text', text: 'hi' }, channels: ['whatsapp'], metadata: null, body_hash: 'h', trace_id: 't', created_at: now });
+    await stores.messages.acceptMessage({ message_id, conversation_id, sender_id: a, payload: { type: 'text', text: 'hi' }, channels: ['whatsapp'], metadata: null, body_hash: 'h', trace_id: `trace-${message_id}`, created_at: now });
     const routed = await stores.messages.routeMessage(message_id, [{ recipient_id: b, channel: 'whatsapp', address: '+5511999990001' }], now);
     const delivery = routed.deliveries[0]!;
-    const providerId = `wamid.${randomUUID()}`;
     assert.equal(await stores.deliveries.recordProviderRef(delivery.delivery_id, providerId), true);
+    return { delivery, message_id, conversation_id, members: [a, b] };
+  }
+  const realtimeOf = (messageId: string) =>
+    realtime.filter((m) => (JSON.parse(m.value) as MessageStatusEvent).message_id === messageId).map((m) => ({ ...(JSON.parse(m.value) as MessageStatusEvent), trace_id: m.headers.trace_id }));
 
+  it('applies a status before answering 200 and tells the gateways, with the trace id; a replay changes nothing', async () => {
+    const providerId = `wamid.${randomUUID()}`;
+    const { delivery, message_id, members } = await sentDelivery(providerId);
     const raw = JSON.stringify(statusWebhook(providerId, 'delivered', Date.now()));
-    const seen = published.length;
-    for (let i = 0; i < 2; i++) assert.equal((await post(raw)).status, 200);
-    const deadline = Date.now() + 2000;
-    while (published.length < seen + 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    const events = published.slice(seen).map((m) => JSON.parse(m.value) as StatusEvent);
-    assert.equal(events.length, 2, 'both deliveries are taken');
-
-    const routerRegistry = createRegistry('router-test');
-    const routerDeps = { ...stores, bus, clock, logger, metrics: createRouterMetrics(routerRegistry), deadLetterMetrics: createDeadLetterMetrics(routerRegistry), maxBatchBytes: 512 * 1024 };
-    const applied = [];
-    for (const e of events) applied.push(await applyStatus(routerDeps, e));
-    assert.deepEqual(applied, [true, false], 'the replay changes nothing');
+    assert.equal((await post(raw)).status, 200);
+    // The 200 means stored: no router, no topic in between.
+    assert.equal((await stores.deliveries.getDelivery(delivery.delivery_id))!.status, 'DELIVERED');
+    assert.equal((await post(raw)).status, 200);
     const history = (await stores.messages.history(message_id)).filter((h) => h.status === 'DELIVERED');
     assert.equal(history.length, 1, 'one DELIVERED entry');
+    await waitUntil(() => realtimeOf(message_id).length >= 2);
+    const pushed = realtimeOf(message_id);
+    assert.deepEqual(pushed.map((p) => [p.type, p.status, p.trace_id]), [
+      ['message.status', 'DELIVERED', `trace-${message_id}`],
+      ['message.status', 'DELIVERED', `trace-${message_id}`],
+    ], 'the replay tells the gateways again (the first try may have died before), who drop the repeat');
+    assert.deepEqual(pushed[0]!.members, members);
+    assert.equal(statusTopic.length, 0, 'provider statuses no longer go through the status topic');
+  });
+
+  it('applies every status of a multi-status webhook in order, then answers 503 for the one it cannot match yet', async () => {
+    const providerId = `wamid.${randomUUID()}`;
+    const { delivery, message_id } = await sentDelivery(providerId);
+    const hook = statusWebhook(providerId, 'sent', Date.now());
+    const value = hook.entry[0]!.changes[0]!.value;
+    const at = String(Math.floor(Date.now() / 1000));
+    value.statuses.push(
+      { id: providerId, status: 'delivered', timestamp: at, recipient_id: '5511999990001' },
+      { id: `wamid.${randomUUID()}`, status: 'delivered', timestamp: at, recipient_id: '5511999990002' },
+      { id: providerId, status: 'read', timestamp: at, recipient_id: '5511999990001' },
+    );
+    await assertProblem(await post(JSON.stringify(hook)), 503);
+    assert.equal((await stores.deliveries.getDelivery(delivery.delivery_id))!.status, 'READ');
+    const history = (await stores.messages.history(message_id)).filter((h) => h.delivery_id === delivery.delivery_id).map((h) => h.status);
+    assert.deepEqual(history, ['SENT', 'DELIVERED', 'READ']);
+    // SENT changes nothing (the send already made the delivery SENT) but is at its status, so it is told too, as routers did.
+    await waitUntil(() => realtimeOf(message_id).length >= 3);
+    assert.deepEqual(realtimeOf(message_id).map((p) => p.status), ['SENT', 'DELIVERED', 'READ']);
   });
 });

@@ -1,15 +1,14 @@
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type express from 'express';
 import { createLimitedServer, type HttpLimits } from './http-limits.ts';
 
 /**
  * Listens and resolves with the server and its actual port (port 0 picks a free one). Servers
  * that face the internet pass `limits` (timeouts, keep-alive, connection cap).
  */
-export function listen(app: express.Express, host: string, port: number, limits?: HttpLimits): Promise<{ server: Server; port: number; url: string }> {
+export function listen(app: RequestListener, host: string, port: number, limits?: HttpLimits): Promise<{ server: Server; port: number; url: string }> {
   return new Promise((resolve, reject) => {
-    const server = limits ? createLimitedServer(app, limits).listen(port, host) : app.listen(port, host);
+    const server = (limits ? createLimitedServer(app, limits) : createServer(app)).listen(port, host);
     server.once('error', reject);
     server.once('listening', () => {
       const actual = (server.address() as AddressInfo).port;

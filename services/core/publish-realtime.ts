@@ -28,7 +28,13 @@ export async function publishMessageCreated(deps: { bus: Bus; clock: Clock }, me
 
 /** Tells the push gateways about a status a router (or the API, for its own in-app reads) applied, for every member of the conversation. */
 export async function publishStatusChanged(deps: { bus: Bus; clock: Clock }, delivery: Delivery, event: StatusEvent, members: string[]): Promise<void> {
-  const record: MessageStatusEvent = {
+  const record = statusChangedRecord(deps.clock, delivery, event, members);
+  await deps.bus.publish(TOPICS.realtime, [{ key: delivery.conversation_id, value: JSON.stringify(record) }]);
+}
+
+/** The realtime record of an applied status, for callers that publish several in one produce (a provider webhook's statuses). */
+export function statusChangedRecord(clock: Clock, delivery: Delivery, event: StatusEvent, members: string[]): MessageStatusEvent {
+  return {
     type: 'message.status',
     conversation_id: delivery.conversation_id,
     message_id: delivery.message_id,
@@ -36,8 +42,7 @@ export async function publishStatusChanged(deps: { bus: Bus; clock: Clock }, del
     channel: delivery.channel,
     status: event.status,
     at: event.at,
-    routed_at: deps.clock.now(),
+    routed_at: clock.now(),
     members,
   };
-  await deps.bus.publish(TOPICS.realtime, [{ key: delivery.conversation_id, value: JSON.stringify(record) }]);
 }

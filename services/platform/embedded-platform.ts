@@ -62,7 +62,7 @@ export async function startEmbeddedPlatform(
       webhookUrls: {},
       logger: logger.child({ service: 'provider-sim' }),
     });
-    const s = await listen(sim.app, config.simHost, config.simPort);
+    const s = await listen(sim.handler, config.simHost, config.simPort);
     servers.push(s.server);
     simUrl = s.url;
   }

@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { loadConfig } from './config.ts';
@@ -30,7 +31,7 @@ const sim = createProviderSim({
   logger,
 });
 
-const server = sim.app.listen(config.SIM_PORT, config.SIM_HOST, () => {
+const server = createServer(sim.handler).listen(config.SIM_PORT, config.SIM_HOST, () => {
   const { address, port } = server.address() as AddressInfo;
   logger.info({ url: `http://${address}:${port}`, webhookUrls: sim.state.config.webhookUrls }, 'provider simulator listening');
 });

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Channel } from './channel.ts';
 import { newMid, parseInstagramSend, type InstagramSend } from './instagram-api.ts';
 import { isRecord, parseJsonBody, type JsonBody } from './json-body.ts';
@@ -32,15 +32,76 @@ function hasBearer(header: string | undefined, token: string): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-/** The provider endpoints: WhatsApp `/{version}/{phone_number_id}/messages`, Instagram `/{version}/me|{ig_id}/messages`. */
-export function createProviderRouter(ctx: SimContext): Router {
-  const router = express.Router();
-  const rawBody = express.raw({ type: () => true, limit: '1mb' });
+/** Largest provider request body, as Graph API's own limit makes it irrelevant for messages. */
+const MAX_BODY_BYTES = 1024 * 1024;
+const SEND_PATH = /^\/([^/?]+)\/([^/?]+)\/messages\/?(?:\?.*)?$/i;
+
+/**
+ * `{version, nodeId}` when `POST url` is a provider send (`/{version}/{node}/messages`), the hot
+ * path that {@link createSendHandler} serves without express; otherwise undefined.
+ */
+export function matchSendPath(method: string | undefined, url: string | undefined): { version: string; nodeId: string } | undefined {
+  if (method !== 'POST' || url === undefined) return undefined;
+  const m = SEND_PATH.exec(url);
+  if (!m) return undefined;
+  try {
+    return { version: decodeURIComponent(m[1]!), nodeId: decodeURIComponent(m[2]!) };
+  } catch {
+    return undefined;
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Reads the whole body, or undefined (after answering 413 or losing the client) when it cannot. */
+function readBody(req: IncomingMessage, res: ServerResponse, tooLarge: () => void): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (value: Buffer | undefined): void => {
+      if (done) return;
+      done = true;
+      resolve(value);
+    };
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        tooLarge();
+        // Stop reading what is left; the connection closes after the answer.
+        res.once('finish', () => req.destroy());
+        return finish(undefined);
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => finish(Buffer.concat(chunks, size)));
+    req.on('error', () => finish(undefined));
+    req.on('aborted', () => finish(undefined));
+  });
+}
+
+/**
+ * The provider send endpoints: WhatsApp `/{version}/{phone_number_id}/messages`, Instagram
+ * `/{version}/me|{ig_id}/messages`, on `node:http` without express: this is the path every
+ * message takes, and express's routing and response helpers cost more than the rest of it.
+ */
+export function createSendHandler(ctx: SimContext): (req: IncomingMessage, res: ServerResponse, path: { version: string; nodeId: string }) => Promise<void> {
   const roll = (rate: number): boolean => rate > 0 && ctx.random() < rate;
 
-  router.post('/:version/:nodeId/messages', rawBody, async (req: Request<{ version: string; nodeId: string }>, res: Response) => {
-    const { version, nodeId } = req.params;
-    const body = parseJsonBody(req.body);
+  return async (req, res, { version, nodeId }) => {
+    const raw = await readBody(req, res, () => {
+      const channel: Channel = nodeId === 'me' || nodeId === ctx.instagram.accountId ? 'instagram' : 'whatsapp';
+      const answer = metaError(channel, 100, `request entity too large (over ${MAX_BODY_BYTES} bytes)`);
+      ctx.logger.warn({ url: req.url }, 'provider request body too large');
+      sendJson(res, 413, answer.body);
+    });
+    if (raw === undefined) return;
+    const body = parseJsonBody(raw);
     const channel = channelOf(ctx, nodeId, body);
     const { stats, faults: allFaults } = ctx.state;
     const faults = allFaults[channel];
@@ -48,7 +109,7 @@ export function createProviderRouter(ctx: SimContext): Router {
     const reject = (code: number, outcome: RequestOutcome, details?: string, subcode?: number): void => {
       const answer = metaError(channel, code, details, subcode);
       stats.outcome(channel, outcome, code);
-      res.status(answer.status).set(answer.headers).json(answer.body);
+      sendJson(res, answer.status, answer.body, answer.headers);
     };
     const hang = async (): Promise<void> => {
       await ctx.holds.wait(res, ctx.timeoutHoldMs);
@@ -64,7 +125,7 @@ export function createProviderRouter(ctx: SimContext): Router {
       stats.fault(channel, 'down');
       return reject(2, 'fault_down');
     }
-    if (!hasBearer(req.get('authorization'), ctx.accessToken)) {
+    if (!hasBearer(req.headers.authorization, ctx.accessToken)) {
       return reject(190, 'rejected', 'Invalid OAuth access token - Cannot parse access token');
     }
     if (!VERSION.test(version)) return reject(100, 'rejected', `Unknown path components: /${version}/${nodeId}/messages`);
@@ -92,18 +153,8 @@ export function createProviderRouter(ctx: SimContext): Router {
       stats.fault(channel, 'lost_response');
       return hang();
     }
-    res.status(200).json(answer.body);
-  });
-
-  router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) return next(err);
-    const status = (err as { status?: number }).status ?? 500;
-    const channel: Channel = req.path.split('/')[2] === 'me' ? 'instagram' : 'whatsapp';
-    const answer = metaError(channel, status === 413 ? 100 : 1, (err as Error).message);
-    ctx.logger.warn({ err, path: req.path }, 'provider request failed before validation');
-    res.status(status >= 400 && status < 600 ? status : 500).json(answer.body);
-  });
-  return router;
+    sendJson(res, 200, answer.body);
+  };
 }
 
 type Acceptance = { code: number; subcode?: number; details?: string } | { logged: boolean; body: unknown };

@@ -1,3 +1,4 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express from 'express';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -7,14 +8,14 @@ import { noFaultState } from './fault-state.ts';
 import { InboundMediaStore } from './inbound-media.ts';
 import { createMediaRouter } from './media-routes.ts';
 import { sendProblem } from './problem.ts';
-import { createProviderRouter } from './provider-routes.ts';
+import { createSendHandler, matchSendPath } from './provider-routes.ts';
 import { ReceivedLog } from './received-log.ts';
 import { ResponseHolds } from './response-holds.ts';
 import { copyConfig, normaliseRecipient, type SimConfig, type StatusOrder, type WebhookDelays } from './sim-config.ts';
 import type { Clock, InstagramAccount, SimContext, SimState } from './sim-context.ts';
 import { createSimMetrics } from './sim-metrics.ts';
 import { SimStats } from './sim-stats.ts';
-import { WebhookDispatcher, type WebhookRetryPolicy } from './webhook-dispatcher.ts';
+import { WebhookDispatcher, type WebhookBatching, type WebhookRetryPolicy } from './webhook-dispatcher.ts';
 import type { WhatsAppAccount } from './whatsapp-api.ts';
 
 /** Options of {@link createProviderSim}. */
@@ -39,6 +40,8 @@ export interface ProviderSimOptions {
   undeliverable?: Partial<Record<Channel, string[]>>;
   /** Webhook retry policy. @default { baseDelayMs: 200, maxAttempts: 8, requestTimeoutMs: 5000 } */
   webhookRetry?: Partial<WebhookRetryPolicy>;
+  /** How webhook events share POSTs. @default { maxEvents: 100, maxInFlight: 16 } */
+  webhookBatching?: Partial<WebhookBatching>;
   /** How long a timed-out call is held before its socket is destroyed. @default 30000 */
   timeoutHoldMs?: number;
   /** How long fetching a media link (`link`, `payload.url`) may take, body included. @default 8000 (under the connectors' 10 s provider timeout: the simulator fetches before it answers) */
@@ -57,8 +60,11 @@ export interface ProviderSimOptions {
   registry?: Registry;
 }
 
-/** A provider simulator: an express app (the caller listens) and its state. */
+/** A provider simulator: its request handler (the caller listens) and its state. */
 export interface ProviderSim {
+  /** Serves every endpoint: `createServer(sim.handler)`. */
+  handler: RequestListener;
+  /** The admin API, `/healthz` and `/metrics` (and 404s); {@link handler} puts the send endpoints before it. */
   app: express.Express;
   /** Live state; tests may read it, the admin API is the way to change it. */
   state: SimState;
@@ -89,6 +95,7 @@ export function createProviderSim(options: ProviderSimOptions): ProviderSim {
     appSecret: options.appSecret,
     resolveUrl: (channel) => state.config.webhookUrls[channel],
     retry: { baseDelayMs: 200, maxAttempts: 8, requestTimeoutMs: 5000, ...options.webhookRetry },
+    batching: { maxEvents: 100, maxInFlight: 16, ...options.webhookBatching },
     stats,
     logger,
   });
@@ -127,10 +134,21 @@ export function createProviderSim(options: ProviderSimOptions): ProviderSim {
   });
   app.use(createMediaRouter(ctx));
   app.use('/_sim', createAdminRouter(ctx));
-  app.use(createProviderRouter(ctx));
   app.use((req, res) => sendProblem(res, 404, 'Not found', `no endpoint ${req.method} ${req.originalUrl}`));
 
+  const handleSend = createSendHandler(ctx);
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const send = matchSendPath(req.method, req.url);
+    if (!send) return void app(req, res);
+    handleSend(req, res, send).catch((err: unknown) => {
+      logger.error({ err, url: req.url }, 'provider send failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"(#1) An unknown error occurred","type":"OAuthException","code":1}}');
+      else res.destroy();
+    });
+  };
+
   return {
+    handler,
     app,
     state,
     registry,
@@ -142,5 +160,5 @@ export function createProviderSim(options: ProviderSimOptions): ProviderSim {
 }
 
 export type { Clock, InstagramAccount, SimState } from './sim-context.ts';
-export type { WebhookRetryPolicy } from './webhook-dispatcher.ts';
+export type { WebhookBatching, WebhookRetryPolicy } from './webhook-dispatcher.ts';
 export type { WhatsAppAccount } from './whatsapp-api.ts';

@@ -36,7 +36,7 @@ export async function startSim(options: Partial<ProviderSimOptions> = {}): Promi
     webhookRetry: { baseDelayMs: 10 },
     ...options,
   });
-  const server = createServer(sim.app);
+  const server = createServer(sim.handler);
   const url = await listen(server);
   return {
     url,
@@ -63,8 +63,11 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
-/** Starts a receiver; `answer(n)` gives the HTTP status for the n-th request (1-based), 200 by default. */
-export async function startReceiver(answer: (n: number) => number = () => 200): Promise<WebhookReceiver> {
+/**
+ * Starts a receiver; `answer(n)` gives the HTTP status for the n-th request (1-based), 200 by
+ * default; each answer leaves `delayMs` after its request arrived (a busy receiver).
+ */
+export async function startReceiver(answer: (n: number) => number = () => 200, delayMs = 0): Promise<WebhookReceiver> {
   const requests: ReceivedWebhook[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -73,7 +76,8 @@ export async function startReceiver(answer: (n: number) => number = () => 200): 
       const raw = Buffer.concat(chunks).toString('utf8');
       requests.push({ headers: req.headers, raw, body: JSON.parse(raw) });
       res.statusCode = answer(requests.length);
-      res.end();
+      if (delayMs > 0) setTimeout(() => res.end(), delayMs);
+      else res.end();
     });
   });
   const url = await listen(server);

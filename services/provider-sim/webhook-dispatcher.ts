@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Channel } from './channel.ts';
@@ -5,6 +6,7 @@ import { signWebhookBody } from './signature.ts';
 import { keepAliveFetch } from '../lib/keep-alive-fetch.ts';
 import type { WebhookResult } from './sim-metrics.ts';
 import type { SimStats } from './sim-stats.ts';
+import { mergeWebhooks } from './webhook-merge.ts';
 
 /** How the simulator retries a webhook the receiver did not take, like Meta does. */
 export interface WebhookRetryPolicy {
@@ -14,6 +16,19 @@ export interface WebhookRetryPolicy {
   maxAttempts: number;
   /** Per-attempt timeout; a slower receiver counts as failed. @default 5000 */
   requestTimeoutMs: number;
+}
+
+/**
+ * How events due at about the same time share a POST, as Meta's do under load: at most
+ * `maxInFlight` POSTs of a channel are on their first attempt at once; events that come due
+ * meanwhile wait and leave together, up to `maxEvents` in one body. At a low rate every event
+ * still leaves alone and at once; the busier the receiver, the larger the bodies.
+ */
+export interface WebhookBatching {
+  /** Most events in one POST; 1 sends every event on its own. @default 100 */
+  maxEvents: number;
+  /** POSTs of one channel on their first attempt at once (retries wait outside this cap). @default 16 */
+  maxInFlight: number;
 }
 
 /** One webhook event to emit `delayMs` after it was dispatched. */
@@ -28,13 +43,32 @@ export interface WebhookDispatcherDeps {
   /** Read at every attempt, so a URL changed through the admin API applies to retries too. */
   resolveUrl: (channel: Channel) => string | undefined;
   retry: WebhookRetryPolicy;
+  batching: WebhookBatching;
   stats: SimStats;
   logger: Logger;
 }
 
-/** Sends signed webhook POSTs after a delay, retrying with exponential backoff. */
+/** An event whose time came, waiting for a POST. */
+interface Queued {
+  payload: unknown;
+  signal: AbortSignal;
+  settle(result: WebhookResult | Error): void;
+}
+
+/** The events of one channel waiting for a POST, and its POSTs on their first attempt. */
+interface ChannelQueue {
+  items: Queued[];
+  inFlight: number;
+  pumpScheduled: boolean;
+}
+
+/**
+ * Sends signed webhook POSTs after a delay, several events in one body when they pile up
+ * ({@link WebhookBatching}), retrying a failed POST whole with exponential backoff.
+ */
 export class WebhookDispatcher {
-  private controller = new AbortController();
+  private controller = listenedController();
+  private readonly queues = new Map<Channel, ChannelQueue>();
   private readonly tasks = new Set<Promise<void>>();
   private closed = false;
   /** node:http with keep-alive: a fraction of the built-in fetch's CPU per webhook. */
@@ -64,7 +98,7 @@ export class WebhookDispatcher {
   /** Drops every scheduled event and aborts deliveries in flight (used by reset). */
   cancelAll(): void {
     this.controller.abort();
-    this.controller = new AbortController();
+    this.controller = listenedController();
   }
 
   /** Cancels everything, refuses new events, and waits until no timer or request is left. */
@@ -84,7 +118,7 @@ export class WebhookDispatcher {
     let result: WebhookResult | undefined;
     try {
       await sleep(Math.max(0, start + event.delayMs - performance.now()), undefined, { signal });
-      result = await this.deliver(channel, JSON.stringify(event.payload), signal);
+      result = await this.enqueue(channel, event.payload, signal);
     } catch (err) {
       if (!signal.aborted) this.deps.logger.error({ err, channel }, 'webhook delivery crashed');
     } finally {
@@ -92,7 +126,69 @@ export class WebhookDispatcher {
     }
   }
 
-  private async deliver(channel: Channel, body: string, signal: AbortSignal): Promise<WebhookResult> {
+  /** Resolves with how the POST that carried `payload` ended; rejects when cancelled. */
+  private enqueue(channel: Channel, payload: unknown, signal: AbortSignal): Promise<WebhookResult> {
+    let queue = this.queues.get(channel);
+    if (!queue) this.queues.set(channel, (queue = { items: [], inFlight: 0, pumpScheduled: false }));
+    const q = queue;
+    return new Promise<WebhookResult>((resolve, reject) => {
+      const onAbort = (): void => {
+        const i = q.items.indexOf(item);
+        if (i >= 0) q.items.splice(i, 1);
+        reject(signal.reason);
+      };
+      const item: Queued = {
+        payload,
+        signal,
+        settle: (result) => {
+          signal.removeEventListener('abort', onAbort);
+          if (result instanceof Error) reject(result);
+          else resolve(result);
+        },
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      q.items.push(item);
+      if (!q.pumpScheduled) {
+        q.pumpScheduled = true;
+        // Events whose timers fire in the same turn of the loop go in one body.
+        setImmediate(() => {
+          q.pumpScheduled = false;
+          this.pump(channel, q);
+        });
+      }
+    });
+  }
+
+  /** Starts POSTs while the channel has room, each with up to `maxEvents` waiting events. */
+  private pump(channel: Channel, q: ChannelQueue): void {
+    const { maxEvents, maxInFlight } = this.deps.batching;
+    while (q.inFlight < Math.max(1, maxInFlight) && q.items.length > 0) {
+      const batch = q.items.splice(0, Math.max(1, maxEvents));
+      const body = JSON.stringify(mergeWebhooks(channel, batch.map((b) => b.payload)));
+      q.inFlight += 1;
+      let released = false;
+      const release = (): void => {
+        if (released) return;
+        released = true;
+        q.inFlight -= 1;
+        if (q.items.length > 0) this.pump(channel, q);
+      };
+      // Every event of a batch shares the signal of the current controller (cancelled ones left the queue).
+      this.deliver(channel, body, batch[0]!.signal, release).then(
+        (result) => {
+          release();
+          for (const b of batch) b.settle(result);
+        },
+        (err: unknown) => {
+          release();
+          for (const b of batch) b.settle(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    }
+  }
+
+  /** POSTs `body` until a 2xx or the last attempt; `firstAttemptDone` frees the batch's slot before any backoff. */
+  private async deliver(channel: Channel, body: string, signal: AbortSignal, firstAttemptDone: () => void): Promise<WebhookResult> {
     const { retry, logger, stats } = this.deps;
     const signature = signWebhookBody(body, this.deps.appSecret);
     for (let attempt = 1; attempt <= retry.maxAttempts; attempt += 1) {
@@ -120,9 +216,17 @@ export class WebhookDispatcher {
         if (signal.aborted) throw err;
         logger.warn({ channel, url, attempt, err: (err as Error).message }, 'webhook POST failed');
       }
+      firstAttemptDone();
       if (attempt < retry.maxAttempts) await sleep(retry.baseDelayMs * 2 ** (attempt - 1), undefined, { signal });
     }
     logger.error({ channel, attempts: retry.maxAttempts }, 'webhook given up after every retry');
     return 'failed';
   }
+}
+
+/** A controller whose signal every scheduled event listens to: thousands at a time under load, not a leak. */
+function listenedController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }

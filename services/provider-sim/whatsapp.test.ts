@@ -177,6 +177,15 @@ describe('WhatsApp Cloud API', () => {
     assert.equal(res.body.error.code, 100);
   });
 
+  test('answers a body over 1 MB with 413 code 100, and a GET on the send path with the 404 problem', async () => {
+    const big = await provider(sendUrl, waText('5511999999999', 'x'.repeat(1024 * 1024)));
+    assert.equal(big.status, 413);
+    assert.equal(big.body.error.code, 100);
+    const get = await call('GET', sendUrl);
+    assert.equal(get.status, 404);
+    assert.equal(get.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+  });
+
   test('answers 401 code 190 without the right bearer token', async () => {
     const missing = await call('POST', sendUrl, waText('5511999999999', 'x'));
     assert.equal(missing.status, 401);

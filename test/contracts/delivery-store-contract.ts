@@ -22,6 +22,36 @@ export function deliveryStoreContract(name: string, make: StoresFactory) {
       assert.equal(await deliveries.getDelivery(id()), null);
     });
 
+    it('applies a batch of statuses in order, one result each, as one by one would (a webhook of several statuses)', async () => {
+      const { messages, deliveries } = ctx.stores;
+      const { b, message_id } = await conversationWithMessage(ctx.stores);
+      const routed = await messages.routeMessage(
+        message_id,
+        [
+          { recipient_id: b, channel: 'whatsapp', address: '+55' },
+          { recipient_id: b, channel: 'instagram', address: '17' },
+        ],
+        now(),
+      );
+      const [wa, ig] = routed.deliveries.map((d) => d.delivery_id) as [string, string];
+      const missing = id();
+      const results = await deliveries.applyStatuses([
+        { delivery_id: wa, status: 'DELIVERED', at: now(), source: 'provider' },
+        { delivery_id: ig, status: 'READ', at: now(), source: 'provider' },
+        { delivery_id: wa, status: 'READ', at: now(), source: 'provider' },
+        { delivery_id: missing, status: 'READ', at: now(), source: 'provider' },
+        { delivery_id: wa, status: 'DELIVERED', at: now(), source: 'provider' },
+        { delivery_id: ig, status: 'READ', at: now(), source: 'provider' },
+      ]);
+      assert.deepEqual(results.map((r) => r.applied), [true, true, true, false, false, false], 'forward only, each on what the previous left');
+      assert.deepEqual(results.map((r) => r.delivery?.delivery_id ?? null), [wa, ig, wa, null, wa, ig]);
+      assert.deepEqual(results.map((r) => r.delivery?.status ?? null), ['DELIVERED', 'READ', 'READ', null, 'READ', 'READ']);
+      assert.equal((await deliveries.getDelivery(wa))!.status, 'READ');
+      const history = (await messages.history(message_id)).filter((h) => h.delivery_id === wa).map((h) => h.status);
+      assert.deepEqual(history, ['SENT', 'DELIVERED', 'READ'], 'each transition recorded once');
+      assert.deepEqual(await deliveries.applyStatuses([]), []);
+    });
+
     it('keeps a failure final, with its error in the delivery and the history', async () => {
       const { messages, deliveries } = ctx.stores;
       const { b, message_id } = await conversationWithMessage(ctx.stores);

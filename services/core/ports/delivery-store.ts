@@ -66,6 +66,14 @@ export interface DeliveryStore {
    * webhooks are not told. Returns false (noting nothing) when there is no such delivery.
    */
   recordFallback(deliveryId: string, fallback: DeliveryFallback, at: string): Promise<boolean>;
+  /**
+   * {@link applyStatus} for many events at once (the statuses of one provider webhook), in the
+   * order given, so the events of one delivery apply one after the other; one result per event,
+   * in the same order. Each event is decided on the status the previous ones left. SQLite takes
+   * them in one write transaction; Cassandra runs deliveries side by side, a bounded number at
+   * once, each delivery's events in order.
+   */
+  applyStatuses(events: StatusEvent[]): Promise<ApplyResult[]>;
 }
 
 export type { DeliveryError, DeliveryFallback };

@@ -197,6 +197,17 @@ export class CassandraDeliveryStore implements DeliveryStore {
     return true;
   }
 
+  async applyStatuses(events: StatusEvent[]): Promise<ApplyResult[]> {
+    // Deliveries side by side (each its own partition's conditional update), a delivery's events in order.
+    const byDelivery = new Map<string, number[]>();
+    events.forEach((e, i) => byDelivery.set(e.delivery_id, [...(byDelivery.get(e.delivery_id) ?? []), i]));
+    const out = new Array<ApplyResult>(events.length);
+    await eachLimited([...byDelivery.values()], PARALLEL, async (indexes) => {
+      for (const i of indexes) out[i] = await this.applyStatus(events[i]!);
+    });
+    return out;
+  }
+
   async applyStatus(e: StatusEvent): Promise<ApplyResult> {
     const { db, ids, feed } = this.ctx;
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {

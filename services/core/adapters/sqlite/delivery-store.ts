@@ -133,22 +133,31 @@ export class SqliteDeliveryStore implements DeliveryStore {
   }
 
   async applyStatus(e: StatusEvent): Promise<ApplyResult> {
-    return writeTransaction(this.db, (): ApplyResult => {
-      const r = this.stmt.delivery.get(e.delivery_id) as Row | undefined;
-      if (!r) return { applied: false, delivery: null };
-      const current = toDelivery(r);
-      if (!canTransition(current.status, e.status)) return { applied: false, delivery: current };
-      // A status without an error (a late DELIVERED) keeps the error already recorded.
-      this.stmt.setStatus.run(e.status, e.error ? JSON.stringify(e.error) : (r.error ?? null), e.at, e.delivery_id);
-      this.appendHistory(current.message_id, {
-        status: e.status,
-        at: e.at,
-        recipient_id: current.recipient_id,
-        channel: current.channel,
-        delivery_id: current.delivery_id,
-        ...(e.error ? { error: e.error } : {}),
-      });
-      return { applied: true, delivery: toDelivery(this.stmt.delivery.get(e.delivery_id) as Row) };
+    return writeTransaction(this.db, () => this.applyOne(e));
+  }
+
+  async applyStatuses(events: StatusEvent[]): Promise<ApplyResult[]> {
+    if (events.length === 0) return [];
+    // One write lock for the whole webhook: the store's cost is the lock, not the statements.
+    return writeTransaction(this.db, () => events.map((e) => this.applyOne(e)));
+  }
+
+  /** Applies one event inside the caller's write transaction. */
+  private applyOne(e: StatusEvent): ApplyResult {
+    const r = this.stmt.delivery.get(e.delivery_id) as Row | undefined;
+    if (!r) return { applied: false, delivery: null };
+    const current = toDelivery(r);
+    if (!canTransition(current.status, e.status)) return { applied: false, delivery: current };
+    // A status without an error (a late DELIVERED) keeps the error already recorded.
+    this.stmt.setStatus.run(e.status, e.error ? JSON.stringify(e.error) : (r.error ?? null), e.at, e.delivery_id);
+    this.appendHistory(current.message_id, {
+      status: e.status,
+      at: e.at,
+      recipient_id: current.recipient_id,
+      channel: current.channel,
+      delivery_id: current.delivery_id,
+      ...(e.error ? { error: e.error } : {}),
     });
+    return { applied: true, delivery: toDelivery(this.stmt.delivery.get(e.delivery_id) as Row) };
   }
 }
