@@ -20,7 +20,10 @@ export interface KafkaBusOptions {
   heartbeatIntervalMs?: number;
   /** How long a fetch may wait for data. Short keeps latency low. @default 100 */
   maxWaitTimeMs?: number;
-  /** How long publish batches wait to fill. @default 2 */
+  /**
+   * How long a publish waits for others to join it when no produce of its topic is in flight.
+   * While one is, publishes wait for it instead and go together in the next request. @default 2
+   */
   lingerMs?: number;
   /** Records per produce request at most. @default 1000 */
   maxBatch?: number;
@@ -50,17 +53,25 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+/** One topic's publishes waiting to be produced, and the produce in flight for it, if any. */
+interface Lane {
+  queue: Pending[];
+  /** Records in `queue`. */
+  queued: number;
+  sending: Promise<void> | null;
+  timer: NodeJS.Timeout | null;
+}
+
 /**
- * The bus on Kafka (kafkajs). Producer: acks from all in-sync replicas, bounded retries, small
- * linger batches. Consumers: one per subscription, offsets committed by hand only after the
+ * The bus on Kafka (kafkajs). Producer: acks from all in-sync replicas, bounded retries, at most
+ * one produce in flight per topic with the publishes made meanwhile gathered behind it. Consumers: one per subscription, offsets committed by hand only after the
  * handler resolved, each partition strictly in order, several partitions at once.
  */
 export class KafkaBus implements Bus {
   private readonly kafka: Kafka;
   private producer: Producer | null = null;
   private connecting: Promise<Producer> | null = null;
-  private queue: Pending[] = [];
-  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly lanes = new Map<string, Lane>();
   private readonly consumers = new Set<Consumer>();
   private lastPublishError = 0;
   private closed = false;
@@ -102,37 +113,73 @@ export class KafkaBus implements Bus {
     if (this.closed) throw unavailable('bus is closed');
     if (records.length === 0) return;
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ topic, records, resolve, reject });
-      const size = this.queue.reduce((n, p) => n + p.records.length, 0);
-      if (size >= (this.options.maxBatch ?? 1000)) void this.flush();
-      else if (!this.flushTimer) this.flushTimer = setTimeout(() => void this.flush(), this.options.lingerMs ?? 2);
+      const lane = this.laneOf(topic);
+      lane.queue.push({ topic, records, resolve, reject });
+      lane.queued += records.length;
+      // Behind a produce in flight the records just accumulate: its acknowledgement sends them.
+      if (lane.sending) return;
+      if (lane.queued >= (this.options.maxBatch ?? 1000)) void this.flush(lane);
+      else lane.timer ??= setTimeout(() => void this.flush(lane), this.options.lingerMs ?? 2);
     });
   }
 
-  private async flush(): Promise<void> {
-    if (this.flushTimer) {
-      clearTimeout(this.flushTimer);
-      this.flushTimer = null;
+  private laneOf(topic: string): Lane {
+    let lane = this.lanes.get(topic);
+    if (!lane) {
+      lane = { queue: [], queued: 0, sending: null, timer: null };
+      this.lanes.set(topic, lane);
     }
-    const batch = this.queue;
-    this.queue = [];
-    if (batch.length === 0) return;
-    // Consecutive waves of whole publishes, each under the byte bound, sent in order: a wave
-    // starts only after the one before it is acknowledged, and when one fails the later ones are
-    // refused unsent, so no key's records overtake each other.
+    return lane;
+  }
+
+  /**
+   * Sends what a topic's lane holds, then, while more arrived during the produce, sends that at
+   * once: at most one produce in flight per topic, so under load the records that arrive during
+   * one round trip make the next request (the linger adapts to the load by itself).
+   */
+  private flush(lane: Lane): Promise<void> {
+    if (lane.timer) {
+      clearTimeout(lane.timer);
+      lane.timer = null;
+    }
+    if (lane.sending) return lane.sending;
+    const run = async () => {
+      while (lane.queue.length > 0) {
+        const batch = lane.queue;
+        lane.queue = [];
+        lane.queued = 0;
+        await this.sendWaves(batch);
+      }
+    };
+    lane.sending = run().finally(() => {
+      lane.sending = null;
+      // Callers woken by the last acknowledgement may have published before this ran.
+      if (lane.queue.length > 0) void this.flush(lane);
+    });
+    return lane.sending;
+  }
+
+  private async sendWaves(batch: Pending[]): Promise<void> {
+    // Consecutive waves of whole publishes, each under the byte and record bounds, sent in
+    // order: a wave starts only after the one before it is acknowledged, and when one fails the
+    // later ones are refused unsent, so no key's records overtake each other.
     const maxBytes = this.options.maxBatchBytes ?? 512 * 1024;
+    const maxRecords = this.options.maxBatch ?? 1000;
     const waves: Pending[][] = [];
     let wave: Pending[] = [];
     let bytes = 0;
+    let count = 0;
     for (const p of batch) {
       const n = p.records.reduce((sum, r) => sum + recordBytes(r), 0);
-      if (wave.length > 0 && bytes + n > maxBytes) {
+      if (wave.length > 0 && (bytes + n > maxBytes || count + p.records.length > maxRecords)) {
         waves.push(wave);
         wave = [];
         bytes = 0;
+        count = 0;
       }
       wave.push(p);
       bytes += n;
+      count += p.records.length;
     }
     waves.push(wave);
     for (let i = 0; i < waves.length; i++) {
@@ -280,6 +327,22 @@ export class KafkaBus implements Bus {
       }
     };
 
+    if (options.batchHandler && batch.messages.length > 0 && !gone()) {
+      // The whole batch in one go; on failure, the same records one at a time below.
+      const beat = setInterval(() => void heartbeat().catch(() => undefined), 1000);
+      try {
+        await options.batchHandler(batch.messages.map(toBus));
+        last = batch.messages[batch.messages.length - 1]!.offset;
+        resolveOffset(last);
+        await commit();
+        return;
+      } catch (err) {
+        log?.debug({ err, topic: batch.topic, partition: batch.partition, records: batch.messages.length }, 'batch failed; handling its records one by one');
+      } finally {
+        clearInterval(beat);
+      }
+    }
+
     const width = options.keyConcurrency ?? 1;
     if (width > 1) {
       // Keys of the batch at once, each key in order; commit the prefix finished without a gap.
@@ -328,7 +391,7 @@ export class KafkaBus implements Bus {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.flush();
+    await Promise.all([...this.lanes.values()].map((lane) => this.flush(lane)));
     await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => undefined)));
     await this.producer?.disconnect().catch(() => undefined);
   }
