@@ -3,7 +3,7 @@ import { acceptedHistoryEntry, firstHistoryEntry, newDelivery } from '../../doma
 import type { PlannedDelivery } from '../../domain/routing.ts';
 import type { HistoryEntry, Message } from '../../domain/types.ts';
 import { notFound } from '../../errors.ts';
-import type { AcceptResult, MessageStore, RouteResult } from '../../ports/message-store.ts';
+import type { AcceptResult, MessageStore, RouteRequest, RouteResult } from '../../ports/message-store.ts';
 import { writeTransaction, type SqliteDatabase } from './database.ts';
 import { historyAppender } from './history-log.ts';
 import { jsonOrNull, toDelivery, toHistoryEntry, toMessage, type Row } from './rows.ts';
@@ -72,21 +72,32 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   async routeMessage(messageId: string, plan: PlannedDelivery[], at: string): Promise<RouteResult> {
-    return writeTransaction(this.db, (): RouteResult => {
-      const m = this.stmt.message.get(messageId) as Row | undefined;
-      if (!m) throw notFound(`message ${messageId}`);
-      const deliveries = () => (this.stmt.deliveriesOf.all(messageId) as Row[]).map(toDelivery);
-      if (m.seq !== null && m.seq !== undefined) return { seq: m.seq as number, deliveries: deliveries(), routedNow: false };
-      const next = this.stmt.nextSeq.get(m.conversation_id) as { last_seq: number } | undefined;
-      if (!next) throw notFound(`conversation ${m.conversation_id as string}`);
-      this.stmt.setSeq.run(next.last_seq, at, messageId);
-      for (const p of plan) {
-        const d = newDelivery(p, { delivery_id: randomUUID(), message_id: messageId, conversation_id: m.conversation_id as string }, at);
-        this.stmt.insertDelivery.run({ ...d, error: jsonOrNull(d.error) });
-        this.appendHistory(messageId, firstHistoryEntry(d));
-      }
-      return { seq: next.last_seq, deliveries: deliveries(), routedNow: true };
-    });
+    return writeTransaction(this.db, () => this.route(messageId, plan, at));
+  }
+
+  async routeMessages(requests: RouteRequest[], at: string): Promise<RouteResult[]> {
+    if (requests.length === 0) return [];
+    // One write lock for the batch: the lock, not the statements, is what five processes queue for.
+    return writeTransaction(this.db, () => requests.map((r) => this.route(r.messageId, r.plan, at)));
+  }
+
+  /** Routes one message inside the caller's transaction. */
+  private route(messageId: string, plan: PlannedDelivery[], at: string): RouteResult {
+    const m = this.stmt.message.get(messageId) as Row | undefined;
+    if (!m) throw notFound(`message ${messageId}`);
+    if (m.seq !== null && m.seq !== undefined) {
+      return { seq: m.seq as number, deliveries: (this.stmt.deliveriesOf.all(messageId) as Row[]).map(toDelivery), routedNow: false };
+    }
+    const next = this.stmt.nextSeq.get(m.conversation_id) as { last_seq: number } | undefined;
+    if (!next) throw notFound(`conversation ${m.conversation_id as string}`);
+    this.stmt.setSeq.run(next.last_seq, at, messageId);
+    // The rows just written are exactly these: no read-back.
+    const deliveries = plan.map((p) => newDelivery(p, { delivery_id: randomUUID(), message_id: messageId, conversation_id: m.conversation_id as string }, at));
+    for (const d of deliveries) {
+      this.stmt.insertDelivery.run({ ...d, error: jsonOrNull(d.error) });
+      this.appendHistory(messageId, firstHistoryEntry(d));
+    }
+    return { seq: next.last_seq, deliveries, routedNow: true };
   }
 
   async history(messageId: string): Promise<HistoryEntry[]> {
