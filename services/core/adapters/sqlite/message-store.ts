@@ -6,6 +6,7 @@ import { notFound } from '../../errors.ts';
 import type { AcceptResult, MessageStore, RouteRequest, RouteResult } from '../../ports/message-store.ts';
 import { writeTransaction, type SqliteDatabase } from './database.ts';
 import { historyAppender } from './history-log.ts';
+import { groupCommitOf, type GroupCommit } from './group-commit.ts';
 import { jsonOrNull, toDelivery, toHistoryEntry, toMessage, type Row } from './rows.ts';
 
 /**
@@ -16,13 +17,16 @@ import { jsonOrNull, toDelivery, toHistoryEntry, toMessage, type Row } from './r
 export class SqliteMessageStore implements MessageStore {
   private readonly stmt;
   private readonly appendHistory;
+  private readonly group: GroupCommit;
 
   constructor(private readonly db: SqliteDatabase) {
     this.appendHistory = historyAppender(db);
+    this.group = groupCommitOf(db);
     this.stmt = {
       insertMessage: db.prepare(
         `INSERT OR IGNORE INTO messages (message_id, conversation_id, sender_id, payload, channels, metadata, body_hash, trace_id, created_at)
-         VALUES (@message_id, @conversation_id, @sender_id, @payload, @channels, @metadata, @body_hash, @trace_id, @created_at)`,
+         VALUES (@message_id, @conversation_id, @sender_id, @payload, @channels, @metadata, @body_hash, @trace_id, @created_at)
+         RETURNING *`,
       ),
       message: db.prepare('SELECT * FROM messages WHERE message_id = ?'),
       listMessages: db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
@@ -44,14 +48,13 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   async acceptMessage(m: Omit<Message, 'seq'>): Promise<AcceptResult> {
-    const info = this.stmt.insertMessage.run({
-      ...m,
-      payload: JSON.stringify(m.payload),
-      channels: JSON.stringify(m.channels),
-      metadata: jsonOrNull(m.metadata),
+    const row = { ...m, payload: JSON.stringify(m.payload), channels: JSON.stringify(m.channels), metadata: jsonOrNull(m.metadata) };
+    // Concurrent sends share one transaction (group commit); the caller's 202 waits for its commit.
+    return this.group.run((): AcceptResult => {
+      const inserted = this.stmt.insertMessage.get(row) as Row | undefined;
+      if (inserted) return { message: toMessage(inserted), created: true };
+      return { message: toMessage(this.stmt.message.get(m.message_id) as Row), created: false };
     });
-    const stored = toMessage(this.stmt.message.get(m.message_id) as Row);
-    return { message: stored, created: info.changes > 0 };
   }
 
   async getMessage(id: string) {

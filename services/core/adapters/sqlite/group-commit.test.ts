@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { openSqliteDatabase, closeSqliteDatabase } from './database.ts';
+import { GroupCommit } from './group-commit.ts';
+
+it('group commit: writes asked for in one turn share one transaction, and one that throws is undone alone', async () => {
+  const db = openSqliteDatabase(':memory:');
+  try {
+    db.exec('CREATE TABLE t (v TEXT PRIMARY KEY)');
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    let transactions = 0;
+    const transaction = db.transaction.bind(db);
+    db.transaction = ((fn: Parameters<typeof transaction>[0]) => (transactions++, transaction(fn))) as typeof db.transaction;
+    const group = new GroupCommit(db);
+    const results = await Promise.allSettled([
+      group.run(() => insert.run('a').changes),
+      group.run(() => {
+        insert.run('b');
+        insert.run('a'); // a duplicate: this write fails, and its 'b' goes with it
+      }),
+      group.run(() => insert.run('c').changes),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.equal((results[0] as PromiseFulfilledResult<number>).value, 1);
+    assert.deepEqual((db.prepare('SELECT v FROM t ORDER BY v').all() as { v: string }[]).map((r) => r.v), ['a', 'c']);
+    // One transaction for the group, plus one savepoint per write.
+    assert.equal(transactions, 1 + 3);
+    assert.equal(db.inTransaction, false, 'committed');
+
+    await group.run(() => insert.run('d'));
+    assert.equal(transactions, 1 + 3 + 2, 'a later turn is a transaction of its own');
+  } finally {
+    closeSqliteDatabase(db);
+  }
+});

@@ -1,0 +1,75 @@
+import { writeTransaction, type SqliteDatabase } from './database.ts';
+
+interface Op {
+  fn: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit for one SQLite database: the small writes asked for during one turn of the event
+ * loop (concurrent API requests accepting messages, counting rate limits; a connector marking
+ * deliveries) share one write transaction. Every process of the local platform queues for the
+ * file's one write lock, and better-sqlite3 waits for it in SQLite's busy handler, asleep on the
+ * event loop: fewer, larger transactions are what lets the file keep up. Each write runs in its own
+ * savepoint, so one that throws is undone alone and only its caller sees the error; every caller's
+ * promise settles after the commit, so "resolved" still means "durable".
+ */
+export class GroupCommit {
+  private pending: Op[] = [];
+  private scheduled = false;
+
+  constructor(private readonly db: SqliteDatabase) {}
+
+  /** Runs `fn` (synchronous statements) in the next group transaction; resolves once it committed. */
+  run<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        // After the I/O of this turn: every request parsed in it joins the same transaction.
+        setImmediate(() => this.commit());
+      }
+    });
+  }
+
+  private commit(): void {
+    this.scheduled = false;
+    const ops = this.pending;
+    this.pending = [];
+    if (!this.db.open) {
+      for (const op of ops) op.reject(new Error('the database is closed'));
+      return;
+    }
+    let outcomes: { ok: boolean; value: unknown }[];
+    try {
+      outcomes = writeTransaction(this.db, () =>
+        ops.map((op) => {
+          try {
+            // A nested better-sqlite3 transaction is a savepoint.
+            return { ok: true, value: this.db.transaction(op.fn)() };
+          } catch (err) {
+            return { ok: false, value: err };
+          }
+        }),
+      );
+    } catch (err) {
+      // The transaction itself failed (the lock never came, the disk refused): nothing committed.
+      for (const op of ops) op.reject(err);
+      return;
+    }
+    ops.forEach((op, i) => (outcomes[i]!.ok ? op.resolve(outcomes[i]!.value) : op.reject(outcomes[i]!.value)));
+  }
+}
+
+const perDatabase = new WeakMap<SqliteDatabase, GroupCommit>();
+
+/** The group commit of a database, shared by every store of the process that writes through it. */
+export function groupCommitOf(db: SqliteDatabase): GroupCommit {
+  let g = perDatabase.get(db);
+  if (!g) {
+    g = new GroupCommit(db);
+    perDatabase.set(db, g);
+  }
+  return g;
+}
