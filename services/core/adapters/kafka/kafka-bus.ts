@@ -64,8 +64,9 @@ interface Lane {
 
 /**
  * The bus on Kafka (kafkajs). Producer: acks from all in-sync replicas, bounded retries, at most
- * one produce in flight per topic with the publishes made meanwhile gathered behind it. Consumers: one per subscription, offsets committed by hand only after the
- * handler resolved, each partition strictly in order, several partitions at once.
+ * one produce in flight per topic with the publishes made meanwhile gathered behind it.
+ * Consumers: one per subscription, offsets committed by hand only after the handler (or the
+ * batch handler) resolved, each partition strictly in order, several partitions at once.
  */
 export class KafkaBus implements Bus {
   private readonly kafka: Kafka;
