@@ -1,5 +1,5 @@
 import { canTransition } from '../../domain/status.ts';
-import type { Delivery, ExternalChannel, StatusEvent } from '../../domain/types.ts';
+import type { ExternalChannel, StatusEvent } from '../../domain/types.ts';
 import type { ApplyResult, DeliveryStore } from '../../ports/delivery-store.ts';
 import { writeTransaction, type SqliteDatabase } from './database.ts';
 import { historyAppender } from './history-log.ts';
@@ -112,10 +112,6 @@ export class SqliteDeliveryStore implements DeliveryStore {
   }
 
   async applyStatus(e: StatusEvent): Promise<ApplyResult> {
-    // A status that cannot apply (a repeat, a late one) is decided by a read: no write lock taken.
-    const seen = this.stmt.delivery.get(e.delivery_id) as Row | undefined;
-    if (!seen) return { applied: false, delivery: null };
-    if (!canTransition(seen.status as Delivery['status'], e.status)) return { applied: false, delivery: toDelivery(seen) };
     return writeTransaction(this.db, (): ApplyResult => {
       const r = this.stmt.delivery.get(e.delivery_id) as Row | undefined;
       if (!r) return { applied: false, delivery: null };
