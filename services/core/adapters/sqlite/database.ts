@@ -15,9 +15,11 @@ export type SqliteDatabase = Database.Database;
 export function openSqliteDatabase(path: string): SqliteDatabase {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
+  // The busy timeout first: switching to WAL needs the lock, which another process starting at
+  // the same moment may hold ("database is locked" at start, seen on a busy machine).
+  db.pragma('busy_timeout = 5000');
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
   return db;
 }
