@@ -79,6 +79,20 @@ describe('routing a fetched batch', () => {
     }
   });
 
+  it('pays the emulated remote store (scale-routers experiment) one round trip per message of a batch', async () => {
+    const { stores, bus, deps, conversation, accept } = setup();
+    try {
+      const one = await conversation();
+      const ids = [await accept(one.conversation_id, one.a), await accept(one.conversation_id, one.a), await accept(one.conversation_id, one.a)];
+      let trips = 0;
+      await routeMessages({ ...deps, testOnly: { disableRecovery: false, storeRoundTrip: async () => void trips++ } }, ids);
+      assert.equal(trips, 3);
+    } finally {
+      await bus.close();
+      await stores.close();
+    }
+  });
+
   it('refuses a batch naming a message the store does not have, before routing any of it', async () => {
     const { stores, bus, deps, conversation, accept } = setup();
     try {
