@@ -18,7 +18,17 @@ export function openSqliteDatabase(path: string): SqliteDatabase {
   // The busy timeout first: switching to WAL needs the lock, which another process starting at
   // the same moment may hold ("database is locked" at start, seen on a busy machine).
   db.pragma('busy_timeout = 5000');
-  db.pragma('journal_mode = WAL');
+  // Even so, SQLite answers the switch "locked" without waiting while another connection is in
+  // the middle of opening the new file: try again for a while (start-up only).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      db.pragma('journal_mode = WAL');
+      break;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || attempt >= 50) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+  }
   db.pragma('synchronous = NORMAL');
   db.exec(SCHEMA);
   return db;
