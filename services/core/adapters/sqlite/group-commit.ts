@@ -18,8 +18,16 @@ interface Op {
 export class GroupCommit {
   private pending: Op[] = [];
   private scheduled = false;
+  /** Prepared once: a better-sqlite3 transaction function per write cost more than the write. */
+  private readonly savepoint;
 
-  constructor(private readonly db: SqliteDatabase) {}
+  constructor(private readonly db: SqliteDatabase) {
+    this.savepoint = {
+      begin: db.prepare('SAVEPOINT group_write'),
+      release: db.prepare('RELEASE group_write'),
+      undo: db.prepare('ROLLBACK TO group_write'),
+    };
+  }
 
   /** Runs `fn` (synchronous statements) in the next group transaction; resolves once it committed. */
   run<T>(fn: () => T): Promise<T> {
@@ -45,10 +53,16 @@ export class GroupCommit {
     try {
       outcomes = writeTransaction(this.db, () =>
         ops.map((op) => {
+          const { begin, release, undo } = this.savepoint;
+          begin.run();
           try {
-            // A nested better-sqlite3 transaction is a savepoint.
-            return { ok: true, value: this.db.transaction(op.fn)() };
+            const value = op.fn();
+            release.run();
+            return { ok: true, value };
           } catch (err) {
+            // Undo this write alone; the savepoint must still be released to leave it.
+            undo.run();
+            release.run();
             return { ok: false, value: err };
           }
         }),
