@@ -38,8 +38,8 @@ describe('KafkaBus produce requests', () => {
     assert.equal(requests.length, 1);
   });
 
-  it('keeps one produce in flight per topic and sends what was published meanwhile in the next request', async () => {
-    const bus = new KafkaBus({ brokers: ['127.0.0.1:9'], clientId: 'test', lingerMs: 1 });
+  it('with maxInFlight 1, keeps one produce in flight per topic and sends what was published meanwhile in the next request', async () => {
+    const bus = new KafkaBus({ brokers: ['127.0.0.1:9'], clientId: 'test', lingerMs: 1, maxInFlight: 1 });
     const requests: SendBatch[] = [];
     let inFlight = 0;
     let most = 0;

@@ -25,6 +25,12 @@ export interface KafkaBusOptions {
    * While one is, publishes wait for it instead and go together in the next request. @default 2
    */
   lingerMs?: number;
+  /**
+   * Produce requests per topic awaiting acknowledgement at most; publishes made while that many
+   * are in flight wait and go together in the next request. 1 grows batches the most; more keeps
+   * a slow round trip from adding itself to every publish. @default 2
+   */
+  maxInFlight?: number;
   /** Records per produce request at most. @default 1000 */
   maxBatch?: number;
   /**
@@ -58,13 +64,14 @@ interface Lane {
   queue: Pending[];
   /** Records in `queue`. */
   queued: number;
-  sending: Promise<void> | null;
+  /** Produce requests of this topic awaiting their acknowledgement. */
+  inFlight: number;
   timer: NodeJS.Timeout | null;
 }
 
 /**
- * The bus on Kafka (kafkajs). Producer: acks from all in-sync replicas, bounded retries, at most
- * one produce in flight per topic with the publishes made meanwhile gathered behind it.
+ * The bus on Kafka (kafkajs). Producer: acks from all in-sync replicas, bounded retries, a bounded
+ * number of produces in flight per topic with the publishes made meanwhile gathered behind them.
  * Consumers: one per subscription, offsets committed by hand only after the handler (or the
  * batch handler) resolved, each partition strictly in order, several partitions at once.
  */
@@ -117,8 +124,8 @@ export class KafkaBus implements Bus {
       const lane = this.laneOf(topic);
       lane.queue.push({ topic, records, resolve, reject });
       lane.queued += records.length;
-      // Behind a produce in flight the records just accumulate: its acknowledgement sends them.
-      if (lane.sending) return;
+      // Behind the produces in flight the records just accumulate: an acknowledgement sends them.
+      if (lane.inFlight >= this.maxInFlight) return;
       if (lane.queued >= (this.options.maxBatch ?? 1000)) void this.flush(lane);
       else lane.timer ??= setTimeout(() => void this.flush(lane), this.options.lingerMs ?? 2);
     });
@@ -127,37 +134,39 @@ export class KafkaBus implements Bus {
   private laneOf(topic: string): Lane {
     let lane = this.lanes.get(topic);
     if (!lane) {
-      lane = { queue: [], queued: 0, sending: null, timer: null };
+      lane = { queue: [], queued: 0, inFlight: 0, timer: null };
       this.lanes.set(topic, lane);
     }
     return lane;
   }
 
   /**
-   * Sends what a topic's lane holds, then, while more arrived during the produce, sends that at
-   * once: at most one produce in flight per topic, so under load the records that arrive during
-   * one round trip make the next request (the linger adapts to the load by itself).
+   * Sends what a topic's lane holds as one more produce in flight; when an acknowledgement comes
+   * and records arrived meanwhile, they go at once. At most `maxInFlight` produces per topic, so
+   * under load the records that arrive during a round trip make the next request (the linger
+   * adapts to the load by itself), while a slow round trip does not hold every publish behind
+   * a single one.
    */
   private flush(lane: Lane): Promise<void> {
     if (lane.timer) {
       clearTimeout(lane.timer);
       lane.timer = null;
     }
-    if (lane.sending) return lane.sending;
-    const run = async () => {
-      while (lane.queue.length > 0) {
-        const batch = lane.queue;
-        lane.queue = [];
-        lane.queued = 0;
-        await this.sendWaves(batch);
-      }
-    };
-    lane.sending = run().finally(() => {
-      lane.sending = null;
-      // Callers woken by the last acknowledgement may have published before this ran.
+    if (lane.queue.length === 0 || lane.inFlight >= this.maxInFlight) return Promise.resolve();
+    const batch = lane.queue;
+    lane.queue = [];
+    lane.queued = 0;
+    lane.inFlight++;
+    return this.sendWaves(batch).finally(() => {
+      lane.inFlight--;
+      // What was published during this round trip goes now (callers woken by this
+      // acknowledgement may have published too).
       if (lane.queue.length > 0) void this.flush(lane);
     });
-    return lane.sending;
+  }
+
+  private get maxInFlight(): number {
+    return this.options.maxInFlight ?? 2;
   }
 
   private async sendWaves(batch: Pending[]): Promise<void> {
@@ -393,6 +402,8 @@ export class KafkaBus implements Bus {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.lanes.values()].map((lane) => this.flush(lane)));
+    // What is still queued behind produces in flight goes once they are acknowledged.
+    while ([...this.lanes.values()].some((lane) => lane.inFlight > 0 || lane.queue.length > 0)) await new Promise((r) => setTimeout(r, 5));
     await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => undefined)));
     await this.producer?.disconnect().catch(() => undefined);
   }
