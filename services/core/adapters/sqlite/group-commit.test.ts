@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { openSqliteDatabase, closeSqliteDatabase } from './database.ts';
 import { GroupCommit } from './group-commit.ts';
 
@@ -30,5 +34,34 @@ it('group commit: writes asked for in one turn share one transaction, and one th
     assert.equal(transactions, 2, 'a later turn is a transaction of its own');
   } finally {
     closeSqliteDatabase(db);
+  }
+});
+
+it('group commit: a group that waited out the busy timeout is tried again instead of failing all its callers', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'chat4all-sqlite-'));
+  const file = join(dir, 'g.db');
+  const db = openSqliteDatabase(file);
+  try {
+    db.exec('CREATE TABLE t (v TEXT PRIMARY KEY)');
+    db.pragma('busy_timeout = 100');
+    // Another process holds the write lock for longer than one busy timeout.
+    const holder = new Worker(
+      `const { workerData, parentPort } = require('node:worker_threads');
+       const Database = require(workerData.module);
+       const other = new Database(workerData.file);
+       other.exec('BEGIN IMMEDIATE');
+       parentPort.postMessage('locked');
+       setTimeout(() => { other.exec('COMMIT'); other.close(); }, 180);`,
+      { eval: true, workerData: { file, module: import.meta.resolve('better-sqlite3').replace(/^file:\/\//, '') } },
+    );
+    await new Promise((r) => holder.once('message', r));
+    const group = new GroupCommit(db);
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    const results = await Promise.all([group.run(() => insert.run('a').changes), group.run(() => insert.run('b').changes)]);
+    assert.deepEqual(results, [1, 1]);
+    await holder.terminate();
+  } finally {
+    closeSqliteDatabase(db);
+    rmSync(dir, { recursive: true, force: true });
   }
 });

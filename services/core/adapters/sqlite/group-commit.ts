@@ -49,32 +49,45 @@ export class GroupCommit {
       for (const op of ops) op.reject(new Error('the database is closed'));
       return;
     }
-    let outcomes: { ok: boolean; value: unknown }[];
-    try {
-      outcomes = writeTransaction(this.db, () =>
-        ops.map((op) => {
-          const { begin, release, undo } = this.savepoint;
-          begin.run();
-          try {
-            const value = op.fn();
-            release.run();
-            return { ok: true, value };
-          } catch (err) {
-            // Undo this write alone; the savepoint must still be released to leave it.
-            undo.run();
-            release.run();
-            return { ok: false, value: err };
-          }
-        }),
-      );
-    } catch (err) {
-      // The transaction itself failed (the lock never came, the disk refused): nothing committed.
-      for (const op of ops) op.reject(err);
-      return;
+    let outcomes: { ok: boolean; value: unknown }[] | undefined;
+    // A whole group waits for the lock as one request would; when the busy timeout runs out it
+    // is tried again before its callers hear of it (the transaction rolled back: nothing is
+    // half-done), so a group is never less patient than its requests were one by one.
+    for (let attempt = 1; !outcomes; attempt++) {
+      try {
+        outcomes = this.runGroup(ops);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'SQLITE_BUSY' && attempt < GROUP_ATTEMPTS) continue;
+        // The transaction itself failed (the lock never came, the disk refused): nothing committed.
+        for (const op of ops) op.reject(err);
+        return;
+      }
     }
     ops.forEach((op, i) => (outcomes[i]!.ok ? op.resolve(outcomes[i]!.value) : op.reject(outcomes[i]!.value)));
   }
+
+  private runGroup(ops: Op[]): { ok: boolean; value: unknown }[] {
+    const { begin, release, undo } = this.savepoint;
+    return writeTransaction(this.db, () =>
+      ops.map((op) => {
+        begin.run();
+        try {
+          const value = op.fn();
+          release.run();
+          return { ok: true, value };
+        } catch (err) {
+          // Undo this write alone; the savepoint must still be released to leave it.
+          undo.run();
+          release.run();
+          return { ok: false, value: err };
+        }
+      }),
+    );
+  }
 }
+
+/** Attempts of a group whose transaction did not get the write lock within the busy timeout. */
+const GROUP_ATTEMPTS = 3;
 
 const perDatabase = new WeakMap<SqliteDatabase, GroupCommit>();
 
