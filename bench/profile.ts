@@ -160,6 +160,7 @@ async function main(argv: string[]): Promise<number> {
     const progress = progressPrinter(process.stderr, 5000);
     const cpu = new CpuSampler();
     cpu.start(pids);
+    const loadStarted = performance.now();
     const result = await runOpenLoad({
       target,
       prepared,
@@ -171,22 +172,35 @@ async function main(argv: string[]): Promise<number> {
       onProgress: (p) => progress.update(progressLine(`${rate}/s`, p, seconds * 1000)),
     });
     const cpuPercent = cpu.stop();
+    // CPU per accepted message over the load and its drain, idle polling included: comparable
+    // between runs on a busy machine, where throughput is not.
+    const loadSeconds = (performance.now() - loadStarted) / 1000;
+    const msPerMessage = (pct: number | null | undefined) => (pct == null || result.accepted === 0 ? null : Math.round(((pct / 100) * loadSeconds * 1000 * 100) / result.accepted) / 100);
+    const totalPercent = Object.values(cpuPercent).reduce<number>((n, v) => n + (v ?? 0), 0);
     progress.done();
     const timings = await histogramMeans(supervisor.ps().filter((p) => p.url).map((p) => ({ name: p.name, url: p.url! })));
     log(`offered ${rate}/s: accepted ${result.accepted_per_s}/s, delivered ${result.delivered_per_s}/s, e2e p50 ${result.e2e_ms.p50} ms p99 ${result.e2e_ms.p99} ms, lost ${result.lost}`);
+    log(`CPU per accepted message, all platform processes and the simulator: ${msPerMessage(totalPercent)} ms (${result.accepted} accepted in ${Math.round(loadSeconds)} s)`);
     await supervisor.down();
 
-    const report: Record<string, unknown> = { rate, seconds, routers, result: { accepted_per_s: result.accepted_per_s, delivered_per_s: result.delivered_per_s, e2e_ms: result.e2e_ms, lost: result.lost }, processes: {} };
+    const report: Record<string, unknown> = {
+      rate,
+      seconds,
+      routers,
+      result: { accepted_per_s: result.accepted_per_s, delivered_per_s: result.delivered_per_s, e2e_ms: result.e2e_ms, lost: result.lost, accepted: result.accepted },
+      cpu_ms_per_message: msPerMessage(totalPercent),
+      processes: {},
+    };
     const lines: string[] = [];
     // Only each process's main thread (thread id 0); tsx's loader thread idles.
     for (const file of readdirSync(outDir).filter((f) => f.endsWith('.cpuprofile') && f.split('.')[4] === '0')) {
       const pid = Number(file.split('.')[3]);
       const name = names.get(pid) ?? `pid ${pid}`;
       const summary = summarizeProfile(JSON.parse(readFileSync(join(outDir, file), 'utf8')) as CpuProfile);
-      (report.processes as Record<string, unknown>)[name] = { file, cpu_percent_during_load: cpuPercent[name] ?? null, histogram_means: timings[name] ?? {}, ...summary };
+      (report.processes as Record<string, unknown>)[name] = { file, cpu_percent_during_load: cpuPercent[name] ?? null, cpu_ms_per_message: msPerMessage(cpuPercent[name]), histogram_means: timings[name] ?? {}, ...summary };
       lines.push(
         '',
-        `== ${name} (pid ${pid}) — ${cpuPercent[name] ?? '?'} % of one core during the load; profile ${file}`,
+        `== ${name} (pid ${pid}) — ${cpuPercent[name] ?? '?'} % of one core during the load, ${msPerMessage(cpuPercent[name]) ?? '?'} ms per accepted message; profile ${file}`,
         `   mean times: ${Object.entries(timings[name] ?? {}).map(([k, v]) => `${k} ${v.mean_ms} ms ×${v.count}`).join(', ') || 'none'}`,
         `   areas: ${summary.areas.slice(0, 8).map((a) => `${a.area} ${a.percent}%`).join(', ')}`,
         ...summary.top.map((t) => `   ${String(t.percent).padStart(5)}%  ${t.fn}`),

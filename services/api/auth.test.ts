@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { hashPassword } from './password.ts';
+import { Auth } from './auth.ts';
 import { startTestApi, type TestApi } from './test-api.ts';
 
 const b64url = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
@@ -160,6 +161,21 @@ describe('auth', () => {
       assertUnauthorized(await api.request('GET', '/v1/conversations', { token: tampered }));
       // The untouched token still works, so the refusal above is about the change.
       assert.equal((await api.request('GET', '/v1/conversations', { token })).status, 200);
+    });
+
+    it('verifies a token once and remembers the verdict until the token expires', async () => {
+      let now = Date.now();
+      const auth = new Auth({ config: api.config, users: api.stores.users, clock: { now: () => now } });
+      const u = await api.user('cache');
+      const issued = (await auth.issueToken({ username: u.username, password: u.password })).access_token;
+      assert.equal((await auth.verify(issued)).sub, u.user_id);
+      let verifications = 0;
+      const real = (auth as unknown as { key: Promise<CryptoKey> }).key;
+      (auth as unknown as { key: unknown }).key = { then: (ok: (k: CryptoKey) => unknown, no: (e: unknown) => unknown) => (verifications++, real.then(ok, no)) };
+      assert.equal((await auth.verify(issued)).sub, u.user_id);
+      assert.equal(verifications, 0, 'the second request did not verify the signature again');
+      now += (api.config.jwtTtlSeconds + 1) * 1000;
+      await assert.rejects(auth.verify(issued), /expired/);
     });
 
     it('refuses an expired token', async () => {

@@ -12,6 +12,9 @@ import { accessTokenKey, TOKEN_ISSUER, verifyAccessToken, type Principal } from 
 
 export { TOKEN_ISSUER, type Principal, type Role } from '../core/access-tokens.ts';
 
+/** How many verified tokens an API process remembers. */
+const VERIFIED_TOKENS = 10_000;
+
 export interface IssuedToken {
   access_token: string;
   token_type: 'Bearer';
@@ -37,6 +40,8 @@ export class Auth {
   private dummyHash: Promise<string> | null = null;
   /** Every scrypt of this process goes through these slots (`PASSWORD_HASH_CONCURRENCY`, `PASSWORD_HASH_QUEUE`). */
   private readonly slots: HashSlots;
+  /** Tokens verified valid, with their principal, until they expire (at most `VERIFIED_TOKENS`). */
+  private readonly verified = new Map<string, Principal>();
 
   constructor(private readonly deps: AuthDeps) {
     this.slots = new HashSlots(deps.config.passwordHashConcurrency, deps.config.passwordHashQueue);
@@ -77,7 +82,18 @@ export class Auth {
 
   /** The principal a bearer token stands for; throws `unauthorized` for a missing, bad or expired token. */
   async verify(token: string): Promise<Principal> {
-    return verifyAccessToken(await this.key, token, this.deps.clock);
+    // A token's verdict changes only with time (its exp): a valid one is remembered until then,
+    // so the HMAC is computed once per token instead of once per request.
+    const known = this.verified.get(token);
+    if (known && known.exp !== undefined && this.deps.clock.now() < known.exp * 1000) return known;
+    if (known) this.verified.delete(token);
+    const principal = await verifyAccessToken(await this.key, token, this.deps.clock);
+    if (principal.exp !== undefined) {
+      // Bounded: the oldest remembered token makes room (it is verified again if it comes back).
+      if (this.verified.size >= VERIFIED_TOKENS) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(token, principal);
+    }
+    return principal;
   }
 
   private async checkUser(c: { username: string; password: string }): Promise<Principal | null> {

@@ -52,7 +52,7 @@ export async function deliver(deps: DeliverDeps, job: DeliveryJob): Promise<'sen
     deps.metrics.sent.inc({ channel: job.channel, status: 'skipped' });
     return 'skipped';
   }
-  return drainConversation(deps, job.conversation_id, job.channel, job.seq);
+  return drainConversation(deps, job.conversation_id, job.channel, job.seq, job);
 }
 
 /** In-process lock per conversation and channel: one drain at a time. */
@@ -70,13 +70,15 @@ function withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
 
 /**
  * Sends a conversation's unsent deliveries on one channel in seq order, up to `upToSeq`
- * (Infinity: all). Stops at the first that has to wait.
+ * (Infinity: all). Stops at the first that has to wait. `known`: a job in hand, whose message
+ * need not be read again.
  */
 export function drainConversation(
   deps: DeliverDeps,
   conversationId: string,
   channel: DeliveryJob['channel'],
   upToSeq: number,
+  known?: DeliveryJob,
 ): Promise<'sent' | 'failed' | 'waiting' | 'skipped'> {
   return withLock(`${channel}:${conversationId}`, async () => {
     const pending = await deps.deliveries.listUnsentBefore(conversationId, channel, upToSeq + 1);
@@ -84,7 +86,8 @@ export function drainConversation(
     let last: 'sent' | 'failed' | 'waiting' = 'sent';
     for (const d of pending) {
       if (d.next_attempt_at && Date.parse(d.next_attempt_at) > deps.clock.now()) return 'waiting';
-      const message = await deps.messages.getMessage(d.message_id);
+      // The job in hand carries its message: the store is read only for older deliveries.
+      const message = known?.message_id === d.message_id ? { payload: known.payload, created_at: known.accepted_at, trace_id: known.trace_id } : await deps.messages.getMessage(d.message_id);
       if (!message || !d.address) continue;
       const job: ChannelJob = {
         delivery_id: d.delivery_id,

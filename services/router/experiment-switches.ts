@@ -10,7 +10,10 @@ export interface RouterTestOnly {
    * routing a message no longer routes the older unrouted ones of its conversation first.
    */
   disableRecovery: boolean;
-  /** Waits one emulated remote-store round trip before each routing write (resolves at once when off). */
+  /**
+   * Waits one emulated remote-store round trip before each message's routing write, a batch one
+   * per message, `connections` at a time (resolves at once when off).
+   */
   storeRoundTrip: () => Promise<void>;
 }
 

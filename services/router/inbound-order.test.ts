@@ -7,7 +7,7 @@ import { createDeadLetterMetrics } from '../core/dead-letters.ts';
 import { createLogger } from '../core/logger.ts';
 import { acceptInbound, type InboundMessage } from '../core/inbound/accept-inbound.ts';
 import { createRouterMetrics } from './metrics.ts';
-import { routeMessage } from './route-message.ts';
+import { routeMessage, routeMessages } from './route-message.ts';
 
 const WINDOW = 2000;
 
@@ -61,6 +61,21 @@ describe('routing inbound messages', () => {
     assert.deepEqual(history.map((m) => m.seq), [1, 2, 3]);
     const hold = (await router.metrics.inboundHold.get()).values.find((v) => v.metricName === 'router_inbound_hold_seconds_count');
     assert.ok((hold?.value ?? 0) >= 1, 'the wait is counted');
+  });
+
+  it('orders them by provider time when the router takes them as one fetched batch', async () => {
+    const { stores, clock, router, inbound } = await platform();
+    const sent = { m1: '2026-12-03T09:59:50Z', m2: '2026-12-03T09:59:51Z', m3: '2026-12-03T09:59:52Z' };
+    const records: string[] = [];
+    for (const id of ['m3', 'm1', 'm2'] as const) {
+      records.push((await acceptInbound(inbound, fromMaria(`wamid.${id}`, sent[id]))).message_id);
+      clock.t += 300;
+    }
+    // One fetch hands the router the three records: the batch path must not skip the reorder window.
+    await routeMessages(router, records);
+    const conversation_id = (await stores.messages.getMessage(records[0]!))!.conversation_id;
+    const history = await stores.messages.listMessages(conversation_id, 0, 10);
+    assert.deepEqual(history.map((m) => (m.payload.type === 'text' ? m.payload.text : '')), ['wamid.m1', 'wamid.m2', 'wamid.m3']);
   });
 
   it('delivers an inbound message to every other member on their channels, never back to its sender', async () => {

@@ -1,4 +1,4 @@
-import type { Bus } from '../core/ports/bus.ts';
+import type { Bus, OutgoingRecord } from '../core/ports/bus.ts';
 import type { UserStore } from '../core/ports/user-store.ts';
 import type { ConversationStore } from '../core/ports/conversation-store.ts';
 import type { MessageStore } from '../core/ports/message-store.ts';
@@ -153,17 +153,126 @@ async function routeOne(deps: RouteDeps, message: Message): Promise<'routed' | '
 }
 
 /**
- * Publishes a delivery job for every external delivery no provider has accepted yet. A group's
- * jobs all carry the conversation as key, so they land on one partition: they are published in
- * runs of at most `maxBatchBytes`, one after another, so no record set exceeds the broker's max
- * message size (256 members × a 4 KB text is over 1 MiB, which a broker refuses every time and the
- * partition would retry forever) and the jobs keep their order.
+ * Routes a router's fetched batch of accepted messages (record order) in one store call and one
+ * publish per topic. Per conversation, what was accepted before a batch message and is still
+ * unrouted goes first (as in `routeMessage`), with one look-up per conversation, not one per
+ * message; a message seen twice is routed once. Throws (before routing anything) when a message
+ * is missing, so the caller can fall back to `routeMessage` record by record and dead-letter it.
  */
-export async function dispatch(deps: Pick<RouterDeps, 'bus' | 'metrics' | 'maxBatchBytes'>, message: Message, deliveries: Delivery[]) {
-  const byChannel = new Map<ExternalChannel, DeliveryJob[]>();
+export async function routeMessages(deps: RouteDeps, messageIds: string[]): Promise<void> {
+  const started = performance.now();
+  const ids = [...new Set(messageIds)];
+  const loaded = await Promise.all(ids.map((id) => deps.messages.getMessage(id)));
+  const missing = ids.filter((_, i) => !loaded[i]);
+  if (missing.length > 0) throw new Error(`batch names messages the store does not have: ${missing.join(', ')}`);
+  const byConversation = new Map<string, Message[]>();
+  for (const m of loaded as Message[]) {
+    const list = byConversation.get(m.conversation_id) ?? [];
+    list.push(m);
+    byConversation.set(m.conversation_id, list);
+  }
+
+  const order: Message[] = [];
+  const members = new Map<string, string[]>();
+  const identities = new Map<string, Awaited<ReturnType<UserStore['listIdentities']>>>();
+  // A conversation where an inbound message waits for its reorder window is routed message by
+  // message after the batch (`routeMessage` holds and orders it; docs/adr/0002).
+  const window = deps.inboundReorderWindowMs ?? 0;
+  const oneByOne: Message[] = [];
+  for (const [conversationId, batch] of byConversation) {
+    const ordered = await inAcceptanceOrder(deps, batch);
+    if (window > 0 && !deps.testOnly?.disableRecovery && ordered.some((m) => m.seq === null && inboundOrigin(m) !== null)) {
+      oneByOne.push(...batch);
+      continue;
+    }
+    order.push(...ordered);
+    const conversation = await deps.conversations.getConversation(conversationId);
+    const all = conversation?.members ?? [];
+    members.set(conversationId, all);
+    identities.set(conversationId, await deps.users.listIdentities(all));
+  }
+  const requests = order.map((m) => ({
+    messageId: m.message_id,
+    plan: planDeliveries({ senderId: m.sender_id, members: members.get(m.conversation_id)!, requested: m.channels, identities: identities.get(m.conversation_id)! }),
+  }));
+
+  const writeStarted = performance.now();
+  // The emulated remote store (experiments) costs a round trip per message, as Cassandra's
+  // per-message lightweight transactions do, batch or not: the router stays the bound it emulates.
+  if (deps.testOnly) await Promise.all(requests.map(() => deps.testOnly!.storeRoundTrip()));
+  const routed = await deps.messages.routeMessages(requests, isoAt(deps.clock.now()));
+  deps.metrics.storeWriteDuration.observe({ operation: 'route' }, (performance.now() - writeStarted) / 1000);
+
+  const done = order.map((m, i) => ({ message: { ...m, seq: routed[i]!.seq }, deliveries: routed[i]!.deliveries }));
+  await Promise.all([
+    dispatchAll(deps, done),
+    // Each publish joins the realtime topic's queue at once, in this order: one request for all.
+    ...done.map((r) => publishMessageCreated(deps, r.message, members.get(r.message.conversation_id)!, r.deliveries)),
+  ]);
+  const seconds = (performance.now() - started) / 1000;
+  for (const r of routed) {
+    deps.metrics.processed.inc({ status: r.routedNow ? 'routed' : 'duplicate' });
+    deps.metrics.processingDuration.observe(seconds);
+  }
+  deps.logger.debug({ records: messageIds.length, routed: routed.filter((r) => r.routedNow).length }, 'batch routed');
+  for (const m of oneByOne) await routeMessage(deps, m.message_id);
+}
+
+/**
+ * A conversation's batch messages in the order their seqs must follow: each unrouted one after
+ * everything accepted before it that is still unrouted (fetched once per run of the batch, which
+ * is once unless records arrived out of acceptance order). Routed ones (repeats) come last.
+ */
+async function inAcceptanceOrder(deps: RouteDeps, batch: Message[]): Promise<Message[]> {
+  const repeats = batch.filter((m) => m.seq !== null);
+  const todo = batch.filter((m) => m.seq === null);
+  if (deps.testOnly?.disableRecovery) return [...todo, ...repeats];
+  const out: Message[] = [];
+  const planned = new Set<string>();
+  while (todo.length > 0) {
+    // The batch's last record: everything unrouted accepted before it comes first.
+    const last = todo[todo.length - 1]!;
+    for (const m of [...(await deps.messages.listUnroutedBefore(last.message_id)), last]) {
+      if (planned.has(m.message_id)) continue;
+      planned.add(m.message_id);
+      out.push(m);
+    }
+    // What is left was accepted after `last` (records out of acceptance order): another run.
+    for (let i = todo.length - 1; i >= 0; i--) if (planned.has(todo[i]!.message_id)) todo.splice(i, 1);
+  }
+  return [...out, ...repeats];
+}
+
+/**
+ * `dispatch` for many routed messages: every topic's jobs in message order, cut into runs of at
+ * most `maxBatchBytes` published one after another (so a conversation's jobs keep their order),
+ * the topics side by side.
+ */
+export async function dispatchAll(deps: Pick<RouterDeps, 'bus' | 'metrics' | 'maxBatchBytes'>, routed: { message: Message; deliveries: Delivery[] }[]) {
+  const byChannel = new Map<ExternalChannel, OutgoingRecord[]>();
+  for (const { message, deliveries } of routed) {
+    for (const job of deliveryJobs(message, deliveries)) {
+      const list = byChannel.get(job.channel) ?? [];
+      list.push({ key: job.conversation_id, value: JSON.stringify(job), headers: { trace_id: job.trace_id } });
+      byChannel.set(job.channel, list);
+    }
+  }
+  await Promise.all(
+    [...byChannel].map(async ([channel, records]) => {
+      for (const run of splitBySize(records, deps.maxBatchBytes)) {
+        await deps.bus.publish(deliveryTopic(channel), run);
+        deps.metrics.dispatched.inc({ channel }, run.length);
+      }
+    }),
+  );
+}
+
+/** The delivery jobs of a routed message: one per external delivery no provider has accepted yet. */
+function deliveryJobs(message: Message, deliveries: Delivery[]): DeliveryJob[] {
+  const jobs: DeliveryJob[] = [];
   for (const d of deliveries) {
     if (!isExternal(d.channel) || !awaitsProvider(d) || !d.address) continue;
-    const job: DeliveryJob = {
+    jobs.push({
       delivery_id: d.delivery_id,
       message_id: message.message_id,
       conversation_id: message.conversation_id,
@@ -174,18 +283,20 @@ export async function dispatch(deps: Pick<RouterDeps, 'bus' | 'metrics' | 'maxBa
       payload: message.payload,
       accepted_at: message.created_at,
       trace_id: message.trace_id,
-    };
-    const list = byChannel.get(d.channel) ?? [];
-    list.push(job);
-    byChannel.set(d.channel, list);
+    });
   }
-  for (const [channel, jobs] of byChannel) {
-    const records = jobs.map((j) => ({ key: j.conversation_id, value: JSON.stringify(j), headers: { trace_id: j.trace_id } }));
-    for (const run of splitBySize(records, deps.maxBatchBytes)) {
-      await deps.bus.publish(deliveryTopic(channel), run);
-      deps.metrics.dispatched.inc({ channel }, run.length);
-    }
-  }
+  return jobs;
+}
+
+/**
+ * Publishes a delivery job for every external delivery no provider has accepted yet. A group's
+ * jobs all carry the conversation as key, so they land on one partition: they are published in
+ * runs of at most `maxBatchBytes`, one after another, so no record set exceeds the broker's max
+ * message size (256 members × a 4 KB text is over 1 MiB, which a broker refuses every time and the
+ * partition would retry forever) and the jobs keep their order.
+ */
+export async function dispatch(deps: Pick<RouterDeps, 'bus' | 'metrics' | 'maxBatchBytes'>, message: Message, deliveries: Delivery[]) {
+  await dispatchAll(deps, [{ message, deliveries }]);
 }
 
 export function isExternal(channel: string): channel is ExternalChannel {

@@ -2,7 +2,7 @@ import type { Subscription } from '../core/ports/bus.ts';
 import { GROUPS, TOPICS } from '../core/topics.ts';
 import { PoisonRecord, withDeadLetters } from '../core/dead-letters.ts';
 import { acceptedRecordSchema, decodeRecord, statusEventSchema } from '../core/records.ts';
-import { routeMessage, type RouterDeps } from './route-message.ts';
+import { routeMessage, routeMessages, type RouterDeps } from './route-message.ts';
 import { applyStatus } from './apply-status.ts';
 import { startRelay, type RelayOptions } from './relay.ts';
 
@@ -32,6 +32,11 @@ export async function startRouter(deps: RouterDeps, options: { relay: RelayOptio
         for (const [topic, partitions] of Object.entries(assignment)) deps.metrics.assignedPartitions.set({ topic }, partitions.length);
         if (!assignment[TOPICS.accepted]) deps.metrics.assignedPartitions.set({ topic: TOPICS.accepted }, 0);
         owned = new Set(assignment[TOPICS.accepted] ?? []);
+      },
+      // A fetched batch in one store transaction and one publish; a batch with a record it cannot
+      // take (undecodable, a message the store lacks) goes record by record through `handler`.
+      batchHandler: async (msgs) => {
+        await routeMessages(deps, msgs.map((m) => decodeRecord(acceptedRecordSchema, m.value, 'accepted-message record').message_id));
       },
       handler: withDeadLetters(async (msg) => {
         const record = decodeRecord(acceptedRecordSchema, msg.value, 'accepted-message record');

@@ -195,4 +195,42 @@ export function busContract(name: string, fixture: () => BusFixture, timeoutMs =
       if (other !== f.bus) await other.close();
     }
   });
+
+  it(`${name}: batchHandler takes records several at a time in order, and a batch it fails goes to handler one by one`, async () => {
+    const f = fixture();
+    const topic = await f.topic(2);
+    const handled: { key: string; n: number }[] = [];
+    const batchSizes: number[] = [];
+    const oneByOne: number[] = [];
+    const sub = await f.bus.subscribe({
+      group: `g-${id()}`,
+      topics: [topic],
+      batchHandler: async (ms) => {
+        const values = ms.map((m) => ({ key: m.key, ...(JSON.parse(m.value) as { n: number; poison?: boolean }) }));
+        if (values.some((v) => v.poison)) throw new Error('poison in the batch');
+        batchSizes.push(ms.length);
+        for (const v of values) handled.push({ key: v.key, n: v.n });
+      },
+      handler: async (m) => {
+        const v = JSON.parse(m.value) as { n: number };
+        oneByOne.push(v.n);
+        handled.push({ key: m.key, n: v.n });
+      },
+    });
+    try {
+      const records = Array.from({ length: 60 }, (_, n) => ({ key: `k${n % 3}`, value: JSON.stringify({ n, ...(n === 31 ? { poison: true } : {}) }) }));
+      await f.bus.publish(topic, records.slice(0, 30));
+      await f.bus.publish(topic, records.slice(30));
+      await eventually(async () => new Set(handled.map((h) => h.n)).size >= 60, 'all records', timeoutMs);
+      assert.ok(batchSizes.some((n) => n > 1), `some batch held several records (sizes ${batchSizes.join(',')})`);
+      assert.ok(oneByOne.includes(31), 'the failing batch went one by one');
+      for (const key of ['k0', 'k1', 'k2']) {
+        const ns = handled.filter((h) => h.key === key).map((h) => h.n);
+        assert.deepEqual(ns, [...ns].sort((a, b) => a - b), `order of ${key}`);
+      }
+      assert.equal(handled.length, 60, 'each record handled once');
+    } finally {
+      await sub.stop();
+    }
+  });
 }

@@ -61,6 +61,39 @@ export function messageStoreContract(name: string, make: StoresFactory) {
       assert.deepEqual((await messages.listMessages(conversation_id, 1, 1)).map((m) => m.seq), [2]);
     });
 
+    it('routes a batch: seqs in the order given per conversation, deliveries per message, a repeat unchanged', async () => {
+      const { messages, deliveries } = ctx.stores;
+      const one = await conversation(ctx.stores);
+      const two = await conversation(ctx.stores);
+      const [a, b] = one.users as [string, string];
+      const [c, d] = two.users as [string, string];
+      const m1 = await accept(ctx.stores, one.conversation_id, a, 'one');
+      const n1 = await accept(ctx.stores, two.conversation_id, c, 'first');
+      const m2 = await accept(ctx.stores, one.conversation_id, b, 'two');
+      const n2 = await accept(ctx.stores, two.conversation_id, d, 'second');
+      const plans = {
+        [m1]: [{ recipient_id: b, channel: 'whatsapp' as const, address: '+5511' }],
+        [n1]: [{ recipient_id: d, channel: 'internal' as const, address: null }],
+        [m2]: [{ recipient_id: a, channel: 'internal' as const, address: null }, { recipient_id: a, channel: 'instagram' as const, address: '17' }],
+        [n2]: [],
+      };
+      const requests = [m1, n1, m2, n2].map((messageId) => ({ messageId, plan: plans[messageId]! }));
+      const routed = await messages.routeMessages(requests, now());
+      assert.deepEqual(routed.map((r) => [r.seq, r.routedNow, r.deliveries.length]), [[1, true, 1], [1, true, 1], [2, true, 2], [2, true, 0]]);
+      assert.deepEqual(await deliveries.listDeliveries(m2), routed[2]!.deliveries);
+      assert.deepEqual((await messages.listMessages(one.conversation_id, 0, 10)).map((m) => m.message_id), [m1, m2]);
+      const again = await messages.routeMessages([requests[2]!, requests[0]!], now());
+      assert.deepEqual(again.map((r) => [r.seq, r.routedNow]), [[2, false], [1, false]]);
+      assert.deepEqual(again[0]!.deliveries.map((x) => x.delivery_id), routed[2]!.deliveries.map((x) => x.delivery_id));
+      assert.deepEqual(await messages.routeMessages([], now()), []);
+    });
+
+    it('refuses a batch naming a message it does not have', async () => {
+      const { messages } = ctx.stores;
+      const { message_id } = await conversationWithMessage(ctx.stores);
+      await assert.rejects(messages.routeMessages([{ messageId: message_id, plan: [] }, { messageId: id(), plan: [] }], now()), (e: unknown) => e instanceof AppError && e.status === 404);
+    });
+
     it('refuses to route what it does not have', async () => {
       const { messages } = ctx.stores;
       await assert.rejects(messages.routeMessage(id(), [], now()), (e: unknown) => e instanceof AppError && e.status === 404);

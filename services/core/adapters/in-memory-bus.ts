@@ -121,6 +121,18 @@ export class InMemoryBus implements Bus {
       while (!stopped && offsets[p]! < list.length) {
         // Like a Kafka fetch: the records there now, at most 500, keys at once when asked.
         const batch = list.slice(offsets[p]!, offsets[p]! + 500);
+        if (options.batchHandler) {
+          // As on Kafka: the batch at once, and one record at a time when that fails.
+          const done = await options.batchHandler(batch).then(
+            () => true,
+            () => false,
+          );
+          if (done) {
+            offsets[p] = offsets[p]! + batch.length;
+            continue;
+          }
+          if (stopped) return;
+        }
         const finished = keyWidth > 1 ? await handleKeyed(batch, keyWidth, handleOne) : (await handleOne(batch[0]!)) ? 1 : 0;
         offsets[p] = offsets[p]! + finished;
       }

@@ -26,6 +26,14 @@ export interface SubscribeOptions {
    * (with `keyConcurrency` > 1: nothing of its key) overtakes it.
    */
   handler: (message: BusMessage) => Promise<void>;
+  /**
+   * Handles a whole fetched batch of one partition at once, in offset order (one store
+   * transaction, one publish, one offset commit for the lot). When it throws, the same batch is
+   * handed to `handler` one record at a time instead, so a poison record is set aside alone and a
+   * failing one is retried in place. It must therefore be safe to repeat: a record it handled
+   * (wholly or in part) may be handed again to `handler`. @default none (`handler` per record)
+   */
+  batchHandler?: (messages: BusMessage[]) => Promise<void>;
   /** How many partitions are handled at once; each partition stays in order. @default 4 */
   concurrency?: number;
   /**

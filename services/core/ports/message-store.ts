@@ -15,6 +15,12 @@ export interface RouteResult {
   routedNow: boolean;
 }
 
+/** One message to route and its planned deliveries (see `MessageStore.routeMessages`). */
+export interface RouteRequest {
+  messageId: string;
+  plan: PlannedDelivery[];
+}
+
 /** Messages: accepting them, ordering (routing) them, the unrouted queue, and their status history. */
 export interface MessageStore {
   /**
@@ -43,6 +49,14 @@ export interface MessageStore {
    * atomic step. Idempotent: a message already routed returns its seq and deliveries unchanged.
    */
   routeMessage(messageId: string, plan: PlannedDelivery[], at: string): Promise<RouteResult>;
+  /**
+   * `routeMessage` for many messages at once (a router's fetched batch): a conversation's messages
+   * take their seqs in the order given. One transaction on stores that have them; elsewhere each
+   * conversation in order, conversations side by side (bounded). Results are in request order.
+   * Throws `not_found` when a message or its conversation is missing; then none of the batch may
+   * be routed (SQLite) or part of it (Cassandra): routing is idempotent, callers route again.
+   */
+  routeMessages(requests: RouteRequest[], at: string): Promise<RouteResult[]>;
   /** The status history of a message, oldest first. */
   history(messageId: string): Promise<HistoryEntry[]>;
 }

@@ -2,7 +2,7 @@ import { acceptedHistoryEntry } from '../../domain/delivery.ts';
 import type { PlannedDelivery } from '../../domain/routing.ts';
 import type { HistoryEntry, Message } from '../../domain/types.ts';
 import { notFound, unavailable } from '../../errors.ts';
-import type { AcceptResult, MessageStore, RouteResult } from '../../ports/message-store.ts';
+import type { AcceptResult, MessageStore, RouteRequest, RouteResult } from '../../ports/message-store.ts';
 import type { CassandraContext } from './context.ts';
 import { PARALLEL, eachLimited } from './each-limited.ts';
 import { isoKey } from './keys.ts';
@@ -117,6 +117,25 @@ export class CassandraMessageStore implements MessageStore {
     if (!routed || routed.seq === null) throw unavailable(`message ${messageId}: routing not visible yet; retry`);
     const deliveries = await this.routing.reindex(routed);
     return { seq: routed.seq, deliveries: deliveries.map(publicDelivery), routedNow: false };
+  }
+
+  async routeMessages(requests: RouteRequest[], at: string): Promise<RouteResult[]> {
+    // No transaction spans partitions here: each conversation's messages in order (its seqs
+    // follow the request order), conversations side by side, bounded like every fan-out.
+    const byConversation = new Map<string, number[]>();
+    const messages = await eachLimited(requests, PARALLEL, (r) => readMessage(this.ctx.db, r.messageId));
+    requests.forEach((r, i) => {
+      const m = messages[i];
+      if (!m) throw notFound(`message ${r.messageId}`);
+      const list = byConversation.get(m.conversation_id) ?? [];
+      list.push(i);
+      byConversation.set(m.conversation_id, list);
+    });
+    const out = new Array<RouteResult>(requests.length);
+    await eachLimited([...byConversation.values()], PARALLEL, async (indexes) => {
+      for (const i of indexes) out[i] = await this.routeMessage(requests[i]!.messageId, requests[i]!.plan, at);
+    });
+    return out;
   }
 
   async history(messageId: string): Promise<HistoryEntry[]> {

@@ -37,4 +37,33 @@ describe('KafkaBus produce requests', () => {
     assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
     assert.equal(requests.length, 1);
   });
+
+  it('with maxInFlight 1, keeps one produce in flight per topic and sends what was published meanwhile in the next request', async () => {
+    const bus = new KafkaBus({ brokers: ['127.0.0.1:9'], clientId: 'test', lingerMs: 1, maxInFlight: 1 });
+    const requests: SendBatch[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const gates: (() => void)[] = [];
+    const producer = {
+      sendBatch: async (req: SendBatch) => {
+        requests.push(req);
+        most = Math.max(most, ++inFlight);
+        await new Promise<void>((r) => gates.push(r));
+        inFlight--;
+      },
+    };
+    (bus as unknown as { ensureProducer: () => Promise<unknown> }).ensureProducer = async () => producer;
+    const first = bus.publish('t', [record('a', 1)]);
+    while (requests.length === 0) await new Promise((r) => setTimeout(r, 1));
+    const later = Array.from({ length: 5 }, (_, i) => bus.publish('t', [record(`k${i}`, 1)]));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(requests.length, 1, 'nothing else is sent while the first produce is in flight');
+    gates.shift()!();
+    await first;
+    while (requests.length < 2) await new Promise((r) => setTimeout(r, 1));
+    gates.shift()!();
+    await Promise.all(later);
+    assert.equal(most, 1);
+    assert.deepEqual(requests[1]!.topicMessages[0]!.messages.map((m) => m.key), ['k0', 'k1', 'k2', 'k3', 'k4']);
+  });
 });

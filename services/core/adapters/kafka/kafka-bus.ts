@@ -20,8 +20,17 @@ export interface KafkaBusOptions {
   heartbeatIntervalMs?: number;
   /** How long a fetch may wait for data. Short keeps latency low. @default 100 */
   maxWaitTimeMs?: number;
-  /** How long publish batches wait to fill. @default 2 */
+  /**
+   * How long a publish waits for others to join it when no produce of its topic is in flight.
+   * While one is, publishes wait for it instead and go together in the next request. @default 2
+   */
   lingerMs?: number;
+  /**
+   * Produce requests per topic awaiting acknowledgement at most; publishes made while that many
+   * are in flight wait and go together in the next request. 1 grows batches the most; more keeps
+   * a slow round trip from adding itself to every publish. @default 2
+   */
+  maxInFlight?: number;
   /** Records per produce request at most. @default 1000 */
   maxBatch?: number;
   /**
@@ -50,17 +59,27 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+/** One topic's publishes waiting to be produced, and the produce in flight for it, if any. */
+interface Lane {
+  queue: Pending[];
+  /** Records in `queue`. */
+  queued: number;
+  /** Produce requests of this topic awaiting their acknowledgement. */
+  inFlight: number;
+  timer: NodeJS.Timeout | null;
+}
+
 /**
- * The bus on Kafka (kafkajs). Producer: acks from all in-sync replicas, bounded retries, small
- * linger batches. Consumers: one per subscription, offsets committed by hand only after the
- * handler resolved, each partition strictly in order, several partitions at once.
+ * The bus on Kafka (kafkajs). Producer: acks from all in-sync replicas, bounded retries, a bounded
+ * number of produces in flight per topic with the publishes made meanwhile gathered behind them.
+ * Consumers: one per subscription, offsets committed by hand only after the handler (or the
+ * batch handler) resolved, each partition strictly in order, several partitions at once.
  */
 export class KafkaBus implements Bus {
   private readonly kafka: Kafka;
   private producer: Producer | null = null;
   private connecting: Promise<Producer> | null = null;
-  private queue: Pending[] = [];
-  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly lanes = new Map<string, Lane>();
   private readonly consumers = new Set<Consumer>();
   private lastPublishError = 0;
   private closed = false;
@@ -102,37 +121,75 @@ export class KafkaBus implements Bus {
     if (this.closed) throw unavailable('bus is closed');
     if (records.length === 0) return;
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ topic, records, resolve, reject });
-      const size = this.queue.reduce((n, p) => n + p.records.length, 0);
-      if (size >= (this.options.maxBatch ?? 1000)) void this.flush();
-      else if (!this.flushTimer) this.flushTimer = setTimeout(() => void this.flush(), this.options.lingerMs ?? 2);
+      const lane = this.laneOf(topic);
+      lane.queue.push({ topic, records, resolve, reject });
+      lane.queued += records.length;
+      // Behind the produces in flight the records just accumulate: an acknowledgement sends them.
+      if (lane.inFlight >= this.maxInFlight) return;
+      if (lane.queued >= (this.options.maxBatch ?? 1000)) void this.flush(lane);
+      else lane.timer ??= setTimeout(() => void this.flush(lane), this.options.lingerMs ?? 2);
     });
   }
 
-  private async flush(): Promise<void> {
-    if (this.flushTimer) {
-      clearTimeout(this.flushTimer);
-      this.flushTimer = null;
+  private laneOf(topic: string): Lane {
+    let lane = this.lanes.get(topic);
+    if (!lane) {
+      lane = { queue: [], queued: 0, inFlight: 0, timer: null };
+      this.lanes.set(topic, lane);
     }
-    const batch = this.queue;
-    this.queue = [];
-    if (batch.length === 0) return;
-    // Consecutive waves of whole publishes, each under the byte bound, sent in order: a wave
-    // starts only after the one before it is acknowledged, and when one fails the later ones are
-    // refused unsent, so no key's records overtake each other.
+    return lane;
+  }
+
+  /**
+   * Sends what a topic's lane holds as one more produce in flight; when an acknowledgement comes
+   * and records arrived meanwhile, they go at once. At most `maxInFlight` produces per topic, so
+   * under load the records that arrive during a round trip make the next request (the linger
+   * adapts to the load by itself), while a slow round trip does not hold every publish behind
+   * a single one.
+   */
+  private flush(lane: Lane): Promise<void> {
+    if (lane.timer) {
+      clearTimeout(lane.timer);
+      lane.timer = null;
+    }
+    if (lane.queue.length === 0 || lane.inFlight >= this.maxInFlight) return Promise.resolve();
+    const batch = lane.queue;
+    lane.queue = [];
+    lane.queued = 0;
+    lane.inFlight++;
+    return this.sendWaves(batch).finally(() => {
+      lane.inFlight--;
+      // What was published during this round trip goes now (callers woken by this
+      // acknowledgement may have published too).
+      if (lane.queue.length > 0) void this.flush(lane);
+    });
+  }
+
+  private get maxInFlight(): number {
+    return this.options.maxInFlight ?? 2;
+  }
+
+  private async sendWaves(batch: Pending[]): Promise<void> {
+    // Consecutive waves of whole publishes, each under the byte and record bounds, sent in
+    // order: a wave starts only after the one before it is acknowledged, and when one fails the
+    // later ones are refused unsent, so no key's records overtake each other.
     const maxBytes = this.options.maxBatchBytes ?? 512 * 1024;
+    const maxRecords = this.options.maxBatch ?? 1000;
     const waves: Pending[][] = [];
     let wave: Pending[] = [];
     let bytes = 0;
+    let count = 0;
     for (const p of batch) {
       const n = p.records.reduce((sum, r) => sum + recordBytes(r), 0);
-      if (wave.length > 0 && bytes + n > maxBytes) {
+      if (wave.length > 0 && (bytes + n > maxBytes || count + p.records.length > maxRecords)) {
         waves.push(wave);
         wave = [];
         bytes = 0;
+        count = 0;
       }
       wave.push(p);
       bytes += n;
+      count += p.records.length;
     }
     waves.push(wave);
     for (let i = 0; i < waves.length; i++) {
@@ -280,6 +337,22 @@ export class KafkaBus implements Bus {
       }
     };
 
+    if (options.batchHandler && batch.messages.length > 0 && !gone()) {
+      // The whole batch in one go; on failure, the same records one at a time below.
+      const beat = setInterval(() => void heartbeat().catch(() => undefined), 1000);
+      try {
+        await options.batchHandler(batch.messages.map(toBus));
+        last = batch.messages[batch.messages.length - 1]!.offset;
+        resolveOffset(last);
+        await commit();
+        return;
+      } catch (err) {
+        log?.debug({ err, topic: batch.topic, partition: batch.partition, records: batch.messages.length }, 'batch failed; handling its records one by one');
+      } finally {
+        clearInterval(beat);
+      }
+    }
+
     const width = options.keyConcurrency ?? 1;
     if (width > 1) {
       // Keys of the batch at once, each key in order; commit the prefix finished without a gap.
@@ -328,7 +401,9 @@ export class KafkaBus implements Bus {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.flush();
+    await Promise.all([...this.lanes.values()].map((lane) => this.flush(lane)));
+    // What is still queued behind produces in flight goes once they are acknowledged.
+    while ([...this.lanes.values()].some((lane) => lane.inFlight > 0 || lane.queue.length > 0)) await new Promise((r) => setTimeout(r, 5));
     await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => undefined)));
     await this.producer?.disconnect().catch(() => undefined);
   }

@@ -15,9 +15,21 @@ export type SqliteDatabase = Database.Database;
 export function openSqliteDatabase(path: string): SqliteDatabase {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
+  // The busy timeout first: switching to WAL needs the lock, which another process starting at
+  // the same moment may hold ("database is locked" at start, seen on a busy machine).
   db.pragma('busy_timeout = 5000');
+  // Even so, SQLite answers the switch "locked" without waiting while another connection is in
+  // the middle of opening the new file: try again for a while (start-up only).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      db.pragma('journal_mode = WAL');
+      break;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || attempt >= 50) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+  }
+  db.pragma('synchronous = NORMAL');
   db.exec(SCHEMA);
   return db;
 }

@@ -3,9 +3,10 @@ import { acceptedHistoryEntry, firstHistoryEntry, newDelivery } from '../../doma
 import type { PlannedDelivery } from '../../domain/routing.ts';
 import type { HistoryEntry, Message } from '../../domain/types.ts';
 import { notFound } from '../../errors.ts';
-import type { AcceptResult, MessageStore, RouteResult } from '../../ports/message-store.ts';
+import type { AcceptResult, MessageStore, RouteRequest, RouteResult } from '../../ports/message-store.ts';
 import { writeTransaction, type SqliteDatabase } from './database.ts';
 import { historyAppender } from './history-log.ts';
+import { groupCommitOf, type GroupCommit } from './group-commit.ts';
 import { jsonOrNull, toDelivery, toHistoryEntry, toNoteEntry, toMessage, type Row } from './rows.ts';
 
 /**
@@ -16,13 +17,16 @@ import { jsonOrNull, toDelivery, toHistoryEntry, toNoteEntry, toMessage, type Ro
 export class SqliteMessageStore implements MessageStore {
   private readonly stmt;
   private readonly appendHistory;
+  private readonly group: GroupCommit;
 
   constructor(private readonly db: SqliteDatabase) {
     this.appendHistory = historyAppender(db);
+    this.group = groupCommitOf(db);
     this.stmt = {
       insertMessage: db.prepare(
         `INSERT OR IGNORE INTO messages (message_id, conversation_id, sender_id, payload, channels, metadata, body_hash, trace_id, created_at)
-         VALUES (@message_id, @conversation_id, @sender_id, @payload, @channels, @metadata, @body_hash, @trace_id, @created_at)`,
+         VALUES (@message_id, @conversation_id, @sender_id, @payload, @channels, @metadata, @body_hash, @trace_id, @created_at)
+         RETURNING *`,
       ),
       message: db.prepare('SELECT * FROM messages WHERE message_id = ?'),
       listMessages: db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
@@ -46,14 +50,13 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   async acceptMessage(m: Omit<Message, 'seq'>): Promise<AcceptResult> {
-    const info = this.stmt.insertMessage.run({
-      ...m,
-      payload: JSON.stringify(m.payload),
-      channels: JSON.stringify(m.channels),
-      metadata: jsonOrNull(m.metadata),
+    const row = { ...m, payload: JSON.stringify(m.payload), channels: JSON.stringify(m.channels), metadata: jsonOrNull(m.metadata) };
+    // Concurrent sends share one transaction (group commit); the caller's 202 waits for its commit.
+    return this.group.run((): AcceptResult => {
+      const inserted = this.stmt.insertMessage.get(row) as Row | undefined;
+      if (inserted) return { message: toMessage(inserted), created: true };
+      return { message: toMessage(this.stmt.message.get(m.message_id) as Row), created: false };
     });
-    const stored = toMessage(this.stmt.message.get(m.message_id) as Row);
-    return { message: stored, created: info.changes > 0 };
   }
 
   async getMessage(id: string) {
@@ -78,21 +81,32 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   async routeMessage(messageId: string, plan: PlannedDelivery[], at: string): Promise<RouteResult> {
-    return writeTransaction(this.db, (): RouteResult => {
-      const m = this.stmt.message.get(messageId) as Row | undefined;
-      if (!m) throw notFound(`message ${messageId}`);
-      const deliveries = () => (this.stmt.deliveriesOf.all(messageId) as Row[]).map(toDelivery);
-      if (m.seq !== null && m.seq !== undefined) return { seq: m.seq as number, deliveries: deliveries(), routedNow: false };
-      const next = this.stmt.nextSeq.get(m.conversation_id) as { last_seq: number } | undefined;
-      if (!next) throw notFound(`conversation ${m.conversation_id as string}`);
-      this.stmt.setSeq.run(next.last_seq, at, messageId);
-      for (const p of plan) {
-        const d = newDelivery(p, { delivery_id: randomUUID(), message_id: messageId, conversation_id: m.conversation_id as string }, at);
-        this.stmt.insertDelivery.run({ ...d, error: jsonOrNull(d.error) });
-        this.appendHistory(messageId, firstHistoryEntry(d));
-      }
-      return { seq: next.last_seq, deliveries: deliveries(), routedNow: true };
-    });
+    return writeTransaction(this.db, () => this.route(messageId, plan, at));
+  }
+
+  async routeMessages(requests: RouteRequest[], at: string): Promise<RouteResult[]> {
+    if (requests.length === 0) return [];
+    // One write lock for the batch: the lock, not the statements, is what five processes queue for.
+    return writeTransaction(this.db, () => requests.map((r) => this.route(r.messageId, r.plan, at)));
+  }
+
+  /** Routes one message inside the caller's transaction. */
+  private route(messageId: string, plan: PlannedDelivery[], at: string): RouteResult {
+    const m = this.stmt.message.get(messageId) as Row | undefined;
+    if (!m) throw notFound(`message ${messageId}`);
+    if (m.seq !== null && m.seq !== undefined) {
+      return { seq: m.seq as number, deliveries: (this.stmt.deliveriesOf.all(messageId) as Row[]).map(toDelivery), routedNow: false };
+    }
+    const next = this.stmt.nextSeq.get(m.conversation_id) as { last_seq: number } | undefined;
+    if (!next) throw notFound(`conversation ${m.conversation_id as string}`);
+    this.stmt.setSeq.run(next.last_seq, at, messageId);
+    // The rows just written are exactly these: no read-back.
+    const deliveries = plan.map((p) => newDelivery(p, { delivery_id: randomUUID(), message_id: messageId, conversation_id: m.conversation_id as string }, at));
+    for (const d of deliveries) {
+      this.stmt.insertDelivery.run({ ...d, error: jsonOrNull(d.error) });
+      this.appendHistory(messageId, firstHistoryEntry(d));
+    }
+    return { seq: next.last_seq, deliveries, routedNow: true };
   }
 
   async history(messageId: string): Promise<HistoryEntry[]> {

@@ -4,10 +4,13 @@ import { conflict } from '../../errors.ts';
 import type { IdentityChallenge, NewUser, UserStore } from '../../ports/user-store.ts';
 import { writeTransaction, type SqliteDatabase } from './database.ts';
 import { toUser, type Row } from './rows.ts';
+import type { Statement } from 'better-sqlite3';
 
 /** Users and identities in the embedded SQLite store. */
 export class SqliteUserStore implements UserStore {
   private readonly stmt;
+
+  private readonly identitiesOf = new Map<number, Statement<string[]>>();
 
   constructor(private readonly db: SqliteDatabase) {
     this.stmt = {
@@ -101,8 +104,13 @@ export class SqliteUserStore implements UserStore {
 
   async listIdentities(userIds: string[]): Promise<Identity[]> {
     if (userIds.length === 0) return [];
-    const q = `SELECT * FROM identities WHERE user_id IN (${userIds.map(() => '?').join(',')}) ORDER BY linked_at, channel, address`;
-    return this.db.prepare(q).all(...userIds) as Identity[];
+    // Routing asks this for every message: a statement per list length, prepared once.
+    let statement = this.identitiesOf.get(userIds.length);
+    if (!statement) {
+      statement = this.db.prepare(`SELECT * FROM identities WHERE user_id IN (${userIds.map(() => '?').join(',')}) ORDER BY linked_at, channel, address`);
+      if (userIds.length <= 64) this.identitiesOf.set(userIds.length, statement);
+    }
+    return statement.all(...userIds) as Identity[];
   }
 
   async unlinkIdentity(userId: string, channel: ExternalChannel, address: string) {
