@@ -45,44 +45,45 @@ export function webhookEventId(webhookId: string, historyId: number): string {
   return `evt_${createHash('sha256').update(`${webhookId}/${historyId}`).digest('hex').slice(0, 32)}`;
 }
 
+type Schedule = { created_at: string; now: number; deadline: number };
+
+/** One new event of `type` about `entry` for webhook `w`, its body with `extra` members. */
+function newEvent(w: Webhook, entry: HistoryRecord, type: WebhookEventType, event_id: string, schedule: Schedule, extra: Partial<WebhookEventBody> = {}): NewWebhookEvent {
+  const body: WebhookEventBody = {
+    event_id,
+    type,
+    webhook_id: w.webhook_id,
+    occurred_at: entry.at,
+    message_id: entry.message_id,
+    conversation_id: entry.conversation_id,
+    status: entry.status,
+    recipient_id: entry.recipient_id,
+    channel: entry.channel,
+    ...extra,
+  };
+  return {
+    event_id,
+    webhook_id: w.webhook_id,
+    type,
+    message_id: entry.message_id,
+    seq: entry.id,
+    body: JSON.stringify(body),
+    created_at: schedule.created_at,
+    next_attempt_at: schedule.now,
+    deadline: schedule.deadline,
+  };
+}
+
 /**
  * The events one history entry makes for the sender's webhooks: one per webhook that subscribes
  * to its type and was created before the entry.
  */
-export function eventsFor(
-  entry: HistoryRecord,
-  webhooks: Webhook[],
-  schedule: { created_at: string; now: number; deadline: number },
-): NewWebhookEvent[] {
+export function eventsFor(entry: HistoryRecord, webhooks: Webhook[], schedule: Schedule): NewWebhookEvent[] {
   const type = TYPE_OF_STATUS[entry.status];
+  const extra = entry.status === 'FAILED' && entry.error ? { error: { code: entry.error.code, message: entry.error.message } } : {};
   return webhooks
     .filter((w) => w.owner_id === entry.sender_id && w.start_after < entry.id && w.events.includes(type))
-    .map((w) => {
-      const event_id = webhookEventId(w.webhook_id, entry.id);
-      const body: WebhookEventBody = {
-        event_id,
-        type,
-        webhook_id: w.webhook_id,
-        occurred_at: entry.at,
-        message_id: entry.message_id,
-        conversation_id: entry.conversation_id,
-        status: entry.status,
-        recipient_id: entry.recipient_id,
-        channel: entry.channel,
-      };
-      if (entry.status === 'FAILED' && entry.error) body.error = { code: entry.error.code, message: entry.error.message };
-      return {
-        event_id,
-        webhook_id: w.webhook_id,
-        type,
-        message_id: entry.message_id,
-        seq: entry.id,
-        body: JSON.stringify(body),
-        created_at: schedule.created_at,
-        next_attempt_at: schedule.now,
-        deadline: schedule.deadline,
-      };
-    });
+    .map((w) => newEvent(w, entry, type, webhookEventId(w.webhook_id, entry.id), schedule, extra));
 }
 
 /**
@@ -91,39 +92,13 @@ export function eventsFor(
  * can read in the app has, so there is one per message and recipient. Its id is derived from the
  * webhook and the message: a dispatcher that makes it twice makes the same event.
  */
-export function receivedEventsFor(
-  entry: HistoryRecord,
-  webhooks: Webhook[],
-  schedule: { created_at: string; now: number; deadline: number },
-): NewWebhookEvent[] {
+export function receivedEventsFor(entry: HistoryRecord, webhooks: Webhook[], schedule: Schedule): NewWebhookEvent[] {
   if (entry.status !== 'SENT' || entry.channel !== 'internal' || entry.recipient_id === null || entry.recipient_id === entry.sender_id) return [];
   const type: WebhookEventType = 'message.received';
   return webhooks
     .filter((w) => w.owner_id === entry.recipient_id && w.start_after < entry.id && w.events.includes(type))
     .map((w) => {
       const event_id = `evt_${createHash('sha256').update(`${w.webhook_id}/received/${entry.message_id}`).digest('hex').slice(0, 32)}`;
-      const body: WebhookEventBody = {
-        event_id,
-        type,
-        webhook_id: w.webhook_id,
-        occurred_at: entry.at,
-        message_id: entry.message_id,
-        conversation_id: entry.conversation_id,
-        status: entry.status,
-        recipient_id: entry.recipient_id,
-        channel: entry.channel,
-        sender_id: entry.sender_id,
-      };
-      return {
-        event_id,
-        webhook_id: w.webhook_id,
-        type,
-        message_id: entry.message_id,
-        seq: entry.id,
-        body: JSON.stringify(body),
-        created_at: schedule.created_at,
-        next_attempt_at: schedule.now,
-        deadline: schedule.deadline,
-      };
+      return newEvent(w, entry, type, event_id, schedule, { sender_id: entry.sender_id });
     });
 }
