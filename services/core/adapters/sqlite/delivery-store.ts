@@ -3,7 +3,6 @@ import type { DeliveryFallback, ExternalChannel, StatusEvent } from '../../domai
 import type { ApplyResult, DeliveryStore } from '../../ports/delivery-store.ts';
 import { writeTransaction, type SqliteDatabase } from './database.ts';
 import { historyAppender } from './history-log.ts';
-import { groupCommitOf, type GroupCommit } from './group-commit.ts';
 import { toDelivery, type Row } from './rows.ts';
 
 /**
@@ -14,11 +13,9 @@ import { toDelivery, type Row } from './rows.ts';
 export class SqliteDeliveryStore implements DeliveryStore {
   private readonly stmt;
   private readonly appendHistory;
-  private readonly group: GroupCommit;
 
   constructor(private readonly db: SqliteDatabase) {
     this.appendHistory = historyAppender(db);
-    this.group = groupCommitOf(db);
     this.stmt = {
       delivery: db.prepare('SELECT * FROM deliveries WHERE delivery_id = ?'),
       deliveriesOf: db.prepare('SELECT * FROM deliveries WHERE message_id = ? ORDER BY rowid'),
@@ -94,17 +91,16 @@ export class SqliteDeliveryStore implements DeliveryStore {
     }));
   }
 
-  // The connector's marks are small writes made by many deliveries at once: group commit.
   async markInFlight(deliveryId: string, at: string) {
-    await this.group.run(() => this.stmt.setInFlight.run(at, deliveryId));
+    this.stmt.setInFlight.run(at, deliveryId);
   }
 
   async clearInFlight(deliveryId: string) {
-    await this.group.run(() => this.stmt.setInFlight.run(null, deliveryId));
+    this.stmt.setInFlight.run(null, deliveryId);
   }
 
   async parkDelivery(deliveryId: string, nextAttemptAt: string) {
-    await this.group.run(() => this.stmt.park.run(nextAttemptAt, deliveryId));
+    this.stmt.park.run(nextAttemptAt, deliveryId);
   }
 
   async listDueParked(channel: ExternalChannel, now: string, limit: number) {
@@ -116,7 +112,7 @@ export class SqliteDeliveryStore implements DeliveryStore {
   }
 
   async recordProviderRef(deliveryId: string, providerMessageId: string) {
-    return this.group.run(() => {
+    return writeTransaction(this.db, () => {
       if (this.stmt.setProviderRef.run(providerMessageId, deliveryId, providerMessageId).changes === 0) return false;
       this.stmt.noteReplyTarget.run(deliveryId);
       return true;
