@@ -1,27 +1,13 @@
 import { z } from 'zod';
 import { KEYSPACE_NAME, type Replication } from './adapters/cassandra/schema.ts';
-import { MAX_PRESIGN_SECONDS } from './ports/object-store.ts';
+import { fileConfigFields } from './config-files.ts';
+import { httpLimitFields, providerCallFields } from './config-limits.ts';
 import { DEV_SECRETS, SERVICE_KINDS, devSecretsInUse, productionSecretProblems, secretsOf, type SecretKey } from './config-secrets.ts';
-import { parseInboundDefaultMembers } from './inbound/default-members.ts';
+import { inboundConfigFields } from './config-inbound.ts';
 
+export { DEFAULT_FILE_CONTENT_TYPES } from './config-files.ts';
 export { DEV_SECRETS, MIN_CLIENT_SECRET_LENGTH, secretsOf, type ServiceKind } from './config-secrets.ts';
 
-/** The content types a file may have unless `FILE_CONTENT_TYPES` says otherwise. */
-export const DEFAULT_FILE_CONTENT_TYPES = [
-  'image/*',
-  'audio/*',
-  'video/*',
-  'application/pdf',
-  'application/msword',
-  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  'application/vnd.ms-excel',
-  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-  'application/vnd.ms-powerpoint',
-  'application/vnd.openxmlformats-officedocument.presentationml.presentation',
-  'application/zip',
-  'text/plain',
-  'application/octet-stream',
-];
 
 /** The least scrypt N production accepts: OWASP's recommendation for scrypt (N=2^17, r=8, p=1). */
 export const SCRYPT_MIN_PRODUCTION_COST = 2 ** 17;
@@ -294,106 +280,10 @@ export const configFields = z.object({
       .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
       .pipe(z.array(z.enum(['whatsapp', 'instagram'])).min(1))
       .describe('CONNECTOR_CHANNELS'),
-    /** Provider call timeout. @default 10000 */
-    providerTimeoutMs: z.coerce.number().int().min(10).default(10000).describe('PROVIDER_TIMEOUT_MS'),
-    /** Share of failed provider calls (percent) in the window that opens a breaker. @default 50 */
-    breakerErrorPercent: z.coerce.number().min(1).max(100).default(50).describe('BREAKER_ERROR_PERCENT'),
-    /** Provider calls in the window before a breaker may open. @default 5 */
-    breakerVolumeThreshold: z.coerce.number().int().min(1).default(5).describe('BREAKER_VOLUME_THRESHOLD'),
-    /** How long an open breaker waits before letting one probe through. @default 5000 */
-    breakerResetMs: z.coerce.number().int().min(100).default(5000).describe('BREAKER_RESET_MS'),
-    /** The breaker's rolling window. @default 10000 */
-    breakerWindowMs: z.coerce.number().int().min(1000).default(10000).describe('BREAKER_WINDOW_MS'),
-    /** First retry delay of a retriable provider failure. @default 200 */
-    retryBaseMs: z.coerce.number().int().min(1).default(200).describe('RETRY_BASE_MS'),
-    /** Longest retry delay. @default 5000 */
-    retryMaxMs: z.coerce.number().int().min(1).default(5000).describe('RETRY_MAX_MS'),
-    /** How long a delivery may wait for its provider before it is FAILED (store-and-forward bound). @default 14400000 (4 h) */
-    maxDeliveryAgeMs: z.coerce.number().int().min(1).default(4 * 3600 * 1000).describe('MAX_DELIVERY_AGE_MS'),
-    /** WhatsApp messages per second per sender number. @default 80 */
-    whatsappRatePerSender: z.coerce.number().min(0).default(80).describe('WHATSAPP_RATE_PER_SENDER'),
-    /** Instagram text calls per second per account. @default 300 */
-    instagramTextRate: z.coerce.number().min(0).default(300).describe('INSTAGRAM_TEXT_RATE'),
-    /** Instagram media calls per second per account. @default 10 */
-    instagramMediaRate: z.coerce.number().min(0).default(10).describe('INSTAGRAM_MEDIA_RATE'),
-    /**
-     * How long a connector waits for a provider's echo of a send left in doubt by an earlier
-     * process (a crash) before sending it again. @default 15000
-     */
-    inDoubtGraceMs: z.coerce.number().int().min(0).default(15000).describe('IN_DOUBT_GRACE_MS'),
-    /** The same, for a send left in doubt by this process (a timeout): its webhook receiver was up all along. @default 2000 */
-    inDoubtShortGraceMs: z.coerce.number().int().min(0).default(2000).describe('IN_DOUBT_SHORT_GRACE_MS'),
-    /** Base URL where providers fetch files by id. @default http://127.0.0.1:8080/files */
-    filesPublicBaseUrl: z.string().url().default('http://127.0.0.1:8080/files').describe('FILES_PUBLIC_BASE_URL'),
+    ...providerCallFields,
+    ...fileConfigFields,
 
-    /**
-     * The S3 endpoint the platform's processes reach the object store at: MinIO in a cluster,
-     * s3rver on one machine (`make up` runs it on port 9000). @default http://127.0.0.1:9000
-     */
-    s3Endpoint: z.string().url().default('http://127.0.0.1:9000').describe('S3_ENDPOINT'),
-    /**
-     * The S3 endpoint as clients outside the cluster reach it: presigned URLs (part uploads,
-     * downloads, the providers' media links) carry this host. Unset: `S3_ENDPOINT`.
-     */
-    s3PublicEndpoint: z.string().url().optional().describe('S3_PUBLIC_ENDPOINT'),
-    /** The bucket of every file's bytes, created at start when missing. @default chat4all-files */
-    s3Bucket: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name: 3 to 63 lower-case letters, digits, dots and hyphens')
-      .default('chat4all-files')
-      .describe('S3_BUCKET'),
-    /** The region presigned URLs are signed for (MinIO and s3rver take us-east-1). @default us-east-1 */
-    s3Region: z.string().min(1).default('us-east-1').describe('S3_REGION'),
-    /** Object store access key. @default dev profile: s3rver's `S3RVER` */
-    s3AccessKey: z.string().optional().describe('S3_ACCESS_KEY_ID'),
-    /** Object store secret key. @default dev profile: s3rver's `S3RVER` */
-    s3SecretKey: z.string().optional().describe('S3_SECRET_ACCESS_KEY'),
-    /**
-     * Content types a file may have, comma separated; `type/*` allows a whole family. Anything else
-     * is refused with 415 when the upload starts. @default images, audio, video, PDF, office
-     * documents, zip, text/plain and application/octet-stream
-     */
-    fileContentTypes: z
-      .string()
-      .default(DEFAULT_FILE_CONTENT_TYPES.join(','))
-      .transform((s) => s.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean))
-      .pipe(z.array(z.string().regex(/^[a-z0-9!#$&^_.+-]+\/([a-z0-9!#$&^_.+-]+|\*)$/, 'a content type (type/subtype or type/*)')).min(1))
-      .describe('FILE_CONTENT_TYPES'),
-    /** Open upload sessions one user may have at once; one more answers 429. @default 10 */
-    fileMaxOpenUploads: z.coerce.number().int().min(1).max(10_000).default(10).describe('FILE_MAX_OPEN_UPLOADS'),
-    /** How long an upload session stays open (seconds from its start); then it expires and its parts are removed. @default 86400 (24 h) */
-    fileUploadTtlSeconds: z.coerce.number().int().min(1).max(30 * 86_400).default(86_400).describe('FILE_UPLOAD_TTL'),
-    /** How long a presigned part upload URL is valid (seconds); ask for fresh ones after. @default 3600 */
-    filePartUrlTtlSeconds: z.coerce.number().int().min(1).max(MAX_PRESIGN_SECONDS).default(3600).describe('FILE_PART_URL_TTL'),
-    /** How long a member's download URL is valid (seconds). @default 300 */
-    fileDownloadUrlTtlSeconds: z.coerce.number().int().min(1).max(MAX_PRESIGN_SECONDS).default(300).describe('FILE_DOWNLOAD_URL_TTL'),
-    /** How long the media link a connector gives a provider is valid (seconds). @default 3600 */
-    fileProviderUrlTtlSeconds: z.coerce.number().int().min(1).max(MAX_PRESIGN_SECONDS).default(3600).describe('FILE_PROVIDER_URL_TTL'),
-    /** How long the download link sent as text instead of an over-limit media is valid (seconds; S3 allows 7 days at most). @default 604800 */
-    fileLinkFallbackTtlSeconds: z.coerce.number().int().min(1).max(MAX_PRESIGN_SECONDS).default(MAX_PRESIGN_SECONDS).describe('FILE_LINK_FALLBACK_TTL'),
-    /**
-     * How long `POST /v1/files/{id}/complete` waits for the verification before it answers 202
-     * (the verification goes on; clients poll `GET /v1/files/{id}`). @default 5000
-     */
-    fileVerifyWaitMs: z.coerce.number().int().min(0).max(60_000).default(5000).describe('FILE_VERIFY_WAIT_MS'),
-    /** How often the API's file job expires abandoned sessions and resumes verifications left by a restart. @default 60000 */
-    fileCleanupIntervalMs: z.coerce.number().int().min(50).max(3_600_000).default(60_000).describe('FILE_CLEANUP_INTERVAL_MS'),
-
-    // Limits of the HTTP servers that face the internet: the API and the provider webhook endpoint (#16).
-    /** How long a client may take to send a request's headers before the connection is closed (408). @default 10000 */
-    httpHeadersTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000).describe('HTTP_HEADERS_TIMEOUT_MS'),
-    /** How long a client may take to send a whole request, body included (408). @default 30000 */
-    httpRequestTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(30_000).describe('HTTP_REQUEST_TIMEOUT_MS'),
-    /** How long an idle keep-alive connection stays open. @default 5000 */
-    httpKeepAliveTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(5_000).describe('HTTP_KEEP_ALIVE_TIMEOUT_MS'),
-    /** Requests one keep-alive connection may carry before the server closes it (0: no limit). @default 1000 */
-    httpMaxRequestsPerSocket: z.coerce.number().int().min(0).default(1000).describe('HTTP_MAX_REQUESTS_PER_SOCKET'),
-    /** Connections one server holds at once; further ones are closed as they arrive. @default 4096 */
-    httpMaxConnections: z.coerce.number().int().min(1).max(1_000_000).default(4096).describe('HTTP_MAX_CONNECTIONS'),
-    /** Deepest nesting of arrays and objects a JSON body may have (refused with 400 before parsing). @default 32 */
-    maxJsonDepth: z.coerce.number().int().min(2).max(1000).default(32).describe('MAX_JSON_DEPTH'),
-    /** Largest provider webhook body the connectors read; a bigger one answers 413. @default 1048576 (1 MiB) */
-    providerWebhookMaxBytes: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024).describe('PROVIDER_WEBHOOK_MAX_BYTES'),
+    ...httpLimitFields,
     /**
      * How long after the provider's event time a status the platform cannot match to a send is
      * still refused with 503 (the send may not be recorded yet, and the provider retries); after
@@ -418,52 +308,7 @@ export const configFields = z.object({
      * in the same transaction as the link, so parallel links cannot overshoot it. @default 10
      */
     maxIdentitiesPerChannel: z.coerce.number().int().min(1).max(1000).default(10).describe('MAX_IDENTITIES_PER_CHANNEL'),
-    /**
-     * Who receives a message from a WhatsApp or Instagram address that has no conversation in its
-     * reply window: usernames per channel, `whatsapp=alice,bob;instagram=bob` (the business's
-     * owners of that number or account). A channel not named gets its inbound messages in a
-     * conversation with the sender alone, kept until an owner is added. Parsed and checked at
-     * start (`parseInboundDefaultMembers`). @default '' (none)
-     */
-    inboundDefaultMembers: z
-      .string()
-      .default('')
-      .transform((v, ctx) => {
-        try {
-          return parseInboundDefaultMembers(v);
-        } catch (err) {
-          ctx.addIssue({ code: 'custom', message: (err as Error).message });
-          return z.NEVER;
-        }
-      })
-      .describe('INBOUND_DEFAULT_MEMBERS'),
-    /**
-     * How long after an address last received a message from a conversation (a delivery the
-     * provider accepted) its reply still goes to that conversation: Meta's customer-service
-     * window. @default 24
-     */
-    inboundReplyWindowHours: z.coerce.number().min(0).max(24 * 30).default(24).describe('INBOUND_REPLY_WINDOW_HOURS'),
-    /**
-     * How long the router holds an inbound message before giving it its seq, so that one that
-     * arrives late (Meta delivers webhooks out of order) but was sent earlier can take its place
-     * first: two inbound messages of one conversation accepted less than this apart are ordered by
-     * provider time. 0 orders by arrival. @default 2000
-     */
-    inboundReorderWindowMs: z.coerce.number().int().min(0).max(60_000).default(2000).describe('INBOUND_REORDER_WINDOW_MS'),
-    /**
-     * Largest inbound media the connectors fetch from a provider and store as a file: the largest
-     * channel media limit (WhatsApp documents, 100 MB). A larger one keeps the provider reference.
-     * @default 104857600 (100 MiB)
-     */
-    inboundMediaMaxBytes: z.coerce.number().int().min(1).max(2 * 1024 ** 3).default(100 * 1024 * 1024).describe('INBOUND_MEDIA_MAX_BYTES'),
-    /** How long fetching and storing one inbound media may take, body included, in ms. @default 60000 */
-    inboundMediaTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(60_000).describe('INBOUND_MEDIA_TIMEOUT_MS'),
-    /**
-     * Deliveries of a webhook whose media could not be fetched or stored (each answered 503, so
-     * the provider retries) before its message is accepted with the provider reference kept.
-     * @default 3
-     */
-    inboundMediaAttempts: z.coerce.number().int().min(1).max(100).default(3).describe('INBOUND_MEDIA_ATTEMPTS'),
+    ...inboundConfigFields,
     /**
      * Most bytes of records the router publishes in one call (and the Kafka bus sends in one
      * request): a group's delivery jobs are split to stay under the broker's max message size
