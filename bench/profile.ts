@@ -5,7 +5,7 @@
  * CPU use during the load (from /proc) and the functions with the most self time, grouped by where
  * they live (our code, kafkajs, better-sqlite3, express, pino, node internals, GC, idle).
  *
- * Usage: npx tsx bench/profile.ts [--rate N] [--seconds S] [--routers N] [--out DIR] [--env NAME=VALUE …]
+ * Usage: npx tsx bench/profile.ts [--rate N] [--seconds S] [--routers N] [--partitions N] [--out DIR] [--env NAME=VALUE …]
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -117,10 +117,10 @@ function arg(argv: string[], name: string, fallback: number): number {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const known = ['--rate', '--seconds', '--routers', '--out', '--env'];
+  const known = ['--rate', '--seconds', '--routers', '--partitions', '--out', '--env'];
   const bad = argv.find((a, i) => a.startsWith('--') ? !known.includes(a) : !known.includes(argv[i - 1] ?? ''));
   if (bad) {
-    log(`profile: unknown argument ${bad}\nusage: npx tsx bench/profile.ts [--rate N] [--seconds S] [--routers N] [--out DIR] [--env NAME=VALUE …]`);
+    log(`profile: unknown argument ${bad}\nusage: npx tsx bench/profile.ts [--rate N] [--seconds S] [--routers N] [--partitions N] [--out DIR] [--env NAME=VALUE …]`);
     return 2;
   }
   const rate = arg(argv, '--rate', 400);
@@ -139,7 +139,7 @@ async function main(argv: string[]): Promise<number> {
   const supervisor = new Supervisor({
     dataDir,
     routers,
-    partitions: 12,
+    partitions: arg(argv, '--partitions', 12),
     logLevel: 'warn',
     env: {
       SCRYPT_COST: '1024',
