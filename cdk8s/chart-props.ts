@@ -132,7 +132,6 @@ export const chat4allPropsFields = z.strictObject({
   api: z
     .strictObject({
       replicas: z.number().int().min(1).default(2).describe('replicas when autoscaling.mode is none'),
-      publicUrl: z.string().default('').describe('FILES_PUBLIC_BASE_URL base (empty: the in-cluster Service URL)'),
       resources: resources('100m', '256Mi', '1', '512Mi'),
       terminationGracePeriodSeconds: grace(30),
       autoscaling: cpuAutoscaling(),

@@ -264,7 +264,6 @@ export function sharedConfig(p: Chat4AllProps): Record<string, string> {
     S3_BUCKET: p.objectStore.bucket,
     S3_REGION: p.objectStore.region,
     S3_PUBLIC_ENDPOINT: p.objectStore.publicEndpoint,
-    FILES_PUBLIC_BASE_URL: `${p.api.publicUrl || `http://${p.name}-api:8080`}/files`,
     GATEWAY_PUBLIC_URL: p.gateway.publicUrl || `ws://${p.name}-gateway:8081/v1/stream`,
     WHATSAPP_API_BASE: p.providerSim.enabled ? sim : p.connectors.whatsappApiBase,
     INSTAGRAM_API_BASE: p.providerSim.enabled ? sim : p.connectors.instagramApiBase,

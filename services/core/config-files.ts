@@ -23,9 +23,6 @@ export const DEFAULT_FILE_CONTENT_TYPES = [
  * the upload limits and the lifetimes of presigned URLs. Part of `configFields` in config.ts.
  */
 export const fileConfigFields = {
-  /** Base URL where providers fetch files by id. @default http://127.0.0.1:8080/files */
-  filesPublicBaseUrl: z.string().url().default('http://127.0.0.1:8080/files').describe('FILES_PUBLIC_BASE_URL'),
-
   /**
    * The S3 endpoint the platform's processes reach the object store at: MinIO in a cluster,
    * s3rver on one machine (`make up` runs it on port 9000). @default http://127.0.0.1:9000
