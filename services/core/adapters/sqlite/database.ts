@@ -20,18 +20,28 @@ export function openSqliteDatabase(path: string): SqliteDatabase {
   db.pragma('busy_timeout = 5000');
   // Even so, SQLite answers the switch "locked" without waiting while another connection is in
   // the middle of opening the new file: try again for a while (start-up only).
+  retryWhileBusy(() => db.pragma('journal_mode = WAL'));
+  db.pragma('synchronous = NORMAL');
+  // The schema too: five processes opening one new file at once on a loaded machine saw
+  // "database is locked" here (a busy answer that skips the busy handler, or a wait longer than
+  // the timeout). Every statement is IF NOT EXISTS, and one transaction makes it all or nothing.
+  retryWhileBusy(() => writeTransaction(db, () => db.exec(SCHEMA)));
+  return db;
+}
+
+/** Runs `fn` again (100 ms apart, about 10 s at most) while SQLite answers busy or locked; start-up only. */
+function retryWhileBusy(fn: () => unknown): void {
   for (let attempt = 1; ; attempt++) {
     try {
-      db.pragma('journal_mode = WAL');
-      break;
+      fn();
+      return;
     } catch (err) {
-      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || attempt >= 50) throw err;
+      const code = (err as { code?: string }).code ?? '';
+      if (!code.startsWith('SQLITE_BUSY') && !code.startsWith('SQLITE_LOCKED')) throw err;
+      if (attempt >= 100) throw err;
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
     }
   }
-  db.pragma('synchronous = NORMAL');
-  db.exec(SCHEMA);
-  return db;
 }
 
 /**
