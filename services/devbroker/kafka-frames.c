@@ -1,0 +1,114 @@
+/*
+ * The few fields of the Kafka wire protocol the relay reads. Only non-flexible versions are
+ * understood (Fetch v0–11, Produce v0–8, the ones kafkajs sends); anything else is relayed
+ * without a look. Every read is bounds-checked: a short or odd message is "not understood",
+ * never a crash.
+ */
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "relay.h"
+
+#define API_PRODUCE 0
+#define API_FETCH 1
+#define FETCH_MAX_VERSION 11
+#define PRODUCE_MAX_VERSION 8
+
+int32_t kafka_rd32(const char *p) {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        return (int32_t)ntohl(v);
+}
+
+static int16_t rd16(const char *p) {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        return (int16_t)ntohs(v);
+}
+
+/* Offset of a request's body: after api_key, api_version, correlation_id and client_id
+ * (request header v1). 0 if the message is too short. */
+static size_t request_body(const char *p, size_t n) {
+        int16_t cid;
+        if (n < 10)
+                return 0;
+        cid = rd16(p + 8);
+        if (cid > 0 && (size_t)cid + 10 > n)
+                return 0;
+        return 10 + (cid > 0 ? (size_t)cid : 0);
+}
+
+int kafka_parse_request(const char *p, size_t n, kafka_request_t *out) {
+        size_t body;
+        memset(out, 0, sizeof(*out));
+        if (n < 8)
+                return -1;
+        out->api_key     = rd16(p);
+        out->api_version = rd16(p + 2);
+        out->corr        = kafka_rd32(p + 4);
+        if (out->api_key == API_FETCH &&
+            out->api_version <= FETCH_MAX_VERSION &&
+            (body = request_body(p, n)) && body + 8 <= n) {
+                /* ReplicaId int32, then MaxWait int32 */
+                out->max_wait_at = body + 4;
+                out->max_wait    = kafka_rd32(p + body + 4);
+        } else if (out->api_key == API_PRODUCE &&
+                   out->api_version <= PRODUCE_MAX_VERSION &&
+                   (body = request_body(p, n))) {
+                size_t o = body;
+                if (out->api_version >= 3) { /* transactional_id */
+                        int16_t tl = o + 2 <= n ? rd16(p + o) : -1;
+                        o += 2 + (tl > 0 ? (size_t)tl : 0);
+                }
+                /* With acks 0 no response comes. */
+                out->acked_produce = o + 2 <= n && rd16(p + o) != 0;
+        }
+        return 0;
+}
+
+int kafka_fetch_has_records(const char *p, size_t n, int version) {
+        size_t o = 4; /* correlation id */
+        int32_t topics, parts, cnt, len;
+#define NEED(k)                                                                \
+        do {                                                                   \
+                if (o + (size_t)(k) > n)                                       \
+                        return -1;                                             \
+        } while (0)
+        if (version >= 1)
+                o += 4; /* throttle_time_ms */
+        if (version >= 7)
+                o += 6; /* error_code, session_id */
+        NEED(4);
+        topics = kafka_rd32(p + o);
+        o += 4;
+        while (topics-- > 0) {
+                NEED(2);
+                len = rd16(p + o);
+                o += 2 + (len > 0 ? (size_t)len : 0);
+                NEED(4);
+                parts = kafka_rd32(p + o);
+                o += 4;
+                while (parts-- > 0) {
+                        o += 4 + 2 + 8; /* partition, error_code, high_watermark */
+                        if (version >= 4)
+                                o += 8; /* last_stable_offset */
+                        if (version >= 5)
+                                o += 8; /* log_start_offset */
+                        if (version >= 4) { /* aborted_transactions */
+                                NEED(4);
+                                cnt = kafka_rd32(p + o);
+                                o += 4 + (cnt > 0 ? (size_t)cnt * 16 : 0);
+                        }
+                        if (version >= 11)
+                                o += 4; /* preferred_read_replica */
+                        NEED(4);
+                        len = kafka_rd32(p + o); /* record bytes, -1 null */
+                        o += 4;
+                        if (len > 0)
+                                return 1;
+                }
+        }
+        return 0;
+#undef NEED
+}
