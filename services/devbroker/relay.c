@@ -6,8 +6,8 @@
  * not answer early when records are appended, so consumers had to poll with a tiny MaxWait.
  * Here a Fetch goes to the mock with MaxWait 0 (it answers at once). A response with records
  * goes back to the client; an empty one is held, and the very same request is sent again as
- * soon as a Produce response passes through the relay (records were appended) or answered
- * with the held empty response once the client's MaxWait is over. kafkajs matches responses
+ * soon as a Produce response for one of its topic partitions passes through the relay (records
+ * were appended), or answered with the held empty response once the client's MaxWait is over. kafkajs matches responses
  * by correlation id, so other responses overtake a held fetch.
  *
  * Only whole frames (int32 size, then the message) cross; a frame larger than MAX_FRAME or a
@@ -40,17 +40,31 @@ typedef struct {
         size_t len, cap;
 } buf_t;
 
+/* The topic partitions a request names (see kafka_request_t). */
+typedef struct {
+        uint64_t *keys;
+        int nkeys, all_keys;
+} tps_t;
+
 /* A Fetch the relay answers for the mock: in flight upstream, or held (parked). */
 typedef struct fetch {
         struct fetch *next;
         int32_t corr;
         int16_t version;
         int parked;
-        int64_t deadline;  /* ms, monotonic */
-        uint64_t sent_gen; /* produce_gen when last sent upstream */
-        buf_t req;         /* the whole frame, MaxWait 0 */
-        buf_t resp;        /* the last empty response, while parked */
+        int appended;     /* records came for it while it was in flight */
+        int64_t deadline; /* ms, monotonic */
+        tps_t tps;
+        buf_t req;  /* the whole frame, MaxWait 0 */
+        buf_t resp; /* the last empty response, while parked */
 } fetch_t;
+
+/* A Produce awaiting its response. */
+typedef struct produce {
+        struct produce *next;
+        int32_t corr;
+        tps_t tps;
+} produce_t;
 
 typedef struct conn {
         struct conn *next;
@@ -58,13 +72,15 @@ typedef struct conn {
         int pi; /* index of its client pollfd this round, -1 if none */
         buf_t cin, uout, uin, cout;
         fetch_t *fetches;
-        int32_t produces[MAX_PRODUCES]; /* Produce requests awaiting a response */
+        produce_t *produces;
         int nproduces;
 } conn_t;
 
 static conn_t *conns;
 static int nconns;
-static uint64_t produce_gen, woken_gen;
+/* Topic partitions appended to since the held fetches were last woken. */
+static uint64_t appended[256];
+static int nappended, appended_all;
 
 static int64_t now_ms(void) {
         struct timespec ts;
@@ -104,7 +120,31 @@ static void buf_free(buf_t *b) {
         memset(b, 0, sizeof(*b));
 }
 
+static int tps_copy(tps_t *t, const kafka_request_t *r) {
+        t->nkeys    = r->nkeys;
+        t->all_keys = r->all_keys;
+        if (!r->nkeys)
+                return 0;
+        if (!(t->keys = malloc(sizeof(uint64_t) * (size_t)r->nkeys)))
+                return -1;
+        memcpy(t->keys, r->keys, sizeof(uint64_t) * (size_t)r->nkeys);
+        return 0;
+}
+
+/* Whether a fetch reads any topic partition appended to (keys, or all). */
+static int tps_meet(const tps_t *f, const uint64_t *keys, int nkeys, int all) {
+        int i, j;
+        if (all || f->all_keys)
+                return 1;
+        for (i = 0; i < f->nkeys; i++)
+                for (j = 0; j < nkeys; j++)
+                        if (f->keys[i] == keys[j])
+                                return 1;
+        return 0;
+}
+
 static void fetch_free(fetch_t *f) {
+        free(f->tps.keys);
         buf_free(&f->req);
         buf_free(&f->resp);
         free(f);
@@ -123,23 +163,30 @@ static int on_request(conn_t *c, char *frame, size_t n) {
                 f->corr     = req.corr;
                 f->version  = req.api_version;
                 f->deadline = now_ms() + (req.max_wait > 0 ? req.max_wait : 0);
-                f->sent_gen = produce_gen;
                 memcpy(frame + 4 + req.max_wait_at, &zero, 4);
-                if (buf_put(&f->req, frame, n)) {
+                if (tps_copy(&f->tps, &req) || buf_put(&f->req, frame, n)) {
                         fetch_free(f);
                         return -1;
                 }
                 f->next    = c->fetches;
                 c->fetches = f;
         } else if (req.acked_produce && c->nproduces < MAX_PRODUCES) {
-                c->produces[c->nproduces++] = req.corr;
+                produce_t *pr = calloc(1, sizeof(*pr));
+                if (!pr || tps_copy(&pr->tps, &req)) {
+                        free(pr);
+                        return -1;
+                }
+                pr->corr    = req.corr;
+                pr->next    = c->produces;
+                c->produces = pr;
+                c->nproduces++;
         }
         return buf_put(&c->uout, frame, n);
 }
 
 static void send_fetch(conn_t *c, fetch_t *f) {
         f->parked   = 0;
-        f->sent_gen = produce_gen;
+        f->appended = 0;
         buf_free(&f->resp);
         if (buf_put(&c->uout, f->req.d, f->req.len))
                 c->dead = 1;
@@ -158,11 +205,28 @@ static void answer_fetch(conn_t *c, fetch_t *f, const char *frame, size_t n) {
         fetch_free(f);
 }
 
+/* Records were appended to these topic partitions: fetches in flight for them are sent again
+ * should they come back empty, held ones are woken at the end of this round. */
+static void on_appended(const tps_t *t) {
+        conn_t *c;
+        fetch_t *f;
+        int i;
+        for (c = conns; c; c = c->next)
+                for (f = c->fetches; f; f = f->next)
+                        if (!f->parked &&
+                            tps_meet(&f->tps, t->keys, t->nkeys, t->all_keys))
+                                f->appended = 1;
+        if (t->all_keys || nappended + t->nkeys > 256)
+                appended_all = 1;
+        for (i = 0; i < t->nkeys && !appended_all; i++)
+                appended[nappended++] = t->keys[i];
+}
+
 /* A response frame from the mock. */
 static int on_response(conn_t *c, char *frame, size_t n) {
         int32_t corr;
         fetch_t *f;
-        int i;
+        produce_t **pp;
         if (n < 8)
                 return -1;
         corr = kafka_rd32(frame + 4);
@@ -173,7 +237,7 @@ static int on_response(conn_t *c, char *frame, size_t n) {
                 int has = kafka_fetch_has_records(frame + 4, n - 4, f->version);
                 if (has != 0 || now_ms() >= f->deadline) {
                         answer_fetch(c, f, frame, n);
-                } else if (f->sent_gen != produce_gen) {
+                } else if (f->appended) {
                         send_fetch(c, f); /* records came while it was in flight */
                 } else {
                         f->parked = 1;
@@ -182,10 +246,14 @@ static int on_response(conn_t *c, char *frame, size_t n) {
                 }
                 return 0;
         }
-        for (i = 0; i < c->nproduces; i++)
-                if (c->produces[i] == corr) {
-                        c->produces[i] = c->produces[--c->nproduces];
-                        produce_gen++;
+        for (pp = &c->produces; *pp; pp = &(*pp)->next)
+                if ((*pp)->corr == corr) {
+                        produce_t *pr = *pp;
+                        *pp           = pr->next;
+                        c->nproduces--;
+                        on_appended(&pr->tps);
+                        free(pr->tps.keys);
+                        free(pr);
                         break;
                 }
         return buf_put(&c->cout, frame, n);
@@ -239,6 +307,12 @@ static void conn_free(conn_t *c) {
                 nf = f->next;
                 fetch_free(f);
         }
+        while (c->produces) {
+                produce_t *pr = c->produces;
+                c->produces   = pr->next;
+                free(pr->tps.keys);
+                free(pr);
+        }
         buf_free(&c->cin);
         buf_free(&c->uout);
         buf_free(&c->uin);
@@ -285,17 +359,19 @@ static void accept_one(int id) {
         nconns++;
 }
 
-/* Sends again every held fetch once a Produce response went by. */
+/* Sends again every held fetch of a topic partition appended to. */
 static void wake_parked(void) {
         conn_t *c;
         fetch_t *f;
-        if (woken_gen == produce_gen)
+        if (!nappended && !appended_all)
                 return;
-        woken_gen = produce_gen;
         for (c = conns; c; c = c->next)
                 for (f = c->fetches; f; f = f->next)
-                        if (f->parked)
+                        if (f->parked && tps_meet(&f->tps, appended, nappended,
+                                                  appended_all))
                                 send_fetch(c, f);
+        nappended    = 0;
+        appended_all = 0;
 }
 
 /* Answers held fetches whose MaxWait is over; returns ms until the next is due, or -1. */

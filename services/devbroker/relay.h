@@ -30,14 +30,20 @@ int relay_broker_cnt(void);
 int relay_real_bind(int fd, const struct sockaddr *addr, socklen_t len);
 
 /* kafka-frames.c: messages are frames without their int32 size prefix. */
+#define KAFKA_MAX_KEYS 64
 typedef struct {
         int16_t api_key, api_version;
         int32_t corr;
         size_t max_wait_at; /* a Fetch the relay can hold: offset of MaxWait, else 0 */
         int32_t max_wait;
         int acked_produce;  /* a Produce that will get a response (acks != 0) */
+        /* The topic partitions a Fetch reads or a Produce appends to, as keys; all_keys
+         * when there were more than KAFKA_MAX_KEYS. */
+        uint64_t keys[KAFKA_MAX_KEYS];
+        int nkeys, all_keys;
 } kafka_request_t;
-/* Reads a request's header (and a Fetch's MaxWait, a Produce's acks). -1: too short. */
+/* Reads a request's header, and a Fetch's MaxWait and partitions or a Produce's acks and
+ * partitions. -1: too short for a header. */
 int kafka_parse_request(const char *msg, size_t n, kafka_request_t *out);
 /* Whether a Fetch response carries record bytes for any partition: 1 yes, 0 no, -1 not
  * understood (then it is passed on as it is). */
