@@ -34,6 +34,7 @@
 #define OUT_HIGH (8 * 1024 * 1024)
 #define MAX_CONNS 512
 #define MAX_PRODUCES 256
+#define MAX_FETCHES 64 /* held or in flight per connection; more pass through as they are */
 
 typedef struct {
         char *d;
@@ -73,7 +74,7 @@ typedef struct conn {
         buf_t cin, uout, uin, cout;
         fetch_t *fetches;
         produce_t *produces;
-        int nproduces;
+        int nfetches, nproduces;
 } conn_t;
 
 static conn_t *conns;
@@ -155,7 +156,7 @@ static int on_request(conn_t *c, char *frame, size_t n) {
         kafka_request_t req;
         if (kafka_parse_request(frame + 4, n - 4, &req))
                 return -1;
-        if (req.max_wait_at) {
+        if (req.max_wait_at && c->nfetches < MAX_FETCHES) {
                 fetch_t *f    = calloc(1, sizeof(*f));
                 uint32_t zero = 0;
                 if (!f)
@@ -170,6 +171,7 @@ static int on_request(conn_t *c, char *frame, size_t n) {
                 }
                 f->next    = c->fetches;
                 c->fetches = f;
+                c->nfetches++;
         } else if (req.acked_produce && c->nproduces < MAX_PRODUCES) {
                 produce_t *pr = calloc(1, sizeof(*pr));
                 if (!pr || tps_copy(&pr->tps, &req)) {
@@ -200,6 +202,7 @@ static void answer_fetch(conn_t *c, fetch_t *f, const char *frame, size_t n) {
         for (pp = &c->fetches; *pp; pp = &(*pp)->next)
                 if (*pp == f) {
                         *pp = f->next;
+                        c->nfetches--;
                         break;
                 }
         fetch_free(f);
