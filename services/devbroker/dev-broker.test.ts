@@ -3,7 +3,7 @@
  * Run: node --import tsx --test services/devbroker/dev-broker.test.ts
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { startDevBroker, type DevBroker } from './dev-broker.ts';
@@ -74,6 +74,32 @@ describe('dev broker (librdkafka mock cluster)', { timeout: 120_000 }, () => {
     await assert.rejects(broker.down(7), /failed: usage/);
     await assert.rejects(broker.createTopic('bad topic', 1), /bad topic name/);
     await broker.createTopic('devbroker.test.extra', 2);
+  });
+
+  it('closes a connection that sends a malformed frame, and serves the others', async () => {
+    assert.ok(broker);
+    const [host, port] = broker.bootstrap[0]!.split(':');
+    const closedAfter = (bytes: Buffer) =>
+      new Promise<void>((resolve, reject) => {
+        const socket = connect(Number(port), host, () => socket.write(bytes));
+        socket.on('error', () => {}); // a reset is a close too
+        socket.on('close', () => resolve());
+        setTimeout(() => {
+          socket.destroy();
+          reject(new Error(`connection still open after sending ${bytes.toString('hex')}`));
+        }, 3_000);
+      });
+    await closedAfter(Buffer.from([0x7f, 0xff, 0xff, 0xff])); // a 2 GB frame
+    await closedAfter(Buffer.from([0, 0, 0, 2, 0, 1])); // too short for a request header
+    await broker.ping();
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const md = await within(10_000, 'metadata', admin.fetchTopicMetadata({ topics: [TOPIC] }));
+      assert.equal(md.topics[0]?.partitions.length, PARTITIONS);
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   it('reports the partitions of the created topics', async () => {
@@ -148,6 +174,36 @@ describe('dev broker (librdkafka mock cluster)', { timeout: 120_000 }, () => {
         `consume: group join ${(firstAt - tc).toFixed(0)} ms, then ${MESSAGES} msgs in ${(consumeDoneAt - firstAt).toFixed(0)} ms` +
         ` (${Math.round((MESSAGES / Math.max(1, consumeDoneAt - firstAt)) * 1000)} msg/s); partitions seen ${partitionsSeen.size}`,
     );
+  });
+
+  it('answers a waiting fetch as soon as a record is produced, not when its maxWait is over', async () => {
+    assert.ok(broker);
+    const topic = 'devbroker.test.longpoll';
+    await broker.createTopic(topic, 2);
+    const patient = new Kafka({ clientId: 'devbroker-test-longpoll', brokers: broker.bootstrap, logLevel: logLevel.NOTHING, requestTimeout: 15_000 });
+    const producer = patient.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    cleanups.push(() => producer.disconnect());
+    const consumer = patient.consumer({ groupId: 'devbroker-test-longpoll', maxWaitTimeInMs: 5_000, sessionTimeout: 6_000, heartbeatInterval: 500 });
+    await consumer.connect();
+    cleanups.push(() => consumer.disconnect());
+    await consumer.subscribe({ topic, fromBeginning: true });
+
+    let fetching!: () => void;
+    const firstFetch = new Promise<void>((res) => (fetching = res));
+    consumer.on(consumer.events.FETCH_START, () => fetching());
+    let received!: (at: number) => void;
+    const receivedAt = new Promise<number>((res) => (received = res));
+    await consumer.run({ eachMessage: async () => received(performance.now()) });
+
+    await within(15_000, 'first fetch', firstFetch);
+    await new Promise((r) => setTimeout(r, 200)); // the fetch is waiting at the broker now
+    const producedAt = performance.now();
+    await within(5_000, 'produce', producer.send({ topic, acks: -1, messages: [{ key: 'k', value: 'wake up' }] }));
+    const waitedMs = (await within(10_000, 'consume', receivedAt)) - producedAt;
+    // Functional, not a performance threshold: without long polling it takes the whole 5 s.
+    assert.ok(waitedMs < 2_500, `the record reached the waiting consumer after ${waitedMs.toFixed(0)} ms`);
+    console.log(`record produced into an idle topic reached a consumer with maxWait 5 s after ${waitedMs.toFixed(0)} ms`);
   });
 
   it('down all makes produce fail or stall; up all lets it succeed again', async () => {

@@ -16,6 +16,8 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 /** Repository root (this file lives in services/devbroker/). */
 export const REPO_ROOT = resolve(HERE, '..', '..');
 export const DEVBROKER_SOURCE = join(HERE, 'devbroker.c');
+/** Every source of the binary: the program, its Kafka relay, the relay's port mapping and protocol reading. */
+export const DEVBROKER_SOURCES = ['devbroker.c', 'relay.c', 'relay-ports.c', 'kafka-frames.c', 'relay.h'].map((f) => join(HERE, f));
 export const DEVBROKER_BINARY = join(REPO_ROOT, '.build', 'devbroker');
 
 export interface DevBrokerLogger {
@@ -81,13 +83,17 @@ function mtimeMs(path: string): number | undefined {
 let building: Promise<string> | undefined;
 
 /**
- * Builds .build/devbroker from devbroker.c when it is missing or older than the source.
+ * Builds .build/devbroker from its C sources when it is missing or older than any of them.
  * Returns the binary path. Concurrent callers share one build.
  */
 export function ensureDevBrokerBinary(logger?: DevBrokerLogger): Promise<string> {
   const bin = mtimeMs(DEVBROKER_BINARY);
-  const src = mtimeMs(DEVBROKER_SOURCE);
-  if (src === undefined) return Promise.reject(new Error(`dev broker source missing: ${DEVBROKER_SOURCE}`));
+  let src = 0;
+  for (const path of DEVBROKER_SOURCES) {
+    const m = mtimeMs(path);
+    if (m === undefined) return Promise.reject(new Error(`dev broker source missing: ${path}`));
+    src = Math.max(src, m);
+  }
   if (bin !== undefined && bin >= src) return Promise.resolve(DEVBROKER_BINARY);
   building ??= buildBinary(logger).finally(() => {
     building = undefined;
@@ -112,13 +118,14 @@ async function buildBinary(logger?: DevBrokerLogger): Promise<string> {
   const tmp = `${DEVBROKER_BINARY}.${process.pid}.tmp`;
   logger?.info(`dev broker: building ${DEVBROKER_BINARY}`);
   try {
-    await execFileAsync('gcc', ['-O2', '-Wall', '-o', tmp, DEVBROKER_SOURCE, ...flags], { timeout: 120_000 });
+    const units = DEVBROKER_SOURCES.filter((path) => path.endsWith('.c'));
+    await execFileAsync('gcc', ['-O2', '-Wall', '-o', tmp, ...units, ...flags, '-lpthread', '-ldl'], { timeout: 120_000 });
     renameSync(tmp, DEVBROKER_BINARY);
   } catch (err) {
     rmSync(tmp, { force: true });
     const e = err as Error & { stderr?: string };
     throw new Error(
-      `dev broker: compiling ${DEVBROKER_SOURCE} failed (needs gcc and \`apt-get install -y librdkafka-dev\`): ` +
+      `dev broker: compiling ${DEVBROKER_SOURCES.join(' ')} failed (needs gcc and \`apt-get install -y librdkafka-dev\`): ` +
         `${(e.stderr ?? e.message).trim()}`,
     );
   }

@@ -6,16 +6,20 @@
  *
  * Build:
  *   gcc -O2 -o .build/devbroker services/devbroker/devbroker.c \
- *       $(pkg-config --cflags --libs rdkafka)
+ *       services/devbroker/relay.c services/devbroker/relay-ports.c \
+ *       services/devbroker/kafka-frames.c \
+ *       $(pkg-config --cflags --libs rdkafka) -lpthread -ldl
  *
  * Usage:
  *   devbroker [--brokers N] [--topic name:partitions]... [--port P]...
  *             [--debug list]
  *
- * --port P (repeatable, one per broker, in broker id order) makes broker i listen
- * on 127.0.0.1:P_i instead of an ephemeral port, so a restarted devbroker keeps
- * its bootstrap address. librdkafka 2.0.2 has no API for this: the mock binds
- * 127.0.0.1:0, so this program interposes bind() (see below).
+ * Clients connect to a relay (relay.c), one listener per mock broker, which passes
+ * their requests on to the mock broker behind it and long-polls their fetches; the
+ * mock listens on an internal loopback port and advertises the relay's
+ * (relay-ports.c). --port P (repeatable, one per broker, in broker id order) makes
+ * broker i's relay listen on 127.0.0.1:P_i instead of an ephemeral port, so a
+ * restarted devbroker keeps its bootstrap address.
  *
  * Protocol (stdout, one line each):
  *   BOOTSTRAP 127.0.0.1:P1,127.0.0.1:P2,...
@@ -31,10 +35,8 @@
  * stdin EOF, SIGTERM, SIGINT or "quit" destroy the cluster and exit 0.
  * Logs (librdkafka's and our own) go to stderr only.
  */
-#define _GNU_SOURCE /* RTLD_NEXT */
 
 #include <arpa/inet.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -48,86 +50,16 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "relay.h"
+
 #define MAX_TOPICS 64
 #define LINE_MAX_LEN 1024
 
 static volatile sig_atomic_t stop_requested = 0;
 
-/* Fixed listener ports (--port), handed out in order to the mock's binds. */
-static int fixed_ports[32];
-static int fixed_port_cnt  = 0;
-static int fixed_port_next = 0;
-
-/*
- * bind() interposer: the executable's definition wins over libc's for calls
- * made from librdkafka.so. When the mock binds a listener to 127.0.0.1:0 and
- * --port was given, substitute the next fixed port (with SO_REUSEADDR so a
- * restart is not blocked by TIME_WAIT). Every other bind passes through.
- */
-static int is_fixed_port(int port) {
-        int i;
-        for (i = 0; i < fixed_port_cnt; i++)
-                if (fixed_ports[i] == port)
-                        return 1;
-        return 0;
-}
-
-int bind(int fd, const struct sockaddr *addr, socklen_t len) {
-        static int (*real_bind)(int, const struct sockaddr *, socklen_t);
-        if (!real_bind)
-                *(void **)(&real_bind) = dlsym(RTLD_NEXT, "bind");
-        if (fixed_port_cnt && addr && addr->sa_family == AF_INET &&
-            len >= (socklen_t)sizeof(struct sockaddr_in)) {
-                struct sockaddr_in sin;
-                int one = 1;
-                memcpy(&sin, addr, sizeof(sin));
-                if (sin.sin_addr.s_addr == htonl(INADDR_LOOPBACK)) {
-                        if (sin.sin_port == 0 &&
-                            fixed_port_next < fixed_port_cnt) {
-                                sin.sin_port = htons(
-                                    (uint16_t)fixed_ports[fixed_port_next++]);
-                                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
-                                           sizeof(one));
-                                return real_bind(
-                                    fd, (const struct sockaddr *)&sin,
-                                    sizeof(sin));
-                        }
-                        /* Re-listen after "up" on a fixed port. */
-                        if (is_fixed_port(ntohs(sin.sin_port)))
-                                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
-                                           sizeof(one));
-                }
-        }
-        return real_bind(fd, addr, len);
-}
-
-/* librdkafka 2.0.2 aborts (assertion in its cleanup path) when a mock listener
- * cannot bind, so check the fixed ports first and fail with a clear message. */
-static int check_fixed_ports(void) {
-        int i;
-        for (i = 0; i < fixed_port_cnt; i++) {
-                struct sockaddr_in sin;
-                int one = 1, rc;
-                int fd = socket(AF_INET, SOCK_STREAM, 0);
-                if (fd < 0)
-                        return -1;
-                memset(&sin, 0, sizeof(sin));
-                sin.sin_family      = AF_INET;
-                sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-                sin.sin_port        = htons((uint16_t)fixed_ports[i]);
-                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-                rc = bind(fd, (struct sockaddr *)&sin, sizeof(sin));
-                close(fd);
-                if (rc) {
-                        fprintf(stderr,
-                                "devbroker: cannot listen on 127.0.0.1:%d: "
-                                "%s\n",
-                                fixed_ports[i], strerror(errno));
-                        return -1;
-                }
-        }
-        return 0;
-}
+/* Fixed advertised ports (--port), one per broker in id order. */
+static int fixed_ports[RELAY_MAX_BROKERS];
+static int fixed_port_cnt = 0;
 
 static void on_signal(int sig) {
         (void)sig;
@@ -249,6 +181,16 @@ static void handle_command(rd_kafka_mock_cluster_t *mc, int broker_cnt,
                                       rd_kafka_err2str(err));
                                 return;
                         }
+                        /* The relay follows: a down broker refuses
+                         * connections and has closed its clients'. */
+                        if (down) {
+                                relay_unlisten(id);
+                                relay_close_broker(id);
+                        } else if (relay_listen(id)) {
+                                reply("ERR broker %d: cannot listen again: %s",
+                                      id, strerror(errno));
+                                return;
+                        }
                 }
                 reply("OK %s %s", cmd, a1);
         } else if (!strcmp(cmd, "rtt")) {
@@ -285,6 +227,40 @@ static void handle_command(rd_kafka_mock_cluster_t *mc, int broker_cnt,
         }
 }
 
+/* Reads what stdin has and runs every whole command line in it. Returns -1 on EOF or
+ * error. stdin is read by the relay's poll loop, so no stdio buffering here. */
+static int read_commands(rd_kafka_mock_cluster_t *mc, int broker_cnt,
+                         char *line, size_t cap, size_t *len, int *quit) {
+        static int skipping = 0;
+        ssize_t r = read(STDIN_FILENO, line + *len, cap - 1 - *len);
+        char *nl;
+        if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
+                return -1;
+        if (r < 0)
+                return 0;
+        *len += (size_t)r;
+        line[*len] = '\0';
+        while (!*quit && (nl = memchr(line, '\n', *len))) {
+                size_t used = (size_t)(nl - line) + 1, n = used - 1;
+                *nl = '\0';
+                if (n > 0 && line[n - 1] == '\r')
+                        line[n - 1] = '\0';
+                if (skipping) /* the tail of a line too long, answered */
+                        skipping = 0;
+                else
+                        handle_command(mc, broker_cnt, line, quit);
+                memmove(line, line + used, *len - used + 1);
+                *len -= used;
+        }
+        if (*len == cap - 1) { /* no newline in a whole buffer */
+                *len = 0;
+                if (!skipping)
+                        reply("ERR line too long");
+                skipping = 1;
+        }
+        return 0;
+}
+
 int main(int argc, char **argv) {
         long broker_cnt = 1;
         const char *topics[MAX_TOPICS];
@@ -297,6 +273,7 @@ int main(int argc, char **argv) {
         rd_kafka_mock_cluster_t *mc;
         struct sigaction sa;
         char line[LINE_MAX_LEN];
+        size_t line_len = 0;
         int quit = 0, i, id, attempt;
 
         for (i = 1; i < argc; i++) {
@@ -334,7 +311,7 @@ int main(int argc, char **argv) {
                         topic_parts[topic_cnt++] = (int)parts;
                 } else if (!strcmp(argv[i], "--port") && i + 1 < argc) {
                         long port;
-                        if (fixed_port_cnt == 32 ||
+                        if (fixed_port_cnt == RELAY_MAX_BROKERS ||
                             parse_int(argv[++i], 1, 65535, &port)) {
                                 fprintf(stderr,
                                         "devbroker: bad or too many --port\n");
@@ -356,7 +333,8 @@ int main(int argc, char **argv) {
                 return 2;
         }
 
-        if (check_fixed_ports())
+        if (relay_ports_init((int)broker_cnt,
+                             fixed_port_cnt ? fixed_ports : NULL))
                 return 1;
 
         /* No SA_RESTART: a signal interrupts the blocking fgets() below. */
@@ -391,7 +369,7 @@ int main(int argc, char **argv) {
         for (attempt = 1;; attempt++) {
                 rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
                 const char *failed      = NULL;
-                fixed_port_next         = 0; /* the same ports again */
+                relay_ports_reset(); /* the same ports again */
                 mc = rd_kafka_mock_cluster_new(rk, (int)broker_cnt);
                 if (!mc) {
                         fprintf(stderr,
@@ -428,25 +406,29 @@ int main(int argc, char **argv) {
                         failed);
         }
 
+        /* Clients reach the brokers through the relay only from now on. */
+        for (id = 1; id <= (int)broker_cnt; id++)
+                if (relay_listen(id)) {
+                        fprintf(stderr, "devbroker: relay listen: %s\n",
+                                strerror(errno));
+                        rd_kafka_mock_cluster_destroy(mc);
+                        rd_kafka_destroy(rk);
+                        return 1;
+                }
+
         reply("BOOTSTRAP %s", rd_kafka_mock_cluster_bootstraps(mc));
         reply("READY");
 
         while (!quit && !stop_requested) {
-                size_t n;
-                if (!fgets(line, sizeof(line), stdin))
-                        break; /* EOF, error or signal (EINTR) */
-                n = strlen(line);
-                if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
-                        int c;
-                        while ((c = getchar()) != EOF && c != '\n')
-                                ;
-                        reply("ERR line too long");
-                        continue;
-                }
-                while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-                        line[--n] = '\0';
-                handle_command(mc, (int)broker_cnt, line, &quit);
+                int rc = relay_poll(STDIN_FILENO, 1000);
+                if (rc < 0)
+                        continue; /* a signal: check stop_requested */
+                if (rc > 0 && read_commands(mc, (int)broker_cnt, line,
+                                            sizeof(line), &line_len, &quit))
+                        break; /* EOF or error */
         }
+
+        relay_shutdown();
 
         fprintf(stderr, "devbroker: shutting down (%s)\n",
                 quit ? "quit" : stop_requested ? "signal" : "stdin closed");

@@ -196,8 +196,9 @@ export class Supervisor extends EventEmitter {
       S3_ENDPOINT: this.s3Endpoint,
       KAFKA_PARTITIONS: String(this.opts.partitions),
       KAFKA_ASSIGN_DELAY_MS: '300',
-      // The dev broker holds a fetch for the whole wait even when records arrive (see docs/dev-broker.md).
-      KAFKA_MAX_WAIT_MS: '10',
+      // The dev broker answers a waiting fetch as soon as records arrive (its relay, docs/dev-broker.md),
+      // so the wait only bounds idle polling: 2 fetches a second per idle consumer, not 100.
+      KAFKA_MAX_WAIT_MS: '500',
       KAFKA_SESSION_TIMEOUT_MS: '6000',
       // Presence of a killed gateway's users expires within seconds locally (15 s by default).
       GATEWAY_PRESENCE_HEARTBEAT_MS: '1000',

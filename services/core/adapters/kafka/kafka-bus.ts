@@ -9,6 +9,7 @@ import { hasRetryAfter, retryDelay } from './handler-retry.ts';
 import { kafkaLogLevel, pinoLogCreator } from './kafka-log.ts';
 import { publishError } from './kafka-errors.ts';
 import { kafkaOffsetReader } from './kafka-offset-reader.ts';
+import { fixKafkajsIdleTimer } from './kafkajs-idle-timer.ts';
 import type { OffsetReader } from '../../consumer-lag.ts';
 
 export interface KafkaBusOptions {
@@ -85,6 +86,7 @@ export class KafkaBus implements Bus {
   private closed = false;
 
   constructor(private readonly options: KafkaBusOptions) {
+    fixKafkajsIdleTimer();
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: options.brokers,

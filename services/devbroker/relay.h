@@ -1,0 +1,62 @@
+/*
+ * The dev broker's Kafka relay: a listener per mock broker on the advertised port, in front
+ * of the mock's own listener on an internal loopback port. See relay-ports.c (which port is
+ * which) and relay.c (what crosses the relay). Everything here runs on the main thread,
+ * except the bind()/getsockname() interposers, which run on librdkafka's mock thread.
+ */
+#ifndef DEVBROKER_RELAY_H
+#define DEVBROKER_RELAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define RELAY_MAX_BROKERS 32
+
+/* relay-ports.c */
+/* Reserves the advertised port of each broker (fixed_ports[i], or an ephemeral one when
+ * fixed_ports is NULL) without listening yet. Returns 0, or -1 after printing why. */
+int relay_ports_init(int broker_cnt, const int *fixed_ports);
+/* The next mock listener bound to 127.0.0.1:0 is broker 1 again (a re-made cluster). */
+void relay_ports_reset(void);
+/* Starts (up) or stops (down) accepting on broker id's advertised port (id 1..N). */
+int relay_listen(int id);
+void relay_unlisten(int id);
+/* The advertised port's listening fd (-1 while down) and the mock's internal port. */
+int relay_listen_fd(int id);
+int relay_internal_port(int id);
+int relay_broker_cnt(void);
+/* bind() as libc does it, for the relay's own sockets. */
+int relay_real_bind(int fd, const struct sockaddr *addr, socklen_t len);
+
+/* kafka-frames.c: messages are frames without their int32 size prefix. */
+#define KAFKA_MAX_KEYS 64
+typedef struct {
+        int16_t api_key, api_version;
+        int32_t corr;
+        size_t max_wait_at; /* a Fetch the relay can hold: offset of MaxWait, else 0 */
+        int32_t max_wait;
+        int acked_produce;  /* a Produce that will get a response (acks != 0) */
+        /* The topic partitions a Fetch reads or a Produce appends to, as keys; all_keys
+         * when there were more than KAFKA_MAX_KEYS. */
+        uint64_t keys[KAFKA_MAX_KEYS];
+        int nkeys, all_keys;
+} kafka_request_t;
+/* Reads a request's header, and a Fetch's MaxWait and partitions or a Produce's acks and
+ * partitions. -1: too short for a header. */
+int kafka_parse_request(const char *msg, size_t n, kafka_request_t *out);
+/* Whether a Fetch response carries record bytes for any partition: 1 yes, 0 no, -1 not
+ * understood (then it is passed on as it is). */
+int kafka_fetch_has_records(const char *msg, size_t n, int version);
+int32_t kafka_rd32(const char *p);
+
+/* relay.c */
+/* Serves the relay for at most timeout_ms (less when a held fetch is due). Returns 1 when
+ * extra_fd (stdin) is readable or hung up, 0 otherwise, -1 on EINTR. */
+int relay_poll(int extra_fd, int timeout_ms);
+/* Closes every relayed connection of broker id (it went down). */
+void relay_close_broker(int id);
+/* Closes everything (exit). */
+void relay_shutdown(void);
+
+#endif
