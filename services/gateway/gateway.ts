@@ -357,13 +357,14 @@ export function createGateway(deps: GatewayDeps, settings: GatewaySettings): Gat
       }
     }
   };
-  const onRecord = (msg: BusMessage) => {
+  /** Handles one record; returns 1 when it was skipped undecoded (naming nobody connected here), else 0. */
+  const onRecord = (msg: BusMessage): number => {
     // A record the gateway cannot read is skipped, never retried: it must not hold up the others.
     try {
       if (msg.topic === TOPICS.realtime) {
         // Most records name nobody connected here: they are not decoded at all.
-        if (mayConcern(msg, byUser.size, (userId) => byUser.has(userId))) onRealtime(decodeRecord(realtimeEventSchema, msg.value, 'realtime event'));
-        else metrics.realtimeSkipped.inc();
+        if (!mayConcern(msg, byUser.size, (userId) => byUser.has(userId))) return 1;
+        onRealtime(decodeRecord(realtimeEventSchema, msg.value, 'realtime event'));
       } else if (msg.topic === TOPICS.presence) {
         view.apply(decodeRecord(presenceRecordSchema, msg.value, 'presence record'), clock.now());
         metrics.presenceOnline.set(view.size);
@@ -371,6 +372,7 @@ export function createGateway(deps: GatewayDeps, settings: GatewaySettings): Gat
     } catch (err) {
       logger.warn({ err, topic: msg.topic, offset: msg.offset }, 'skipped a record the gateway cannot read');
     }
+    return 0;
   };
 
   // ---- HTTP
@@ -412,9 +414,13 @@ export function createGateway(deps: GatewayDeps, settings: GatewaySettings): Gat
         concurrency: 16,
         // A fetched batch in one call: no promise, retry loop or offset mark per record.
         batchHandler: async (msgs) => {
-          for (const msg of msgs) onRecord(msg);
+          let skipped = 0;
+          for (const msg of msgs) skipped += onRecord(msg);
+          if (skipped > 0) metrics.realtimeSkipped.inc(skipped);
         },
-        handler: async (msg) => onRecord(msg),
+        handler: async (msg) => {
+          if (onRecord(msg) > 0) metrics.realtimeSkipped.inc();
+        },
         onAssignment: () => (assigned = true),
       });
       presenceLoop.current = startPeriodic({ intervalMs: settings.presenceHeartbeatMs, pass: presencePass, onError: (err) => logger.warn({ err }, 'presence heartbeat failed') });
