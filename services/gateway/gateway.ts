@@ -412,6 +412,9 @@ export function createGateway(deps: GatewayDeps, settings: GatewaySettings): Gat
         topics: [TOPICS.realtime, TOPICS.presence],
         fromBeginning: false,
         concurrency: 16,
+        // The group is this process's own and a repeated record is dropped (a seq already pushed)
+        // or harmless (a status, typing): an offset commit a second, not one per fetched batch.
+        commitIntervalMs: 1000,
         // A fetched batch in one call: no promise, retry loop or offset mark per record.
         batchHandler: async (msgs) => {
           let skipped = 0;

@@ -17,6 +17,20 @@ describe('offset commits gathered per turn', () => {
     assert.equal(requests.length, 2, 'a later turn: a request of its own');
   });
 
+  it('with a minimum interval, commits a partition at most once per interval and drops the commits in between', async () => {
+    let t = 0;
+    const c = new CommitCoalescer(1000, () => t);
+    const requests: OffsetsToCommit[] = [];
+    const send = async (o: OffsetsToCommit) => void requests.push(o);
+    await c.commit('a', 0, '1', send);
+    t = 500;
+    await Promise.all([c.commit('a', 0, '2', send), c.commit('a', 1, '7', send)]);
+    t = 1000;
+    await c.commit('a', 0, '3', send);
+    const sent = requests.flatMap((r) => r.topics.flatMap((x) => x.partitions.map((p) => `${x.topic}/${p.partition}@${p.offset}`)));
+    assert.deepEqual(sent, ['a/0@1', 'a/1@7', 'a/0@3'], 'a/0@2 dropped: within a second of a/0@1');
+  });
+
   it('fails every caller of a request that failed', async () => {
     const c = new CommitCoalescer();
     const send = async () => {

@@ -242,7 +242,7 @@ export class KafkaBus implements Bus {
     };
 
     const start = async () => {
-      const commits = new CommitCoalescer();
+      const commits = new CommitCoalescer(options.commitIntervalMs ?? 0);
       const consumer = this.kafka.consumer({
         groupId: options.group,
         sessionTimeout: this.options.sessionTimeoutMs ?? 6000,
