@@ -1,8 +1,25 @@
-import type { Bus } from './ports/bus.ts';
+import type { Bus, OutgoingRecord } from './ports/bus.ts';
 import type { Clock } from './ports/clock.ts';
 import type { Delivery, Message, StatusEvent } from './domain/types.ts';
 import { TOPICS } from './topics.ts';
-import type { MessageCreatedEvent, MessageStatusEvent } from './realtime-events.ts';
+import type { MessageCreatedEvent, MessageStatusEvent, RealtimeEvent } from './realtime-events.ts';
+
+/**
+ * The header of a realtime record naming, as a JSON array, the users it may be pushed to: a
+ * gateway holding none of them skips the record without decoding it. Left out for a conversation
+ * of more than `MEMBERS_HEADER_MAX` members (the value says it all, the header would double the
+ * record); a record without it is decoded by every gateway, as before.
+ */
+export const MEMBERS_HEADER = 'members';
+/** The most members named in a realtime record's `members` header. */
+export const MEMBERS_HEADER_MAX = 64;
+
+/** A realtime event as a record: keyed by its conversation, its users in the `members` header. */
+export function realtimeRecord(event: RealtimeEvent, headers: Record<string, string> = {}): OutgoingRecord {
+  const users = event.type === 'message.created' ? event.members.map((m) => m.user_id) : event.members;
+  const out = users.length <= MEMBERS_HEADER_MAX ? { ...headers, [MEMBERS_HEADER]: JSON.stringify(users) } : headers;
+  return { key: event.conversation_id, value: JSON.stringify(event), headers: out };
+}
 
 /**
  * Tells the push gateways about a routed message: one record for the whole conversation, naming
@@ -23,16 +40,16 @@ export async function publishMessageCreated(deps: { bus: Bus; clock: Clock }, me
     routed_at: deps.clock.now(),
     members: members.map((user_id) => ({ user_id, delivery_id: inApp.get(user_id) ?? null })),
   };
-  await deps.bus.publish(TOPICS.realtime, [{ key: message.conversation_id, value: JSON.stringify(event), headers: { trace_id: message.trace_id } }]);
+  await deps.bus.publish(TOPICS.realtime, [realtimeRecord(event, { trace_id: message.trace_id })]);
 }
 
 /** Tells the push gateways about a status a router (or the API, for its own in-app reads) applied, for every member of the conversation. */
 export async function publishStatusChanged(deps: { bus: Bus; clock: Clock }, delivery: Delivery, event: StatusEvent, members: string[]): Promise<void> {
   const record = statusChangedRecord(deps.clock, delivery, event, members);
-  await deps.bus.publish(TOPICS.realtime, [{ key: delivery.conversation_id, value: JSON.stringify(record) }]);
+  await deps.bus.publish(TOPICS.realtime, [realtimeRecord(record)]);
 }
 
-/** The realtime record of an applied status, for callers that publish several in one produce (a provider webhook's statuses). */
+/** The realtime event of an applied status, for callers that publish several in one produce (a provider webhook's statuses; `realtimeRecord` makes it a record). */
 export function statusChangedRecord(clock: Clock, delivery: Delivery, event: StatusEvent, members: string[]): MessageStatusEvent {
   return {
     type: 'message.status',

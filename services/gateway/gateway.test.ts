@@ -161,6 +161,24 @@ describe('gateway: push, ack, read, typing, several devices and gateways', () =>
     await Promise.all([phone.close(), laptop.close(), sender.close()]);
   });
 
+  it('skips, without decoding, the realtime records naming nobody connected to it', async () => {
+    const carol = await h.api.user('carol');
+    const bob = new TestClient(h.gateways[0]!.url, { token: b.token });
+    const outsider = new TestClient(h.gateways[1]!.url, { token: carol.token });
+    await Promise.all([bob, outsider].map((c) => c.next((f) => f.type === 'ready')));
+    const skipped = (i: number) => metric(h.gateways[i]!, 'gateway_realtime_records_skipped_total');
+    const before = [await skipped(0), await skipped(1)];
+    const id = await h.send(a, conversationId, 'not for carol');
+    await bob.next((f) => f.type === 'message.created' && f.message_id === id);
+    // Gateway 2 holds only carol: the record names alice and bob, so it is not even parsed.
+    await waitFor(async () => (await skipped(1)) > before[1]!, 5000, 'gateway 2 to skip the record');
+    // Not decodable, but naming nobody connected: skipped by both, never read.
+    await h.api.bus.publish(TOPICS.realtime, [{ key: conversationId, value: '{not json', headers: { members: JSON.stringify(['nobody']) } }]);
+    await waitFor(async () => (await skipped(0)) > before[0]!, 5000, 'gateway 1 to skip the undecodable record');
+    assert.equal(outsider.messages(conversationId).length, 0);
+    await Promise.all([bob.close(), outsider.close()]);
+  });
+
   it('ack makes the in-app delivery DELIVERED and read makes it READ; the sender sees both statuses', async () => {
     const bob = new TestClient(h.gateways[0]!.url, { token: b.token });
     const alice = new TestClient(h.gateways[1]!.url, { token: a.token });

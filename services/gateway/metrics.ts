@@ -51,6 +51,12 @@ export function createGatewayMetrics(registry: Registry) {
       labelNames: ['code'] as const,
       registers: [registry],
     }),
+    /** Realtime records skipped without decoding: they name no user connected to this gateway (`members` header). */
+    realtimeSkipped: new Counter({
+      name: 'gateway_realtime_records_skipped_total',
+      help: 'Realtime records skipped undecoded because they name no user connected to this gateway',
+      registers: [registry],
+    }),
     /** Users online in this gateway's merged presence view (all gateways). */
     presenceOnline: new Gauge({
       name: 'gateway_presence_online_users',

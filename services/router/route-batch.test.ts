@@ -93,6 +93,29 @@ describe('routing a fetched batch', () => {
     }
   });
 
+  it('routes the batches of several partitions in one turn, one refused by the store leaving the others whole', async () => {
+    const { stores, bus, deps, conversation, accept } = setup();
+    try {
+      const [one, two] = [await conversation(), await conversation()];
+      const [m1, m2, n1] = [await accept(one.conversation_id, one.a), await accept(one.conversation_id, one.a), await accept(two.conversation_id, two.a)];
+      const gone = randomUUID();
+      // The second batch passes the router's checks but names a message the store no longer finds.
+      const results = await Promise.allSettled([
+        stores.messages.routeMessages([{ messageId: m1, plan: [] }, { messageId: m2, plan: [] }], new Date().toISOString()),
+        stores.messages.routeMessages([{ messageId: n1, plan: [] }, { messageId: gone, plan: [] }], new Date().toISOString()),
+      ]);
+      assert.equal(results[0].status, 'fulfilled');
+      assert.equal(results[1].status, 'rejected');
+      const seqs = async (id: string) => (await stores.messages.getMessage(id))?.seq;
+      assert.deepEqual([await seqs(m1), await seqs(m2), await seqs(n1)], [1, 2, null], 'the refused batch is undone whole, the other kept');
+      await routeMessages(deps, [n1]);
+      assert.equal(await seqs(n1), 1, 'and its seq is still free');
+    } finally {
+      await bus.close();
+      await stores.close();
+    }
+  });
+
   it('refuses a batch naming a message the store does not have, before routing any of it', async () => {
     const { stores, bus, deps, conversation, accept } = setup();
     try {

@@ -3,7 +3,7 @@ import { GROUPS, TOPICS } from '../core/topics.ts';
 import { PoisonRecord, withDeadLetters } from '../core/dead-letters.ts';
 import { acceptedRecordSchema, decodeRecord, statusEventSchema } from '../core/records.ts';
 import { routeMessage, routeMessages, type RouterDeps } from './route-message.ts';
-import { applyStatus } from './apply-status.ts';
+import { applyStatus, applyStatuses } from './apply-status.ts';
 import { startRelay, type RelayOptions } from './relay.ts';
 
 /** Consumer group of the routers: each accepted message is handled by one router. */
@@ -52,6 +52,11 @@ export async function startRouter(deps: RouterDeps, options: { relay: RelayOptio
       topics: [TOPICS.status],
       concurrency: options.concurrency,
       keyConcurrency: options.keyConcurrency,
+      // A fetched batch of the gateways' acks and reads in one store call and one publish; a batch
+      // with a record it cannot take goes record by record through `handler` (dead letters).
+      batchHandler: async (msgs) => {
+        await applyStatuses(deps, msgs.map((m) => decodeRecord(statusEventSchema, m.value, 'status event')));
+      },
       handler: withDeadLetters(async (msg) => {
         const event = decodeRecord(statusEventSchema, msg.value, 'status event');
         const applied = await applyStatus(deps, event);

@@ -48,6 +48,13 @@ export interface SubscribeOptions {
    * @default true
    */
   fromBeginning?: boolean;
+  /**
+   * Commit a partition's offset at most once per this many ms (Kafka): the records handled since
+   * its last commit are handed again after a rebalance or a restart of the consumer. Only for
+   * consumers that a repeat does not harm and that skip most records (push gateways, whose group
+   * is their own); the in-memory bus ignores it. @default 0 (a commit after every batch)
+   */
+  commitIntervalMs?: number;
   /** Called whenever the group hands this member its partitions (after every rebalance). */
   onAssignment?: (assignment: Record<string, number[]>) => void;
 }

@@ -51,7 +51,9 @@ export interface MessageStore {
   routeMessage(messageId: string, plan: PlannedDelivery[], at: string): Promise<RouteResult>;
   /**
    * `routeMessage` for many messages at once (a router's fetched batch): a conversation's messages
-   * take their seqs in the order given. One transaction on stores that have them; elsewhere each
+   * take their seqs in the order given. One transaction on stores that have them (SQLite: shared
+   * with the other batches of the process that arrive in the same turn, each in its own savepoint,
+   * so one failing leaves the others whole); elsewhere each
    * conversation in order, conversations side by side (bounded). Results are in request order.
    * Throws `not_found` when a message or its conversation is missing; then none of the batch may
    * be routed (SQLite) or part of it (Cassandra): routing is idempotent, callers route again.

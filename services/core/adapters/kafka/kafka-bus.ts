@@ -3,6 +3,7 @@ import type { Bus, BusMessage, OutgoingRecord, SubscribeOptions, Subscription } 
 import { unavailable } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { handleKeyed } from './keyed-batch.ts';
+import { CommitCoalescer } from './commit-coalescer.ts';
 import { recordBytes } from '../../record-batches.ts';
 import { delayedAssigner } from './delayed-assigner.ts';
 import { hasRetryAfter, retryDelay } from './handler-retry.ts';
@@ -243,6 +244,7 @@ export class KafkaBus implements Bus {
     };
 
     const start = async () => {
+      const commits = new CommitCoalescer(options.commitIntervalMs ?? 0);
       const consumer = this.kafka.consumer({
         groupId: options.group,
         sessionTimeout: this.options.sessionTimeoutMs ?? 6000,
@@ -274,7 +276,7 @@ export class KafkaBus implements Bus {
           autoCommit: false,
           partitionsConsumedConcurrently: options.concurrency ?? 4,
           eachBatchAutoResolve: false,
-          eachBatch: (payload) => this.handleBatch(payload, options, log, () => stopping),
+          eachBatch: (payload) => this.handleBatch(payload, options, log, () => stopping, commits),
         });
       } catch (err) {
         this.consumers.delete(consumer);
@@ -303,12 +305,13 @@ export class KafkaBus implements Bus {
     options: SubscribeOptions,
     log: Logger | undefined,
     stopping: () => boolean,
+    commits: CommitCoalescer,
   ) {
     let last: string | null = null;
     const commit = async () => {
       if (last === null) return;
-      const offset = (BigInt(last) + 1n).toString();
-      await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset }] }] });
+      // With the other partitions' batches of this turn: one request for all of them.
+      await commits.commit(batch.topic, batch.partition, (BigInt(last) + 1n).toString(), commitOffsetsIfNecessary);
     };
     const toBus = (m: (typeof batch.messages)[number]): BusMessage => ({
       topic: batch.topic,
