@@ -2,8 +2,8 @@
  * Kafka's default partitioner (murmur2 of the key, positive, modulo the partition count), so the
  * in-memory bus and Kafka put a key on the same partition.
  */
-export function partitionFor(key: string, partitions: number): number {
-  return (toPositive(murmur2(Buffer.from(key))) % partitions) | 0;
+export function partitionFor(key: string | Buffer, partitions: number): number {
+  return (toPositive(murmur2(typeof key === 'string' ? Buffer.from(key) : key)) % partitions) | 0;
 }
 
 function toPositive(x: number): number {

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, Partitioners, type Consumer, type EachBatchPayload, type Producer, type Message as KafkaMessage } from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type EachBatchPayload, type Producer, type Message as KafkaMessage } from 'kafkajs';
 import type { Bus, BusMessage, OutgoingRecord, SubscribeOptions, Subscription } from '../../ports/bus.ts';
 import { unavailable } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
@@ -10,6 +10,7 @@ import { hasRetryAfter, retryDelay } from './handler-retry.ts';
 import { kafkaLogLevel, pinoLogCreator } from './kafka-log.ts';
 import { publishError } from './kafka-errors.ts';
 import { kafkaOffsetReader } from './kafka-offset-reader.ts';
+import { keyedPartitioner } from './keyed-partitioner.ts';
 import { fixKafkajsIdleTimer } from './kafkajs-idle-timer.ts';
 import type { OffsetReader } from '../../consumer-lag.ts';
 
@@ -103,7 +104,7 @@ export class KafkaBus implements Bus {
     if (this.producer) return this.producer;
     if (!this.connecting) {
       const producer = this.kafka.producer({
-        createPartitioner: Partitioners.DefaultPartitioner,
+        createPartitioner: keyedPartitioner,
         allowAutoTopicCreation: false,
         retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
       });
