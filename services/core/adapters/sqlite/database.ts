@@ -19,19 +19,25 @@ export function openSqliteDatabase(path: string): SqliteDatabase {
   // the same moment may hold ("database is locked" at start, seen on a busy machine).
   db.pragma('busy_timeout = 5000');
   // Even so, SQLite answers the switch "locked" without waiting while another connection is in
-  // the middle of opening the new file: try again for a while (start-up only).
+  // the middle of opening the new file, and so can the schema's first statements while several
+  // processes start at once on a busy machine: try again for a while (start-up only).
+  untilNotBusy(() => db.pragma('journal_mode = WAL'));
+  db.pragma('synchronous = NORMAL');
+  untilNotBusy(() => db.exec(SCHEMA));
+  return db;
+}
+
+/** Runs a start-up statement, again every 100 ms (at most 50 times) while SQLite answers busy. */
+function untilNotBusy(fn: () => unknown): void {
   for (let attempt = 1; ; attempt++) {
     try {
-      db.pragma('journal_mode = WAL');
-      break;
+      fn();
+      return;
     } catch (err) {
       if ((err as { code?: string }).code !== 'SQLITE_BUSY' || attempt >= 50) throw err;
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
     }
   }
-  db.pragma('synchronous = NORMAL');
-  db.exec(SCHEMA);
-  return db;
 }
 
 /**
