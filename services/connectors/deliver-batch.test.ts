@@ -33,6 +33,7 @@ describe('deliverBatch: a fetched batch of delivery jobs', () => {
   let stores: Stores;
   let sent: { to: string; text: string; reference?: string }[];
   let refuse: (text: string) => Error | null;
+  let answerAfterMs: () => number;
   let deps: DeliverDeps;
   let calls: Map<string, number>;
   const bob = randomUUID();
@@ -41,10 +42,12 @@ describe('deliverBatch: a fetched batch of delivery jobs', () => {
     stores = openSqliteStores(':memory:');
     sent = [];
     refuse = () => null;
+    answerAfterMs = () => 0;
     const connector = {
       channel: 'whatsapp',
       sendText: async (to: string, text: string, o?: { reference?: string }) => {
-        await new Promise((r) => setTimeout(r, Math.random() * 3));
+        const wait = answerAfterMs();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         const err = refuse(text);
         if (err) throw err;
         sent.push({ to, text, reference: o?.reference });
@@ -93,6 +96,7 @@ describe('deliverBatch: a fetched batch of delivery jobs', () => {
     const [a, b, c] = [await conversation(4, '+551'), await conversation(3, '+552'), await conversation(1, '+553')];
     // a's first job is not in the batch (its record went out earlier, the send did not): it goes first.
     const batch = [a[1]!, b[0]!, a[2]!, c[0]!, b[1]!, a[3]!, b[2]!];
+    // Answers in one turn: their ids go in one write.
     await deliverBatch(deps, batch, 4);
 
     assert.deepEqual(textsTo('+551'), ['+551 #0', '+551 #1', '+551 #2', '+551 #3']);
@@ -107,6 +111,18 @@ describe('deliverBatch: a fetched batch of delivery jobs', () => {
     assert.equal(calls.get('recordProviderRefs'), 1);
     assert.equal(calls.get('listUnsentBefore'), 3, 'one look at the backlog per conversation, not per job');
     for (const oneByOne of ['markInFlight', 'recordProviderRef', 'getDelivery']) assert.equal(calls.get(oneByOne), undefined, oneByOne);
+  });
+
+  it('writes the provider ids of calls that answer at different times soon after each, every one before the batch ends', async () => {
+    const a = await conversation(6, '+581');
+    answerAfterMs = () => 5;
+    const written: number[] = [];
+    const record = stores.deliveries.recordProviderRefs.bind(stores.deliveries);
+    deps.deliveries.recordProviderRefs = async (refs) => (written.push(refs.length), record(refs));
+    await deliverBatch(deps, a, 4);
+    assert.deepEqual(textsTo('+581'), a.map((_, i) => `+581 #${i}`));
+    assert.ok(written.length > 1, `a write per answer, not one at the end (${written.join(', ')})`);
+    for (const job of a) assert.ok((await stores.deliveries.getDelivery(job.delivery_id))!.provider_message_id);
   });
 
   it('stops a conversation at a delivery that has to wait, parked, the rest of it not in flight; other conversations go on', async () => {

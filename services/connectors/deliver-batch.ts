@@ -52,9 +52,11 @@ export async function deliverBatch(deps: DeliverDeps, jobs: DeliveryJob[], width
       isoAt(deps.clock.now()),
     );
 
-    const accepted: (Call & { outcome: Accepted })[] = [];
+    const record = providerIdWriter(deps);
     const limit = limiter(Math.max(1, width));
-    await Promise.all(
+    // Settled, not all: a store error in one conversation must not let go of the locks while
+    // the others still call.
+    const settled = await Promise.allSettled(
       plans.map(async (plan) => {
         for (const [i, call] of plan.entries()) {
           const outcome = await limit(() => callProvider(deps, call.job, call.log));
@@ -63,14 +65,13 @@ export async function deliverBatch(deps: DeliverDeps, jobs: DeliveryJob[], width
             for (const rest of plan.slice(i + 1)) await deps.deliveries.clearInFlight(rest.job.delivery_id);
             return;
           }
-          if (outcome !== 'failed') accepted.push({ ...call, outcome });
+          if (outcome !== 'failed') record({ ...call, outcome });
         }
       }),
     );
-
-    if (accepted.length === 0) return;
-    await deps.deliveries.recordProviderRefs(accepted.map((a) => ({ delivery_id: a.job.delivery_id, provider_message_id: a.outcome.result.provider_message_id })));
-    for (const a of accepted) await afterRecorded(deps, a.job, a.outcome, a.log);
+    await record.written();
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   });
 }
 
@@ -98,6 +99,35 @@ async function planConversation(deps: DeliverDeps, jobs: DeliveryJob[]): Promise
     if (verdict === 'go') calls.push({ delivery: d, job, log });
   }
   return calls;
+}
+
+/**
+ * Writes provider ids soon after their calls answer (the provider's first status webhook follows
+ * within tens of milliseconds, and should find the id recorded), the ids of the calls that
+ * answered in one turn of the event loop in one store call. `written()` resolves once every id
+ * handed to it is written, and rejects if a write failed.
+ */
+function providerIdWriter(deps: DeliverDeps) {
+  let open: (Call & { outcome: Accepted })[] | null = null;
+  const writes: Promise<void>[] = [];
+  const write = async (sent: (Call & { outcome: Accepted })[]) => {
+    await deps.deliveries.recordProviderRefs(sent.map((a) => ({ delivery_id: a.job.delivery_id, provider_message_id: a.outcome.result.provider_message_id })));
+    for (const a of sent) await afterRecorded(deps, a.job, a.outcome, a.log);
+  };
+  const add = (accepted: Call & { outcome: Accepted }) => {
+    if (!open) {
+      const group: (Call & { outcome: Accepted })[] = (open = []);
+      const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        open = null;
+        return write(group);
+      });
+      // Handled here so a failure waits for `written()` instead of crashing the process.
+      done.catch(() => undefined);
+      writes.push(done);
+    }
+    open.push(accepted);
+  };
+  return Object.assign(add, { written: () => Promise.all(writes).then(() => undefined) });
 }
 
 /** At most `width` of the functions handed to it run at once; the others wait their turn. */
