@@ -125,6 +125,14 @@ describe('deliverBatch: a fetched batch of delivery jobs', () => {
     for (const job of a) assert.ok((await stores.deliveries.getDelivery(job.delivery_id))!.provider_message_id);
   });
 
+  it('shares the writes of batches handled at the same time (the partitions of one fetch)', async () => {
+    const [a, b, c] = [await conversation(2, '+591'), await conversation(2, '+592'), await conversation(1, '+593')];
+    await Promise.all([deliverBatch(deps, a, 4), deliverBatch(deps, b, 4), deliverBatch(deps, c, 4)]);
+    assert.deepEqual([textsTo('+591'), textsTo('+592'), textsTo('+593')], [['+591 #0', '+591 #1'], ['+592 #0', '+592 #1'], ['+593 #0']]);
+    assert.equal(calls.get('markManyInFlight'), 1, 'one in-flight write for the three batches');
+    assert.equal(calls.get('recordProviderRefs'), 1, 'one provider-id write for the three batches');
+  });
+
   it('stops a conversation at a delivery that has to wait, parked, the rest of it not in flight; other conversations go on', async () => {
     const [a, b] = [await conversation(3, '+561'), await conversation(2, '+562')];
     refuse = (text) => (text === '+561 #1' ? new ProviderError({ channel: 'whatsapp', code: 'provider_unavailable', message: 'down', retriable: true, httpStatus: 503 }) : null);

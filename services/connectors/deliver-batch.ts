@@ -3,6 +3,7 @@ import type { Delivery } from '../core/domain/types.ts';
 import type { DeliveryJob } from '../core/records.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ChannelJob } from './channel-payload.ts';
+import { deliveryWrites } from './coalesced-writes.ts';
 import {
   afterRecorded,
   beforeCall,
@@ -25,14 +26,16 @@ interface Call {
 
 /**
  * Delivers a fetched batch of delivery jobs the way `deliver` delivers one, with one store call
- * per step for the whole batch instead of one per job: one in-flight mark for every call of the
- * batch, one write of every provider id. Each conversation of the batch is drained up to its
- * latest job, in seq order (older deliveries still unsent go first, a delivery already accepted
- * is skipped, the first that has to wait stops its conversation); conversations go side by side,
- * at most `width` provider calls at once, each call one HTTP request. The batch holds the locks
- * of all its conversations until their provider ids are written, so no drain of the retry loop
- * sees a send of the batch as in doubt. A store error throws: the bus then hands the same jobs
- * one at a time to `deliver`, which finds the batch's sends either recorded or in doubt.
+ * per step for the whole batch instead of one per job: the in-flight marks of all its calls in
+ * one write, the provider ids of the calls that answered in one turn in one write (shared with
+ * the batches of other partitions handled at the same time, see `coalesced-writes.ts`). Each
+ * conversation of the batch is drained up to its latest job, in seq order (older deliveries still
+ * unsent go first, a delivery already accepted is skipped, the first that has to wait stops its
+ * conversation); conversations go side by side, at most `width` provider calls at once, each
+ * call one HTTP request. The batch holds the locks of all its conversations until their provider
+ * ids are written, so no drain of the retry loop sees a send of the batch as in doubt. A store
+ * error throws: the bus then hands the same jobs one at a time to `deliver`, which finds the
+ * batch's sends either recorded or in doubt.
  */
 export async function deliverBatch(deps: DeliverDeps, jobs: DeliveryJob[], width: number): Promise<void> {
   const conversations = new Map<string, DeliveryJob[]>();
@@ -47,12 +50,21 @@ export async function deliverBatch(deps: DeliverDeps, jobs: DeliveryJob[], width
     const plans = await Promise.all([...conversations.values()].map((list) => planConversation(deps, list)));
     const calls = plans.flat();
     if (calls.length === 0) return;
-    await deps.deliveries.markManyInFlight(
-      calls.map((c) => c.job.delivery_id),
-      isoAt(deps.clock.now()),
-    );
+    const writes = deliveryWrites(deps.deliveries);
+    const at = isoAt(deps.clock.now());
+    await Promise.all(calls.map((c) => writes.markInFlight({ delivery_id: c.job.delivery_id, at })));
 
-    const record = providerIdWriter(deps);
+    // Each id written soon after its call answered (the provider's first status webhook follows
+    // within tens of milliseconds and should find it), the ids of one turn in one write.
+    const recorded: Promise<void>[] = [];
+    const record = (call: Call, outcome: Accepted) => {
+      const done = writes
+        .recordProviderRef({ delivery_id: call.job.delivery_id, provider_message_id: outcome.result.provider_message_id })
+        .then(() => afterRecorded(deps, call.job, outcome, call.log));
+      // Handled here too, so a failed write waits for the end of the batch instead of crashing the process.
+      done.catch(() => undefined);
+      recorded.push(done);
+    };
     const limit = limiter(Math.max(1, width));
     // Settled, not all: a store error in one conversation must not let go of the locks while
     // the others still call.
@@ -65,11 +77,11 @@ export async function deliverBatch(deps: DeliverDeps, jobs: DeliveryJob[], width
             for (const rest of plan.slice(i + 1)) await deps.deliveries.clearInFlight(rest.job.delivery_id);
             return;
           }
-          if (outcome !== 'failed') record({ ...call, outcome });
+          if (outcome !== 'failed') record(call, outcome);
         }
       }),
     );
-    await record.written();
+    await Promise.all(recorded);
     const failed = settled.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
   });
@@ -99,35 +111,6 @@ async function planConversation(deps: DeliverDeps, jobs: DeliveryJob[]): Promise
     if (verdict === 'go') calls.push({ delivery: d, job, log });
   }
   return calls;
-}
-
-/**
- * Writes provider ids soon after their calls answer (the provider's first status webhook follows
- * within tens of milliseconds, and should find the id recorded), the ids of the calls that
- * answered in one turn of the event loop in one store call. `written()` resolves once every id
- * handed to it is written, and rejects if a write failed.
- */
-function providerIdWriter(deps: DeliverDeps) {
-  let open: (Call & { outcome: Accepted })[] | null = null;
-  const writes: Promise<void>[] = [];
-  const write = async (sent: (Call & { outcome: Accepted })[]) => {
-    await deps.deliveries.recordProviderRefs(sent.map((a) => ({ delivery_id: a.job.delivery_id, provider_message_id: a.outcome.result.provider_message_id })));
-    for (const a of sent) await afterRecorded(deps, a.job, a.outcome, a.log);
-  };
-  const add = (accepted: Call & { outcome: Accepted }) => {
-    if (!open) {
-      const group: (Call & { outcome: Accepted })[] = (open = []);
-      const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-        open = null;
-        return write(group);
-      });
-      // Handled here so a failure waits for `written()` instead of crashing the process.
-      done.catch(() => undefined);
-      writes.push(done);
-    }
-    open.push(accepted);
-  };
-  return Object.assign(add, { written: () => Promise.all(writes).then(() => undefined) });
 }
 
 /** At most `width` of the functions handed to it run at once; the others wait their turn. */
