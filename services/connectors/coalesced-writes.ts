@@ -1,4 +1,5 @@
-import type { DeliveryStore, ProviderRef } from '../core/ports/delivery-store.ts';
+import type { StatusEvent } from '../core/domain/types.ts';
+import type { ApplyResult, DeliveryStore, ProviderRef } from '../core/ports/delivery-store.ts';
 
 /**
  * One store call for the items handed in during one turn of the event loop: `writeMany` takes
@@ -52,4 +53,24 @@ export function deliveryWrites(store: Pick<DeliveryStore, 'markManyInFlight' | '
     perStore.set(store, writes);
   }
   return writes;
+}
+
+const statusesPerStore = new WeakMap<object, (events: StatusEvent[]) => Promise<ApplyResult[]>>();
+
+/**
+ * `applyStatuses` for the webhooks that arrive in one turn of the event loop, in one store call
+ * (one SQLite write transaction instead of one per webhook): their events in arrival order, each
+ * webhook answered with its own results once the write is done.
+ */
+export function statusWrites(store: Pick<DeliveryStore, 'applyStatuses'>): (events: StatusEvent[]) => Promise<ApplyResult[]> {
+  let write = statusesPerStore.get(store);
+  if (!write) {
+    write = coalesced(async (lists: StatusEvent[][]) => {
+      const results = await store.applyStatuses(lists.flat());
+      let at = 0;
+      return lists.map((list) => results.slice(at, (at += list.length)));
+    });
+    statusesPerStore.set(store, write);
+  }
+  return write;
 }

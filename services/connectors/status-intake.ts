@@ -12,6 +12,7 @@ import { IDENTITY_CODE_REFERENCE } from '../core/records.ts';
 import { TOPICS } from '../core/topics.ts';
 import type { ChannelConnector, ProviderStatusUpdate } from './channel-connector.ts';
 import type { ConnectorMetrics } from './metrics.ts';
+import { statusWrites } from './coalesced-writes.ts';
 
 /** What taking a webhook's provider statuses needs: only the ports it touches. */
 export interface StatusIntakeDeps {
@@ -36,7 +37,8 @@ interface Matched {
  * Applies the statuses of one provider webhook where they arrive: matched to our deliveries,
  * applied in one store call (forward only, `core/domain/status.ts`; a replay or a late status
  * changes nothing), and only then told to the push gateways, in one produce — so a 200 to the
- * provider means the statuses are in the store. Client webhooks (`message.delivered`, …) follow
+ * provider means the statuses are in the store (the statuses of the webhooks that arrive in one
+ * turn of the event loop share one store call). Client webhooks (`message.delivered`, …) follow
  * from the store's history. A status for a send not recorded yet, within
  * `PROVIDER_STATUS_MATCH_WINDOW_MS` of its time, throws a retriable 503 after the others were
  * applied, so the provider sends the webhook again; after the window it is acknowledged and
@@ -50,7 +52,8 @@ export async function takeStatuses(deps: StatusIntakeDeps, connector: ChannelCon
 
   if (matched.length > 0) {
     const started = performance.now();
-    const results = await deps.deliveries.applyStatuses(matched.map((m) => m.event));
+    // With the statuses of the other webhooks of this turn: one store write for them all.
+    const results = await statusWrites(deps.deliveries)(matched.map((m) => m.event));
     deps.metrics.statusApplyDuration.observe((performance.now() - started) / 1000);
     const members = new Map<string, Promise<string[]>>();
     const membersOf = (conversationId: string) => {
