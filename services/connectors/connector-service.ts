@@ -52,8 +52,8 @@ export async function startConnectors(
         concurrency: options.concurrency,
         keyConcurrency: options.keyConcurrency,
         onAssignment: (assignment) => owned.set(channel, new Set(assignment[topic] ?? [])),
-        // A fetched batch with one in-flight write and one provider-id write for all its sends; a
-        // batch with a record it cannot decode (or a store error) goes record by record below.
+        // A fetched batch at once (`deliver-batch.ts`: store writes per batch and per turn, not per
+        // job); a batch with a record it cannot decode (or a store error) goes record by record below.
         batchHandler: async (msgs) => {
           const jobs = msgs.map((m) => decodeRecord(deliveryRecordSchema, m.value, 'delivery job'));
           const deliveries = jobs.filter((j): j is DeliveryJob => !('kind' in j));
