@@ -12,6 +12,10 @@ import { acceptInbound, inboundSettings } from '../core/inbound/accept-inbound.t
 import { createConnectorsApp } from './app.ts';
 import { inboundMediaStorer } from './inbound-media.ts';
 import { connectorGroup, startConnectors } from './connector-service.ts';
+import { recentConversations } from './recent-conversations.ts';
+
+/** How late the status intake may see a conversation's new or removed member. */
+const MEMBERS_TTL_MS = 1000;
 
 /** Everything a connectors process is wired with, as plain data (logged at start, compared by a test). */
 export interface ConnectorsSettings {
@@ -80,6 +84,8 @@ export async function composeConnectors(
   });
   const app = createConnectorsApp({
     ...adapters,
+    // Only the status intake reads conversations here (their members, to tell them a status).
+    conversations: recentConversations(adapters.conversations, adapters.clock, { ttlMs: MEMBERS_TTL_MS }),
     config,
     logger,
     metrics: runtime.metrics,

@@ -5,11 +5,12 @@ import { partitionFor } from '../core/partitioner.ts';
 import { connectorGroup, deliveryTopic } from '../core/topics.ts';
 import { withDeadLetters, type DeadLetterMetrics } from '../core/dead-letters.ts';
 import type { DeadLetterStore } from '../core/ports/dead-letter-store.ts';
-import { decodeRecord, deliveryJobSchema, identityCodeJobSchema } from '../core/records.ts';
+import { decodeRecord, deliveryJobSchema, identityCodeJobSchema, type DeliveryJob, type IdentityCodeJob } from '../core/records.ts';
 import { z } from 'zod';
 import { sendIdentityCode } from './send-identity-code.ts';
 import { startPeriodic } from '../core/periodic.ts';
 import { deliver, drainConversation, type DeliverDeps } from './deliver.ts';
+import { deliverBatch } from './deliver-batch.ts';
 
 export { connectorGroup };
 
@@ -51,6 +52,16 @@ export async function startConnectors(
         concurrency: options.concurrency,
         keyConcurrency: options.keyConcurrency,
         onAssignment: (assignment) => owned.set(channel, new Set(assignment[topic] ?? [])),
+        // A fetched batch at once (`deliver-batch.ts`: store writes per batch and per turn, not per
+        // job); a batch with a record it cannot decode (or a store error) goes record by record below.
+        batchHandler: async (msgs) => {
+          const jobs = msgs.map((m) => decodeRecord(deliveryRecordSchema, m.value, 'delivery job'));
+          const deliveries = jobs.filter((j): j is DeliveryJob => !('kind' in j));
+          const codes = jobs.filter((j): j is IdentityCodeJob => 'kind' in j);
+          await deliverBatch(deps, deliveries, options.keyConcurrency ?? 16);
+          // After the deliveries: a batch that fails before this point sends its codes once, one by one.
+          for (const code of codes) await sendIdentityCode(deps, code);
+        },
         handler: withDeadLetters(async (msg) => {
           const job = decodeRecord(deliveryRecordSchema, msg.value, 'delivery job');
           if ('kind' in job) await sendIdentityCode(deps, job);

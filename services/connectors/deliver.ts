@@ -5,7 +5,7 @@ import type { Delivery, DeliveryError, StatusEvent } from '../core/domain/types.
 import type { DeliveryJob } from '../core/records.ts';
 import { forChannel, type ChannelJob } from './channel-payload.ts';
 import { messageLogger, type Logger } from '../core/logger.ts';
-import type { ChannelConnector } from './channel-connector.ts';
+import type { ChannelConnector, SendResult } from './channel-connector.ts';
 import { ProviderError, toDeliveryError } from './provider-error.ts';
 import { backoffDelay, type BackoffOptions } from './retry-policy.ts';
 import { isBreakerTimeout, isOpenBreaker } from './guarded-connector.ts';
@@ -55,18 +55,28 @@ export async function deliver(deps: DeliverDeps, job: DeliveryJob): Promise<'sen
   return drainConversation(deps, job.conversation_id, job.channel, job.seq, job);
 }
 
-/** In-process lock per conversation and channel: one drain at a time. */
+/** In-process locks per conversation and channel: one drain of a conversation at a time. */
 const locks = new Map<string, Promise<unknown>>();
-function withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const prev = locks.get(key) ?? Promise.resolve();
-  const run = prev.then(fn, fn);
+
+/**
+ * Runs `fn` holding the locks of all `keys` at once (a batch holds every conversation it sends
+ * to). They are taken together, in one synchronous step, so two holders never wait on each other.
+ */
+export function withLocks<T>(keys: string[], fn: () => Promise<T>): Promise<T> {
+  const held = keys.map((k) => locks.get(k) ?? Promise.resolve());
+  const run = Promise.all(held).then(fn, fn);
   const tail = run.catch(() => undefined);
-  locks.set(key, tail);
-  void tail.then(() => {
-    if (locks.get(key) === tail) locks.delete(key);
-  });
+  for (const key of keys) {
+    locks.set(key, tail);
+    void tail.then(() => {
+      if (locks.get(key) === tail) locks.delete(key);
+    });
+  }
   return run;
 }
+
+/** The lock key of a conversation on a channel. */
+export const lockKey = (channel: string, conversationId: string) => `${channel}:${conversationId}`;
 
 /**
  * Sends a conversation's unsent deliveries on one channel in seq order, up to `upToSeq`
@@ -80,32 +90,51 @@ export function drainConversation(
   upToSeq: number,
   known?: DeliveryJob,
 ): Promise<'sent' | 'failed' | 'waiting' | 'skipped'> {
-  return withLock(`${channel}:${conversationId}`, async () => {
+  return withLocks([lockKey(channel, conversationId)], async () => {
     const pending = await deps.deliveries.listUnsentBefore(conversationId, channel, upToSeq + 1);
     if (pending.length === 0) return 'skipped';
     let last: 'sent' | 'failed' | 'waiting' = 'sent';
     for (const d of pending) {
-      if (d.next_attempt_at && Date.parse(d.next_attempt_at) > deps.clock.now()) return 'waiting';
-      // The job in hand carries its message: the store is read only for older deliveries.
-      const message = known?.message_id === d.message_id ? { payload: known.payload, created_at: known.accepted_at, trace_id: known.trace_id } : await deps.messages.getMessage(d.message_id);
-      if (!message || !d.address) continue;
-      const job: ChannelJob = {
-        delivery_id: d.delivery_id,
-        message_id: d.message_id,
-        conversation_id: conversationId,
-        seq: d.seq,
-        channel,
-        recipient_id: d.recipient_id,
-        to: d.address,
-        payload: forChannel(message.payload),
-        accepted_at: message.created_at,
-        trace_id: message.trace_id,
-      };
+      if (isParked(deps, d)) return 'waiting';
+      const job = await channelJob(deps, d, known?.message_id === d.message_id ? known : undefined);
+      if (!job) continue;
       last = await sendOne(deps, d, job);
       if (last === 'waiting') return 'waiting';
     }
     return last;
   });
+}
+
+/** Whether a delivery is parked until later (everything behind it in its conversation waits too). */
+export function isParked(deps: Pick<DeliverDeps, 'clock'>, d: Delivery): boolean {
+  return d.next_attempt_at !== null && Date.parse(d.next_attempt_at) > deps.clock.now();
+}
+
+/**
+ * What a delivery sends, as the channel takes it; null when its message is gone or it has no
+ * address. `known`: the job of the delivery's message in hand (its payload is not read again).
+ */
+export async function channelJob(deps: DeliverDeps, d: Delivery & { seq: number }, known?: DeliveryJob): Promise<ChannelJob | null> {
+  // The job in hand carries its message: the store is read only for older deliveries.
+  const message = known ? { payload: known.payload, created_at: known.accepted_at, trace_id: known.trace_id } : await deps.messages.getMessage(d.message_id);
+  if (!message || !d.address) return null;
+  return {
+    delivery_id: d.delivery_id,
+    message_id: d.message_id,
+    conversation_id: d.conversation_id,
+    seq: d.seq,
+    channel: d.channel as ChannelJob['channel'],
+    recipient_id: d.recipient_id,
+    to: d.address,
+    payload: forChannel(message.payload),
+    accepted_at: message.created_at,
+    trace_id: message.trace_id,
+  };
+}
+
+/** The logger of one delivery's send. */
+export function sendLogger(deps: Pick<DeliverDeps, 'logger'>, job: ChannelJob): Logger {
+  return messageLogger(deps.logger, job).child({ delivery_id: job.delivery_id, channel: job.channel });
 }
 
 async function park(deps: DeliverDeps, deliveryId: string, delayMs: number): Promise<'waiting'> {
@@ -121,10 +150,22 @@ async function fail(deps: DeliverDeps, job: DeliveryJob, error: DeliveryError) {
 }
 
 async function sendOne(deps: DeliverDeps, delivery: Delivery, job: ChannelJob): Promise<'sent' | 'failed' | 'waiting'> {
-  const log = messageLogger(deps.logger, job).child({ delivery_id: job.delivery_id, channel: job.channel });
-  const connector = deps.connectors.get(job.channel);
-  if (!connector) throw new Error(`no connector for channel ${job.channel}`);
+  const log = sendLogger(deps, job);
+  const verdict = await beforeCall(deps, delivery, job, log);
+  if (verdict !== 'go') return verdict;
+  await deps.deliveries.markInFlight(job.delivery_id, isoAt(deps.clock.now()));
+  const outcome = await callProvider(deps, job, log);
+  if (outcome === 'failed' || outcome === 'waiting') return outcome;
+  await deps.deliveries.recordProviderRef(job.delivery_id, outcome.result.provider_message_id);
+  await afterRecorded(deps, job, outcome, log);
+  return 'sent';
+}
 
+/**
+ * Before a provider call: a delivery older than the maximum age fails; one whose earlier call is
+ * in doubt waits (parked) for the provider's echo until its grace period is over. 'go' otherwise.
+ */
+export async function beforeCall(deps: DeliverDeps, delivery: Delivery, job: ChannelJob, log: Logger): Promise<'go' | 'failed' | 'waiting'> {
   const age = deps.clock.now() - Date.parse(job.accepted_at);
   if (age > deps.maxAgeMs) {
     const last = delivery.error ? ` (last error: ${delivery.error.message})` : '';
@@ -151,8 +192,22 @@ async function sendOne(deps: DeliverDeps, delivery: Delivery, job: ChannelJob): 
     deps.metrics.ambiguous.inc({ channel: job.channel, outcome: 'resent' });
     log.warn('an earlier attempt left no trace at the provider; sending again');
   }
+  return 'go';
+}
 
-  await deps.deliveries.markInFlight(job.delivery_id, isoAt(deps.clock.now()));
+/** A provider's acceptance of a send, and how a file went (as media or as a link). */
+export interface Accepted {
+  result: SendResult;
+  plan?: FileSend;
+}
+
+/**
+ * The provider call of a delivery already marked in flight. A failure is dealt with here: a
+ * refusal clears the mark, a permanent error fails the delivery, anything retriable parks it.
+ */
+export async function callProvider(deps: DeliverDeps, job: ChannelJob, log: Logger): Promise<Accepted | 'failed' | 'waiting'> {
+  const connector = deps.connectors.get(job.channel);
+  if (!connector) throw new Error(`no connector for channel ${job.channel}`);
   const started = performance.now();
   try {
     const options = { reference: job.delivery_id };
@@ -165,16 +220,7 @@ async function sendOne(deps: DeliverDeps, delivery: Delivery, job: ChannelJob): 
       result = plan.as === 'media' ? await connector.sendFile(job.to, plan.file, options) : await connector.sendText(job.to, plan.text, options);
     }
     deps.metrics.apiDuration.observe({ channel: job.channel, outcome: 'success' }, (performance.now() - started) / 1000);
-    await deps.deliveries.recordProviderRef(job.delivery_id, result.provider_message_id);
-    if (plan?.as === 'link') {
-      await deps.deliveries.recordFallback(job.delivery_id, plan.fallback, isoAt(deps.clock.now()));
-      deps.metrics.mediaFallbacks.inc({ channel: job.channel, reason: plan.fallback.reason });
-      log.info({ fallback: plan.fallback.fallback, reason: plan.fallback.reason, detail: plan.detail }, 'the file is over the channel limit; sent as a download link');
-    }
-    deps.metrics.sent.inc({ channel: job.channel, status: 'success' });
-    deps.attempts.delete(job.delivery_id);
-    log.info({ provider_message_id: result.provider_message_id }, 'provider accepted the delivery');
-    return 'sent';
+    return plan ? { result, plan } : { result };
   } catch (err) {
     const openBreaker = isOpenBreaker(err);
     const inDoubt = isBreakerTimeout(err) || (err instanceof ProviderError && IN_DOUBT.has(err.code));
@@ -199,4 +245,16 @@ async function sendOne(deps: DeliverDeps, delivery: Delivery, job: ChannelJob): 
     if (!openBreaker || attempt === 1) log.warn({ err, attempt, retry_in_ms: delay }, 'provider call failed; the delivery waits and is tried again');
     return park(deps, job.delivery_id, delay);
   }
+}
+
+/** After the provider's id is recorded: the fallback note of a file sent as a link, metrics, log. */
+export async function afterRecorded(deps: DeliverDeps, job: ChannelJob, { result, plan }: Accepted, log: Logger): Promise<void> {
+  if (plan?.as === 'link') {
+    await deps.deliveries.recordFallback(job.delivery_id, plan.fallback, isoAt(deps.clock.now()));
+    deps.metrics.mediaFallbacks.inc({ channel: job.channel, reason: plan.fallback.reason });
+    log.info({ fallback: plan.fallback.fallback, reason: plan.fallback.reason, detail: plan.detail }, 'the file is over the channel limit; sent as a download link');
+  }
+  deps.metrics.sent.inc({ channel: job.channel, status: 'success' });
+  deps.attempts.delete(job.delivery_id);
+  log.info({ provider_message_id: result.provider_message_id }, 'provider accepted the delivery');
 }

@@ -12,6 +12,7 @@ import { IDENTITY_CODE_REFERENCE } from '../core/records.ts';
 import { TOPICS } from '../core/topics.ts';
 import type { ChannelConnector, ProviderStatusUpdate } from './channel-connector.ts';
 import type { ConnectorMetrics } from './metrics.ts';
+import { statusWrites } from './coalesced-writes.ts';
 
 /** What taking a webhook's provider statuses needs: only the ports it touches. */
 export interface StatusIntakeDeps {
@@ -36,7 +37,8 @@ interface Matched {
  * Applies the statuses of one provider webhook where they arrive: matched to our deliveries,
  * applied in one store call (forward only, `core/domain/status.ts`; a replay or a late status
  * changes nothing), and only then told to the push gateways, in one produce — so a 200 to the
- * provider means the statuses are in the store. Client webhooks (`message.delivered`, …) follow
+ * provider means the statuses are in the store (the statuses of the webhooks that arrive in one
+ * turn of the event loop share one store call). Client webhooks (`message.delivered`, …) follow
  * from the store's history. A status for a send not recorded yet, within
  * `PROVIDER_STATUS_MATCH_WINDOW_MS` of its time, throws a retriable 503 after the others were
  * applied, so the provider sends the webhook again; after the window it is acknowledged and
@@ -44,13 +46,15 @@ interface Matched {
  */
 export async function takeStatuses(deps: StatusIntakeDeps, connector: ChannelConnector, statuses: ProviderStatusUpdate[]): Promise<void> {
   const channel = connector.channel;
-  const found = await Promise.all(statuses.map((s) => matchStatus(deps, connector, s)));
+  const reads = webhookReads(deps, connector);
+  const found = await Promise.all(statuses.map((s) => matchStatus(deps, connector, reads, s)));
   const matched = found.filter((m): m is Matched => m !== null && m !== 'unknown' && m !== 'skipped');
   const unknown = found.filter((m) => m === 'unknown').length;
 
   if (matched.length > 0) {
     const started = performance.now();
-    const results = await deps.deliveries.applyStatuses(matched.map((m) => m.event));
+    // With the statuses of the other webhooks of this turn: one store write for them all.
+    const results = await statusWrites(deps.deliveries)(matched.map((m) => m.event));
     deps.metrics.statusApplyDuration.observe((performance.now() - started) / 1000);
     const members = new Map<string, Promise<string[]>>();
     const membersOf = (conversationId: string) => {
@@ -88,19 +92,46 @@ export async function takeStatuses(deps: StatusIntakeDeps, connector: ChannelCon
   }
 }
 
-/** The delivery a status belongs to; `unknown` when not (yet) found within the match window; `skipped` when acknowledged unmatched. */
-async function matchStatus(deps: StatusIntakeDeps, connector: ChannelConnector, s: ProviderStatusUpdate): Promise<Matched | 'unknown' | 'skipped' | null> {
+/**
+ * The store reads of one webhook, each made once: its statuses often name one send several times
+ * (sent, delivered, read piled up behind a busy receiver).
+ */
+function webhookReads(deps: StatusIntakeDeps, connector: ChannelConnector) {
+  const deliveries = new Map<string, Promise<Delivery | null>>();
+  const messages = new Map<string, Promise<Message | null>>();
+  const once = <T>(cache: Map<string, Promise<T>>, key: string, read: () => Promise<T>) => {
+    let p = cache.get(key);
+    if (!p) cache.set(key, (p = read()));
+    return p;
+  };
+  return {
+    deliveryOf: (s: ProviderStatusUpdate) => once(deliveries, `${s.provider_message_id}\n${s.reference ?? ''}`, () => findDelivery(deps, connector, s)),
+    messageOf: (messageId: string) => once(messages, messageId, () => deps.messages.getMessage(messageId)),
+  };
+}
+
+/** The delivery a provider's status is about: by its provider id, or by the reference it echoed. */
+async function findDelivery(deps: StatusIntakeDeps, connector: ChannelConnector, s: ProviderStatusUpdate): Promise<Delivery | null> {
   const channel = connector.channel;
-  let delivery = await deps.deliveries.findDeliveryByProviderRef(channel, s.provider_message_id);
-  if (!delivery && s.reference) {
-    // The provider echoed our reference: a send whose answer we never recorded (a crash) is matched now.
-    const candidate = await deps.deliveries.getDelivery(s.reference);
-    if (candidate && candidate.channel === channel && (await deps.deliveries.recordProviderRef(candidate.delivery_id, s.provider_message_id))) {
-      delivery = { ...candidate, provider_message_id: s.provider_message_id };
-      deps.metrics.ambiguous.inc({ channel, outcome: 'recovered' });
-      deps.logger.info({ delivery_id: candidate.delivery_id, provider_message_id: s.provider_message_id }, 'recovered a send from the provider echo');
-    }
-  }
+  const delivery = await deps.deliveries.findDeliveryByProviderRef(channel, s.provider_message_id);
+  if (delivery || !s.reference) return delivery;
+  // The provider echoed our reference: a send whose answer we never recorded (a crash) is matched now.
+  const candidate = await deps.deliveries.getDelivery(s.reference);
+  if (!candidate || candidate.channel !== channel || !(await deps.deliveries.recordProviderRef(candidate.delivery_id, s.provider_message_id))) return null;
+  deps.metrics.ambiguous.inc({ channel, outcome: 'recovered' });
+  deps.logger.info({ delivery_id: candidate.delivery_id, provider_message_id: s.provider_message_id }, 'recovered a send from the provider echo');
+  return { ...candidate, provider_message_id: s.provider_message_id };
+}
+
+/** The delivery a status belongs to; `unknown` when not (yet) found within the match window; `skipped` when acknowledged unmatched. */
+async function matchStatus(
+  deps: StatusIntakeDeps,
+  connector: ChannelConnector,
+  reads: ReturnType<typeof webhookReads>,
+  s: ProviderStatusUpdate,
+): Promise<Matched | 'unknown' | 'skipped' | null> {
+  const channel = connector.channel;
+  const delivery = await reads.deliveryOf(s);
   if (!delivery && s.reference?.startsWith(IDENTITY_CODE_REFERENCE)) {
     // A one-time identity code: sent once, tracked nowhere.
     deps.metrics.statusUnmatched.inc({ channel, reason: 'identity_code' });
@@ -113,7 +144,7 @@ async function matchStatus(deps: StatusIntakeDeps, connector: ChannelConnector, 
     return 'skipped';
   }
   const event: StatusEvent = { delivery_id: delivery.delivery_id, status: s.status, at: isoAt(deps.clock.now()), error: s.error, source: 'provider' };
-  return { event, delivery, message: await deps.messages.getMessage(delivery.message_id) };
+  return { event, delivery, message: await reads.messageOf(delivery.message_id) };
 }
 
 /** A time we cannot read counts as now: the provider gets its retries rather than a silent ack. */

@@ -95,6 +95,41 @@ export function deliveryStoreContract(name: string, make: StoresFactory) {
       assert.equal((await undispatched()).length, 0);
     });
 
+    it('marks many in flight and records many provider ids at once, one result each, as one by one would', async () => {
+      const { messages, deliveries } = ctx.stores;
+      const { b, message_id, conversation_id } = await conversationWithMessage(ctx.stores);
+      const routed = await messages.routeMessage(
+        message_id,
+        [
+          { recipient_id: b, channel: 'whatsapp', address: '+5511' },
+          { recipient_id: b, channel: 'instagram', address: '18' },
+        ],
+        now(),
+      );
+      const [wa, ig] = routed.deliveries.map((d) => d.delivery_id) as [string, string];
+      const at = now();
+      await deliveries.markManyInFlight([wa, ig, id()], at);
+      assert.deepEqual([(await deliveries.getDelivery(wa))!.in_flight_since, (await deliveries.getDelivery(ig))!.in_flight_since], [at, at]);
+      await deliveries.markManyInFlight([], at);
+
+      const [waRef, igRef, otherRef] = [`wamid.${id()}`, `mid.${id()}`, `wamid.${id()}`];
+      const results = await deliveries.recordProviderRefs([
+        { delivery_id: wa, provider_message_id: waRef },
+        { delivery_id: ig, provider_message_id: igRef },
+        { delivery_id: wa, provider_message_id: waRef },
+        { delivery_id: wa, provider_message_id: otherRef },
+        { delivery_id: id(), provider_message_id: otherRef },
+      ]);
+      assert.deepEqual(results, [true, true, true, false, false], 'the same id again is fine; another id or no delivery is not');
+      const sent = (await deliveries.getDelivery(wa))!;
+      assert.equal(sent.provider_message_id, waRef);
+      assert.equal(sent.in_flight_since, null, 'recording the id ends the in-flight mark');
+      assert.equal((await deliveries.findDeliveryByProviderRef('instagram', igRef))!.delivery_id, ig);
+      assert.deepEqual(await deliveries.listUnsentBefore(conversation_id, 'whatsapp', routed.seq + 1), []);
+      assert.equal((await deliveries.lastReplyTarget('whatsapp', '+5511'))?.conversation_id, conversation_id);
+      assert.deepEqual(await deliveries.recordProviderRefs([]), []);
+    });
+
     it('notes a fallback in the history with the status it had, in time order, without changing the status', async () => {
       const { messages, deliveries } = ctx.stores;
       const { b, message_id } = await conversationWithMessage(ctx.stores);

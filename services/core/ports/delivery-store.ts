@@ -6,6 +6,12 @@ export interface ApplyResult {
   delivery: Delivery | null;
 }
 
+/** A provider's id for one of our deliveries. */
+export interface ProviderRef {
+  delivery_id: string;
+  provider_message_id: string;
+}
+
 /** Deliveries (one per recipient and channel of a message): planned, in flight, parked, their status. */
 export interface DeliveryStore {
   /** The delivery by id; null when there is none. */
@@ -28,6 +34,11 @@ export interface DeliveryStore {
   listUnsentBefore(conversationId: string, channel: ExternalChannel, beforeSeq: number): Promise<(Delivery & { seq: number })[]>;
   /** Notes that a provider call for this delivery starts now (its outcome is unknown until recorded). */
   markInFlight(deliveryId: string, at: string): Promise<void>;
+  /**
+   * {@link markInFlight} for many deliveries at once (the provider calls of one batch of delivery
+   * jobs): SQLite writes them in one transaction, Cassandra side by side, a bounded number at once.
+   */
+  markManyInFlight(deliveryIds: string[], at: string): Promise<void>;
   /** Notes that the provider answered without accepting (the call is no longer in doubt). */
   clearInFlight(deliveryId: string): Promise<void>;
   /** Parks a delivery until `nextAttemptAt` (store-and-forward), counting the attempt. */
@@ -46,6 +57,12 @@ export interface DeliveryStore {
    * `lastReplyTarget`), unless a later delivery to that address was noted already.
    */
   recordProviderRef(deliveryId: string, providerMessageId: string): Promise<boolean>;
+  /**
+   * {@link recordProviderRef} for many deliveries at once (the provider ids of one batch of
+   * sends), one result each, in the order given. SQLite writes them in one transaction;
+   * Cassandra side by side, a bounded number at once.
+   */
+  recordProviderRefs(refs: ProviderRef[]): Promise<boolean[]>;
   /**
    * The conversation of the latest delivery (by the time it was made, `at`) to an address on a
    * channel that a provider accepted: where a message from that address is a reply to

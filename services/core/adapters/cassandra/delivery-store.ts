@@ -2,7 +2,7 @@ import { awaitsProvider } from '../../domain/delivery.ts';
 import { canTransition } from '../../domain/status.ts';
 import type { Delivery, DeliveryError, DeliveryFallback, ExternalChannel, StatusEvent } from '../../domain/types.ts';
 import { unavailable } from '../../errors.ts';
-import type { ApplyResult, DeliveryStore } from '../../ports/delivery-store.ts';
+import type { ApplyResult, DeliveryStore, ProviderRef } from '../../ports/delivery-store.ts';
 import type { CassandraContext } from './context.ts';
 import { PARALLEL, eachLimited } from './each-limited.ts';
 import { CAS_ATTEMPTS, isoKey } from './keys.ts';
@@ -95,6 +95,10 @@ export class CassandraDeliveryStore implements DeliveryStore {
     if (d) await this.ctx.db.run(CQL.setInFlight, [at, d.message_id, d.ord, deliveryId]);
   }
 
+  async markManyInFlight(deliveryIds: string[], at: string) {
+    await eachLimited(deliveryIds, PARALLEL, (id) => this.markInFlight(id, at));
+  }
+
   async clearInFlight(deliveryId: string) {
     const d = await this.readDelivery(deliveryId);
     if (d) await this.ctx.db.run(CQL.setInFlight, [null, d.message_id, d.ord, deliveryId]);
@@ -162,6 +166,18 @@ export class CassandraDeliveryStore implements DeliveryStore {
       if (d.address !== null && d.channel !== 'internal') await this.noteReplyTarget(d.channel, d.address, d.conversation_id, d.at);
     }
     return recorded;
+  }
+
+  async recordProviderRefs(refs: ProviderRef[]) {
+    // Each delivery its own partition: side by side. Two refs of one delivery would race, so
+    // a repeated delivery waits for the ones before it.
+    const byDelivery = new Map<string, number[]>();
+    refs.forEach((r, i) => byDelivery.set(r.delivery_id, [...(byDelivery.get(r.delivery_id) ?? []), i]));
+    const out = new Array<boolean>(refs.length);
+    await eachLimited([...byDelivery.values()], PARALLEL, async (indexes) => {
+      for (const i of indexes) out[i] = await this.recordProviderRef(refs[i]!.delivery_id, refs[i]!.provider_message_id);
+    });
+    return out;
   }
 
   /** Moves the address's reply target to this delivery's conversation unless a later delivery holds it. */

@@ -1,6 +1,6 @@
 import { canTransition } from '../../domain/status.ts';
 import type { DeliveryFallback, ExternalChannel, StatusEvent } from '../../domain/types.ts';
-import type { ApplyResult, DeliveryStore } from '../../ports/delivery-store.ts';
+import type { ApplyResult, DeliveryStore, ProviderRef } from '../../ports/delivery-store.ts';
 import { writeTransaction, type SqliteDatabase } from './database.ts';
 import { historyAppender } from './history-log.ts';
 import { toDelivery, type Row } from './rows.ts';
@@ -95,6 +95,14 @@ export class SqliteDeliveryStore implements DeliveryStore {
     this.stmt.setInFlight.run(at, deliveryId);
   }
 
+  async markManyInFlight(deliveryIds: string[], at: string) {
+    if (deliveryIds.length === 0) return;
+    // One write lock for the lot: what a mark costs is the lock and the commit, not the update.
+    writeTransaction(this.db, () => {
+      for (const id of deliveryIds) this.stmt.setInFlight.run(at, id);
+    });
+  }
+
   async clearInFlight(deliveryId: string) {
     this.stmt.setInFlight.run(null, deliveryId);
   }
@@ -112,11 +120,19 @@ export class SqliteDeliveryStore implements DeliveryStore {
   }
 
   async recordProviderRef(deliveryId: string, providerMessageId: string) {
-    return writeTransaction(this.db, () => {
-      if (this.stmt.setProviderRef.run(providerMessageId, deliveryId, providerMessageId).changes === 0) return false;
-      this.stmt.noteReplyTarget.run(deliveryId);
-      return true;
-    });
+    return writeTransaction(this.db, () => this.recordOne(deliveryId, providerMessageId));
+  }
+
+  async recordProviderRefs(refs: ProviderRef[]) {
+    if (refs.length === 0) return [];
+    return writeTransaction(this.db, () => refs.map((r) => this.recordOne(r.delivery_id, r.provider_message_id)));
+  }
+
+  /** Records one provider id inside the caller's write transaction. */
+  private recordOne(deliveryId: string, providerMessageId: string): boolean {
+    if (this.stmt.setProviderRef.run(providerMessageId, deliveryId, providerMessageId).changes === 0) return false;
+    this.stmt.noteReplyTarget.run(deliveryId);
+    return true;
   }
 
   async lastReplyTarget(channel: ExternalChannel, address: string) {

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { openSqliteStores } from '../core/adapters/sqlite/open-sqlite-stores.ts';
+import type { Bus, OutgoingRecord } from '../core/ports/bus.ts';
+import { createLogger } from '../core/logger.ts';
+import { createRegistry } from '../core/metrics.ts';
+import type { ChannelConnector } from './channel-connector.ts';
+import { createConnectorMetrics } from './metrics.ts';
+import { takeStatuses } from './status-intake.ts';
+
+/** `target` with every method call counted by name. */
+function counting<T extends object>(target: T, calls: Map<string, number>): T {
+  return new Proxy(target, {
+    get(t, prop, receiver) {
+      const value = Reflect.get(t, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        calls.set(String(prop), (calls.get(String(prop)) ?? 0) + 1);
+        return value.apply(t, args);
+      };
+    },
+  });
+}
+
+describe('takeStatuses: the statuses of one provider webhook', () => {
+  it('reads a send named by several statuses of the webhook once, applies them all, and tells the members of each', async () => {
+    const stores = openSqliteStores(':memory:');
+    try {
+      const [alice, bob, conversation_id, message_id] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+      const now = new Date().toISOString();
+      await stores.conversations.createConversation({ conversation_id, type: 'private', members: [alice, bob], name: null, metadata: null, created_at: now });
+      await stores.messages.acceptMessage({ message_id, conversation_id, sender_id: alice, payload: { type: 'text', text: 'oi' }, channels: ['all'], metadata: null, body_hash: 'h', trace_id: 'trace-1', created_at: now });
+      const routed = await stores.messages.routeMessage(message_id, [{ recipient_id: bob, channel: 'whatsapp', address: '+5511' }], now);
+      const delivery_id = routed.deliveries[0]!.delivery_id;
+      await stores.deliveries.recordProviderRef(delivery_id, 'wamid.1');
+
+      const calls = new Map<string, number>();
+      const published: OutgoingRecord[] = [];
+      const bus = { publish: async (_topic: string, records: OutgoingRecord[]) => void published.push(...records) } as unknown as Bus;
+      await takeStatuses(
+        {
+          config: { providerStatusMatchWindowMs: 60_000 },
+          messages: counting(stores.messages, calls),
+          deliveries: counting(stores.deliveries, calls),
+          conversations: stores.conversations,
+          bus,
+          clock: { now: () => Date.now() },
+          logger: createLogger('connectors', 'silent'),
+          metrics: createConnectorMetrics(createRegistry('connectors-test')),
+        },
+        { channel: 'whatsapp' } as ChannelConnector,
+        (['SENT', 'DELIVERED', 'READ'] as const).map((status) => ({ provider_message_id: 'wamid.1', reference: delivery_id, status, at: now })),
+      );
+
+      assert.equal(calls.get('findDeliveryByProviderRef'), 1, 'one look-up for the three statuses of one send');
+      assert.equal(calls.get('getMessage'), 1);
+      assert.equal(calls.get('applyStatuses'), 1);
+      assert.equal((await stores.deliveries.getDelivery(delivery_id))!.status, 'READ');
+      assert.deepEqual((await stores.messages.history(message_id)).filter((h) => h.delivery_id === delivery_id).map((h) => h.status), ['SENT', 'DELIVERED', 'READ']);
+      assert.equal(published.length, 3, 'each status told to the gateways');
+      assert.ok(published.every((r) => r.key === conversation_id && r.headers?.trace_id === 'trace-1'));
+    } finally {
+      await stores.close();
+    }
+  });
+});
