@@ -8,6 +8,7 @@ import { createRegistry } from '../core/metrics.ts';
 import type { ChannelConnector } from './channel-connector.ts';
 import { createConnectorMetrics } from './metrics.ts';
 import { takeStatuses } from './status-intake.ts';
+import { MEMBERS_HEADER } from '../core/publish-realtime.ts';
 
 /** `target` with every method call counted by name. */
 function counting<T extends object>(target: T, calls: Map<string, number>): T {
@@ -60,6 +61,8 @@ describe('takeStatuses: the statuses of one provider webhook', () => {
       assert.deepEqual((await stores.messages.history(message_id)).filter((h) => h.delivery_id === delivery_id).map((h) => h.status), ['SENT', 'DELIVERED', 'READ']);
       assert.equal(published.length, 3, 'each status told to the gateways');
       assert.ok(published.every((r) => r.key === conversation_id && r.headers?.trace_id === 'trace-1'));
+      // The members header lets a gateway skip, undecoded, a status nobody connected to it is told.
+      assert.ok(published.every((r) => JSON.stringify(JSON.parse(r.headers?.[MEMBERS_HEADER] ?? 'null')) === JSON.stringify([alice, bob])), 'the members header names both members');
     } finally {
       await stores.close();
     }

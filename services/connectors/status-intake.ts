@@ -1,4 +1,4 @@
-import type { Bus } from '../core/ports/bus.ts';
+import type { Bus, OutgoingRecord } from '../core/ports/bus.ts';
 import { isoAt, type Clock } from '../core/ports/clock.ts';
 import type { ConversationStore } from '../core/ports/conversation-store.ts';
 import type { DeliveryStore } from '../core/ports/delivery-store.ts';
@@ -7,7 +7,7 @@ import type { Delivery, Message, StatusEvent } from '../core/domain/types.ts';
 import type { Config } from '../core/config.ts';
 import { AppError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { statusChangedRecord } from '../core/publish-realtime.ts';
+import { realtimeRecord, statusChangedRecord } from '../core/publish-realtime.ts';
 import { IDENTITY_CODE_REFERENCE } from '../core/records.ts';
 import { TOPICS } from '../core/topics.ts';
 import type { ChannelConnector, ProviderStatusUpdate } from './channel-connector.ts';
@@ -62,7 +62,7 @@ export async function takeStatuses(deps: StatusIntakeDeps, connector: ChannelCon
       if (!p) members.set(conversationId, (p = deps.conversations.getConversation(conversationId).then((c) => c?.members ?? [])));
       return p;
     };
-    const records: { key: string; value: string; headers?: Record<string, string> }[] = [];
+    const records: OutgoingRecord[] = [];
     for (const [i, { applied, delivery }] of results.entries()) {
       const { event, message } = matched[i]!;
       deps.metrics.statusEvents.inc({ status: event.status, result: applied ? 'applied' : delivery ? 'ignored' : 'unknown' });
@@ -75,7 +75,8 @@ export async function takeStatuses(deps: StatusIntakeDeps, connector: ChannelCon
       if (applied || delivery.status === event.status) {
         const record = statusChangedRecord(deps.clock, delivery, event, await membersOf(delivery.conversation_id));
         // The message's trace id goes on with the status, so one trace covers the round trip.
-        records.push({ key: delivery.conversation_id, value: JSON.stringify(record), headers: message?.trace_id ? { trace_id: message.trace_id } : undefined });
+        // realtimeRecord adds the members header: a gateway skips, undecoded, a status nobody connected to it is told.
+        records.push(realtimeRecord(record, message?.trace_id ? { trace_id: message.trace_id } : {}));
       }
       deps.logger.debug({ message_id: delivery.message_id, trace_id: message?.trace_id, delivery_id: delivery.delivery_id, status: event.status, applied }, 'provider status applied');
     }
