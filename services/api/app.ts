@@ -11,6 +11,7 @@ import { identityRoutes } from './identity-routes.ts';
 import { userRoutes } from './user-routes.ts';
 import { MAX_JSON_DEPTH_SETTING } from './json-body.ts';
 import { messageRoutes } from './message-routes.ts';
+import { sendFastPath } from './send-fast-path.ts';
 import { createApiMetrics } from './metrics.ts';
 import { requestMetrics } from './request-metrics.ts';
 import { traceId } from './trace-id.ts';
@@ -45,14 +46,19 @@ export function createApp(deps: ApiDeps): express.Express {
   return createApi(deps).app;
 }
 
-/** The API (see `createApp`) with its file job. */
-export function createApi(deps: ApiDeps): Api {
+/** What every group of routes is built from: the deps, the API's metrics, auth and rate limits. */
+export function createRouteContext(deps: ApiDeps): RouteContext {
   const metrics = createApiMetrics(deps.registry);
-  const fileDeps: FileDeps = { ...deps, metrics: createFileMetrics(deps.registry), settings: fileSettings(deps.config) };
-  const verifier = new FileVerifier(fileDeps);
   const auth = new Auth(deps);
   const limits = new RateLimits({ ...deps, onLimited: (name) => metrics.rateLimited.inc({ limit: name }) });
-  const ctx: RouteContext = { ...deps, auth, metrics, limits, authenticated: requireAuth(auth) };
+  return { ...deps, auth, metrics, limits, authenticated: requireAuth(auth) };
+}
+
+/** The API (see `createApp`) with its file job. */
+export function createApi(deps: ApiDeps): Api {
+  const ctx = createRouteContext(deps);
+  const fileDeps: FileDeps = { ...deps, metrics: createFileMetrics(deps.registry), settings: fileSettings(deps.config) };
+  const verifier = new FileVerifier(fileDeps);
 
   const app = express();
   app.disable('x-powered-by');
@@ -60,8 +66,10 @@ export function createApi(deps: ApiDeps): Api {
   // Only behind a proxy that sets X-Forwarded-For may req.ip (the per-address rate limits) come from it.
   if (deps.config.trustProxy) app.set('trust proxy', 1);
   app.set(MAX_JSON_DEPTH_SETTING, deps.config.maxJsonDepth);
+  // Before everything else: the sends it takes skip the chain below (their twin route is in messageRoutes).
+  app.use(sendFastPath(ctx));
   app.use(traceId());
-  app.use(requestMetrics(metrics));
+  app.use(requestMetrics(ctx.metrics));
   // Security headers (nosniff, frame-ancestors, HSTS, a default-src 'self' CSP); /docs sets its own CSP.
   app.use(helmet());
 

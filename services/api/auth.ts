@@ -140,12 +140,18 @@ export class Auth {
 /** Middleware that requires a valid bearer token and puts its principal in `res.locals.principal`. */
 export function requireAuth(auth: Auth) {
   return async (req: Request, res: Response, next: NextFunction) => {
-    const header = req.get('authorization') ?? '';
-    const match = /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i.exec(header);
-    if (!match) throw unauthorized();
-    res.locals.principal = await auth.verify(match[1]!);
+    res.locals.principal = await auth.verify(bearerToken(req.headers.authorization));
     next();
   };
+}
+
+const BEARER = /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i;
+
+/** The token of an `Authorization: Bearer …` header; throws `unauthorized` when there is none. */
+export function bearerToken(header: string | undefined): string {
+  const match = BEARER.exec(header ?? '');
+  if (!match) throw unauthorized();
+  return match[1]!;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomIdBytes } from './random-pool.ts';
 import { isHttpUrl, isRecord, type Parsed } from './json-body.ts';
 import type { ReceivedMedia } from './received-log.ts';
 
@@ -16,7 +16,7 @@ export type InstagramSend =
 
 /** A new message id, `mid.<random>`. */
 export function newMid(): string {
-  return `mid.${randomBytes(24).toString('base64url')}`;
+  return `mid.${randomIdBytes(24).toString('base64url')}`;
 }
 
 /** Validates a send body the way the Instagram Messaging API does. */

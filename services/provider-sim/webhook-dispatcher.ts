@@ -29,6 +29,18 @@ export interface WebhookBatching {
   maxEvents: number;
   /** POSTs of one channel on their first attempt at once (retries wait outside this cap). @default 16 */
   maxInFlight: number;
+  /**
+   * Events come due on a grid of this many ms (each at most this much after its delay): those due
+   * in the same slot share one timer and leave in one POST, as Meta's pile up, instead of a timer
+   * and a POST each. 0 gives every event its own timer. @default 10
+   */
+  slotMs?: number;
+}
+
+/** Events due in one slot: they wake together. */
+interface Slot {
+  wake: Promise<void>;
+  fire(): void;
 }
 
 /** One webhook event to emit `delayMs` after it was dispatched. */
@@ -70,6 +82,8 @@ export class WebhookDispatcher {
   private controller = listenedController();
   private readonly queues = new Map<Channel, ChannelQueue>();
   private readonly tasks = new Set<Promise<void>>();
+  /** Slots with events waiting, by their due time (`performance.now()` ms); see `WebhookBatching.slotMs`. */
+  private readonly slots = new Map<number, Slot>();
   private closed = false;
   /** node:http with keep-alive: a fraction of the built-in fetch's CPU per webhook. */
   private readonly fetch = keepAliveFetch();
@@ -99,12 +113,14 @@ export class WebhookDispatcher {
   cancelAll(): void {
     this.controller.abort();
     this.controller = listenedController();
+    this.wakeAll();
   }
 
   /** Cancels everything, refuses new events, and waits until no timer or request is left. */
   async close(): Promise<void> {
     this.closed = true;
     this.controller.abort();
+    this.wakeAll();
     await Promise.allSettled([...this.tasks]);
     this.fetch.close();
   }
@@ -117,13 +133,50 @@ export class WebhookDispatcher {
   private async runEvent(channel: Channel, event: WebhookEvent, start: number, signal: AbortSignal): Promise<void> {
     let result: WebhookResult | undefined;
     try {
-      await sleep(Math.max(0, start + event.delayMs - performance.now()), undefined, { signal });
+      await this.until(start + event.delayMs, signal);
+      if (signal.aborted) return;
       result = await this.enqueue(channel, event.payload, signal);
     } catch (err) {
       if (!signal.aborted) this.deps.logger.error({ err, channel }, 'webhook delivery crashed');
     } finally {
       this.deps.stats.webhookDone(channel, result);
     }
+  }
+
+  /**
+   * Resolves at `due` (a `performance.now()` time) rounded up to the slot grid, together with every
+   * other event of its slot; at once when cancelled (the caller checks its signal).
+   */
+  private until(due: number, signal: AbortSignal): Promise<void> {
+    // The events after a cancelled one of a sequential dispatch must not take a new timer.
+    if (signal.aborted) return Promise.resolve();
+    const slotMs = this.deps.batching.slotMs ?? 10;
+    if (slotMs <= 0) return sleep(Math.max(0, due - performance.now()), undefined, { signal });
+    const at = Math.ceil(due / slotMs) * slotMs;
+    let slot = this.slots.get(at);
+    if (!slot) {
+      let fire!: () => void;
+      const wake = new Promise<void>((resolve) => (fire = resolve));
+      const timer = setTimeout(() => {
+        this.slots.delete(at);
+        fire();
+      }, Math.max(0, at - performance.now()));
+      slot = {
+        wake,
+        fire: () => {
+          clearTimeout(timer);
+          fire();
+        },
+      };
+      this.slots.set(at, slot);
+    }
+    return slot.wake;
+  }
+
+  /** Wakes every waiting event now (cancelled: their signal is aborted). */
+  private wakeAll(): void {
+    for (const slot of this.slots.values()) slot.fire();
+    this.slots.clear();
   }
 
   /** Resolves with how the POST that carried `payload` ended; rejects when cancelled. */

@@ -154,6 +154,28 @@ describe('webhook delivery', () => {
     }
   });
 
+  test('statuses of messages sent apart but due in the same slot share a POST; without slots each has its own', async () => {
+    const postsFor = async (slotMs: number) => {
+      const receiver = await startReceiver();
+      const run = await startSim({ webhookUrls: { whatsapp: receiver.url }, autoRead: false, webhookDelaysMs: { sent: 5, delivered: 10 }, webhookBatching: { slotMs } });
+      try {
+        for (let i = 0; i < 3; i++) {
+          await provider(`${run.url}${WA_SEND}`, waText('5511999999999', `slot ${i}`));
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        await webhooksIdle(run);
+        assert.equal(statusesOf(receiver).length, 6);
+        return receiver.requests.length;
+      } finally {
+        await run.stop();
+        await receiver.close();
+      }
+    };
+    assert.ok((await postsFor(0)) >= 5, 'each status on its own timer (two may meet on a stalled loop)');
+    // The six come due within ~70 ms: a 1 s grid puts them in at most two slots, sent then delivered in each.
+    assert.ok((await postsFor(1000)) <= 4);
+  });
+
   test('a failed POST of several events is retried whole, and every event in it counts as sent once', async () => {
     const receiver = await startReceiver((n) => (n === 2 ? 503 : 200), 30);
     const run = await startSim({ webhookUrls: { instagram: receiver.url }, webhookBatching: { maxInFlight: 1 }, autoRead: false });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomIdBytes } from './random-pool.ts';
 import { isHttpUrl, isRecord, type Parsed } from './json-body.ts';
 import type { ReceivedMedia } from './received-log.ts';
 
@@ -38,7 +38,7 @@ export interface WhatsAppStatusError {
 
 /** A new message id shaped like WhatsApp's `wamid.…`. */
 export function newWamid(): string {
-  return `wamid.HBg${randomBytes(27).toString('base64')}`;
+  return `wamid.HBg${randomIdBytes(27).toString('base64')}`;
 }
 
 /** Counts characters as code points, so an emoji is one character. */
