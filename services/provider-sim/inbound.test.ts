@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { call, startReceiver, startSim, TEST_TOKEN, waitFor, webhooksIdle } from './test-support.ts';
+import { call, startReceiver, startSim, TEST_TOKEN, waitFor, webhooksIdle, waMessages, igEvents } from './test-support.ts';
 
 const bearer = { authorization: `Bearer ${TEST_TOKEN}` };
 
@@ -60,7 +60,7 @@ describe('inbound messages of every type', () => {
       ];
       for (const b of bodies) assert.equal((await call('POST', `${run.url}/_sim/inbound`, { channel: 'whatsapp', from, ...b })).status, 202);
       await webhooksIdle(run);
-      const messages = receiver.requests.map((r) => r.body.entry[0].changes[0].value.messages[0]);
+      const messages = waMessages(receiver.requests);
       assert.deepEqual(messages.map((m) => m.type), ['document', 'reaction', 'reaction', 'edit', 'revoke', 'location', 'unsupported']);
       assert.equal(messages[0].document.filename, 'contrato.pdf');
       assert.equal(messages[0].document.mime_type, 'application/pdf');
@@ -96,7 +96,7 @@ describe('inbound messages of every type', () => {
         assert.equal((await call('POST', `${run.url}/_sim/inbound`, { channel: 'instagram', from: 'IGSID42', ...b })).status, 202);
       }
       await webhooksIdle(run);
-      const events = receiver.requests.map((r) => r.body.entry[0].messaging[0]);
+      const events = igEvents(receiver.requests);
       assert.deepEqual(events[0].message.attachments, [{ type: 'image', payload: { url: image.body.media_url } }]);
       const bytes = Buffer.from(await (await fetch(image.body.media_url)).arrayBuffer());
       assert.equal(bytes.length, 300);
@@ -146,7 +146,7 @@ describe('inbound messages of every type', () => {
         ids.push(res.body.id);
       }
       await webhooksIdle(run);
-      const arrived = receiver.requests.map((r) => r.body.entry[0].messaging[0]);
+      const arrived = igEvents(receiver.requests);
       assert.equal(arrived.length, 8);
       for (const id of ids) assert.equal(arrived.filter((e) => e.message.mid === id).length, 2, 'each twice');
       const firstSeen = [...new Set(arrived.map((e) => e.message.mid))];
@@ -165,7 +165,7 @@ describe('inbound messages of every type', () => {
       const res = await call('POST', `${run.url}/_sim/inbound`, { channel: 'whatsapp', from: '5511977776666', text: 'are you there?' });
       await webhooksIdle(run);
       assert.equal(receiver.requests.length, 3);
-      for (const r of receiver.requests) assert.equal(r.body.entry[0].changes[0].value.messages[0].id, res.body.id);
+      for (const m of waMessages(receiver.requests)) assert.equal(m.id, res.body.id);
       assert.equal((await call('GET', `${run.url}/_sim/stats`)).body.whatsapp.webhooks.sent, 1);
     } finally {
       await run.stop();

@@ -13,6 +13,7 @@ import {
   type MediaServer,
   type RunningSim,
   type WebhookReceiver,
+  igEvents,
 } from './test-support.ts';
 
 const ACCOUNT = '17841400000000077';
@@ -56,7 +57,7 @@ describe('Instagram Messaging API', () => {
       assert.equal(hook.body.entry[0].id, ACCOUNT);
       assert.equal(typeof hook.body.entry[0].time, 'number');
     }
-    const [echo, read] = receiver.requests.map((h) => h.body.entry[0].messaging[0]);
+    const [echo, read] = igEvents(receiver.requests);
     assert.deepEqual(echo.sender, { id: ACCOUNT });
     assert.deepEqual(echo.recipient, { id: '6543210987' });
     assert.equal(typeof echo.timestamp, 'number');
@@ -70,12 +71,13 @@ describe('Instagram Messaging API', () => {
     const res = await provider(sendUrl, { recipient: { id: '6543210987' }, message: { text: 'tracked', metadata: 'delivery-123' } });
     assert.equal(res.status, 200);
     await webhooksIdle(run);
-    const echoHook = receiver.requests.find((h) => h.body.entry[0].messaging[0].message?.is_echo === true);
-    assert.ok(echoHook, 'an echo webhook arrived');
+    const echoEvent = igEvents(receiver.requests).find((e) => e.message?.is_echo === true);
+    assert.ok(echoEvent, 'an echo webhook arrived');
+    const echoHook = receiver.requests.find((h) => igEvents([h]).includes(echoEvent))!;
     assert.ok(verifyWebhookSignature(echoHook.raw, echoHook.headers['x-hub-signature-256'] as string, TEST_SECRET));
-    assert.deepEqual(echoHook.body.entry[0].messaging[0].message, { mid: res.body.message_id, is_echo: true, text: 'tracked', metadata: 'delivery-123' });
-    const readHook = receiver.requests.find((h) => h.body.entry[0].messaging[0].read !== undefined);
-    assert.deepEqual(readHook?.body.entry[0].messaging[0].read, { mid: res.body.message_id }, 'the read event is unchanged');
+    assert.deepEqual(echoEvent?.message, { mid: res.body.message_id, is_echo: true, text: 'tracked', metadata: 'delivery-123' });
+    const readEvent = igEvents(receiver.requests).find((e) => e.read !== undefined);
+    assert.deepEqual(readEvent?.read, { mid: res.body.message_id }, 'the read event is unchanged');
     const [entry] = (await call('GET', `${run.url}/_sim/received`)).body.received;
     assert.equal(entry.reference, 'delivery-123');
     assert.equal(entry.provider_message_id, res.body.message_id);
@@ -86,7 +88,7 @@ describe('Instagram Messaging API', () => {
     const res = await provider(sendUrl, { recipient: { id: '42' }, message: { attachment: { type: 'image', payload: { url } }, metadata: 'd-9' } });
     assert.equal(res.status, 200);
     await webhooksIdle(run);
-    const echo = receiver.requests.map((h) => h.body.entry[0].messaging[0]).find((e) => e.message?.is_echo);
+    const echo = igEvents(receiver.requests).find((e) => e.message?.is_echo);
     assert.deepEqual(echo.message, { mid: res.body.message_id, is_echo: true, attachments: [{ type: 'image', payload: { url } }], metadata: 'd-9' });
   });
 
@@ -106,12 +108,12 @@ describe('Instagram Messaging API', () => {
     await call('POST', `${run.url}/_sim/config`, { auto_read: false });
     await provider(sendUrl, { recipient: { id: '1' }, message: { text: 'a', metadata: 'r1' } });
     await webhooksIdle(run);
-    assert.deepEqual(receiver.requests.map((h) => h.body.entry[0].messaging[0].message?.metadata), ['r1']);
+    assert.deepEqual(igEvents(receiver.requests).map((e) => e.message?.metadata), ['r1']);
     receiver.requests.length = 0;
     await call('POST', `${run.url}/_sim/config`, { auto_read: true, duplicate: true });
     await provider(sendUrl, { recipient: { id: '1' }, message: { text: 'b', metadata: 'r2' } });
     await webhooksIdle(run);
-    const kinds = receiver.requests.map((h) => (h.body.entry[0].messaging[0].read ? 'read' : h.body.entry[0].messaging[0].message.metadata));
+    const kinds = igEvents(receiver.requests).map((e) => (e.read ? 'read' : e.message.metadata));
     assert.deepEqual(kinds, ['r2', 'r2', 'read', 'read']);
   });
 

@@ -14,6 +14,7 @@ import {
   type MediaServer,
   type RunningSim,
   type WebhookReceiver,
+  waStatuses,
 } from './test-support.ts';
 
 /** A loopback URL on a port nothing listens on. */
@@ -57,7 +58,7 @@ describe('media by link: the simulator fetches it and enforces Meta limits', () 
     [type]: { link, ...extra },
   });
   const igAttachment = (type: string, url: string) => ({ recipient: { id: '6543210987' }, message: { attachment: { type, payload: { url } } } });
-  const statusesOf = (hooks: WebhookReceiver['requests']) => hooks.map((h) => h.body.entry[0].changes[0].value.statuses[0]);
+  const statusesOf = waStatuses;
 
   test('WhatsApp document: fetched, its size and sha256 shown in /_sim/received, then sent and delivered', async () => {
     const link = media.serve('/report.pdf', { size: 300_000, contentType: 'application/pdf' });

@@ -96,6 +96,26 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
 }
 
 /** An HTTP answer with its parsed JSON body. */
+/* eslint-disable @typescript-eslint/no-explicit-any -- tests walk Meta's nested webhook payloads */
+/**
+ * Every WhatsApp status (or message) the receiver got, in arrival order, however they were batched:
+ * the simulator puts the events that come due together in one POST, as Meta may.
+ */
+export function waStatuses(requests: ReceivedWebhook[]): any[] {
+  return requests.flatMap((r) => r.body.entry.flatMap((e: any) => e.changes.flatMap((c: any) => c.value.statuses ?? [])));
+}
+
+/** Every WhatsApp inbound message the receiver got, in arrival order, however they were batched. */
+export function waMessages(requests: ReceivedWebhook[]): any[] {
+  return requests.flatMap((r) => r.body.entry.flatMap((e: any) => e.changes.flatMap((c: any) => c.value.messages ?? [])));
+}
+
+/** Every Instagram messaging event the receiver got, in arrival order, however they were batched. */
+export function igEvents(requests: ReceivedWebhook[]): any[] {
+  return requests.flatMap((r) => r.body.entry.flatMap((e: any) => e.messaging ?? []));
+}
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
 export interface JsonAnswer {
   status: number;
   headers: Headers;

@@ -14,6 +14,7 @@ import {
   type MediaServer,
   type RunningSim,
   type WebhookReceiver,
+  waStatuses,
 } from './test-support.ts';
 
 describe('WhatsApp Cloud API', () => {
@@ -69,7 +70,7 @@ describe('WhatsApp Cloud API', () => {
       assert.equal(hook.body.entry[0].changes[0].field, 'messages');
       assert.equal(hook.body.entry[0].changes[0].value.metadata.phone_number_id, '106540352242922');
     }
-    const statuses = receiver.requests.map((h) => h.body.entry[0].changes[0].value.statuses[0]);
+    const statuses = waStatuses(receiver.requests);
     assert.deepEqual(statuses.map((s) => s.status), ['sent', 'delivered', 'read']);
     for (const s of statuses) {
       assert.equal(s.id, wamid);
@@ -85,7 +86,7 @@ describe('WhatsApp Cloud API', () => {
     await call('POST', `${run.url}/_sim/config`, { auto_read: false });
     await provider(sendUrl, waText('5511988887777', 'no read'));
     await webhooksIdle(run);
-    const statuses = receiver.requests.map((h) => h.body.entry[0].changes[0].value.statuses[0].status);
+    const statuses = waStatuses(receiver.requests).map((s) => s.status);
     assert.deepEqual(statuses, ['sent', 'delivered']);
   });
 
@@ -98,7 +99,7 @@ describe('WhatsApp Cloud API', () => {
     for (const hook of receiver.requests) {
       assert.ok(verifyWebhookSignature(hook.raw, hook.headers['x-hub-signature-256'] as string, TEST_SECRET));
     }
-    const statuses = receiver.requests.map((h) => h.body.entry[0].changes[0].value.statuses[0]);
+    const statuses = waStatuses(receiver.requests);
     assert.deepEqual(statuses.map((s) => [s.status, s.id, s.biz_opaque_callback_data]), [
       ['sent', wamid, 'delivery-123'],
       ['delivered', wamid, 'delivery-123'],
@@ -113,12 +114,12 @@ describe('WhatsApp Cloud API', () => {
     const send = { messaging_product: 'whatsapp', to: '5511999999999', type: 'document', document: { link: `${media.url}/a.pdf` }, biz_opaque_callback_data: 'd-7' };
     assert.equal((await provider(sendUrl, send)).status, 200);
     await webhooksIdle(run);
-    assert.deepEqual(receiver.requests.map((h) => h.body.entry[0].changes[0].value.statuses[0].biz_opaque_callback_data), ['d-7', 'd-7']);
+    assert.deepEqual(waStatuses(receiver.requests).map((s) => s.biz_opaque_callback_data), ['d-7', 'd-7']);
     receiver.requests.length = 0;
     await provider(sendUrl, waText('5511999999999', 'untracked'));
     await webhooksIdle(run);
     assert.equal(receiver.requests.length, 2);
-    assert.ok(receiver.requests.every((h) => !('biz_opaque_callback_data' in h.body.entry[0].changes[0].value.statuses[0])));
+    assert.ok(waStatuses(receiver.requests).every((s) => !('biz_opaque_callback_data' in s)));
     const received = (await call('GET', `${run.url}/_sim/received`)).body.received;
     assert.deepEqual(received.map((m: { reference?: string }) => m.reference), ['d-7', undefined]);
   });
@@ -207,7 +208,7 @@ describe('WhatsApp Cloud API', () => {
     assert.equal((await provider(sendUrl, waText('+5511900000001', 'other'))).status, 200);
     await webhooksIdle(run);
     assert.equal(receiver.requests.length, 3, 'only the deliverable message has statuses');
-    assert.ok(receiver.requests.every((h) => h.body.entry[0].changes[0].value.statuses[0].recipient_id === '5511900000001'));
+    assert.ok(waStatuses(receiver.requests).every((s) => s.recipient_id === '5511900000001'));
   });
 
   test('answers a mark-as-read call with success and logs no message', async () => {
