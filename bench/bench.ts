@@ -10,7 +10,7 @@
  * DELIVERED status is in the store. Prints a table, writes bench/results/latest.json and an HTML
  * report with the charts beside it. `--smoke` does a small version of it in about a minute.
  *
- * Usage: npx tsx bench/bench.ts [--smoke] [--out FILE]
+ * Usage: npx tsx bench/bench.ts [--smoke] [--out FILE] [--partitions N]
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,12 +32,20 @@ import { ratio, sum, table } from './bench-table.ts';
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 async function main(argv: string[]): Promise<number> {
-  const unknown = argv.filter((a, i) => !['--smoke', '--out'].includes(a) && argv[i - 1] !== '--out');
+  const unknown = argv.filter((a, i) => !['--smoke', '--out', '--partitions'].includes(a) && argv[i - 1] !== '--out' && argv[i - 1] !== '--partitions');
   if (unknown.length > 0) {
-    log(`bench: unknown argument ${unknown[0]}\nusage: npx tsx bench/bench.ts [--smoke] [--out FILE]`);
+    log(`bench: unknown argument ${unknown[0]}\nusage: npx tsx bench/bench.ts [--smoke] [--out FILE] [--partitions N]`);
     return 2;
   }
-  const s = argv.includes('--smoke') ? SMOKE : FULL;
+  const partsIdx = argv.indexOf('--partitions');
+  const parts = partsIdx >= 0 ? Number(argv[partsIdx + 1]) : undefined;
+  if (parts !== undefined && !(Number.isInteger(parts) && parts >= 2 && parts <= 64)) {
+    log(`bench: --partitions needs a whole number from 2 to 64 (the topics' partitions; two routers need two), got ${argv[partsIdx + 1] ?? 'nothing'}`);
+    return 2;
+  }
+  const base = argv.includes('--smoke') ? SMOKE : FULL;
+  // Another partition count than the local platform's, to compare (the dev broker's costs grow with it).
+  const s = parts === undefined ? base : { ...base, partitions: parts };
   const outIdx = argv.indexOf('--out');
   const outFile = outIdx >= 0 && argv[outIdx + 1] ? argv[outIdx + 1]! : join('bench', 'results', 'latest.json');
   const htmlFile = outFile.replace(/\.json$/, '') + '.html';
