@@ -21,7 +21,7 @@ int32_t kafka_rd32(const char *p) {
         return (int32_t)ntohl(v);
 }
 
-static int16_t rd16(const char *p) {
+int16_t kafka_rd16(const char *p) {
         uint16_t v;
         memcpy(&v, p, 2);
         return (int16_t)ntohs(v);
@@ -29,11 +29,11 @@ static int16_t rd16(const char *p) {
 
 /* Offset of a request's body: after api_key, api_version, correlation_id and client_id
  * (request header v1). 0 if the message is too short. */
-static size_t request_body(const char *p, size_t n) {
+size_t kafka_request_body(const char *p, size_t n) {
         int16_t cid;
         if (n < 10)
                 return 0;
-        cid = rd16(p + 8);
+        cid = kafka_rd16(p + 8);
         if (cid > 0 && (size_t)cid + 10 > n)
                 return 0;
         return 10 + (cid > 0 ? (size_t)cid : 0);
@@ -63,7 +63,7 @@ static int read_topics(const char *p, size_t n, size_t o, int skip,
                 const char *name;
                 if (o + 2 > n)
                         return -1;
-                len  = rd16(p + o);
+                len  = kafka_rd16(p + o);
                 name = p + o + 2;
                 o += 2 + (len > 0 ? (size_t)len : 0);
                 if (len < 0 || o + 4 > n)
@@ -99,12 +99,12 @@ int kafka_parse_request(const char *p, size_t n, kafka_request_t *out) {
         memset(out, 0, sizeof(*out));
         if (n < 8)
                 return -1;
-        out->api_key     = rd16(p);
-        out->api_version = rd16(p + 2);
+        out->api_key     = kafka_rd16(p);
+        out->api_version = kafka_rd16(p + 2);
         out->corr        = kafka_rd32(p + 4);
         v                = out->api_version;
         if (out->api_key == API_FETCH && v <= FETCH_MAX_VERSION &&
-            (body = request_body(p, n)) && body + 12 <= n) {
+            (body = kafka_request_body(p, n)) && body + 12 <= n) {
                 /* ReplicaId, MaxWait, MinBytes, [MaxBytes], [Isolation],
                  * [SessionId, SessionEpoch], topics */
                 o = body + 12 + (v >= 3 ? 4 : 0) + (v >= 4 ? 1 : 0) +
@@ -117,16 +117,16 @@ int kafka_parse_request(const char *p, size_t n, kafka_request_t *out) {
                 out->max_wait_at = body + 4;
                 out->max_wait    = kafka_rd32(p + body + 4);
         } else if (out->api_key == API_PRODUCE && v <= PRODUCE_MAX_VERSION &&
-                   (body = request_body(p, n))) {
+                   (body = kafka_request_body(p, n))) {
                 int16_t acks;
                 o = body;
                 if (v >= 3) { /* transactional_id */
-                        int16_t tl = o + 2 <= n ? rd16(p + o) : -1;
+                        int16_t tl = o + 2 <= n ? kafka_rd16(p + o) : -1;
                         o += 2 + (tl > 0 ? (size_t)tl : 0);
                 }
                 if (o + 6 > n)
                         return 0;
-                acks = rd16(p + o);
+                acks = kafka_rd16(p + o);
                 /* acks, timeout, topics. With acks 0 no response comes. */
                 if (acks != 0 && !read_topics(p, n, o + 6, -1, out))
                         out->acked_produce = 1;
@@ -153,7 +153,7 @@ int kafka_fetch_has_records(const char *p, size_t n, int version) {
         o += 4;
         while (topics-- > 0) {
                 NEED(2);
-                len = rd16(p + o);
+                len = kafka_rd16(p + o);
                 o += 2 + (len > 0 ? (size_t)len : 0);
                 NEED(4);
                 parts = kafka_rd32(p + o);

@@ -10,6 +10,8 @@
  * were appended), or answered with the held empty response once the client's MaxWait is over. kafkajs matches responses
  * by correlation id, so other responses overtake a held fetch.
  *
+ * A Fetch the relay can answer from its own copy of the logs (relay-log.c) skips the mock.
+ *
  * Only whole frames (int32 size, then the message) cross; a frame larger than MAX_FRAME or a
  * broken header closes that connection. A side whose outbound bytes pile up beyond
  * OUT_HIGH is not read from until they drain.
@@ -36,11 +38,6 @@
 #define MAX_PRODUCES 256
 #define MAX_FETCHES 64 /* held or in flight per connection; more pass through as they are */
 
-typedef struct {
-        char *d;
-        size_t len, cap;
-} buf_t;
-
 /* The topic partitions a request names (see kafka_request_t). */
 typedef struct {
         uint64_t *keys;
@@ -65,6 +62,7 @@ typedef struct produce {
         struct produce *next;
         int32_t corr;
         tps_t tps;
+        relay_append_t *app; /* its records, for the relay's logs (relay-log.c) */
 } produce_t;
 
 typedef struct conn {
@@ -87,38 +85,6 @@ static int64_t now_ms(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int buf_put(buf_t *b, const char *d, size_t n) {
-        if (b->len + n > b->cap) {
-                size_t cap = b->cap ? b->cap : 4096;
-                char *nd;
-                while (cap < b->len + n)
-                        cap *= 2;
-                if (!(nd = realloc(b->d, cap)))
-                        return -1;
-                b->d   = nd;
-                b->cap = cap;
-        }
-        memcpy(b->d + b->len, d, n);
-        b->len += n;
-        return 0;
-}
-
-static void buf_drop(buf_t *b, size_t n) {
-        memmove(b->d, b->d + n, b->len - n);
-        b->len -= n;
-        /* Give back a big buffer once it has drained. */
-        if (!b->len && b->cap > 1024 * 1024) {
-                free(b->d);
-                b->d   = NULL;
-                b->cap = 0;
-        }
-}
-
-static void buf_free(buf_t *b) {
-        free(b->d);
-        memset(b, 0, sizeof(*b));
 }
 
 static int tps_copy(tps_t *t, const kafka_request_t *r) {
@@ -151,6 +117,28 @@ static void fetch_free(fetch_t *f) {
         free(f);
 }
 
+static void answer_fetch(conn_t *c, fetch_t *f, const char *frame, size_t n);
+
+/* Answers a fetch from the relay's own logs when it can: 1 answered (f is freed), 0 held
+ * (nothing to return yet), -1 the mock is to answer it. */
+static int fetch_local(conn_t *c, fetch_t *f) {
+        buf_t out = {0};
+        int rc    = relay_log_fetch(c->broker, f->req.d + 4, f->req.len - 4, &out);
+        if (rc > 0 || (rc == 0 && now_ms() >= f->deadline)) {
+                answer_fetch(c, f, out.d, out.len);
+                buf_free(&out);
+                return 1;
+        }
+        if (rc == 0) {
+                f->parked = 1;
+                buf_free(&f->resp);
+                f->resp = out;
+                return 0;
+        }
+        buf_free(&out);
+        return -1;
+}
+
 /* A request frame from the client. */
 static int on_request(conn_t *c, char *frame, size_t n) {
         kafka_request_t req;
@@ -172,6 +160,8 @@ static int on_request(conn_t *c, char *frame, size_t n) {
                 f->next    = c->fetches;
                 c->fetches = f;
                 c->nfetches++;
+                if (fetch_local(c, f) >= 0)
+                        return c->dead ? -1 : 0;
         } else if (req.acked_produce && c->nproduces < MAX_PRODUCES) {
                 produce_t *pr = calloc(1, sizeof(*pr));
                 if (!pr || tps_copy(&pr->tps, &req)) {
@@ -179,14 +169,23 @@ static int on_request(conn_t *c, char *frame, size_t n) {
                         return -1;
                 }
                 pr->corr    = req.corr;
+                pr->app     = relay_append_parse(c->broker, frame + 4, n - 4);
                 pr->next    = c->produces;
                 c->produces = pr;
                 c->nproduces++;
+                if (!pr->app)
+                        relay_log_drop(c->broker);
+        } else if (req.api_key == 0) {
+                /* A Produce whose appends the relay will not learn: its logs would
+                 * end before the mock's. */
+                relay_log_drop(c->broker);
         }
         return buf_put(&c->uout, frame, n);
 }
 
 static void send_fetch(conn_t *c, fetch_t *f) {
+        if (fetch_local(c, f) >= 0)
+                return;
         f->parked   = 0;
         f->appended = 0;
         buf_free(&f->resp);
@@ -254,6 +253,7 @@ static int on_response(conn_t *c, char *frame, size_t n) {
                         produce_t *pr = *pp;
                         *pp           = pr->next;
                         c->nproduces--;
+                        relay_append_done(pr->app, frame + 4, n - 4);
                         on_appended(&pr->tps);
                         free(pr->tps.keys);
                         free(pr);
@@ -313,6 +313,7 @@ static void conn_free(conn_t *c) {
         while (c->produces) {
                 produce_t *pr = c->produces;
                 c->produces   = pr->next;
+                relay_append_forget(pr->app); /* the mock may have appended it */
                 free(pr->tps.keys);
                 free(pr);
         }
@@ -365,14 +366,16 @@ static void accept_one(int id) {
 /* Sends again every held fetch of a topic partition appended to. */
 static void wake_parked(void) {
         conn_t *c;
-        fetch_t *f;
+        fetch_t *f, *nf;
         if (!nappended && !appended_all)
                 return;
         for (c = conns; c; c = c->next)
-                for (f = c->fetches; f; f = f->next)
+                for (f = c->fetches; f; f = nf) {
+                        nf = f->next; /* send_fetch may answer and free f */
                         if (f->parked && tps_meet(&f->tps, appended, nappended,
                                                   appended_all))
                                 send_fetch(c, f);
+                }
         nappended    = 0;
         appended_all = 0;
 }
@@ -397,6 +400,7 @@ static int expire_parked(void) {
 
 void relay_close_broker(int id) {
         conn_t **pp = &conns;
+        relay_log_drop(id); /* the mock keeps the records; it serves them again */
         while (*pp) {
                 conn_t *c = *pp;
                 if (c->broker == id) {

@@ -49,6 +49,32 @@ int kafka_parse_request(const char *msg, size_t n, kafka_request_t *out);
  * understood (then it is passed on as it is). */
 int kafka_fetch_has_records(const char *msg, size_t n, int version);
 int32_t kafka_rd32(const char *p);
+int16_t kafka_rd16(const char *p);
+/* Offset of a request's body (after the v1 header), 0 if too short. */
+size_t kafka_request_body(const char *p, size_t n);
+
+/* relay-log.c: the relay's offset-indexed copy of the logs, and a growable byte buffer. */
+typedef struct {
+        char *d;
+        size_t len, cap;
+} buf_t;
+int buf_put(buf_t *b, const char *d, size_t n);
+void buf_drop(buf_t *b, size_t n);
+void buf_free(buf_t *b);
+/* What an acked Produce (a message) appends to each partition, until its response. NULL
+ * when it is not understood (then relay_log_drop the broker's logs). */
+typedef struct relay_append relay_append_t;
+relay_append_t *relay_append_parse(int broker, const char *msg, size_t n);
+/* Its response (a message): appends what the mock accepted, and frees a. */
+void relay_append_done(relay_append_t *a, const char *msg, size_t n);
+/* No response will come (the connection closed): drops its partitions' logs, frees a. */
+void relay_append_forget(relay_append_t *a);
+void relay_append_free(relay_append_t *a);
+/* Builds into out a whole response frame to a Fetch (a message) of broker's clients:
+ * 1 with records, 0 without any (it may be held), -1 when the mock is to answer it. */
+int relay_log_fetch(int broker, const char *msg, size_t n, buf_t *out);
+/* Forgets broker's logs (every broker's with 0). */
+void relay_log_drop(int broker);
 
 /* relay.c */
 /* Serves the relay for at most timeout_ms (less when a held fetch is due). Returns 1 when
