@@ -225,7 +225,7 @@ async function main(argv: string[]): Promise<number> {
       await supervisor.scale('router', 1);
       // The group rebalances onto the one router (the leaver's LeaveGroup, ~6 s on the dev broker):
       // a warm-up absorbs it, as at the start, so the first measured step is not the rebalance.
-      await runAt(s.stepRates[0]!, s.warmupMs, 'warm-up, one router');
+      await runAt(s.stepRates[0]!, Math.max(s.warmupMs, 15_000), 'warm-up, one router');
       oneRouterBest = await search(1, oneRouterSteps);
     } else phase(6, 'one router vs two: skipped in the smoke run');
 
