@@ -214,6 +214,17 @@ void relay_append_forget(relay_append_t *a) {
 
 /* Copies one partition's records, when they are one plain v2 batch the mock would count as
  * it does (RecordCount of the first batch). */
+/* Reads a topic's name and partition count at *o (Produce/Fetch request and Produce response
+ * bodies share the shape) and moves *o past them. -1: the frame is too short. */
+static int read_topic(const char *p, size_t n, size_t *o, const char **name, int16_t *tlen, int32_t *parts) {
+        if (*o + 2 > n || (*tlen = kafka_rd16(p + *o)) < 0 || *o + 6 + (size_t)*tlen > n)
+                return -1;
+        *name  = p + *o + 2;
+        *parts = kafka_rd32(p + *o + 2 + (size_t)*tlen);
+        *o += 6 + (size_t)*tlen;
+        return 0;
+}
+
 static int pend_add(relay_append_t *a, const char *name, int16_t tlen, int32_t part,
                     const char *rec, int32_t rl) {
         pend_t *p = calloc(1, sizeof(*p));
@@ -256,13 +267,8 @@ relay_append_t *relay_append_parse(int broker, const char *p, size_t n) {
         while (topics-- > 0) {
                 int16_t tlen;
                 const char *name;
-                if (o + 2 > n || (tlen = kafka_rd16(p + o)) < 0 ||
-                    o + 6 + (size_t)tlen > n)
+                if (read_topic(p, n, &o, &name, &tlen, &parts))
                         goto bad;
-                name  = p + o + 2;
-                o    += 2 + (size_t)tlen;
-                parts = kafka_rd32(p + o);
-                o += 4;
                 while (parts-- > 0) {
                         if (o + 8 > n)
                                 goto bad;
@@ -291,13 +297,8 @@ void relay_append_done(relay_append_t *a, const char *p, size_t n) {
         while (topics-- > 0) {
                 int16_t tlen;
                 const char *name;
-                if (o + 2 > n || (tlen = kafka_rd16(p + o)) < 0 ||
-                    o + 6 + (size_t)tlen > n)
+                if (read_topic(p, n, &o, &name, &tlen, &parts))
                         goto out;
-                name  = p + o + 2;
-                o    += 2 + (size_t)tlen;
-                parts = kafka_rd32(p + o);
-                o += 4;
                 while (parts-- > 0) {
                         int32_t part;
                         int16_t err;
@@ -382,15 +383,11 @@ int relay_log_fetch(int broker, const char *p, size_t n, buf_t *out) {
         while (topics-- > 0) {
                 int16_t tlen;
                 const char *name;
-                if (o + 2 > n || (tlen = kafka_rd16(p + o)) < 0 ||
-                    o + 6 + (size_t)tlen > n)
+                size_t at_topic = o;
+                if (read_topic(p, n, &o, &name, &tlen, &parts))
                         return -1;
-                name = p + o + 2;
-                if (buf_put(out, p + o, 6 + (size_t)tlen)) /* name, partition count */
+                if (buf_put(out, p + at_topic, o - at_topic)) /* name, partition count */
                         return -1;
-                o    += 2 + (size_t)tlen;
-                parts = kafka_rd32(p + o);
-                o += 4;
                 while (parts-- > 0) {
                         char ph[46];
                         int32_t part, pmax, pbytes = 0;
