@@ -34,6 +34,7 @@ describe('open-model generator against the embedded platform', () => {
     assert.ok(r.timeline.length >= 3);
     assert.equal(r.timeline.reduce((a, p) => a + p.offered_per_s, 0), r.offered);
     assert.equal(r.timeline.reduce((a, p) => a + p.delivered_per_s, 0), r.delivered);
+    assert.equal(r.timeline.reduce((a, p) => a + p.failed_per_s, 0), 0);
     assert.ok(progress.length >= 2, 'progress about once per second');
     assert.equal(progress.at(-1)!.accepted, r.accepted);
   });
@@ -45,6 +46,7 @@ describe('open-model generator against the embedded platform', () => {
     assert.equal(r.timeline[0]!.offered_per_s, 0);
     assert.ok(r.offered >= 19 && r.offered <= 21, `got ${r.offered}`);
     assert.equal(r.accepted + r.failed + r.dropped_by_client, r.offered);
+    assert.equal(r.timeline.reduce((a, p) => a + p.failed_per_s, 0), r.failed + r.dropped_by_client, 'every request not answered 202 is in the timeline, in the second it was offered');
     assert.equal(r.lost, 0);
   });
 });

@@ -333,6 +333,7 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<LoadResult>
         timeline.latency('http', secOfMono(now), now - s.sentMono);
         if (res.status !== 202) {
           failed++;
+          timeline.count('failed', secOfMono(s.sentMono));
           s.state = 'failed';
           if (isDelivered(s)) deliveredNotAccepted++;
           return;
@@ -353,6 +354,7 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<LoadResult>
         http.record(now - s.sentMono);
         timeline.latency('http', secOfMono(now), now - s.sentMono);
         failed++;
+        timeline.count('failed', secOfMono(s.sentMono));
         s.state = 'failed';
         if (isDelivered(s)) deliveredNotAccepted++;
       },
@@ -385,8 +387,10 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<LoadResult>
         const conv = offered % convs.length;
         offered++;
         timeline.count('offered', secOfMono(now));
-        if (inFlight >= maxInFlight) dropped++;
-        else send(conv);
+        if (inFlight >= maxInFlight) {
+          dropped++;
+          timeline.count('failed', secOfMono(now));
+        } else send(conv);
       }
       if (now - t0 >= options.durationMs) {
         clearInterval(timer);

@@ -5,6 +5,8 @@ export interface TimelinePoint {
   t_s: number;
   offered_per_s: number;
   accepted_per_s: number;
+  /** Requests offered in this second that were not answered 202 (an error status, no answer, or dropped by the client), counted in the second they were offered. */
+  failed_per_s: number;
   delivered_per_s: number;
   http_p99_ms: number;
   e2e_p50_ms: number;
@@ -14,6 +16,7 @@ export interface TimelinePoint {
 interface Row {
   offered: number;
   accepted: number;
+  failed: number;
   delivered: number;
   http: LatencyHistogram | null;
   e2e: LatencyHistogram | null;
@@ -33,11 +36,11 @@ export class Timeline {
 
   private row(sec: number): Row {
     const s = Math.max(0, Math.floor(sec));
-    while (this.rows.length <= s) this.rows.push({ offered: 0, accepted: 0, delivered: 0, http: null, e2e: null, closed: null });
+    while (this.rows.length <= s) this.rows.push({ offered: 0, accepted: 0, failed: 0, delivered: 0, http: null, e2e: null, closed: null });
     return this.rows[s]!;
   }
 
-  count(kind: 'offered' | 'accepted' | 'delivered', sec: number): void {
+  count(kind: 'offered' | 'accepted' | 'failed' | 'delivered', sec: number): void {
     this.row(sec)[kind]++;
   }
 
@@ -69,6 +72,7 @@ export class Timeline {
       t_s: t,
       offered_per_s: r.offered,
       accepted_per_s: r.accepted,
+      failed_per_s: r.failed,
       delivered_per_s: r.delivered,
       http_p99_ms: r.closed!.http_p99,
       e2e_p50_ms: r.closed!.e2e_p50,

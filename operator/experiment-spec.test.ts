@@ -70,7 +70,7 @@ describe('safety', () => {
 });
 
 describe('analysis', () => {
-  const tl = (rows: [number, number][]) => rows.map(([o, d], t) => ({ t_s: t, offered_per_s: o, accepted_per_s: o, delivered_per_s: d, http_p99_ms: 5, e2e_p50_ms: 20, e2e_p99_ms: 40 }));
+  const tl = (rows: [number, number][]) => rows.map(([o, d], t) => ({ t_s: t, offered_per_s: o, accepted_per_s: o, failed_per_s: 0, delivered_per_s: d, http_p99_ms: 5, e2e_p50_ms: 20, e2e_p99_ms: 40 }));
 
   it('recovery: delivered back within tolerance of offered and holding; null when it never recovers', () => {
     const timeline = tl([[10, 10], [10, 10], [10, 0], [10, 0], [10, 0], [10, 25], [10, 15], [10, 10], [10, 10], [10, 10], [10, 10], [10, 10], [10, 10]]);
@@ -83,6 +83,18 @@ describe('analysis', () => {
     assert.deepEqual(r.map((x) => x.ok), [false, true, false]);
     assert.match(r[0]!.message, /above the maximum 0/);
     assert.match(r[2]!.message, /not observed/);
+  });
+
+  it('HTTP errors are counted in the second a request was offered, so a 202 that lands after the window is not an error', () => {
+    // 30/s offered over 3 s; one request offered in the window's last second was answered 202 in the next.
+    const timeline = tl([[30, 30], [30, 30], [30, 30], [30, 30]]).map((p, t) => ({ ...p, accepted_per_s: t === 2 ? 29 : t === 3 ? 31 : 30 }));
+    const [ok] = evaluateProbes([{ kind: 'http_error_ratio', max: 0.01 }], timeline, [], 0, 3);
+    assert.equal(ok!.observed, 0);
+    assert.equal(ok!.ok, true);
+    timeline[1]!.failed_per_s = 2;
+    const [bad] = evaluateProbes([{ kind: 'http_error_ratio', max: 0.01 }], timeline, [], 0, 3);
+    assert.equal(bad!.observed, 0.0222);
+    assert.equal(bad!.ok, false);
   });
 
   it('probes read the window they are given', () => {

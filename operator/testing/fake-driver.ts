@@ -236,7 +236,7 @@ export class FakeLoad implements LoadPort {
     const seconds = Math.round(options.durationMs / 1000);
     const timeline = Array.from({ length: seconds }, (_, t) => {
       const delivered = Math.round(rate * (main ? this.delivered(t) : this.probeDelivered));
-      return { t_s: t, offered_per_s: rate, accepted_per_s: rate, delivered_per_s: delivered, http_p99_ms: 5, e2e_p50_ms: 20, e2e_p99_ms: 40 };
+      return { t_s: t, offered_per_s: rate, accepted_per_s: rate, failed_per_s: 0, delivered_per_s: delivered, http_p99_ms: 5, e2e_p50_ms: 20, e2e_p99_ms: 40 };
     });
     if (main) {
       options.onProgress!({ elapsed_ms: 0, offered: 0, accepted: 0, failed: 0, delivered: 0, in_flight: 0 });

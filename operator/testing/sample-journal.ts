@@ -9,6 +9,7 @@ export function sampleJournal(): Journal {
     t_s: t,
     offered_per_s: 40,
     accepted_per_s: 40,
+    failed_per_s: 0,
     delivered_per_s: t >= 6 && t < 13 ? 20 : t >= 13 && t < 15 ? 90 : 40,
     http_p99_ms: 8 + (t % 3),
     e2e_p50_ms: t >= 6 && t < 15 ? 3000 : 40,
