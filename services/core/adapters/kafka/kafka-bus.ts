@@ -225,6 +225,10 @@ export class KafkaBus implements Bus {
     const log = this.options.logger?.child({ group: options.group });
     let current: Consumer | null = null;
     let stopping = false;
+    /** Topics paused by the caller: kept here, since a restarted or recreated consumer forgets them. */
+    const paused = new Set<string>();
+    /** This member's partitions, per topic (its last assignment). */
+    let assignment: Record<string, number[]> = {};
 
     // A consumer kafkajs gave up on (e.g. the broker lost the group) is replaced by a new one,
     // which rejoins and resumes from the committed offsets.
@@ -268,6 +272,9 @@ export class KafkaBus implements Bus {
       });
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
         log?.info({ assignment: e.payload.memberAssignment }, 'joined group');
+        assignment = e.payload.memberAssignment;
+        // Before the new generation's first fetch.
+        if (paused.size > 0) consumer.pause([...paused].map((topic) => ({ topic })));
         options.onAssignment?.(e.payload.memberAssignment);
       });
       try {
@@ -288,6 +295,28 @@ export class KafkaBus implements Bus {
 
     await start();
     return {
+      pause: (topic) => {
+        paused.add(topic);
+        current?.pause([{ topic }]);
+      },
+      resumeAtEnd: async (topic) => {
+        if (!paused.has(topic)) return;
+        let ends: Map<number, { high: bigint }> | null = null;
+        try {
+          ends = await this.ends().latestOffsets(topic);
+        } catch (err) {
+          log?.warn({ err, topic }, 'cannot read the end of the topic; resuming where it paused');
+        }
+        const consumer = current as Consumer | null;
+        if (!paused.delete(topic) || !consumer) return;
+        // Applied at the next fetch of each partition, before it asks for records: the watermarks
+        // were read after the call, so whatever is published from now on lies at or above them.
+        for (const p of ends ? (assignment[topic] ?? []) : []) {
+          const high = ends!.get(p)?.high;
+          if (high !== undefined) consumer.seek({ topic, partition: p, offset: high.toString() });
+        }
+        consumer.resume([{ topic }]);
+      },
       stop: async () => {
         stopping = true;
         // disconnect() waits for the batch in hand, which commits, then leaves the group.
@@ -390,6 +419,12 @@ export class KafkaBus implements Bus {
     await commit();
   }
 
+  /** The reader of topics' ends for `resumeAtEnd`: one admin connection, opened when first needed. */
+  private endsReader: OffsetReader | null = null;
+  private ends(): OffsetReader {
+    return (this.endsReader ??= this.offsetReader());
+  }
+
   /** Kafka admin client for lag and group introspection. */
   admin() {
     return this.kafka.admin();
@@ -412,5 +447,6 @@ export class KafkaBus implements Bus {
     while ([...this.lanes.values()].some((lane) => lane.inFlight > 0 || lane.queue.length > 0)) await new Promise((r) => setTimeout(r, 5));
     await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => undefined)));
     await this.producer?.disconnect().catch(() => undefined);
+    await this.endsReader?.close();
   }
 }
