@@ -245,6 +245,16 @@ export class KafkaBus implements Bus {
     const paused = new Set<string>();
     /** This member's partitions, per topic (its last assignment). */
     let assignment: Record<string, number[]> = {};
+    // kafkajs refuses pause/seek/resume while it restarts a crashed consumer (no group then): a
+    // pause is applied again at the next join; a resume that does not happen leaves the topic to
+    // start from its committed offsets, which skips nothing.
+    const pauseNow = (consumer: Consumer, topics: string[]) => {
+      try {
+        consumer.pause(topics.map((topic) => ({ topic })));
+      } catch (err) {
+        log?.debug({ err, topics }, 'cannot pause now; the next group join will');
+      }
+    };
 
     // A consumer kafkajs gave up on (e.g. the broker lost the group) is replaced by a new one,
     // which rejoins and resumes from the committed offsets.
@@ -290,7 +300,7 @@ export class KafkaBus implements Bus {
         log?.info({ assignment: e.payload.memberAssignment }, 'joined group');
         assignment = e.payload.memberAssignment;
         // Before the new generation's first fetch.
-        if (paused.size > 0) consumer.pause([...paused].map((topic) => ({ topic })));
+        if (paused.size > 0) pauseNow(consumer, [...paused]);
         options.onAssignment?.(e.payload.memberAssignment);
       });
       try {
@@ -313,7 +323,7 @@ export class KafkaBus implements Bus {
     return {
       pause: (topic) => {
         paused.add(topic);
-        current?.pause([{ topic }]);
+        if (current) pauseNow(current, [topic]);
       },
       resumeAtEnd: async (topic) => {
         if (!paused.has(topic)) return;
@@ -327,11 +337,15 @@ export class KafkaBus implements Bus {
         if (!paused.delete(topic) || !consumer) return;
         // Applied at the next fetch of each partition, before it asks for records: the watermarks
         // were read after the call, so whatever is published from now on lies at or above them.
-        for (const p of ends ? (assignment[topic] ?? []) : []) {
-          const high = ends!.get(p)?.high;
-          if (high !== undefined) consumer.seek({ topic, partition: p, offset: high.toString() });
+        try {
+          for (const p of ends ? (assignment[topic] ?? []) : []) {
+            const high = ends!.get(p)?.high;
+            if (high !== undefined) consumer.seek({ topic, partition: p, offset: high.toString() });
+          }
+          consumer.resume([{ topic }]);
+        } catch (err) {
+          log?.warn({ err, topic }, 'cannot resume the topic now; it restarts from its committed offsets');
         }
-        consumer.resume([{ topic }]);
       },
       stop: async () => {
         stopping = true;
