@@ -25,6 +25,7 @@ import { gatewayStore, type GatewayPorts } from './gateway-store.ts';
 import { metricsElsewhere } from '../core/metrics-server.ts';
 import { realtimeRecord } from '../core/publish-realtime.ts';
 import { mayConcern } from './realtime-filter.ts';
+import { RealtimeFeed } from './realtime-feed.ts';
 import { errorFrame, messageCreatedFrame, messageStatusFrame, pongFrame, presenceFrame, readyFrame, typingFrame } from './server-frames.ts';
 
 /** Everything the gateway needs from outside; `main.ts` builds it, tests pass their own. */
@@ -59,6 +60,8 @@ export interface GatewaySettings {
   pingIntervalMs?: number;
   /** Largest client frame accepted (bytes); bigger closes with 1009. @default 65536 */
   maxFrameBytes?: number;
+  /** How long the realtime topic is still fetched after the last connection closed (`RealtimeFeed`). @default 5000 */
+  idlePauseMs?: number;
 }
 
 /** The gateway's settings from the config. */
@@ -115,6 +118,8 @@ export function createGateway(deps: GatewayDeps, settings: GatewaySettings): Gat
   let subscription: Subscription | null = null;
   let assigned = false;
   let stopping = false;
+  // With nobody connected here, the realtime topic is not even fetched.
+  const feed = new RealtimeFeed(TOPICS.realtime, settings.idlePauseMs ?? 5000, () => byUser.size, (paused) => metrics.realtimePaused.set(paused ? 1 : 0));
 
   const addTo = <K, V>(map: Map<K, Set<V>>, k: K, v: V) => {
     let set = map.get(k);
@@ -160,6 +165,7 @@ export function createGateway(deps: GatewayDeps, settings: GatewaySettings): Gat
     if (removeFrom(byUser, conn.userId, conn) === 0 && !stopping) announce(conn.userId, false);
     for (const contact of conn.contacts()) removeFrom(watchers, contact, conn);
     metrics.connectedClients.dec();
+    feed.left();
   };
 
   const reportStatus = async (conn: Connection, messageId: string, status: 'DELIVERED' | 'READ') => {
@@ -249,10 +255,13 @@ export function createGateway(deps: GatewayDeps, settings: GatewaySettings): Gat
       if (principal.role === 'service') return refuse(CLOSE.forbidden, 'service tokens cannot stream: log in as a user');
       if (principal.exp !== undefined) closeAtExpiry(principal.exp * 1000);
       const conversations = await store.listConversations(principal.sub);
-      if (ws.readyState !== WebSocket.OPEN || stopping) return;
+      // Registered only once the realtime topic is fetched (resumed from its end if it was paused).
+      const release = await feed.hold();
+      if (ws.readyState !== WebSocket.OPEN || stopping) return release();
       const c = new Connection(ws, principal.sub, new Map(conversations.map((x) => [x.conversation_id, x.members])), ctx);
       conn = c;
       register(c);
+      release();
       c.send(readyFrame(c.userId, c.id));
       for (const contact of c.contacts()) {
         const state = view.state(contact);
@@ -426,11 +435,13 @@ export function createGateway(deps: GatewayDeps, settings: GatewaySettings): Gat
         },
         onAssignment: () => (assigned = true),
       });
+      feed.attach(subscription);
       presenceLoop.current = startPeriodic({ intervalMs: settings.presenceHeartbeatMs, pass: presencePass, onError: (err) => logger.warn({ err }, 'presence heartbeat failed') });
     },
     presenceTick: () => presenceLoop.current?.tick() ?? presencePass(),
     async stop() {
       stopping = true;
+      feed.stop();
       await presenceLoop.current?.stop();
       const closed = [...sockets].map((ws) => new Promise((r) => ws.once('close', r)));
       for (const ws of sockets) ws.close(CLOSE.goingAway, 'server going away: reconnect');

@@ -51,6 +51,12 @@ export function createGatewayMetrics(registry: Registry) {
       labelNames: ['code'] as const,
       registers: [registry],
     }),
+    /** 1 while the realtime topic is not fetched: nobody is connected to this gateway (`RealtimeFeed`). */
+    realtimePaused: new Gauge({
+      name: 'gateway_realtime_paused',
+      help: '1 while this gateway does not fetch the realtime topic because nobody is connected to it',
+      registers: [registry],
+    }),
     /** Realtime records skipped without decoding: they name no user connected to this gateway (`members` header). */
     realtimeSkipped: new Counter({
       name: 'gateway_realtime_records_skipped_total',

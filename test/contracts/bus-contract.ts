@@ -233,4 +233,37 @@ export function busContract(name: string, fixture: () => BusFixture, timeoutMs =
       await sub.stop();
     }
   });
+  it(`${name}: a paused topic is not handed (the others are); resumeAtEnd skips what was published meanwhile and hands what follows`, async () => {
+    const f = fixture();
+    const [quiet, busy] = [await f.topic(2), await f.topic(2)];
+    const seen: { topic: string; n: number }[] = [];
+    let assigned = false;
+    const sub = await f.bus.subscribe({
+      group: `g-${id()}`,
+      topics: [quiet, busy],
+      onAssignment: () => (assigned = true),
+      handler: async (m) => void seen.push({ topic: m.topic, n: (JSON.parse(m.value) as { n: number }).n }),
+    });
+    const of = (topic: string) => seen.filter((s) => s.topic === topic).map((s) => s.n);
+    const publish = (topic: string, ns: number[]) => f.bus.publish(topic, ns.map((n) => ({ key: `k${n % 4}`, value: JSON.stringify({ n }) })));
+    try {
+      await eventually(async () => assigned, 'assignment', timeoutMs);
+      await publish(quiet, [1, 2]);
+      await eventually(async () => of(quiet).length === 2, 'the records before the pause', timeoutMs);
+      sub.pause(quiet);
+      await publish(quiet, [3, 4, 5, 6]);
+      await publish(busy, [100]);
+      await eventually(async () => of(busy).length === 1, 'the other topic, while one is paused', timeoutMs);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(of(quiet), [1, 2], 'nothing of the paused topic');
+      await sub.resumeAtEnd(quiet);
+      await publish(quiet, [7, 8, 9, 10]);
+      await eventually(async () => of(quiet).length >= 6, 'the records after the resume', timeoutMs);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual([...of(quiet)].sort((a, b) => a - b), [1, 2, 7, 8, 9, 10], 'the records published while paused are skipped');
+      await sub.resumeAtEnd(quiet); // not paused: nothing happens
+    } finally {
+      await sub.stop();
+    }
+  });
 }

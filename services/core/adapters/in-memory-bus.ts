@@ -87,6 +87,7 @@ export class InMemoryBus implements Bus {
     }
     // One member handles every partition of its topics; a partition is worked by one loop at a time.
     let stopped = false;
+    const paused = new Set<string>();
     let wakeUp: (() => void) | null = null;
     const busy = new Set<string>();
     const inFlight = new Set<Promise<void>>();
@@ -118,7 +119,7 @@ export class InMemoryBus implements Bus {
     const drainPartition = async (name: string, p: number) => {
       const offsets = g.committed.get(name)!;
       const list = this.topic(name).partitions[p]!;
-      while (!stopped && offsets[p]! < list.length) {
+      while (!stopped && !paused.has(name) && offsets[p]! < list.length) {
         // Like a Kafka fetch: the records there now, at most 500, keys at once when asked.
         const batch = list.slice(offsets[p]!, offsets[p]! + 500);
         if (options.batchHandler) {
@@ -142,6 +143,7 @@ export class InMemoryBus implements Bus {
       while (!stopped) {
         let started = false;
         for (const name of options.topics) {
+          if (paused.has(name)) continue;
           const offsets = g.committed.get(name)!;
           const t = this.topic(name);
           for (let p = 0; p < t.partitions.length; p++) {
@@ -164,6 +166,12 @@ export class InMemoryBus implements Bus {
     const looping = loop();
 
     return {
+      pause: (topic) => void paused.add(topic),
+      resumeAtEnd: async (topic) => {
+        if (!paused.delete(topic)) return;
+        g.committed.set(topic, this.topic(topic).partitions.map((list) => list.length));
+        member.wake();
+      },
       stop: async () => {
         stopped = true;
         member.wake();

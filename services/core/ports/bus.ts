@@ -62,6 +62,20 @@ export interface SubscribeOptions {
 export interface Subscription {
   /** Finishes the record in hand, commits, and leaves the group. */
   stop(): Promise<void>;
+  /**
+   * Stops fetching `topic` (one of the subscription's topics; the others go on) until
+   * `resumeAtEnd`: a consumer with nobody to hand its records to (a push gateway without
+   * connections) then costs neither the fetches nor the decoding. Records handled already, or in
+   * hand, are not taken back.
+   */
+  pause(topic: string): void;
+  /**
+   * Fetches a paused `topic` again, from its end: what was published to it before the call may be
+   * skipped for good; everything published after the returned promise resolved is handed. When the
+   * end cannot be read (a broker that does not answer) it resumes where it paused instead, skipping
+   * nothing. Does nothing for a topic that is not paused.
+   */
+  resumeAtEnd(topic: string): Promise<void>;
 }
 
 /** The message bus between the services (Kafka in production, in-memory on one machine). */

@@ -38,6 +38,39 @@ describe('KafkaBus produce requests', () => {
     assert.equal(requests.length, 1);
   });
 
+  it('sends publishes to several topics made in one linger in one produce request', async () => {
+    const { bus, requests } = busWithFakeProducer(512 * 1024);
+    await Promise.all([bus.publish('deliveries', [record('a', 1)]), bus.publish('realtime', [record('a', 1)]), bus.publish('deliveries', [record('b', 1)])]);
+    assert.equal(requests.length, 1);
+    assert.deepEqual(
+      requests[0]!.topicMessages.map((t) => [t.topic, t.messages.map((m) => m.key)]),
+      [
+        ['deliveries', ['a', 'b']],
+        ['realtime', ['a']],
+      ],
+    );
+  });
+
+  it('when a request of several topics is refused, sends each topic again alone: only the refused topic fails, and its later publishes go unsent', async () => {
+    const bus = new KafkaBus({ brokers: ['127.0.0.1:9'], clientId: 'test', lingerMs: 20, maxBatchBytes: 512 * 1024 });
+    const requests: string[][] = [];
+    const producer = {
+      sendBatch: async (req: SendBatch) => {
+        requests.push(req.topicMessages.map((t) => t.topic));
+        if (req.topicMessages.some((t) => t.topic === 'bad')) throw Object.assign(new Error('MESSAGE_TOO_LARGE'), { retriable: false });
+      },
+    };
+    (bus as unknown as { ensureProducer: () => Promise<unknown> }).ensureProducer = async () => producer;
+    const results = await Promise.allSettled([
+      bus.publish('bad', [record('a', 300)]),
+      bus.publish('good', [record('a', 100)]),
+      bus.publish('bad', [record('a', 300)]),
+      bus.publish('good', [record('b', 300)]),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(requests, [['bad', 'good'], ['bad'], ['good'], ['good']], 'the second publish to "bad" is never sent');
+  });
+
   it('with maxInFlight 1, keeps one produce in flight per topic and sends what was published meanwhile in the next request', async () => {
     const bus = new KafkaBus({ brokers: ['127.0.0.1:9'], clientId: 'test', lingerMs: 1, maxInFlight: 1 });
     const requests: SendBatch[] = [];

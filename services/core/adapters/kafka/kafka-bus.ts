@@ -1,6 +1,6 @@
 import { Kafka, logLevel, type Consumer, type EachBatchPayload, type Producer, type Message as KafkaMessage } from 'kafkajs';
 import type { Bus, BusMessage, OutgoingRecord, SubscribeOptions, Subscription } from '../../ports/bus.ts';
-import { unavailable } from '../../errors.ts';
+import { unavailable, type AppError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { handleKeyed } from './keyed-batch.ts';
 import { CommitCoalescer } from './commit-coalescer.ts';
@@ -24,12 +24,13 @@ export interface KafkaBusOptions {
   /** How long a fetch may wait for data. Short keeps latency low. @default 100 */
   maxWaitTimeMs?: number;
   /**
-   * How long a publish waits for others to join it when no produce of its topic is in flight.
+   * How long a publish waits for others to join it when no produce is in flight.
    * While one is, publishes wait for it instead and go together in the next request. @default 2
    */
   lingerMs?: number;
   /**
-   * Produce requests per topic awaiting acknowledgement at most; publishes made while that many
+   * Produce requests awaiting acknowledgement at most (all topics together: the publishes of one
+   * turn to several topics go in one request); publishes made while that many
    * are in flight wait and go together in the next request. 1 grows batches the most; more keeps
    * a slow round trip from adding itself to every publish. @default 2
    */
@@ -62,19 +63,21 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-/** One topic's publishes waiting to be produced, and the produce in flight for it, if any. */
+/** The publishes waiting to be produced (every topic), and the produces in flight. */
 interface Lane {
   queue: Pending[];
   /** Records in `queue`. */
   queued: number;
-  /** Produce requests of this topic awaiting their acknowledgement. */
+  /** Produce requests awaiting their acknowledgement. */
   inFlight: number;
   timer: NodeJS.Timeout | null;
 }
 
 /**
  * The bus on Kafka (kafkajs). Producer: acks from all in-sync replicas, bounded retries, a bounded
- * number of produces in flight per topic with the publishes made meanwhile gathered behind them.
+ * number of produces in flight with the publishes made meanwhile (to any topic) gathered behind them:
+ * a router's delivery jobs and realtime events of one batch go in one produce request, not one per
+ * topic (a request costs the client and the broker far more than a record in it).
  * Consumers: one per subscription, offsets committed by hand only after the handler (or the
  * batch handler) resolved, each partition strictly in order, several partitions at once.
  */
@@ -82,7 +85,7 @@ export class KafkaBus implements Bus {
   private readonly kafka: Kafka;
   private producer: Producer | null = null;
   private connecting: Promise<Producer> | null = null;
-  private readonly lanes = new Map<string, Lane>();
+  private readonly lane: Lane = { queue: [], queued: 0, inFlight: 0, timer: null };
   private readonly consumers = new Set<Consumer>();
   private lastPublishError = 0;
   private closed = false;
@@ -125,7 +128,7 @@ export class KafkaBus implements Bus {
     if (this.closed) throw unavailable('bus is closed');
     if (records.length === 0) return;
     return new Promise<void>((resolve, reject) => {
-      const lane = this.laneOf(topic);
+      const lane = this.lane;
       lane.queue.push({ topic, records, resolve, reject });
       lane.queued += records.length;
       // Behind the produces in flight the records just accumulate: an acknowledgement sends them.
@@ -135,18 +138,9 @@ export class KafkaBus implements Bus {
     });
   }
 
-  private laneOf(topic: string): Lane {
-    let lane = this.lanes.get(topic);
-    if (!lane) {
-      lane = { queue: [], queued: 0, inFlight: 0, timer: null };
-      this.lanes.set(topic, lane);
-    }
-    return lane;
-  }
-
   /**
    * Sends what a topic's lane holds as one more produce in flight; when an acknowledgement comes
-   * and records arrived meanwhile, they go at once. At most `maxInFlight` produces per topic, so
+   * and records arrived meanwhile, they go at once. At most `maxInFlight` produces at once, so
    * under load the records that arrive during a round trip make the next request (the linger
    * adapts to the load by itself), while a slow round trip does not hold every publish behind
    * a single one.
@@ -175,8 +169,8 @@ export class KafkaBus implements Bus {
 
   private async sendWaves(batch: Pending[]): Promise<void> {
     // Consecutive waves of whole publishes, each under the byte and record bounds, sent in
-    // order: a wave starts only after the one before it is acknowledged, and when one fails the
-    // later ones are refused unsent, so no key's records overtake each other.
+    // order: a wave starts only after the one before it is acknowledged, and when a topic's
+    // produce fails its later publishes are refused unsent, so no key's records overtake each other.
     const maxBytes = this.options.maxBatchBytes ?? 512 * 1024;
     const maxRecords = this.options.maxBatch ?? 1000;
     const waves: Pending[][] = [];
@@ -196,16 +190,38 @@ export class KafkaBus implements Bus {
       count += p.records.length;
     }
     waves.push(wave);
-    for (let i = 0; i < waves.length; i++) {
+    const failed = new Map<string, AppError>();
+    for (const w of waves) {
+      const live = w.filter((p) => (failed.has(p.topic) ? void p.reject(failed.get(p.topic)) : true));
+      if (live.length === 0) continue;
+      const topics = [...new Set(live.map((p) => p.topic))];
       try {
-        await this.send(waves[i]!);
-        for (const p of waves[i]!) p.resolve();
+        await this.send(live);
+        for (const p of live) p.resolve();
+        continue;
       } catch (err) {
         this.lastPublishError = Date.now();
         // kafkajs says whether its failure can pass (a broker away) or not (a record too large).
         const wrapped = publishError(err);
-        for (const p of waves.slice(i).flat()) p.reject(wrapped);
-        return;
+        if (wrapped.retriable || topics.length === 1) {
+          for (const t of topics) failed.set(t, wrapped);
+          for (const p of live) p.reject(wrapped);
+          continue;
+        }
+      }
+      // A refusal of a request carrying several topics: each topic is sent again alone, so that
+      // a publish hears its own topic's verdict (one topic's record too large must not fail the
+      // others' publishes). A partition the refused request did write gets its records twice:
+      // every consumer takes a repeat.
+      for (const t of topics) {
+        const mine = live.filter((p) => p.topic === t);
+        try {
+          await this.send(mine);
+          for (const p of mine) p.resolve();
+        } catch (err) {
+          failed.set(t, publishError(err));
+          for (const p of mine) p.reject(failed.get(t));
+        }
       }
     }
   }
@@ -225,6 +241,20 @@ export class KafkaBus implements Bus {
     const log = this.options.logger?.child({ group: options.group });
     let current: Consumer | null = null;
     let stopping = false;
+    /** Topics paused by the caller: kept here, since a restarted or recreated consumer forgets them. */
+    const paused = new Set<string>();
+    /** This member's partitions, per topic (its last assignment). */
+    let assignment: Record<string, number[]> = {};
+    // kafkajs refuses pause/seek/resume while it restarts a crashed consumer (no group then): a
+    // pause is applied again at the next join; a resume that does not happen leaves the topic to
+    // start from its committed offsets, which skips nothing.
+    const pauseNow = (consumer: Consumer, topics: string[]) => {
+      try {
+        consumer.pause(topics.map((topic) => ({ topic })));
+      } catch (err) {
+        log?.debug({ err, topics }, 'cannot pause now; the next group join will');
+      }
+    };
 
     // A consumer kafkajs gave up on (e.g. the broker lost the group) is replaced by a new one,
     // which rejoins and resumes from the committed offsets.
@@ -268,6 +298,9 @@ export class KafkaBus implements Bus {
       });
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
         log?.info({ assignment: e.payload.memberAssignment }, 'joined group');
+        assignment = e.payload.memberAssignment;
+        // Before the new generation's first fetch.
+        if (paused.size > 0) pauseNow(consumer, [...paused]);
         options.onAssignment?.(e.payload.memberAssignment);
       });
       try {
@@ -288,6 +321,32 @@ export class KafkaBus implements Bus {
 
     await start();
     return {
+      pause: (topic) => {
+        paused.add(topic);
+        if (current) pauseNow(current, [topic]);
+      },
+      resumeAtEnd: async (topic) => {
+        if (!paused.has(topic)) return;
+        let ends: Map<number, { high: bigint }> | null = null;
+        try {
+          ends = await this.ends().latestOffsets(topic);
+        } catch (err) {
+          log?.warn({ err, topic }, 'cannot read the end of the topic; resuming where it paused');
+        }
+        const consumer = current as Consumer | null;
+        if (!paused.delete(topic) || !consumer) return;
+        // Applied at the next fetch of each partition, before it asks for records: the watermarks
+        // were read after the call, so whatever is published from now on lies at or above them.
+        try {
+          for (const p of ends ? (assignment[topic] ?? []) : []) {
+            const high = ends!.get(p)?.high;
+            if (high !== undefined) consumer.seek({ topic, partition: p, offset: high.toString() });
+          }
+          consumer.resume([{ topic }]);
+        } catch (err) {
+          log?.warn({ err, topic }, 'cannot resume the topic now; it restarts from its committed offsets');
+        }
+      },
       stop: async () => {
         stopping = true;
         // disconnect() waits for the batch in hand, which commits, then leaves the group.
@@ -314,14 +373,12 @@ export class KafkaBus implements Bus {
       // With the other partitions' batches of this turn: one request for all of them.
       await commits.commit(batch.topic, batch.partition, (BigInt(last) + 1n).toString(), commitOffsetsIfNecessary);
     };
-    const toBus = (m: (typeof batch.messages)[number]): BusMessage => ({
-      topic: batch.topic,
-      partition: batch.partition,
-      offset: m.offset,
-      key: m.key?.toString() ?? '',
-      value: m.value?.toString() ?? '',
-      headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, v?.toString() ?? ''])),
-    });
+    const toBus = (m: (typeof batch.messages)[number]): BusMessage => {
+      // A plain loop: three arrays per record (entries, map, fromEntries) showed in every consumer.
+      const headers: Record<string, string> = {};
+      for (const k in m.headers) headers[k] = m.headers[k]?.toString() ?? '';
+      return { topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key?.toString() ?? '', value: m.value?.toString() ?? '', headers };
+    };
     const gone = () => stopping() || !isRunning() || isStale();
     /** Handles one record, retrying until it succeeds; false when the consumer stops first. */
     const handleOne = async (msg: BusMessage): Promise<boolean> => {
@@ -390,6 +447,12 @@ export class KafkaBus implements Bus {
     await commit();
   }
 
+  /** The reader of topics' ends for `resumeAtEnd`: one admin connection, opened when first needed. */
+  private endsReader: OffsetReader | null = null;
+  private ends(): OffsetReader {
+    return (this.endsReader ??= this.offsetReader());
+  }
+
   /** Kafka admin client for lag and group introspection. */
   admin() {
     return this.kafka.admin();
@@ -407,10 +470,11 @@ export class KafkaBus implements Bus {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.lanes.values()].map((lane) => this.flush(lane)));
+    await this.flush(this.lane);
     // What is still queued behind produces in flight goes once they are acknowledged.
-    while ([...this.lanes.values()].some((lane) => lane.inFlight > 0 || lane.queue.length > 0)) await new Promise((r) => setTimeout(r, 5));
+    while (this.lane.inFlight > 0 || this.lane.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
     await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => undefined)));
     await this.producer?.disconnect().catch(() => undefined);
+    await this.endsReader?.close();
   }
 }

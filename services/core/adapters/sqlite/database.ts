@@ -22,6 +22,10 @@ export function openSqliteDatabase(path: string): SqliteDatabase {
   // the middle of opening the new file: try again for a while (start-up only).
   retryWhileBusy(() => db.pragma('journal_mode = WAL'));
   db.pragma('synchronous = NORMAL');
+  // SQLite's temporary files (a routing transaction opened, wrote and deleted one under /var/tmp
+  // each time) stay in memory: about 40 % of the router's system time per message. They hold
+  // what one statement or sort needs, never more than a transaction's worth.
+  db.pragma('temp_store = MEMORY');
   // The schema too: five processes opening one new file at once on a loaded machine saw
   // "database is locked" here (a busy answer that skips the busy handler, or a wait longer than
   // the timeout). Every statement is IF NOT EXISTS, and one transaction makes it all or nothing.
