@@ -1,7 +1,6 @@
 import { isoAt } from '../core/ports/clock.ts';
 import type { Delivery } from '../core/domain/types.ts';
 import type { DeliveryJob } from '../core/records.ts';
-import type { Logger } from '../core/logger.ts';
 import type { ChannelJob } from './channel-payload.ts';
 import { deliveryWrites } from './coalesced-writes.ts';
 import {
@@ -15,13 +14,14 @@ import {
   withLocks,
   type Accepted,
   type DeliverDeps,
+  type SendLog,
 } from './deliver.ts';
 
 /** One delivery of a batch that passed its checks and goes to the provider. */
 interface Call {
   delivery: Delivery;
   job: ChannelJob;
-  log: Logger;
+  log: SendLog;
 }
 
 /**
