@@ -90,6 +90,8 @@ export async function composeConnectors(
     logger,
     metrics: runtime.metrics,
     connectors: runtime.connectors,
+    // The sends of this process's consumers: their statuses are matched without a store read.
+    recentSends: runtime.deliverDeps.recentSends,
     registry,
     acceptInbound: (m) => acceptInbound({ ...adapters, logger, settings: inbound, storeMedia }, m),
   });

@@ -10,6 +10,7 @@ import {
   channelJob,
   isParked,
   lockKey,
+  rememberSend,
   sendLogger,
   withLocks,
   type Accepted,
@@ -60,7 +61,10 @@ export async function deliverBatch(deps: DeliverDeps, jobs: DeliveryJob[], width
     const record = (call: Call, outcome: Accepted) => {
       const done = writes
         .recordProviderRef({ delivery_id: call.job.delivery_id, provider_message_id: outcome.result.provider_message_id })
-        .then(() => afterRecorded(deps, call.job, outcome, call.log));
+        .then((ok) => {
+          if (ok) rememberSend(deps, call.job, outcome.result.provider_message_id);
+          return afterRecorded(deps, call.job, outcome, call.log);
+        });
       // Handled here too, so a failed write waits for the end of the batch instead of crashing the process.
       done.catch(() => undefined);
       recorded.push(done);

@@ -11,6 +11,7 @@ import { backoffDelay, type BackoffOptions } from './retry-policy.ts';
 import { isBreakerTimeout, isOpenBreaker } from './guarded-connector.ts';
 import type { ConnectorMetrics } from './metrics.ts';
 import { planFileSend, type FileDeliveryDeps, type FileSend } from './file-delivery.ts';
+import type { RecentSends } from './recent-sends.ts';
 
 export interface DeliverDeps {
   messages: MessageStore;
@@ -32,6 +33,8 @@ export interface DeliverDeps {
   backoff: BackoffOptions;
   /** Attempts per delivery in this process, for the backoff. */
   attempts: Map<string, number>;
+  /** Where the sends whose provider ids were recorded are noted for the status intake. */
+  recentSends?: RecentSends;
 }
 
 /** Provider error codes after which the provider may or may not have taken the message. */
@@ -169,7 +172,8 @@ async function sendOne(deps: DeliverDeps, delivery: Delivery, job: ChannelJob): 
   await deps.deliveries.markInFlight(job.delivery_id, isoAt(deps.clock.now()));
   const outcome = await callProvider(deps, job, log);
   if (outcome === 'failed' || outcome === 'waiting') return outcome;
-  await deps.deliveries.recordProviderRef(job.delivery_id, outcome.result.provider_message_id);
+  const recorded = await deps.deliveries.recordProviderRef(job.delivery_id, outcome.result.provider_message_id);
+  if (recorded) rememberSend(deps, job, outcome.result.provider_message_id);
   await afterRecorded(deps, job, outcome, log);
   return 'sent';
 }
@@ -206,6 +210,11 @@ export async function beforeCall(deps: DeliverDeps, delivery: Delivery, job: Cha
     log.warn('an earlier attempt left no trace at the provider; sending again');
   }
   return 'go';
+}
+
+/** Notes a send whose provider id the store now holds, so its statuses are matched without a store read. */
+export function rememberSend(deps: Pick<DeliverDeps, 'recentSends'>, job: ChannelJob, providerMessageId: string): void {
+  deps.recentSends?.remember(job.channel, providerMessageId, { delivery_id: job.delivery_id, created_at: job.accepted_at, trace_id: job.trace_id });
 }
 
 /** A provider's acceptance of a send, and how a file went (as media or as a link). */
