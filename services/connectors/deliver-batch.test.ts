@@ -162,7 +162,7 @@ describe('deliverBatch: a fetched batch of delivery jobs', () => {
     assert.equal(deps.recentSends.size, 2);
     for (const job of a.slice(0, 2)) {
       const d = (await stores.deliveries.getDelivery(job.delivery_id))!;
-      assert.deepEqual(deps.recentSends.find('whatsapp', d.provider_message_id!), { delivery_id: job.delivery_id, created_at: job.accepted_at, trace_id: 't' });
+      assert.deepEqual(await deps.recentSends.find('whatsapp', d.provider_message_id!), { delivery_id: job.delivery_id, created_at: job.accepted_at, trace_id: 't' });
     }
   });
 

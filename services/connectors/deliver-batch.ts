@@ -10,7 +10,7 @@ import {
   channelJob,
   isParked,
   lockKey,
-  rememberSend,
+  noteSend,
   sendLogger,
   withLocks,
   type Accepted,
@@ -59,12 +59,10 @@ export async function deliverBatch(deps: DeliverDeps, jobs: DeliveryJob[], width
     // within tens of milliseconds and should find it), the ids of one turn in one write.
     const recorded: Promise<void>[] = [];
     const record = (call: Call, outcome: Accepted) => {
-      const done = writes
-        .recordProviderRef({ delivery_id: call.job.delivery_id, provider_message_id: outcome.result.provider_message_id })
-        .then((ok) => {
-          if (ok) rememberSend(deps, call.job, outcome.result.provider_message_id);
-          return afterRecorded(deps, call.job, outcome, call.log);
-        });
+      const id = outcome.result.provider_message_id;
+      const done = noteSend(deps, call.job, id, writes.recordProviderRef({ delivery_id: call.job.delivery_id, provider_message_id: id })).then(() =>
+        afterRecorded(deps, call.job, outcome, call.log),
+      );
       // Handled here too, so a failed write waits for the end of the batch instead of crashing the process.
       done.catch(() => undefined);
       recorded.push(done);

@@ -172,8 +172,7 @@ async function sendOne(deps: DeliverDeps, delivery: Delivery, job: ChannelJob): 
   await deps.deliveries.markInFlight(job.delivery_id, isoAt(deps.clock.now()));
   const outcome = await callProvider(deps, job, log);
   if (outcome === 'failed' || outcome === 'waiting') return outcome;
-  const recorded = await deps.deliveries.recordProviderRef(job.delivery_id, outcome.result.provider_message_id);
-  if (recorded) rememberSend(deps, job, outcome.result.provider_message_id);
+  await noteSend(deps, job, outcome.result.provider_message_id, deps.deliveries.recordProviderRef(job.delivery_id, outcome.result.provider_message_id));
   await afterRecorded(deps, job, outcome, log);
   return 'sent';
 }
@@ -212,9 +211,13 @@ export async function beforeCall(deps: DeliverDeps, delivery: Delivery, job: Cha
   return 'go';
 }
 
-/** Notes a send whose provider id the store now holds, so its statuses are matched without a store read. */
-export function rememberSend(deps: Pick<DeliverDeps, 'recentSends'>, job: ChannelJob, providerMessageId: string): void {
-  deps.recentSends?.remember(job.channel, providerMessageId, { delivery_id: job.delivery_id, created_at: job.accepted_at, trace_id: job.trace_id });
+/**
+ * Notes a send the provider accepted, with the write of its provider id, so its statuses are
+ * matched without a store read (`recent-sends.ts`); answers that write.
+ */
+export function noteSend(deps: Pick<DeliverDeps, 'recentSends'>, job: ChannelJob, providerMessageId: string, recorded: Promise<boolean>): Promise<boolean> {
+  deps.recentSends?.note(job.channel, providerMessageId, { delivery_id: job.delivery_id, created_at: job.accepted_at, trace_id: job.trace_id }, recorded);
+  return recorded;
 }
 
 /** A provider's acceptance of a send, and how a file went (as media or as a link). */

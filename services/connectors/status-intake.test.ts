@@ -79,7 +79,7 @@ describe('takeStatuses: the statuses of one provider webhook', () => {
       const delivery_id = (await stores.messages.routeMessage(message_id, [{ recipient_id: bob, channel: 'whatsapp', address: '+5511' }], now)).deliveries[0]!.delivery_id;
       await stores.deliveries.recordProviderRef(delivery_id, 'wamid.2');
       const recentSends = new RecentSends();
-      recentSends.remember('whatsapp', 'wamid.2', { delivery_id, created_at: now, trace_id: 'trace-2' });
+      recentSends.note('whatsapp', 'wamid.2', { delivery_id, created_at: now, trace_id: 'trace-2' }, Promise.resolve(true));
 
       const calls = new Map<string, number>();
       const published: OutgoingRecord[] = [];
@@ -108,6 +108,51 @@ describe('takeStatuses: the statuses of one provider webhook', () => {
       assert.deepEqual(published.map((r) => [r.key, r.headers?.trace_id]), [[conversation_id, 'trace-2'], [conversation_id, 'trace-2']]);
       const latency = (await metrics.deliveryLatency.get()).values.find((v) => v.metricName?.endsWith('_count'));
       assert.equal(latency?.value, 1, 'the delivery latency observed from the remembered time');
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('waits for the write of a provider id under way instead of taking a status that comes first for a lost answer', async () => {
+    const stores = openSqliteStores(':memory:');
+    try {
+      const [alice, bob, conversation_id, message_id] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+      const now = new Date().toISOString();
+      await stores.conversations.createConversation({ conversation_id, type: 'private', members: [alice, bob], name: null, metadata: null, created_at: now });
+      await stores.messages.acceptMessage({ message_id, conversation_id, sender_id: alice, payload: { type: 'text', text: 'oi' }, channels: ['all'], metadata: null, body_hash: 'h', trace_id: 'trace-3', created_at: now });
+      const delivery_id = (await stores.messages.routeMessage(message_id, [{ recipient_id: bob, channel: 'whatsapp', address: '+5511' }], now)).deliveries[0]!.delivery_id;
+      // The provider answered; the write of its id is still to come when its first status arrives.
+      let write!: () => void;
+      const recorded = new Promise<void>((r) => (write = r)).then(() => stores.deliveries.recordProviderRef(delivery_id, 'wamid.3'));
+      const recentSends = new RecentSends();
+      recentSends.note('whatsapp', 'wamid.3', { delivery_id, created_at: now, trace_id: 'trace-3' }, recorded);
+
+      const calls = new Map<string, number>();
+      const bus = { publish: async () => undefined } as unknown as Bus;
+      const metrics = createConnectorMetrics(createRegistry('connectors-test'));
+      const taken = takeStatuses(
+        {
+          config: { providerStatusMatchWindowMs: 60_000 },
+          messages: counting(stores.messages, calls),
+          deliveries: counting(stores.deliveries, calls),
+          conversations: stores.conversations,
+          bus,
+          clock: { now: () => Date.now() },
+          logger: createLogger('connectors', 'silent'),
+          metrics,
+          recentSends,
+        },
+        { channel: 'whatsapp' } as ChannelConnector,
+        [{ provider_message_id: 'wamid.3', reference: delivery_id, status: 'DELIVERED', at: now }],
+      );
+      await new Promise((r) => setImmediate(r));
+      write();
+      await taken;
+
+      for (const read of ['findDeliveryByProviderRef', 'getDelivery', 'recordProviderRef']) assert.equal(calls.get(read), undefined, read);
+      assert.equal((await stores.deliveries.getDelivery(delivery_id))!.status, 'DELIVERED');
+      const recovered = (await metrics.ambiguous.get()).values.find((v) => v.labels.outcome === 'recovered');
+      assert.equal(recovered?.value ?? 0, 0, 'not counted as a send recovered from its echo');
     } finally {
       await stores.close();
     }

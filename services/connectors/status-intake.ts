@@ -135,7 +135,7 @@ async function matchStatus(
 ): Promise<Matched | 'unknown' | 'skipped' | null> {
   const channel = connector.channel;
   const event = (deliveryId: string): StatusEvent => ({ delivery_id: deliveryId, status: s.status, at: isoAt(deps.clock.now()), error: s.error, source: 'provider' });
-  const recent = deps.recentSends?.find(channel, s.provider_message_id);
+  const recent = await deps.recentSends?.find(channel, s.provider_message_id);
   if (recent) return { event: event(recent.delivery_id), message: recent };
   const delivery = await reads.deliveryOf(s);
   if (!delivery && s.reference?.startsWith(IDENTITY_CODE_REFERENCE)) {
