@@ -1,3 +1,4 @@
+import type { RequestListener } from 'node:http';
 import express from 'express';
 import type { Registry } from 'prom-client';
 import { opsRoutes } from '../core/ops-routes.ts';
@@ -16,4 +17,14 @@ export function createConnectorsApp(deps: WebhookDeps & { store: Pick<Stores, 'h
   );
   app.use(webhookRoutes(deps));
   return app;
+}
+
+/**
+ * What the connectors process serves: the status webhooks' fast path in front of the whole Express
+ * app (its router and request setup included), the rest through the app.
+ */
+export function connectorsListener(deps: Parameters<typeof createConnectorsApp>[0]): RequestListener {
+  const app = createConnectorsApp(deps);
+  const fast = webhookFastPath(deps);
+  return (req, res) => fast(req, res, () => app(req, res));
 }

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { NextFunction, Request, Response } from 'express';
 import { tooDeep } from '../core/body-errors.ts';
 import { jsonTooDeep } from '../core/json-depth.ts';
 import { PROBLEM_CONTENT_TYPE } from '../core/problem.ts';
@@ -48,9 +47,9 @@ export function webhookFastPath(deps: WebhookDeps) {
     answer(res, 200, 'application/json; charset=utf-8', received);
   };
 
-  return (req: Request, res: Response, next: NextFunction): void => {
+  return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     if (req.method !== 'POST') return next();
-    const connector = byPath.get(req.url);
+    const connector = byPath.get(req.url ?? '');
     if (!connector) return next();
     const h = req.headers;
     const length = Number(h['content-length']);
