@@ -33,7 +33,7 @@ export interface DeliverDeps {
   backoff: BackoffOptions;
   /** Attempts per delivery in this process, for the backoff. */
   attempts: Map<string, number>;
-  /** Where the sends whose provider ids were recorded are noted for the status intake. */
+  /** Where the sends the provider accepted are noted (with the write of their ids) for the status intake. */
   recentSends?: RecentSends;
 }
 
