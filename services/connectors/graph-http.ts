@@ -13,20 +13,14 @@ export interface GraphAnswer {
 export type GraphEndpoint = (body: string, timeoutMs: number) => Promise<GraphAnswer>;
 
 /**
- * Sockets to one provider origin at once. A connector makes at most `CONSUMER_KEY_CONCURRENCY`
+ * Sockets to one provider endpoint at once. A connector makes at most `CONSUMER_KEY_CONCURRENCY`
  * calls per partition batch, a few batches at a time; above this, calls queue in the agent
  * instead of opening more connections than the provider (or the simulator) wants to serve.
  */
 export const MAX_PROVIDER_SOCKETS = 64;
 
-// Shared by the process, as connections to a provider are; idle sockets do not keep it alive.
-const agents = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: MAX_PROVIDER_SOCKETS }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: MAX_PROVIDER_SOCKETS }),
-};
-
 /**
- * A provider endpoint on `node:http` with the process's keep-alive agents, for the send path:
+ * A provider endpoint on `node:http` with keep-alive sockets of its own, for the send path:
  * the URL is parsed and the constant headers (host, bearer token, JSON types) serialised once,
  * and an answer is a plain object, not a fetch `Response` (with its `Headers` and body stream,
  * which cost more CPU than the rest of a send). Failures look like fetch's, so
@@ -35,10 +29,13 @@ const agents = {
  */
 export function httpEndpoint(url: string, accessToken: string): GraphEndpoint {
   const target = new URL(url);
-  const protocol = target.protocol as keyof typeof agents;
-  const agent = agents[protocol];
-  if (!agent) throw new TypeError(`unsupported protocol ${target.protocol} in ${url}`);
-  const request = protocol === 'https:' ? https.request : http.request;
+  const protocol = target.protocol;
+  // As fetch did: each call fails (a network error, retriable), the process still starts.
+  if (protocol !== 'http:' && protocol !== 'https:') return () => Promise.reject(new TypeError(`unsupported protocol ${protocol} in ${url}`));
+  const tls = protocol === 'https:';
+  // The endpoint's own keep-alive sockets; idle ones do not keep the process alive.
+  const agent = tls ? new https.Agent({ keepAlive: true, maxSockets: MAX_PROVIDER_SOCKETS }) : new http.Agent({ keepAlive: true, maxSockets: MAX_PROVIDER_SOCKETS });
+  const request = tls ? https.request : http.request;
   const base = {
     agent,
     protocol,
