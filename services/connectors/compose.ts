@@ -9,7 +9,7 @@ import { startConsumerLag } from '../core/consumer-lag.ts';
 import { deliveryTopic } from '../core/topics.ts';
 import { buildConnectorRuntime } from './connector-runtime.ts';
 import { acceptInbound, inboundSettings } from '../core/inbound/accept-inbound.ts';
-import { createConnectorsApp } from './app.ts';
+import { connectorsListener } from './app.ts';
 import { inboundMediaStorer } from './inbound-media.ts';
 import { connectorGroup, startConnectors } from './connector-service.ts';
 import { recentConversations } from './recent-conversations.ts';
@@ -82,7 +82,7 @@ export async function composeConnectors(
     limits: { maxBytes: config.inboundMediaMaxBytes, timeoutMs: config.inboundMediaTimeoutMs },
     maxAttempts: config.inboundMediaAttempts,
   });
-  const app = createConnectorsApp({
+  const app = connectorsListener({
     ...adapters,
     // Only the status intake reads conversations here (their members, to tell them a status).
     conversations: recentConversations(adapters.conversations, adapters.clock, { ttlMs: MEMBERS_TTL_MS }),
@@ -90,6 +90,8 @@ export async function composeConnectors(
     logger,
     metrics: runtime.metrics,
     connectors: runtime.connectors,
+    // The sends of this process's consumers: their statuses are matched without a store read.
+    recentSends: runtime.deliverDeps.recentSends,
     registry,
     acceptInbound: (m) => acceptInbound({ ...adapters, logger, settings: inbound, storeMedia }, m),
   });

@@ -10,6 +10,7 @@ import { createConnectorMetrics, type ConnectorMetrics } from './metrics.ts';
 import { GuardedConnector } from './guarded-connector.ts';
 import type { DeliverDeps } from './deliver.ts';
 import { createDeadLetterMetrics, type DeadLetterMetrics } from '../core/dead-letters.ts';
+import { RecentSends } from './recent-sends.ts';
 
 export interface ConnectorRuntime {
   metrics: ConnectorMetrics;
@@ -80,6 +81,8 @@ export function buildConnectorRuntime(
       maxAgeMs: config.maxDeliveryAgeMs,
       backoff: { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs },
       attempts: new Map(),
+      // Shared with the status intake of this process (compose.ts).
+      recentSends: new RecentSends(),
     },
     shutdown() {
       for (const g of guarded.values()) g.shutdown();

@@ -12,6 +12,7 @@ import { deliverBatch } from './deliver-batch.ts';
 import type { DeliverDeps } from './deliver.ts';
 import { createConnectorMetrics } from './metrics.ts';
 import { ProviderError } from './provider-error.ts';
+import { RecentSends } from './recent-sends.ts';
 
 /** The store, counting the calls of each method. */
 function counted(deliveries: DeliveryStore) {
@@ -151,6 +152,18 @@ describe('deliverBatch: a fetched batch of delivery jobs', () => {
     await deliverBatch(deps, [...a, ...b], 4);
     assert.deepEqual(textsTo('+561'), ['+561 #0']);
     assert.deepEqual(textsTo('+562'), ['+562 #0', '+562 #1']);
+  });
+
+  it('notes each send whose provider id was recorded, for the status intake, and no other', async () => {
+    const a = await conversation(3, '+601');
+    deps.recentSends = new RecentSends();
+    refuse = (text) => (text === '+601 #2' ? new ProviderError({ channel: 'whatsapp', code: '131026', message: 'unreachable', retriable: false, httpStatus: 400 }) : null);
+    await deliverBatch(deps, a, 4);
+    assert.equal(deps.recentSends.size, 2);
+    for (const job of a.slice(0, 2)) {
+      const d = (await stores.deliveries.getDelivery(job.delivery_id))!;
+      assert.deepEqual(await deps.recentSends.find('whatsapp', d.provider_message_id!), { delivery_id: job.delivery_id, created_at: job.accepted_at, trace_id: 't' });
+    }
   });
 
   it('fails a delivery the provider refuses for good and sends the next one of its conversation', async () => {

@@ -1,7 +1,6 @@
 import { isoAt } from '../core/ports/clock.ts';
 import type { Delivery } from '../core/domain/types.ts';
 import type { DeliveryJob } from '../core/records.ts';
-import type { Logger } from '../core/logger.ts';
 import type { ChannelJob } from './channel-payload.ts';
 import { deliveryWrites } from './coalesced-writes.ts';
 import {
@@ -11,17 +10,19 @@ import {
   channelJob,
   isParked,
   lockKey,
+  noteSend,
   sendLogger,
   withLocks,
   type Accepted,
   type DeliverDeps,
+  type SendLog,
 } from './deliver.ts';
 
 /** One delivery of a batch that passed its checks and goes to the provider. */
 interface Call {
   delivery: Delivery;
   job: ChannelJob;
-  log: Logger;
+  log: SendLog;
 }
 
 /**
@@ -58,9 +59,10 @@ export async function deliverBatch(deps: DeliverDeps, jobs: DeliveryJob[], width
     // within tens of milliseconds and should find it), the ids of one turn in one write.
     const recorded: Promise<void>[] = [];
     const record = (call: Call, outcome: Accepted) => {
-      const done = writes
-        .recordProviderRef({ delivery_id: call.job.delivery_id, provider_message_id: outcome.result.provider_message_id })
-        .then(() => afterRecorded(deps, call.job, outcome, call.log));
+      const id = outcome.result.provider_message_id;
+      const done = noteSend(deps, call.job, id, writes.recordProviderRef({ delivery_id: call.job.delivery_id, provider_message_id: id })).then(() =>
+        afterRecorded(deps, call.job, outcome, call.log),
+      );
       // Handled here too, so a failed write waits for the end of the batch instead of crashing the process.
       done.catch(() => undefined);
       recorded.push(done);

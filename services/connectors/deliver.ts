@@ -11,6 +11,7 @@ import { backoffDelay, type BackoffOptions } from './retry-policy.ts';
 import { isBreakerTimeout, isOpenBreaker } from './guarded-connector.ts';
 import type { ConnectorMetrics } from './metrics.ts';
 import { planFileSend, type FileDeliveryDeps, type FileSend } from './file-delivery.ts';
+import type { RecentSends } from './recent-sends.ts';
 
 export interface DeliverDeps {
   messages: MessageStore;
@@ -32,6 +33,8 @@ export interface DeliverDeps {
   backoff: BackoffOptions;
   /** Attempts per delivery in this process, for the backoff. */
   attempts: Map<string, number>;
+  /** Where the sends the provider accepted are noted (with the write of their ids) for the status intake. */
+  recentSends?: RecentSends;
 }
 
 /** Provider error codes after which the provider may or may not have taken the message. */
@@ -132,9 +135,22 @@ export async function channelJob(deps: DeliverDeps, d: Delivery & { seq: number 
   };
 }
 
-/** The logger of one delivery's send. */
-export function sendLogger(deps: Pick<DeliverDeps, 'logger'>, job: ChannelJob): Logger {
-  return messageLogger(deps.logger, job).child({ delivery_id: job.delivery_id, channel: job.channel });
+/** What a send logs through: the levels it uses. */
+export type SendLog = Pick<Logger, 'info' | 'warn' | 'debug'>;
+
+/**
+ * The logger of one delivery's send, with the message's and the delivery's ids on every line.
+ * The child logger is made on the first line logged: most sends log nothing else (the line of an
+ * accepted send is written from the base logger, see `afterRecorded`).
+ */
+export function sendLogger(deps: Pick<DeliverDeps, 'logger'>, job: ChannelJob): SendLog {
+  let child: Logger | undefined;
+  const log = () => (child ??= messageLogger(deps.logger, job).child({ delivery_id: job.delivery_id, channel: job.channel }));
+  return {
+    info: ((...args: Parameters<Logger['info']>) => log().info(...args)) as Logger['info'],
+    warn: ((...args: Parameters<Logger['warn']>) => log().warn(...args)) as Logger['warn'],
+    debug: ((...args: Parameters<Logger['debug']>) => log().debug(...args)) as Logger['debug'],
+  };
 }
 
 async function park(deps: DeliverDeps, deliveryId: string, delayMs: number): Promise<'waiting'> {
@@ -156,7 +172,7 @@ async function sendOne(deps: DeliverDeps, delivery: Delivery, job: ChannelJob): 
   await deps.deliveries.markInFlight(job.delivery_id, isoAt(deps.clock.now()));
   const outcome = await callProvider(deps, job, log);
   if (outcome === 'failed' || outcome === 'waiting') return outcome;
-  await deps.deliveries.recordProviderRef(job.delivery_id, outcome.result.provider_message_id);
+  await noteSend(deps, job, outcome.result.provider_message_id, deps.deliveries.recordProviderRef(job.delivery_id, outcome.result.provider_message_id));
   await afterRecorded(deps, job, outcome, log);
   return 'sent';
 }
@@ -165,7 +181,7 @@ async function sendOne(deps: DeliverDeps, delivery: Delivery, job: ChannelJob): 
  * Before a provider call: a delivery older than the maximum age fails; one whose earlier call is
  * in doubt waits (parked) for the provider's echo until its grace period is over. 'go' otherwise.
  */
-export async function beforeCall(deps: DeliverDeps, delivery: Delivery, job: ChannelJob, log: Logger): Promise<'go' | 'failed' | 'waiting'> {
+export async function beforeCall(deps: DeliverDeps, delivery: Delivery, job: ChannelJob, log: SendLog): Promise<'go' | 'failed' | 'waiting'> {
   const age = deps.clock.now() - Date.parse(job.accepted_at);
   if (age > deps.maxAgeMs) {
     const last = delivery.error ? ` (last error: ${delivery.error.message})` : '';
@@ -195,6 +211,15 @@ export async function beforeCall(deps: DeliverDeps, delivery: Delivery, job: Cha
   return 'go';
 }
 
+/**
+ * Notes a send the provider accepted, with the write of its provider id, so its statuses are
+ * matched without a store read (`recent-sends.ts`); answers that write.
+ */
+export function noteSend(deps: Pick<DeliverDeps, 'recentSends'>, job: ChannelJob, providerMessageId: string, recorded: Promise<boolean>): Promise<boolean> {
+  deps.recentSends?.note(job.channel, providerMessageId, { delivery_id: job.delivery_id, created_at: job.accepted_at, trace_id: job.trace_id }, recorded);
+  return recorded;
+}
+
 /** A provider's acceptance of a send, and how a file went (as media or as a link). */
 export interface Accepted {
   result: SendResult;
@@ -205,7 +230,7 @@ export interface Accepted {
  * The provider call of a delivery already marked in flight. A failure is dealt with here: a
  * refusal clears the mark, a permanent error fails the delivery, anything retriable parks it.
  */
-export async function callProvider(deps: DeliverDeps, job: ChannelJob, log: Logger): Promise<Accepted | 'failed' | 'waiting'> {
+export async function callProvider(deps: DeliverDeps, job: ChannelJob, log: SendLog): Promise<Accepted | 'failed' | 'waiting'> {
   const connector = deps.connectors.get(job.channel);
   if (!connector) throw new Error(`no connector for channel ${job.channel}`);
   const started = performance.now();
@@ -248,7 +273,7 @@ export async function callProvider(deps: DeliverDeps, job: ChannelJob, log: Logg
 }
 
 /** After the provider's id is recorded: the fallback note of a file sent as a link, metrics, log. */
-export async function afterRecorded(deps: DeliverDeps, job: ChannelJob, { result, plan }: Accepted, log: Logger): Promise<void> {
+export async function afterRecorded(deps: DeliverDeps, job: ChannelJob, { result, plan }: Accepted, log: SendLog): Promise<void> {
   if (plan?.as === 'link') {
     await deps.deliveries.recordFallback(job.delivery_id, plan.fallback, isoAt(deps.clock.now()));
     deps.metrics.mediaFallbacks.inc({ channel: job.channel, reason: plan.fallback.reason });
@@ -256,5 +281,12 @@ export async function afterRecorded(deps: DeliverDeps, job: ChannelJob, { result
   }
   deps.metrics.sent.inc({ channel: job.channel, status: 'success' });
   deps.attempts.delete(job.delivery_id);
-  log.info({ provider_message_id: result.provider_message_id }, 'provider accepted the delivery');
+  // One line per message (docs/observability.md): written with the fields of the send's child
+  // logger, in its order, but without making one (pino builds a child per call: most of the cost).
+  if (deps.logger.isLevelEnabled('info')) {
+    deps.logger.info(
+      { message_id: job.message_id, conversation_id: job.conversation_id, trace_id: job.trace_id, delivery_id: job.delivery_id, channel: job.channel, provider_message_id: result.provider_message_id },
+      'provider accepted the delivery',
+    );
+  }
 }

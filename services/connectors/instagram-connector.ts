@@ -8,7 +8,8 @@ import type {
   WebhookResult,
 } from './channel-connector.ts';
 import { instagramMediaKind } from './channel-media.ts';
-import { badResponse, defaultFetch, graphUrl, items, postGraph, type FetchLike } from './meta-graph-client.ts';
+import { badResponse, defaultFetch, graphEndpoint, graphUrl, items, postGraph, type FetchLike } from './meta-graph-client.ts';
+import type { GraphEndpoint } from './graph-http.ts';
 import { readSignedWebhook, verifySubscription } from './meta-signature.ts';
 import { rejectedLocally } from './provider-error.ts';
 import { instagramInbound } from './instagram-inbound.ts';
@@ -30,7 +31,7 @@ export interface InstagramConnectorOptions {
   verifyToken: string;
   /** How long one provider call may take, body included. @default 10000 */
   timeoutMs?: number;
-  /** @default globalThis.fetch */
+  /** Calls the provider through this instead of the plug-ins' own HTTP client (tests, proxies). */
   fetch?: FetchLike;
 }
 
@@ -44,6 +45,7 @@ export class InstagramConnector implements ChannelConnector {
   readonly channel = 'instagram' as const;
   private readonly opts: Required<Omit<InstagramConnectorOptions, 'accountId'>> & { accountId?: string };
   private readonly names = new Map<string, { name: string | undefined; until: number }>();
+  private readonly endpoint: GraphEndpoint;
 
   constructor(options: InstagramConnectorOptions) {
     this.opts = {
@@ -53,6 +55,8 @@ export class InstagramConnector implements ChannelConnector {
       fetch: options.fetch ?? defaultFetch,
     };
     if (!(this.opts.timeoutMs > 0)) throw new RangeError(`timeoutMs must be positive, got ${this.opts.timeoutMs}`);
+    const url = graphUrl(this.opts.baseUrl, this.opts.apiVersion, this.opts.accountId ?? 'me', 'messages');
+    this.endpoint = graphEndpoint(url, this.opts.accessToken, options.fetch);
   }
 
   /** Sends a text; `options.reference` goes into `message.metadata`, echoed in the message echo webhook. */
@@ -169,14 +173,7 @@ export class InstagramConnector implements ChannelConnector {
   }
 
   private async send(body: Record<string, unknown>): Promise<SendResult> {
-    const json = await postGraph({
-      channel: this.channel,
-      url: graphUrl(this.opts.baseUrl, this.opts.apiVersion, this.opts.accountId ?? 'me', 'messages'),
-      accessToken: this.opts.accessToken,
-      body,
-      timeoutMs: this.opts.timeoutMs,
-      fetch: this.opts.fetch,
-    });
+    const json = await postGraph({ channel: this.channel, endpoint: this.endpoint, body, timeoutMs: this.opts.timeoutMs });
     if (typeof json.message_id !== 'string' || json.message_id === '') {
       throw badResponse(this.channel, 200, 'no message_id');
     }

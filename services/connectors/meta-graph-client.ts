@@ -1,57 +1,65 @@
 import type { z } from 'zod';
 import type { ExternalChannel } from '../core/domain/types.ts';
 import { keepAliveFetch } from '../lib/keep-alive-fetch.ts';
-import { ProviderError, providerErrorFromFetchFailure, providerErrorFromResponse, readGraphError } from './provider-error.ts';
+import { httpEndpoint, type GraphAnswer, type GraphEndpoint } from './graph-http.ts';
+import { ProviderError, providerErrorFromFetchFailure, providerErrorFromResponse } from './provider-error.ts';
 
 /** The `fetch` a plug-in calls; injectable so tests and proxies can stand in. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
-/** What plug-ins call when given no `fetch`: node:http with keep-alive, shared by the process. */
+/** What plug-ins call for anything but a send (profile lookups): node:http with keep-alive, shared by the process. */
 export const defaultFetch: FetchLike = keepAliveFetch();
+
+/**
+ * The endpoint a plug-in sends to, prepared once: through `fetch` when one is given (tests,
+ * proxies), else on the lean `node:http` client of `graph-http.ts`.
+ */
+export function graphEndpoint(url: string, accessToken: string, fetch?: FetchLike): GraphEndpoint {
+  if (!fetch) return httpEndpoint(url, accessToken);
+  const headers = { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json', accept: 'application/json' };
+  return async (body, timeoutMs) => {
+    // Covers reading the body too: a provider that sends headers and then stalls still times out.
+    const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
+    const text = await response.text();
+    return { status: response.status, header: (name) => response.headers.get(name), text };
+  };
+}
 
 export interface GraphPost {
   channel: ExternalChannel;
-  url: string;
-  accessToken: string;
+  endpoint: GraphEndpoint;
   body: unknown;
   timeoutMs: number;
-  fetch: FetchLike;
 }
 
 /**
- * POSTs JSON to a Meta Graph endpoint with a bearer token and returns the JSON object it
- * answered. Every failure leaves as a `ProviderError`: no answer within `timeoutMs`, no
- * connection, an error status, or a success body we cannot read.
+ * POSTs JSON to a Meta Graph endpoint and returns the JSON object it answered. Every failure
+ * leaves as a `ProviderError`: no answer within `timeoutMs`, no connection, an error status, an
+ * answer carrying Meta's `error` object, or a success body we cannot read.
  */
 export async function postGraph(req: GraphPost): Promise<Record<string, unknown>> {
-  let response: Response;
-  let text: string;
+  let answer: GraphAnswer;
   try {
-    response = await req.fetch(req.url, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${req.accessToken}`,
-        'content-type': 'application/json',
-        accept: 'application/json',
-      },
-      body: JSON.stringify(req.body),
-      // Covers reading the body too: a provider that sends headers and then stalls still times out.
-      signal: AbortSignal.timeout(req.timeoutMs),
-    });
-    text = await response.text();
+    answer = await req.endpoint(JSON.stringify(req.body), req.timeoutMs);
   } catch (err) {
     throw providerErrorFromFetchFailure(req.channel, err, req.timeoutMs);
   }
-  if (!response.ok || readGraphError(text) !== null) {
-    throw providerErrorFromResponse(req.channel, response.status, response.headers, text);
-  }
+  const { status, text } = answer;
+  const headers = { get: answer.header };
+  if (status < 200 || status > 299) throw providerErrorFromResponse(req.channel, status, headers, text);
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    parsed = JSON.parse(text);
   } catch {
-    // reported below
+    throw badResponse(req.channel, status, `a body that is not a JSON object: ${text.slice(0, 200)}`);
   }
-  throw badResponse(req.channel, response.status, `a body that is not a JSON object: ${text.slice(0, 200)}`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw badResponse(req.channel, status, `a body that is not a JSON object: ${text.slice(0, 200)}`);
+  }
+  const body = parsed as Record<string, unknown>;
+  // A success status with Meta's error object is an error all the same.
+  if (typeof body.error === 'object' && body.error !== null) throw providerErrorFromResponse(req.channel, status, headers, text);
+  return body;
 }
 
 /**

@@ -13,6 +13,7 @@ import { TOPICS } from '../core/topics.ts';
 import type { ChannelConnector, ProviderStatusUpdate } from './channel-connector.ts';
 import type { ConnectorMetrics } from './metrics.ts';
 import { statusWrites } from './coalesced-writes.ts';
+import type { RecentSends } from './recent-sends.ts';
 
 /** What taking a webhook's provider statuses needs: only the ports it touches. */
 export interface StatusIntakeDeps {
@@ -24,13 +25,14 @@ export interface StatusIntakeDeps {
   clock: Clock;
   logger: Logger;
   metrics: ConnectorMetrics;
+  /** The sends this process made lately: their statuses are matched without reading the store. */
+  recentSends?: RecentSends;
 }
 
-/** A status matched to our delivery, with the message it belongs to. */
+/** A status matched to our delivery, with the time and trace id of the message it belongs to. */
 interface Matched {
   event: StatusEvent;
-  delivery: Delivery;
-  message: Message | null;
+  message: Pick<Message, 'created_at' | 'trace_id'> | null;
 }
 
 /**
@@ -132,6 +134,9 @@ async function matchStatus(
   s: ProviderStatusUpdate,
 ): Promise<Matched | 'unknown' | 'skipped' | null> {
   const channel = connector.channel;
+  const event = (deliveryId: string): StatusEvent => ({ delivery_id: deliveryId, status: s.status, at: isoAt(deps.clock.now()), error: s.error, source: 'provider' });
+  const recent = await deps.recentSends?.find(channel, s.provider_message_id);
+  if (recent) return { event: event(recent.delivery_id), message: recent };
   const delivery = await reads.deliveryOf(s);
   if (!delivery && s.reference?.startsWith(IDENTITY_CODE_REFERENCE)) {
     // A one-time identity code: sent once, tracked nowhere.
@@ -144,8 +149,7 @@ async function matchStatus(
     deps.logger.info({ channel, provider_message_id: s.provider_message_id, at: s.at }, 'provider status matches no send; acknowledged');
     return 'skipped';
   }
-  const event: StatusEvent = { delivery_id: delivery.delivery_id, status: s.status, at: isoAt(deps.clock.now()), error: s.error, source: 'provider' };
-  return { event, delivery, message: await reads.messageOf(delivery.message_id) };
+  return { event: event(delivery.delivery_id), message: await reads.messageOf(delivery.message_id) };
 }
 
 /** A time we cannot read counts as now: the provider gets its retries rather than a silent ack. */

@@ -4,7 +4,7 @@ import { bodyReadError, tooDeep } from '../core/body-errors.ts';
 import type { Config } from '../core/config.ts';
 import { jsonTooDeep } from '../core/json-depth.ts';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../core/problem.ts';
-import type { ChannelConnector } from './channel-connector.ts';
+import type { ChannelConnector, WebhookRequest } from './channel-connector.ts';
 import { takeInbound, type InboundIntakeDeps } from './inbound-intake.ts';
 import { takeStatuses, type StatusIntakeDeps } from './status-intake.ts';
 
@@ -50,29 +50,51 @@ export function webhookRoutes(deps: WebhookDeps): express.Router {
     },
   });
 
+  const take = webhookTaker(deps);
   router.post('/webhooks/:channel', readBody, async (req, res) => {
-    const channel = req.params.channel;
-    const connector = connectorFor(channel);
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    await take(connectorFor(req.params.channel), rawBody, req.headers);
+    res.status(200).json(RECEIVED);
+  });
+
+  router.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    const { problem, headers } = webhookProblem(deps, bodyReadError(err, maxBytes) ?? err);
+    res.status(problem.status).set(headers).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+  });
+  return router;
+}
+
+/** What a webhook taken in full is answered with. */
+export const RECEIVED = { received: true };
+
+/**
+ * Takes one signed provider webhook: checks its signature, stores its inbound messages, applies
+ * its statuses; throws the AppError to answer otherwise. Shared by the Express route and the fast
+ * path (`webhook-fast-path.ts`), so both decide the same way.
+ */
+export function webhookTaker(deps: WebhookDeps) {
+  return async (connector: ChannelConnector, rawBody: Buffer, headers: WebhookRequest['headers']): Promise<void> => {
+    const channel = connector.channel;
     let parsed;
     try {
-      parsed = connector.parseWebhook({ rawBody, headers: req.headers });
+      parsed = connector.parseWebhook({ rawBody, headers });
     } catch (err) {
       deps.metrics.webhooks.inc({ channel, result: err instanceof AppError && err.status === 401 ? 'bad_signature' : 'bad_request' });
       throw err;
     }
     if (parsed.unrecognized) deps.metrics.statusUnmatched.inc({ channel, reason: 'unknown_status' }, parsed.unrecognized);
     // Durable before acknowledged: a message not stored answers 503 and the provider retries.
-    await takeInbound({ ...deps, accept: deps.acceptInbound, profileName: connector.profileName?.bind(connector) }, parsed.inbound, parsed.refused);
+    if (parsed.inbound.length > 0 || parsed.refused.length > 0) {
+      await takeInbound({ ...deps, accept: deps.acceptInbound, profileName: connector.profileName?.bind(connector) }, parsed.inbound, parsed.refused);
+    }
     await takeStatuses(deps, connector, parsed.statuses);
     deps.metrics.webhooks.inc({ channel, result: 'ok' });
-    res.status(200).json({ received: true });
-  });
+  };
+}
 
-  router.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    const { problem, headers } = toProblem(bodyReadError(err, maxBytes) ?? err);
-    if (problem.status >= 500 && problem.status !== 503) deps.logger.error({ err }, 'webhook handling failed');
-    res.status(problem.status).set(headers).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
-  });
-  return router;
+/** The problem a webhook that was not taken is answered with; logs what the provider cannot fix. */
+export function webhookProblem(deps: Pick<WebhookDeps, 'logger'>, err: unknown): ReturnType<typeof toProblem> {
+  const answer = toProblem(err);
+  if (answer.problem.status >= 500 && answer.problem.status !== 503) deps.logger.error({ err }, 'webhook handling failed');
+  return answer;
 }

@@ -10,7 +10,8 @@ import type {
   WebhookResult,
 } from './channel-connector.ts';
 import { whatsAppMediaKind } from './channel-media.ts';
-import { badResponse, defaultFetch, graphUrl, items, postGraph, type FetchLike } from './meta-graph-client.ts';
+import { badResponse, graphEndpoint, graphUrl, items, postGraph, type FetchLike } from './meta-graph-client.ts';
+import type { GraphEndpoint } from './graph-http.ts';
 import { readSignedWebhook, verifySubscription } from './meta-signature.ts';
 import { rejectedLocally } from './provider-error.ts';
 import { profileNames, whatsAppInbound } from './whatsapp-inbound.ts';
@@ -40,7 +41,7 @@ export interface WhatsAppConnectorOptions {
   verifyToken: string;
   /** How long one provider call may take, body included. @default 10000 */
   timeoutMs?: number;
-  /** @default globalThis.fetch */
+  /** Calls the provider through this instead of the plug-ins' own HTTP client (tests, proxies). */
   fetch?: FetchLike;
 }
 
@@ -60,16 +61,18 @@ const STATUSES = new Map<string, DeliveryStatus>([
 /** WhatsApp Business Cloud API plug-in. */
 export class WhatsAppConnector implements ChannelConnector {
   readonly channel = 'whatsapp' as const;
-  private readonly opts: Required<WhatsAppConnectorOptions>;
+  private readonly opts: Required<Omit<WhatsAppConnectorOptions, 'fetch'>>;
+  private readonly endpoint: GraphEndpoint;
 
   constructor(options: WhatsAppConnectorOptions) {
     this.opts = {
       ...options,
       apiVersion: options.apiVersion ?? 'v21.0',
       timeoutMs: options.timeoutMs ?? 10_000,
-      fetch: options.fetch ?? defaultFetch,
     };
     if (!(this.opts.timeoutMs > 0)) throw new RangeError(`timeoutMs must be positive, got ${this.opts.timeoutMs}`);
+    const url = graphUrl(this.opts.baseUrl, this.opts.apiVersion, this.opts.phoneNumberId, 'messages');
+    this.endpoint = graphEndpoint(url, this.opts.accessToken, options.fetch);
   }
 
   /**
@@ -101,7 +104,8 @@ export class WhatsAppConnector implements ChannelConnector {
 
   /** Sends a text; `options.reference` goes into `biz_opaque_callback_data`, echoed in every status webhook. */
   async sendText(to: string, text: string, options?: SendOptions): Promise<SendResult> {
-    if ([...text].length > WHATSAPP_MAX_TEXT) {
+    // No more code points than UTF-16 units: only a long text is counted (the spread allocates).
+    if (text.length > WHATSAPP_MAX_TEXT && [...text].length > WHATSAPP_MAX_TEXT) {
       throw rejectedLocally(this.channel, 'text_too_long', `text has ${[...text].length} characters; WhatsApp allows ${WHATSAPP_MAX_TEXT}`);
     }
     return this.send({
@@ -180,24 +184,17 @@ export class WhatsAppConnector implements ChannelConnector {
   }
 
   private async send(body: Record<string, unknown>): Promise<SendResult> {
-    const json = await postGraph({
-      channel: this.channel,
-      url: graphUrl(this.opts.baseUrl, this.opts.apiVersion, this.opts.phoneNumberId, 'messages'),
-      accessToken: this.opts.accessToken,
-      body,
-      timeoutMs: this.opts.timeoutMs,
-      fetch: this.opts.fetch,
-    });
-    const id = SendResponse.safeParse(json);
-    if (!id.success) throw badResponse(this.channel, 200, 'no messages[0].id');
-    return { provider_message_id: id.data.messages[0].id };
+    const json = await postGraph({ channel: this.channel, endpoint: this.endpoint, body, timeoutMs: this.opts.timeoutMs });
+    const id = messageId(json);
+    if (id === null) throw badResponse(this.channel, 200, 'no messages[0].id');
+    return { provider_message_id: id };
   }
 
   // Checked before anything is sent: the Cloud API would refuse the whole message with code 100.
   private callbackData(options: SendOptions | undefined): { biz_opaque_callback_data?: string } {
     const reference = options?.reference;
     if (reference === undefined || reference === '') return {};
-    if ([...reference].length > WHATSAPP_MAX_REFERENCE) {
+    if (reference.length > WHATSAPP_MAX_REFERENCE && [...reference].length > WHATSAPP_MAX_REFERENCE) {
       throw rejectedLocally(
         this.channel,
         'reference_too_long',
@@ -246,7 +243,14 @@ const Status = z.object({
     // A FAILED status with an unreadable reason is still a FAILED status.
     .catch(undefined),
 });
-const SendResponse = z.object({ messages: z.tuple([z.object({ id: z.string().min(1) })], z.unknown()) });
+
+/** `messages[0].id` of a send's answer, or null when it has none. */
+function messageId(json: Record<string, unknown>): string | null {
+  const first: unknown = Array.isArray(json.messages) ? json.messages[0] : undefined;
+  if (typeof first !== 'object' || first === null || Array.isArray(first)) return null;
+  const id = (first as { id?: unknown }).id;
+  return typeof id === 'string' && id !== '' ? id : null;
+}
 
 function toStatusUpdate(s: z.output<typeof Status>): ProviderStatusUpdate | null {
   const status = STATUSES.get(s.status);

@@ -1,3 +1,4 @@
+import type { RequestListener } from 'node:http';
 import express from 'express';
 import type { Registry } from 'prom-client';
 import { closeServer, listen } from './listen.ts';
@@ -34,9 +35,10 @@ export function metricsElsewhere(_req: express.Request, res: express.Response): 
  * a second server on that port that serves only `/metrics` and `/healthz`. The app's own port then
  * answers 404 for `/metrics`, so a public Service in front of it never exposes the metrics (which
  * name internal topics, groups and rates). Without `metricsPort` (the local platform) both stay on
- * one port, as before.
+ * one port, as before. `app` is an Express app or any request listener (one that answers some
+ * requests before handing the rest to its Express app).
  */
-export async function listenService(app: express.Express, options: { host: string; port: number; metricsPort?: number; registry: Registry; limits?: HttpLimits }): Promise<ServiceListeners> {
+export async function listenService(app: RequestListener, options: { host: string; port: number; metricsPort?: number; registry: Registry; limits?: HttpLimits }): Promise<ServiceListeners> {
   if (options.metricsPort === undefined) {
     const http = await listen(app, options.host, options.port, options.limits);
     return { http, metrics: null, close: () => closeServer(http.server) };

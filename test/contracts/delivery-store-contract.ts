@@ -47,6 +47,7 @@ export function deliveryStoreContract(name: string, make: StoresFactory) {
       assert.deepEqual(results.map((r) => r.delivery?.delivery_id ?? null), [wa, ig, wa, null, wa, ig]);
       assert.deepEqual(results.map((r) => r.delivery?.status ?? null), ['DELIVERED', 'READ', 'READ', null, 'READ', 'READ']);
       assert.equal((await deliveries.getDelivery(wa))!.status, 'READ');
+      assert.deepEqual(results[2]!.delivery, await deliveries.getDelivery(wa), 'an applied status answers the delivery as stored');
       const history = (await messages.history(message_id)).filter((h) => h.delivery_id === wa).map((h) => h.status);
       assert.deepEqual(history, ['SENT', 'DELIVERED', 'READ'], 'each transition recorded once');
       assert.deepEqual(await deliveries.applyStatuses([]), []);
@@ -70,6 +71,7 @@ export function deliveryStoreContract(name: string, make: StoresFactory) {
       const failed = await deliveries.applyStatus({ delivery_id: sent.delivery_id, status: 'FAILED', at: now(), error, source: 'connector' });
       assert.equal(failed.applied, true);
       assert.deepEqual(failed.delivery?.error, error);
+      assert.deepEqual(failed.delivery, await deliveries.getDelivery(sent.delivery_id), 'the failed delivery as stored');
       assert.equal((await deliveries.applyStatus({ delivery_id: sent.delivery_id, status: 'DELIVERED', at: now(), source: 'provider' })).applied, false);
       const history = await messages.history(message_id);
       assert.deepEqual(history.map((h) => h.status).sort(), ['FAILED', 'FAILED', 'SENT', 'SENT']);

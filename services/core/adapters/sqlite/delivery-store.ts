@@ -165,7 +165,8 @@ export class SqliteDeliveryStore implements DeliveryStore {
     const current = toDelivery(r);
     if (!canTransition(current.status, e.status)) return { applied: false, delivery: current };
     // A status without an error (a late DELIVERED) keeps the error already recorded.
-    this.stmt.setStatus.run(e.status, e.error ? JSON.stringify(e.error) : (r.error ?? null), e.at, e.delivery_id);
+    const error = e.error ? JSON.stringify(e.error) : ((r.error as string | null | undefined) ?? null);
+    this.stmt.setStatus.run(e.status, error, e.at, e.delivery_id);
     this.appendHistory(current.message_id, {
       status: e.status,
       at: e.at,
@@ -174,6 +175,7 @@ export class SqliteDeliveryStore implements DeliveryStore {
       delivery_id: current.delivery_id,
       ...(e.error ? { error: e.error } : {}),
     });
-    return { applied: true, delivery: toDelivery(this.stmt.delivery.get(e.delivery_id) as Row) };
+    // The row as the update left it, without reading it again.
+    return { applied: true, delivery: toDelivery({ ...r, status: e.status, error, updated_at: e.at }) };
   }
 }
