@@ -1,8 +1,8 @@
 /*
  * The dev broker's Kafka relay: a listener per mock broker on the advertised port, in front
  * of the mock's own listener on an internal loopback port. See relay-ports.c (which port is
- * which) and relay.c (what crosses the relay). Everything here runs on the main thread,
- * except the bind()/getsockname() interposers, which run on librdkafka's mock thread.
+ * which), relay.c (what crosses the relay) and relay-fetch.c (the fetches it holds).
+ * Everything here runs on the main thread, except the bind()/getsockname() interposers, which run on librdkafka's mock thread.
  */
 #ifndef DEVBROKER_RELAY_H
 #define DEVBROKER_RELAY_H
