@@ -133,6 +133,7 @@ int fetch_response(conn_t *c, int32_t corr, char *frame, size_t n) {
                         break;
         if (!f)
                 return 0;
+        relay_log_learn(c->broker, frame + 4, n - 4, f->version);
         has = kafka_fetch_has_records(frame + 4, n - 4, f->version);
         if (has != 0 || relay_now_ms() >= f->deadline) {
                 answer_fetch(c, f, frame, n);
