@@ -41,7 +41,9 @@ typedef struct produce {
 typedef struct conn {
         struct conn *next;
         int broker, cfd, ufd, connecting, dead;
-        int pi; /* index of its client pollfd this round, -1 if none */
+        uint32_t cmask, umask; /* the epoll events each side is registered for */
+        uint32_t crev, urev;   /* the events each side got this round */
+        struct conn *rnext;    /* the next connection with events this round */
         buf_t cin, uout, uin, cout;
         fetch_t *fetches;
         produce_t *produces;

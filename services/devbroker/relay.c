@@ -16,7 +16,8 @@
  * This file owns the connections: accepting, reading whole frames, tracking Produces until
  * their responses, writing, closing. Only whole frames (int32 size, then the message) cross;
  * a frame larger than MAX_FRAME or a broken header closes that connection. A side whose
- * outbound bytes pile up beyond OUT_HIGH is not read from until they drain.
+ * outbound bytes pile up beyond OUT_HIGH is not read from until they drain. The loop waits in
+ * epoll, so a wake-up costs the connections that have events, not all of them.
  */
 #define _GNU_SOURCE /* accept4 */
 
@@ -24,10 +25,10 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +42,11 @@
 
 conn_t *relay_conns;
 static int nconns;
+/* Every fd the relay waits on, level-triggered. An event's data: 0 the extra fd (stdin),
+ * 1..RELAY_MAX_BROKERS a listener, else a connection (conn_t *, low bit set: its mock side). */
+static int epfd = -1;
+static int lis_fd[RELAY_MAX_BROKERS + 1], lis_gen = -1;
+static int extra_always; /* the extra fd is a regular file: always readable, as poll() says */
 
 int64_t relay_now_ms(void) {
         struct timespec ts;
@@ -162,6 +168,19 @@ static void conn_free(conn_t *c) {
         nconns--;
 }
 
+/* Registers fd for want (have: what it is registered for, EPOLL_NONE if not at all). */
+#define EPOLL_NONE 0xffffffffu
+static void watch(int fd, uint32_t want, uint32_t *have, uint64_t data) {
+        struct epoll_event ev;
+        if (want == *have)
+                return;
+        memset(&ev, 0, sizeof(ev));
+        ev.events   = want;
+        ev.data.u64 = data;
+        if (!epoll_ctl(epfd, *have == EPOLL_NONE ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev))
+                *have = want;
+}
+
 static void accept_one(int id) {
         struct sockaddr_in sin;
         int one = 1, cfd, ufd;
@@ -190,14 +209,17 @@ static void accept_one(int id) {
         }
         setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         setsockopt(ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        c->cmask      = EPOLL_NONE;
+        c->umask      = EPOLL_NONE;
         c->broker     = id;
         c->cfd        = cfd;
         c->ufd        = ufd;
         c->connecting = 1;
-        c->pi         = -1;
         c->next       = relay_conns;
         relay_conns   = c;
         nconns++;
+        watch(cfd, EPOLLIN, &c->cmask, (uint64_t)(uintptr_t)c);
+        watch(ufd, EPOLLOUT, &c->umask, (uint64_t)(uintptr_t)c | 1);
 }
 
 void relay_close_broker(int id) {
@@ -223,8 +245,8 @@ void relay_shutdown(void) {
 }
 
 /* One connection's events; returns -1 when it is to be closed. */
-static int serve(conn_t *c, short crev, short urev) {
-        if (c->connecting && (urev & (POLLOUT | POLLERR | POLLHUP))) {
+static int serve(conn_t *c, uint32_t crev, uint32_t urev) {
+        if (c->connecting && (urev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
                 int err = 0;
                 socklen_t l = sizeof(err);
                 getsockopt(c->ufd, SOL_SOCKET, SO_ERROR, &err, &l);
@@ -232,64 +254,108 @@ static int serve(conn_t *c, short crev, short urev) {
                         return -1; /* the mock went down meanwhile */
                 c->connecting = 0;
         }
-        if ((crev & (POLLIN | POLLHUP | POLLERR)) &&
+        if ((crev & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
             pump_in(c, c->cfd, &c->cin, on_request))
                 return -1;
-        if (!c->connecting && (urev & (POLLIN | POLLHUP | POLLERR)) &&
+        if (!c->connecting && (urev & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
             pump_in(c, c->ufd, &c->uin, on_response))
                 return -1;
         return c->dead ? -1 : 0;
 }
 
-int relay_poll(int extra_fd, int timeout_ms) {
-        struct pollfd pfd[1 + RELAY_MAX_BROKERS + 2 * MAX_CONNS];
-        int lis[RELAY_MAX_BROKERS];
-        conn_t *c, **pp;
-        int n = 0, nl = 0, id, i, due, rc, extra = 0;
+/* The listeners again after one opened or closed: a closed fd left the set by itself. */
+static void watch_listeners(void) {
+        struct epoll_event ev;
+        int id;
+        if (lis_gen == relay_listen_generation())
+                return;
+        lis_gen = relay_listen_generation();
+        for (id = 1; id <= relay_broker_cnt(); id++) {
+                if (lis_fd[id] >= 0)
+                        epoll_ctl(epfd, EPOLL_CTL_DEL, lis_fd[id], NULL);
+                lis_fd[id] = relay_listen_fd(id);
+                memset(&ev, 0, sizeof(ev));
+                ev.events   = EPOLLIN;
+                ev.data.u64 = (uint64_t)id;
+                if (lis_fd[id] >= 0 && epoll_ctl(epfd, EPOLL_CTL_ADD, lis_fd[id], &ev))
+                        lis_fd[id] = -1;
+        }
+}
 
+static int epoll_start(int extra_fd) {
+        struct epoll_event ev;
+        int id;
+        if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+                return -1;
+        for (id = 0; id <= RELAY_MAX_BROKERS; id++)
+                lis_fd[id] = -1;
+        memset(&ev, 0, sizeof(ev));
+        ev.events   = EPOLLIN;
+        ev.data.u64 = 0;
+        if (epoll_ctl(epfd, EPOLL_CTL_ADD, extra_fd, &ev))
+                extra_always = errno == EPERM;
+        return 0;
+}
+
+int relay_poll(int extra_fd, int timeout_ms) {
+        struct epoll_event ev[64];
+        conn_t *c, **pp, *ready = NULL;
+        int i, due, rc, extra;
+
+        if (epfd < 0 && epoll_start(extra_fd))
+                return 0;
+        extra = extra_always;
+        if (extra)
+                timeout_ms = 0;
         fetch_wake_parked();
         due = fetch_expire_parked();
         if (due >= 0 && (timeout_ms < 0 || due < timeout_ms))
                 timeout_ms = due;
-        pfd[n].fd     = extra_fd;
-        pfd[n++].events = POLLIN;
-        for (id = 1; id <= relay_broker_cnt(); id++)
-                if (relay_listen_fd(id) >= 0) {
-                        lis[nl++]       = id;
-                        pfd[n].fd       = relay_listen_fd(id);
-                        pfd[n++].events = POLLIN;
-                }
+        watch_listeners();
         for (c = relay_conns; c; c = c->next) {
+                uint64_t data = (uint64_t)(uintptr_t)c;
                 if (!c->connecting)
                         flush_out(c->ufd, &c->uout);
                 flush_out(c->cfd, &c->cout);
-                c->pi         = n;
-                pfd[n].fd     = c->cfd;
-                pfd[n].events = (c->uout.len < OUT_HIGH ? POLLIN : 0) |
-                                (c->cout.len ? POLLOUT : 0);
-                n++;
-                pfd[n].fd     = c->ufd;
-                pfd[n].events = c->connecting
-                                    ? POLLOUT
-                                    : (c->cout.len < OUT_HIGH ? POLLIN : 0) |
-                                          (c->uout.len ? POLLOUT : 0);
-                n++;
+                watch(c->cfd, (c->uout.len < OUT_HIGH ? EPOLLIN : 0) | (c->cout.len ? EPOLLOUT : 0),
+                      &c->cmask, data);
+                watch(c->ufd,
+                      c->connecting ? EPOLLOUT
+                                    : (c->cout.len < OUT_HIGH ? EPOLLIN : 0) |
+                                          (c->uout.len ? EPOLLOUT : 0),
+                      &c->umask, data | 1);
         }
-        rc = poll(pfd, (nfds_t)n, timeout_ms);
+        rc = epoll_wait(epfd, ev, 64, timeout_ms);
         if (rc < 0)
                 return errno == EINTR ? -1 : 0;
-        if (pfd[0].revents)
-                extra = 1;
-        for (i = 0; i < nl; i++)
-                if (pfd[1 + i].revents & POLLIN)
-                        accept_one(lis[i]);
+        /* Events first, then each connection served once: serving may close it. */
+        for (i = 0; i < rc; i++) {
+                uint64_t data = ev[i].data.u64;
+                if (data == 0) {
+                        extra = 1;
+                } else if (data <= RELAY_MAX_BROKERS) {
+                        if (ev[i].events & EPOLLIN)
+                                accept_one((int)data);
+                } else {
+                        c = (conn_t *)(uintptr_t)(data & ~(uint64_t)1);
+                        if (!c->crev && !c->urev) {
+                                c->rnext = ready;
+                                ready    = c;
+                        }
+                        if (data & 1)
+                                c->urev |= ev[i].events;
+                        else
+                                c->crev |= ev[i].events;
+                }
+        }
+        for (c = ready; c; c = c->rnext) {
+                if (serve(c, c->crev, c->urev))
+                        c->dead = 1;
+                c->crev = c->urev = 0;
+        }
         for (pp = &relay_conns; *pp;) {
                 c = *pp;
-                if (c->pi < 0) {
-                        pp = &c->next; /* accepted during this round: next time */
-                        continue;
-                }
-                if (serve(c, pfd[c->pi].revents, pfd[c->pi + 1].revents)) {
+                if (c->dead) {
                         *pp = c->next;
                         conn_free(c);
                 } else {

@@ -24,6 +24,8 @@ int relay_listen(int id);
 void relay_unlisten(int id);
 /* The advertised port's listening fd (-1 while down) and the mock's internal port. */
 int relay_listen_fd(int id);
+/* Changes whenever a listener opens or closes (an fd number may come back for another). */
+int relay_listen_generation(void);
 int relay_internal_port(int id);
 int relay_broker_cnt(void);
 /* bind() as libc does it, for the relay's own sockets. */
