@@ -38,6 +38,7 @@ describe('dev broker relay: fetches served from its own log', { timeout: 180_000
         { name: 'relaylog.small', partitions: 1 },
         { name: 'relaylog.retention', partitions: 1 },
         { name: 'relaylog.idle', partitions: 2 },
+        { name: 'relaylog.acks0', partitions: 2 },
       ],
     });
     kafka = new Kafka({
@@ -158,6 +159,42 @@ describe('dev broker relay: fetches served from its own log', { timeout: 180_000
     await produceOneByOne('relaylog.idle', 50, 1, 1);
     await until('50 records of partition 1', () => seen[1]!.length >= 50);
     assertIntact(seen[1]!, 50);
+    await consumer.stop();
+  });
+
+  it('serves a learned empty partition from the mock again after a produce the relay cannot follow (acks 0)', async () => {
+    await produceOneByOne('relaylog.acks0', 20, 1, 0);
+    const consumer = kafka.consumer({ groupId: 'relaylog-acks0', maxWaitTimeInMs: 200, sessionTimeout: 6_000, heartbeatInterval: 500 });
+    await consumer.connect();
+    cleanups.push(() => consumer.disconnect());
+    await consumer.subscribe({ topic: 'relaylog.acks0', fromBeginning: true });
+    const seen: Seen[][] = [[], []];
+    let wake = () => {};
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages)
+          seen[batch.partition]!.push({ offset: m.offset, key: String(m.key), value: String(m.value), header: String(m.headers?.i) });
+        wake();
+      },
+    });
+    const until = (what: string, done: () => boolean) =>
+      within(30_000, what, new Promise<void>((resolve) => {
+        wake = () => done() && resolve();
+        wake();
+      }));
+    await until('20 records of partition 0', () => seen[0]!.length >= 20);
+    // Partition 1 has an empty log in the relay by now; records it cannot see appended must
+    // not leave its consumer waiting at offset 0.
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    cleanups.push(() => producer.disconnect());
+    await producer.send({
+      topic: 'relaylog.acks0',
+      acks: 0,
+      messages: Array.from({ length: 5 }, (_, i) => ({ key: `k${i % 7}`, value: `v${i}`, headers: { i: String(i) }, partition: 1 })),
+    });
+    await until('5 records of partition 1', () => seen[1]!.length >= 5);
+    assert.deepEqual(seen[1]!.map((s) => s.offset), ['0', '1', '2', '3', '4']);
     await consumer.stop();
   });
 
