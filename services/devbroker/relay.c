@@ -299,7 +299,7 @@ static int epoll_start(int extra_fd) {
 
 int relay_poll(int extra_fd, int timeout_ms) {
         struct epoll_event ev[64];
-        conn_t *c, **pp, *ready = NULL;
+        conn_t *c, **pp, *ready = NULL, **ready_end = &ready;
         int i, due, rc, extra;
 
         if (epfd < 0 && epoll_start(extra_fd))
@@ -339,8 +339,11 @@ int relay_poll(int extra_fd, int timeout_ms) {
                 } else {
                         c = (conn_t *)(uintptr_t)(data & ~(uint64_t)1);
                         if (!c->crev && !c->urev) {
-                                c->rnext = ready;
-                                ready    = c;
+                                /* in the order epoll gave: two connections' Produce
+                                 * responses for one partition, most often as appended */
+                                c->rnext   = NULL;
+                                *ready_end = c;
+                                ready_end  = &c->rnext;
                         }
                         if (data & 1)
                                 c->urev |= ev[i].events;
