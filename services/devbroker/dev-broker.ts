@@ -17,7 +17,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = resolve(HERE, '..', '..');
 export const DEVBROKER_SOURCE = join(HERE, 'devbroker.c');
 /** Every source of the binary: the program, its Kafka relay, the relay's port mapping and protocol reading. */
-export const DEVBROKER_SOURCES = ['devbroker.c', 'relay.c', 'relay-log.c', 'relay-ports.c', 'kafka-frames.c', 'relay.h'].map((f) => join(HERE, f));
+export const DEVBROKER_SOURCES = ['devbroker.c', 'relay.c', 'relay-fetch.c', 'relay-append.c', 'relay-log.c', 'relay-learn.c', 'relay-buf.c', 'relay-ports.c', 'kafka-frames.c', 'relay.h', 'relay-conn.h'].map((f) => join(HERE, f));
 export const DEVBROKER_BINARY = join(REPO_ROOT, '.build', 'devbroker');
 
 export interface DevBrokerLogger {

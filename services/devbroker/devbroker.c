@@ -6,7 +6,10 @@
  *
  * Build:
  *   gcc -O2 -o .build/devbroker services/devbroker/devbroker.c \
- *       services/devbroker/relay.c services/devbroker/relay-ports.c \
+ *       services/devbroker/relay.c services/devbroker/relay-fetch.c \
+ *       services/devbroker/relay-append.c services/devbroker/relay-log.c \
+ *       services/devbroker/relay-learn.c services/devbroker/relay-buf.c \
+ *       services/devbroker/relay-ports.c \
  *       services/devbroker/kafka-frames.c \
  *       $(pkg-config --cflags --libs rdkafka) -lpthread -ldl
  *

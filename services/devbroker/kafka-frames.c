@@ -27,6 +27,20 @@ int16_t kafka_rd16(const char *p) {
         return (int16_t)ntohs(v);
 }
 
+int64_t kafka_rd64(const char *p) {
+        return ((int64_t)kafka_rd32(p) << 32) | (uint32_t)kafka_rd32(p + 4);
+}
+
+int kafka_read_topic(const char *p, size_t n, size_t *o, const char **name, int16_t *tlen,
+                     int32_t *parts) {
+        if (*o + 2 > n || (*tlen = kafka_rd16(p + *o)) < 0 || *o + 6 + (size_t)*tlen > n)
+                return -1;
+        *name  = p + *o + 2;
+        *parts = kafka_rd32(p + *o + 2 + (size_t)*tlen);
+        *o += 6 + (size_t)*tlen;
+        return 0;
+}
+
 /* Offset of a request's body: after api_key, api_version, correlation_id and client_id
  * (request header v1). 0 if the message is too short. */
 size_t kafka_request_body(const char *p, size_t n) {
@@ -40,7 +54,7 @@ size_t kafka_request_body(const char *p, size_t n) {
 }
 
 /* The key of a topic partition, what a Produce touches and a Fetch waits on. */
-static uint64_t tp_key(const char *name, int16_t len, int32_t partition) {
+uint64_t kafka_tp_key(const char *name, int16_t len, int32_t partition) {
         uint64_t h = 1469598103934665603ULL; /* FNV-1a */
         int16_t i;
         for (i = 0; i < len; i++)
@@ -75,7 +89,7 @@ static int read_topics(const char *p, size_t n, size_t o, int skip,
                                 return -1;
                         if (out->nkeys < KAFKA_MAX_KEYS)
                                 out->keys[out->nkeys++] =
-                                    tp_key(name, len, kafka_rd32(p + o));
+                                    kafka_tp_key(name, len, kafka_rd32(p + o));
                         else
                                 out->all_keys = 1;
                         o += 4;

@@ -6,9 +6,10 @@
  * partition's whole log (up to 100,000 sets), and returns at most one set per partition per
  * Fetch; with the platform's small sets the broker's CPU grew with every run. The relay
  * sees every Produce and its response: the record batches of each partition that the mock
- * accepted are appended here at the base offset the mock gave them. A Fetch (v4-v11) whose
- * partitions are all known here, at an offset within [start, end], is answered from here
- * (binary search, as many whole batches as the max bytes allow); any other goes to the mock.
+ * accepted are appended here at the base offset the mock gave them (relay-append.c). A Fetch
+ * (v4-v11) whose partitions all have a log here (perhaps an empty one, relay-learn.c), at an
+ * offset within [start, end], is answered from here (binary search, as many whole batches as
+ * the max bytes allow); any other goes to the mock.
  *
  * A log must hold exactly what the mock holds from its start to its end, or a consumer
  * would wait at an end the mock has passed. So: an append that does not start at the end
@@ -26,7 +27,6 @@
 #define MAX_LOGS 256
 #define LOG_MAX_BATCHES 16384
 #define LOG_MAX_BYTES (8 * 1024 * 1024)
-#define BATCH_HEADER 61 /* a v2 record batch's header, up to and with recordCount */
 
 typedef struct {
         int64_t base;
@@ -46,28 +46,8 @@ typedef struct {
         size_t bytes;
 } plog_t;
 
-/* The record bytes of one partition in a Produce; d NULL: not indexable. */
-typedef struct pend {
-        struct pend *next;
-        int16_t tlen;
-        int32_t partition;
-        char *topic, *d;
-        size_t len;
-        int32_t count;
-} pend_t;
-
-struct relay_append {
-        int broker;
-        int16_t version;
-        pend_t *parts;
-};
-
 static plog_t *logs[MAX_LOGS];
 static int nlogs;
-
-static int64_t rd64(const char *p) {
-        return ((int64_t)kafka_rd32(p) << 32) | (uint32_t)kafka_rd32(p + 4);
-}
 
 static void wr32(char *p, int32_t v) {
         p[0] = (char)(v >> 24);
@@ -113,7 +93,7 @@ static void log_free(int i) {
         logs[i] = logs[--nlogs];
 }
 
-static void drop_one(int broker, const char *topic, int16_t tlen, int32_t part) {
+void relay_log_drop_partition(int broker, const char *topic, int16_t tlen, int32_t part) {
         plog_t *l = find_log(broker, topic, tlen, part);
         int i;
         for (i = 0; l && i < nlogs; i++)
@@ -130,37 +110,50 @@ void relay_log_drop(int broker) {
                         i++;
 }
 
-/* Appends one batch (taken over) the mock stored at base; see the contiguity rules above. */
-static void log_append(int broker, pend_t *p, int64_t base) {
-        plog_t *l = find_log(broker, p->topic, p->tlen, p->partition);
+/* A new empty log of a partition, at offset end. NULL: too many logs, or out of memory. */
+static plog_t *log_new(int broker, const char *topic, int16_t tlen, int32_t part, int64_t end) {
+        plog_t *l;
+        if (nlogs >= MAX_LOGS || !(l = calloc(1, sizeof(*l))))
+                return NULL;
+        if (!(l->topic = malloc((size_t)tlen + 1))) {
+                free(l);
+                return NULL;
+        }
+        memcpy(l->topic, topic, (size_t)tlen);
+        l->tlen       = tlen;
+        l->broker     = broker;
+        l->partition  = part;
+        l->start      = end;
+        l->end        = end;
+        logs[nlogs++] = l;
+        return l;
+}
+
+void relay_log_open_empty(int broker, const char *topic, int16_t tlen, int32_t part, int64_t end) {
+        if (!find_log(broker, topic, tlen, part))
+                log_new(broker, topic, tlen, part, end);
+}
+
+void relay_log_append(int broker, const char *topic, int16_t tlen, int32_t part, char **batch,
+                      size_t len, int32_t count, int64_t base) {
+        plog_t *l = find_log(broker, topic, tlen, part);
         batch_t *b;
-        if (!p->d || base < 0) {
-                drop_one(broker, p->topic, p->tlen, p->partition);
+        if (!*batch || base < 0) {
+                relay_log_drop_partition(broker, topic, tlen, part);
                 return;
         }
         if (l && l->n && base != l->end) {
-                if (base + p->count <= l->start)
+                if (base + count <= l->start)
                         return; /* overtaken: before what is kept, the mock serves it */
                 if (base < l->end) {
-                        drop_one(broker, p->topic, p->tlen, p->partition);
+                        relay_log_drop_partition(broker, topic, tlen, part);
                         return;
                 }
                 log_clear(l); /* a gap: start again at base */
         }
-        if (!l) {
-                if (nlogs >= MAX_LOGS || !(l = calloc(1, sizeof(*l))))
-                        return;
-                if (!(l->topic = malloc((size_t)p->tlen + 1))) {
-                        free(l);
-                        return;
-                }
-                memcpy(l->topic, p->topic, (size_t)p->tlen);
-                l->tlen      = p->tlen;
-                l->broker    = broker;
-                l->partition = p->partition;
-                logs[nlogs++] = l;
-        }
-        while (l->n && (l->n >= LOG_MAX_BATCHES || l->bytes + p->len > LOG_MAX_BYTES)) {
+        if (!l && !(l = log_new(broker, topic, tlen, part, base)))
+                return;
+        while (l->n && (l->n >= LOG_MAX_BATCHES || l->bytes + len > LOG_MAX_BYTES)) {
                 l->bytes -= at(l, 0)->len;
                 free(at(l, 0)->d);
                 l->head = (l->head + 1) % l->cap;
@@ -171,7 +164,7 @@ static void log_append(int broker, pend_t *p, int64_t base) {
                 int cap = l->cap ? l->cap * 2 : 64, i;
                 batch_t *nb = malloc(sizeof(batch_t) * (size_t)cap);
                 if (!nb) {
-                        drop_one(broker, p->topic, p->tlen, p->partition);
+                        relay_log_drop_partition(broker, topic, tlen, part);
                         return;
                 }
                 for (i = 0; i < l->n; i++)
@@ -183,159 +176,15 @@ static void log_append(int broker, pend_t *p, int64_t base) {
         }
         if (!l->n)
                 l->start = base;
-        wr64(p->d, base); /* as the mock does; the CRC does not cover it */
+        wr64(*batch, base); /* as the mock does; the CRC does not cover it */
         b        = at(l, l->n++);
         b->base  = base;
-        b->count = p->count;
-        b->len   = (uint32_t)p->len;
-        b->d     = p->d;
-        p->d     = NULL;
+        b->count = count;
+        b->len   = (uint32_t)len;
+        b->d     = *batch;
+        *batch   = NULL;
         l->bytes += b->len;
-        l->end = base + p->count;
-}
-
-void relay_append_free(relay_append_t *a) {
-        while (a && a->parts) {
-                pend_t *p = a->parts;
-                a->parts  = p->next;
-                free(p->topic);
-                free(p->d);
-                free(p);
-        }
-        free(a);
-}
-
-void relay_append_forget(relay_append_t *a) {
-        pend_t *p;
-        for (p = a ? a->parts : NULL; p; p = p->next)
-                drop_one(a->broker, p->topic, p->tlen, p->partition);
-        relay_append_free(a);
-}
-
-/* Copies one partition's records, when they are one plain v2 batch the mock would count as
- * it does (RecordCount of the first batch). */
-/* Reads a topic's name and partition count at *o (Produce/Fetch request and Produce response
- * bodies share the shape) and moves *o past them. -1: the frame is too short. */
-static int read_topic(const char *p, size_t n, size_t *o, const char **name, int16_t *tlen, int32_t *parts) {
-        if (*o + 2 > n || (*tlen = kafka_rd16(p + *o)) < 0 || *o + 6 + (size_t)*tlen > n)
-                return -1;
-        *name  = p + *o + 2;
-        *parts = kafka_rd32(p + *o + 2 + (size_t)*tlen);
-        *o += 6 + (size_t)*tlen;
-        return 0;
-}
-
-static int pend_add(relay_append_t *a, const char *name, int16_t tlen, int32_t part,
-                    const char *rec, int32_t rl) {
-        pend_t *p = calloc(1, sizeof(*p));
-        if (!p || !(p->topic = malloc((size_t)tlen + 1))) {
-                free(p);
-                return -1;
-        }
-        memcpy(p->topic, name, (size_t)tlen);
-        p->tlen      = tlen;
-        p->partition = part;
-        p->next      = a->parts;
-        a->parts     = p;
-        if (rl >= BATCH_HEADER && rec[16] == 2 &&
-            (int64_t)kafka_rd32(rec + 8) + 12 == rl &&
-            !(kafka_rd16(rec + 21) & 0x30) && /* transactional, control */
-            (p->count = kafka_rd32(rec + 57)) > 0 &&
-            kafka_rd32(rec + 23) == p->count - 1 && (p->d = malloc((size_t)rl))) {
-                memcpy(p->d, rec, (size_t)rl);
-                p->len = (size_t)rl;
-        }
-        return 0;
-}
-
-relay_append_t *relay_append_parse(int broker, const char *p, size_t n) {
-        relay_append_t *a = calloc(1, sizeof(*a));
-        size_t o          = kafka_request_body(p, n);
-        int32_t topics, parts, rl;
-        if (!a || !o)
-                goto bad;
-        a->broker  = broker;
-        a->version = kafka_rd16(p + 2);
-        if (a->version >= 3) { /* transactional_id */
-                int16_t tl = o + 2 <= n ? kafka_rd16(p + o) : -1;
-                o += 2 + (tl > 0 ? (size_t)tl : 0);
-        }
-        if (a->version < 3 || o + 10 > n)
-                goto bad;
-        topics = kafka_rd32(p + o + 6); /* after acks, timeout */
-        o += 10;
-        while (topics-- > 0) {
-                int16_t tlen;
-                const char *name;
-                if (read_topic(p, n, &o, &name, &tlen, &parts))
-                        goto bad;
-                while (parts-- > 0) {
-                        if (o + 8 > n)
-                                goto bad;
-                        rl = kafka_rd32(p + o + 4);
-                        if (rl > 0 && o + 8 + (size_t)rl > n)
-                                goto bad;
-                        if (pend_add(a, name, tlen, kafka_rd32(p + o), p + o + 8, rl))
-                                goto bad;
-                        o += 8 + (rl > 0 ? (size_t)rl : 0);
-                }
-        }
-        return a;
-bad:
-        relay_append_free(a);
-        return NULL;
-}
-
-void relay_append_done(relay_append_t *a, const char *p, size_t n) {
-        size_t o = 4; /* correlation id */
-        int32_t topics, parts;
-        pend_t *pd;
-        if (o + 4 > n)
-                goto out;
-        topics = kafka_rd32(p + o);
-        o += 4;
-        while (topics-- > 0) {
-                int16_t tlen;
-                const char *name;
-                if (read_topic(p, n, &o, &name, &tlen, &parts))
-                        goto out;
-                while (parts-- > 0) {
-                        int32_t part;
-                        int16_t err;
-                        if (o + 14 > n)
-                                goto out;
-                        part = kafka_rd32(p + o);
-                        err  = kafka_rd16(p + o + 4);
-                        for (pd = a->parts; pd; pd = pd->next)
-                                if (pd->partition == part && pd->tlen == tlen &&
-                                    !memcmp(pd->topic, name, (size_t)tlen))
-                                        break;
-                        if (pd && !err)
-                                log_append(a->broker, pd, rd64(p + o + 6));
-                        o += 14 + (a->version >= 2 ? 8 : 0) + (a->version >= 5 ? 8 : 0);
-                        if (a->version >= 8) { /* record_errors, error_message */
-                                int32_t re;
-                                int16_t sl;
-                                if (o + 4 > n)
-                                        goto out;
-                                re = kafka_rd32(p + o);
-                                for (o += 4; re-- > 0;) {
-                                        if (o + 6 > n)
-                                                goto out;
-                                        sl = kafka_rd16(p + o + 4);
-                                        o += 6 + (sl > 0 ? (size_t)sl : 0);
-                                }
-                                if (o + 2 > n)
-                                        goto out;
-                                sl = kafka_rd16(p + o);
-                                o += 2 + (sl > 0 ? (size_t)sl : 0);
-                        }
-                }
-        }
-        relay_append_free(a);
-        return;
-out:
-        relay_append_forget(a); /* not understood: what did the mock append? */
+        l->end = base + count;
 }
 
 /* The index of the batch holding off (start <= off < end). */
@@ -384,7 +233,7 @@ int relay_log_fetch(int broker, const char *p, size_t n, buf_t *out) {
                 int16_t tlen;
                 const char *name;
                 size_t at_topic = o;
-                if (read_topic(p, n, &o, &name, &tlen, &parts))
+                if (kafka_read_topic(p, n, &o, &name, &tlen, &parts))
                         return -1;
                 if (buf_put(out, p + at_topic, o - at_topic)) /* name, partition count */
                         return -1;
@@ -399,12 +248,12 @@ int relay_log_fetch(int broker, const char *p, size_t n, buf_t *out) {
                                 return -1;
                         part = kafka_rd32(p + o);
                         o += 4 + (v >= 9 ? 4 : 0); /* [current leader epoch] */
-                        off = rd64(p + o);
+                        off = kafka_rd64(p + o);
                         o += 8 + (v >= 5 ? 8 : 0); /* [log start offset] */
                         pmax = kafka_rd32(p + o);
                         o += 4;
                         l = find_log(broker, name, tlen, part);
-                        if (!l || !l->n || off < l->start || off > l->end)
+                        if (!l || off < l->start || off > l->end)
                                 return -1;
                         memset(ph, 0, sizeof(ph));
                         wr32(ph, part);
@@ -442,34 +291,3 @@ int relay_log_fetch(int broker, const char *p, size_t n, buf_t *out) {
         return data;
 }
 
-int buf_put(buf_t *b, const char *d, size_t n) {
-        if (b->len + n > b->cap) {
-                size_t cap = b->cap ? b->cap : 4096;
-                char *nd;
-                while (cap < b->len + n)
-                        cap *= 2;
-                if (!(nd = realloc(b->d, cap)))
-                        return -1;
-                b->d   = nd;
-                b->cap = cap;
-        }
-        memcpy(b->d + b->len, d, n);
-        b->len += n;
-        return 0;
-}
-
-void buf_drop(buf_t *b, size_t n) {
-        memmove(b->d, b->d + n, b->len - n);
-        b->len -= n;
-        /* Give back a big buffer once it has drained. */
-        if (!b->len && b->cap > 1024 * 1024) {
-                free(b->d);
-                b->d   = NULL;
-                b->cap = 0;
-        }
-}
-
-void buf_free(buf_t *b) {
-        free(b->d);
-        memset(b, 0, sizeof(*b));
-}

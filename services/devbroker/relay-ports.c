@@ -36,6 +36,7 @@ typedef struct {
 } port_map_t;
 
 static port_map_t ports[RELAY_MAX_BROKERS];
+static int listen_gen; /* changes whenever a relay listener opens or closes */
 static int port_cnt   = 0;
 static int mock_next  = 0;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -135,6 +136,7 @@ int relay_listen(int id) {
                 return -1;
         }
         p->listen_fd = fd;
+        listen_gen++;
         return 0;
 }
 
@@ -143,6 +145,11 @@ void relay_unlisten(int id) {
         if (p->listen_fd >= 0)
                 close(p->listen_fd);
         p->listen_fd = -1;
+        listen_gen++;
+}
+
+int relay_listen_generation(void) {
+        return listen_gen;
 }
 
 int relay_listen_fd(int id) {

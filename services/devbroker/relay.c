@@ -7,14 +7,17 @@
  * Here a Fetch goes to the mock with MaxWait 0 (it answers at once). A response with records
  * goes back to the client; an empty one is held, and the very same request is sent again as
  * soon as a Produce response for one of its topic partitions passes through the relay (records
- * were appended), or answered with the held empty response once the client's MaxWait is over. kafkajs matches responses
- * by correlation id, so other responses overtake a held fetch.
+ * were appended), or answered with the held empty response once the client's MaxWait is over
+ * (relay-fetch.c). kafkajs matches responses by correlation id, so other responses overtake a
+ * held fetch.
  *
  * A Fetch the relay can answer from its own copy of the logs (relay-log.c) skips the mock.
  *
- * Only whole frames (int32 size, then the message) cross; a frame larger than MAX_FRAME or a
- * broken header closes that connection. A side whose outbound bytes pile up beyond
- * OUT_HIGH is not read from until they drain.
+ * This file owns the connections: accepting, reading whole frames, tracking Produces until
+ * their responses, writing, closing. Only whole frames (int32 size, then the message) cross;
+ * a frame larger than MAX_FRAME or a broken header closes that connection. A side whose
+ * outbound bytes pile up beyond OUT_HIGH is not read from until they drain. The loop waits in
+ * epoll, so a wake-up costs the connections that have events, not all of them.
  */
 #define _GNU_SOURCE /* accept4 */
 
@@ -22,121 +25,33 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "relay.h"
+#include "relay-conn.h"
 
 #define MAX_FRAME (64 * 1024 * 1024)
 #define OUT_HIGH (8 * 1024 * 1024)
 #define MAX_CONNS 512
 #define MAX_PRODUCES 256
-#define MAX_FETCHES 64 /* held or in flight per connection; more pass through as they are */
 
-/* The topic partitions a request names (see kafka_request_t). */
-typedef struct {
-        uint64_t *keys;
-        int nkeys, all_keys;
-} tps_t;
-
-/* A Fetch the relay answers for the mock: in flight upstream, or held (parked). */
-typedef struct fetch {
-        struct fetch *next;
-        int32_t corr;
-        int16_t version;
-        int parked;
-        int appended;     /* records came for it while it was in flight */
-        int64_t deadline; /* ms, monotonic */
-        tps_t tps;
-        buf_t req;  /* the whole frame, MaxWait 0 */
-        buf_t resp; /* the last empty response, while parked */
-} fetch_t;
-
-/* A Produce awaiting its response. */
-typedef struct produce {
-        struct produce *next;
-        int32_t corr;
-        tps_t tps;
-        relay_append_t *app; /* its records, for the relay's logs (relay-log.c) */
-} produce_t;
-
-typedef struct conn {
-        struct conn *next;
-        int broker, cfd, ufd, connecting, dead;
-        int pi; /* index of its client pollfd this round, -1 if none */
-        buf_t cin, uout, uin, cout;
-        fetch_t *fetches;
-        produce_t *produces;
-        int nfetches, nproduces;
-} conn_t;
-
-static conn_t *conns;
+conn_t *relay_conns;
 static int nconns;
-/* Topic partitions appended to since the held fetches were last woken. */
-static uint64_t appended[256];
-static int nappended, appended_all;
+/* Every fd the relay waits on, level-triggered. An event's data: 0 the extra fd (stdin),
+ * 1..RELAY_MAX_BROKERS a listener, else a connection (conn_t *, low bit set: its mock side). */
+static int epfd = -1;
+static int lis_fd[RELAY_MAX_BROKERS + 1], lis_gen = -1;
+static int extra_always; /* the extra fd is a regular file: always readable, as poll() says */
 
-static int64_t now_ms(void) {
+int64_t relay_now_ms(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int tps_copy(tps_t *t, const kafka_request_t *r) {
-        t->nkeys    = r->nkeys;
-        t->all_keys = r->all_keys;
-        if (!r->nkeys)
-                return 0;
-        if (!(t->keys = malloc(sizeof(uint64_t) * (size_t)r->nkeys)))
-                return -1;
-        memcpy(t->keys, r->keys, sizeof(uint64_t) * (size_t)r->nkeys);
-        return 0;
-}
-
-/* Whether a fetch reads any topic partition appended to (keys, or all). */
-static int tps_meet(const tps_t *f, const uint64_t *keys, int nkeys, int all) {
-        int i, j;
-        if (all || f->all_keys)
-                return 1;
-        for (i = 0; i < f->nkeys; i++)
-                for (j = 0; j < nkeys; j++)
-                        if (f->keys[i] == keys[j])
-                                return 1;
-        return 0;
-}
-
-static void fetch_free(fetch_t *f) {
-        free(f->tps.keys);
-        buf_free(&f->req);
-        buf_free(&f->resp);
-        free(f);
-}
-
-static void answer_fetch(conn_t *c, fetch_t *f, const char *frame, size_t n);
-
-/* Answers a fetch from the relay's own logs when it can: 1 answered (f is freed), 0 held
- * (nothing to return yet), -1 the mock is to answer it. */
-static int fetch_local(conn_t *c, fetch_t *f) {
-        buf_t out = {0};
-        int rc    = relay_log_fetch(c->broker, f->req.d + 4, f->req.len - 4, &out);
-        if (rc > 0 || (rc == 0 && now_ms() >= f->deadline)) {
-                answer_fetch(c, f, out.d, out.len);
-                buf_free(&out);
-                return 1;
-        }
-        if (rc == 0) {
-                f->parked = 1;
-                buf_free(&f->resp);
-                f->resp = out;
-                return 0;
-        }
-        buf_free(&out);
-        return -1;
 }
 
 /* A request frame from the client. */
@@ -144,24 +59,12 @@ static int on_request(conn_t *c, char *frame, size_t n) {
         kafka_request_t req;
         if (kafka_parse_request(frame + 4, n - 4, &req))
                 return -1;
-        if (req.max_wait_at && c->nfetches < MAX_FETCHES) {
-                fetch_t *f    = calloc(1, sizeof(*f));
-                uint32_t zero = 0;
-                if (!f)
-                        return -1;
-                f->corr     = req.corr;
-                f->version  = req.api_version;
-                f->deadline = now_ms() + (req.max_wait > 0 ? req.max_wait : 0);
-                memcpy(frame + 4 + req.max_wait_at, &zero, 4);
-                if (tps_copy(&f->tps, &req) || buf_put(&f->req, frame, n)) {
-                        fetch_free(f);
-                        return -1;
-                }
-                f->next    = c->fetches;
-                c->fetches = f;
-                c->nfetches++;
-                if (fetch_local(c, f) >= 0)
-                        return c->dead ? -1 : 0;
+        if (req.api_key == 0)
+                relay_log_touch(&req); /* before the mock can append it */
+        if (req.max_wait_at) {
+                int rc = fetch_request(c, &req, frame, n);
+                if (rc)
+                        return rc < 0 ? -1 : 0;
         } else if (req.acked_produce && c->nproduces < MAX_PRODUCES) {
                 produce_t *pr = calloc(1, sizeof(*pr));
                 if (!pr || tps_copy(&pr->tps, &req)) {
@@ -183,85 +86,29 @@ static int on_request(conn_t *c, char *frame, size_t n) {
         return buf_put(&c->uout, frame, n);
 }
 
-static void send_fetch(conn_t *c, fetch_t *f) {
-        if (fetch_local(c, f) >= 0)
-                return;
-        f->parked   = 0;
-        f->appended = 0;
-        buf_free(&f->resp);
-        if (buf_put(&c->uout, f->req.d, f->req.len))
-                c->dead = 1;
-}
-
-/* Answers the client with a fetch's response and forgets the fetch. */
-static void answer_fetch(conn_t *c, fetch_t *f, const char *frame, size_t n) {
-        fetch_t **pp;
-        if (buf_put(&c->cout, frame, n))
-                c->dead = 1;
-        for (pp = &c->fetches; *pp; pp = &(*pp)->next)
-                if (*pp == f) {
-                        *pp = f->next;
-                        c->nfetches--;
-                        break;
-                }
-        fetch_free(f);
-}
-
-/* Records were appended to these topic partitions: fetches in flight for them are sent again
- * should they come back empty, held ones are woken at the end of this round. */
-static void on_appended(const tps_t *t) {
-        conn_t *c;
-        fetch_t *f;
-        int i;
-        for (c = conns; c; c = c->next)
-                for (f = c->fetches; f; f = f->next)
-                        if (!f->parked &&
-                            tps_meet(&f->tps, t->keys, t->nkeys, t->all_keys))
-                                f->appended = 1;
-        if (t->all_keys || nappended + t->nkeys > 256)
-                appended_all = 1;
-        for (i = 0; i < t->nkeys && !appended_all; i++)
-                appended[nappended++] = t->keys[i];
-}
-
 /* A response frame from the mock. */
 static int on_response(conn_t *c, char *frame, size_t n) {
         int32_t corr;
-        fetch_t *f;
         produce_t **pp;
+        int rc;
         if (n < 8)
                 return -1;
         corr = kafka_rd32(frame + 4);
-        for (f = c->fetches; f; f = f->next)
-                if (f->corr == corr && !f->parked)
-                        break;
-        if (f) {
-                int has = kafka_fetch_has_records(frame + 4, n - 4, f->version);
-                if (has != 0 || now_ms() >= f->deadline) {
-                        answer_fetch(c, f, frame, n);
-                } else if (f->appended) {
-                        send_fetch(c, f); /* records came while it was in flight */
-                } else {
-                        f->parked = 1;
-                        if (buf_put(&f->resp, frame, n))
-                                return -1;
-                }
-                return 0;
-        }
+        if ((rc = fetch_response(c, corr, frame, n)))
+                return rc < 0 ? -1 : 0;
         for (pp = &c->produces; *pp; pp = &(*pp)->next)
                 if ((*pp)->corr == corr) {
                         produce_t *pr = *pp;
                         *pp           = pr->next;
                         c->nproduces--;
                         relay_append_done(pr->app, frame + 4, n - 4);
-                        on_appended(&pr->tps);
+                        fetch_appended(&pr->tps);
                         free(pr->tps.keys);
                         free(pr);
                         break;
                 }
         return buf_put(&c->cout, frame, n);
 }
-
 /* Reads what fd has into in, then hands every whole frame to fn. -1: close the connection. */
 static int pump_in(conn_t *c, int fd, buf_t *in, int (*fn)(conn_t *, char *, size_t)) {
         char chunk[65536];
@@ -299,17 +146,13 @@ static int flush_out(int fd, buf_t *out) {
 }
 
 static void conn_free(conn_t *c) {
-        fetch_t *f, *nf;
         if (c->cfd >= 0) {
                 flush_out(c->cfd, &c->cout); /* what the mock said before closing */
                 close(c->cfd);
         }
         if (c->ufd >= 0)
                 close(c->ufd);
-        for (f = c->fetches; f; f = nf) {
-                nf = f->next;
-                fetch_free(f);
-        }
+        fetch_free_all(c);
         while (c->produces) {
                 produce_t *pr = c->produces;
                 c->produces   = pr->next;
@@ -323,6 +166,19 @@ static void conn_free(conn_t *c) {
         buf_free(&c->cout);
         free(c);
         nconns--;
+}
+
+/* Registers fd for want (have: what it is registered for, EPOLL_NONE if not at all). */
+#define EPOLL_NONE 0xffffffffu
+static void watch(int fd, uint32_t want, uint32_t *have, uint64_t data) {
+        struct epoll_event ev;
+        if (want == *have)
+                return;
+        memset(&ev, 0, sizeof(ev));
+        ev.events   = want;
+        ev.data.u64 = data;
+        if (!epoll_ctl(epfd, *have == EPOLL_NONE ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev))
+                *have = want;
 }
 
 static void accept_one(int id) {
@@ -353,53 +209,21 @@ static void accept_one(int id) {
         }
         setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         setsockopt(ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        c->cmask      = EPOLL_NONE;
+        c->umask      = EPOLL_NONE;
         c->broker     = id;
         c->cfd        = cfd;
         c->ufd        = ufd;
         c->connecting = 1;
-        c->pi         = -1;
-        c->next       = conns;
-        conns         = c;
+        c->next       = relay_conns;
+        relay_conns   = c;
         nconns++;
-}
-
-/* Sends again every held fetch of a topic partition appended to. */
-static void wake_parked(void) {
-        conn_t *c;
-        fetch_t *f, *nf;
-        if (!nappended && !appended_all)
-                return;
-        for (c = conns; c; c = c->next)
-                for (f = c->fetches; f; f = nf) {
-                        nf = f->next; /* send_fetch may answer and free f */
-                        if (f->parked && tps_meet(&f->tps, appended, nappended,
-                                                  appended_all))
-                                send_fetch(c, f);
-                }
-        nappended    = 0;
-        appended_all = 0;
-}
-
-/* Answers held fetches whose MaxWait is over; returns ms until the next is due, or -1. */
-static int expire_parked(void) {
-        int64_t now = now_ms(), next = -1;
-        conn_t *c;
-        fetch_t *f, *nf;
-        for (c = conns; c; c = c->next)
-                for (f = c->fetches; f; f = nf) {
-                        nf = f->next;
-                        if (!f->parked)
-                                continue;
-                        if (f->deadline <= now)
-                                answer_fetch(c, f, f->resp.d, f->resp.len);
-                        else if (next < 0 || f->deadline - now < next)
-                                next = f->deadline - now;
-                }
-        return (int)next;
+        watch(cfd, EPOLLIN, &c->cmask, (uint64_t)(uintptr_t)c);
+        watch(ufd, EPOLLOUT, &c->umask, (uint64_t)(uintptr_t)c | 1);
 }
 
 void relay_close_broker(int id) {
-        conn_t **pp = &conns;
+        conn_t **pp = &relay_conns;
         relay_log_drop(id); /* the mock keeps the records; it serves them again */
         while (*pp) {
                 conn_t *c = *pp;
@@ -421,8 +245,8 @@ void relay_shutdown(void) {
 }
 
 /* One connection's events; returns -1 when it is to be closed. */
-static int serve(conn_t *c, short crev, short urev) {
-        if (c->connecting && (urev & (POLLOUT | POLLERR | POLLHUP))) {
+static int serve(conn_t *c, uint32_t crev, uint32_t urev) {
+        if (c->connecting && (urev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
                 int err = 0;
                 socklen_t l = sizeof(err);
                 getsockopt(c->ufd, SOL_SOCKET, SO_ERROR, &err, &l);
@@ -430,70 +254,117 @@ static int serve(conn_t *c, short crev, short urev) {
                         return -1; /* the mock went down meanwhile */
                 c->connecting = 0;
         }
-        if ((crev & (POLLIN | POLLHUP | POLLERR)) &&
+        if ((crev & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
             pump_in(c, c->cfd, &c->cin, on_request))
                 return -1;
-        if (!c->connecting && (urev & (POLLIN | POLLHUP | POLLERR)) &&
+        if (!c->connecting && (urev & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
             pump_in(c, c->ufd, &c->uin, on_response))
                 return -1;
         return c->dead ? -1 : 0;
 }
 
-int relay_poll(int extra_fd, int timeout_ms) {
-        struct pollfd pfd[1 + RELAY_MAX_BROKERS + 2 * MAX_CONNS];
-        int lis[RELAY_MAX_BROKERS];
-        conn_t *c, **pp;
-        int n = 0, nl = 0, id, i, due, rc, extra = 0;
+/* The listeners again after one opened or closed: a closed fd left the set by itself. */
+static void watch_listeners(void) {
+        struct epoll_event ev;
+        int id;
+        if (lis_gen == relay_listen_generation())
+                return;
+        lis_gen = relay_listen_generation();
+        for (id = 1; id <= relay_broker_cnt(); id++) {
+                if (lis_fd[id] >= 0)
+                        epoll_ctl(epfd, EPOLL_CTL_DEL, lis_fd[id], NULL);
+                lis_fd[id] = relay_listen_fd(id);
+                memset(&ev, 0, sizeof(ev));
+                ev.events   = EPOLLIN;
+                ev.data.u64 = (uint64_t)id;
+                if (lis_fd[id] >= 0 && epoll_ctl(epfd, EPOLL_CTL_ADD, lis_fd[id], &ev))
+                        lis_fd[id] = -1;
+        }
+}
 
-        wake_parked();
-        due = expire_parked();
+static int epoll_start(int extra_fd) {
+        struct epoll_event ev;
+        int id;
+        if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+                return -1;
+        for (id = 0; id <= RELAY_MAX_BROKERS; id++)
+                lis_fd[id] = -1;
+        memset(&ev, 0, sizeof(ev));
+        ev.events   = EPOLLIN;
+        ev.data.u64 = 0;
+        if (epoll_ctl(epfd, EPOLL_CTL_ADD, extra_fd, &ev))
+                extra_always = errno == EPERM;
+        return 0;
+}
+
+int relay_poll(int extra_fd, int timeout_ms) {
+        struct epoll_event ev[64];
+        conn_t *c, **pp, *ready = NULL, **ready_end = &ready;
+        int i, due, rc, extra;
+
+        if (epfd < 0 && epoll_start(extra_fd))
+                return 0;
+        extra = extra_always;
+        if (extra)
+                timeout_ms = 0;
+        fetch_wake_parked();
+        due = fetch_expire_parked();
         if (due >= 0 && (timeout_ms < 0 || due < timeout_ms))
                 timeout_ms = due;
-        pfd[n].fd     = extra_fd;
-        pfd[n++].events = POLLIN;
-        for (id = 1; id <= relay_broker_cnt(); id++)
-                if (relay_listen_fd(id) >= 0) {
-                        lis[nl++]       = id;
-                        pfd[n].fd       = relay_listen_fd(id);
-                        pfd[n++].events = POLLIN;
-                }
-        for (c = conns; c; c = c->next) {
+        watch_listeners();
+        for (c = relay_conns; c; c = c->next) {
+                uint64_t data = (uint64_t)(uintptr_t)c;
                 if (!c->connecting)
                         flush_out(c->ufd, &c->uout);
                 flush_out(c->cfd, &c->cout);
-                c->pi         = n;
-                pfd[n].fd     = c->cfd;
-                pfd[n].events = (c->uout.len < OUT_HIGH ? POLLIN : 0) |
-                                (c->cout.len ? POLLOUT : 0);
-                n++;
-                pfd[n].fd     = c->ufd;
-                pfd[n].events = c->connecting
-                                    ? POLLOUT
-                                    : (c->cout.len < OUT_HIGH ? POLLIN : 0) |
-                                          (c->uout.len ? POLLOUT : 0);
-                n++;
+                watch(c->cfd, (c->uout.len < OUT_HIGH ? EPOLLIN : 0) | (c->cout.len ? EPOLLOUT : 0),
+                      &c->cmask, data);
+                watch(c->ufd,
+                      c->connecting ? EPOLLOUT
+                                    : (c->cout.len < OUT_HIGH ? EPOLLIN : 0) |
+                                          (c->uout.len ? EPOLLOUT : 0),
+                      &c->umask, data | 1);
         }
-        rc = poll(pfd, (nfds_t)n, timeout_ms);
+        rc = epoll_wait(epfd, ev, 64, timeout_ms);
         if (rc < 0)
                 return errno == EINTR ? -1 : 0;
-        if (pfd[0].revents)
-                extra = 1;
-        for (i = 0; i < nl; i++)
-                if (pfd[1 + i].revents & POLLIN)
-                        accept_one(lis[i]);
-        for (pp = &conns; *pp;) {
-                c = *pp;
-                if (c->pi < 0) {
-                        pp = &c->next; /* accepted during this round: next time */
-                        continue;
+        /* Events first, then each connection served once: serving may close it. */
+        for (i = 0; i < rc; i++) {
+                uint64_t data = ev[i].data.u64;
+                if (data == 0) {
+                        extra = 1;
+                } else if (data <= RELAY_MAX_BROKERS) {
+                        if (ev[i].events & EPOLLIN)
+                                accept_one((int)data);
+                } else {
+                        c = (conn_t *)(uintptr_t)(data & ~(uint64_t)1);
+                        if (!c->crev && !c->urev) {
+                                /* in the order epoll gave: two connections' Produce
+                                 * responses for one partition, most often as appended */
+                                c->rnext   = NULL;
+                                *ready_end = c;
+                                ready_end  = &c->rnext;
+                        }
+                        if (data & 1)
+                                c->urev |= ev[i].events;
+                        else
+                                c->crev |= ev[i].events;
                 }
-                if (serve(c, pfd[c->pi].revents, pfd[c->pi + 1].revents)) {
+        }
+        for (c = ready; c; c = c->rnext) {
+                if (serve(c, c->crev, c->urev))
+                        c->dead = 1;
+                c->crev = c->urev = 0;
+        }
+        for (pp = &relay_conns; *pp;) {
+                c = *pp;
+                if (c->dead) {
                         *pp = c->next;
                         conn_free(c);
                 } else {
                         pp = &c->next;
                 }
         }
-        wake_parked();
+        fetch_wake_parked();
         return extra;
 }
