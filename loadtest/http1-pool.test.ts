@@ -85,6 +85,22 @@ describe('Http1Pool', () => {
     pool.close();
   });
 
+  it('does not reuse a socket the server is about to close for idleness', async () => {
+    // Node announces `Keep-Alive: timeout=1` for 1.5 s: less the pool's 1 s margin, no idle socket is reused.
+    const short = createServer((_req, res) => void res.writeHead(200, { 'content-length': 2 }).end('ok'));
+    short.keepAliveTimeout = 1500;
+    let opened = 0;
+    short.on('connection', () => opened++);
+    short.listen(0, '127.0.0.1');
+    await once(short, 'listening');
+    const pool = new Http1Pool('127.0.0.1', (short.address() as AddressInfo).port, 1);
+    for (let i = 0; i < 3; i++) assert.equal((await pool.request('GET', '/', {}, undefined, 5000)).status, 200);
+    assert.equal(opened, 3);
+    pool.close();
+    short.closeAllConnections();
+    short.close();
+  });
+
   it('fails a request with no answer within its timeout, and one sent to nobody', async () => {
     const pool = new Http1Pool('127.0.0.1', port, 1);
     await assert.rejects(pool.request('GET', '/never', {}, undefined, 50), /no answer within 50 ms/);

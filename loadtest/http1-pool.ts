@@ -18,6 +18,12 @@ const CRLF2 = Buffer.from('\r\n\r\n');
 const CONTENT_LENGTH = /\r\ncontent-length:[ \t]*(\d+)/i;
 const CHUNKED = /\r\ntransfer-encoding:[^\r]*chunked/i;
 const CLOSE = /\r\nconnection:[ \t]*close/i;
+const KEEP_ALIVE = /\r\nkeep-alive:[^\r]*timeout=(\d+)/i;
+/**
+ * A socket idle for this long less than the server's announced keep-alive timeout is not used
+ * again: the server may be closing it as the request leaves (node:http's agent keeps the same margin).
+ */
+const IDLE_MARGIN_MS = 1000;
 
 /**
  * A plain-HTTP/1.1 client for one origin (not for HEAD, whose answers have no body): at most `connections` keep-alive sockets, one request
@@ -34,6 +40,7 @@ export class Http1Pool {
   private readonly queue: Pending[] = [];
   private open = 0;
   private closed = false;
+  private pumping = false;
   /** The `host` header: an IPv6 literal in brackets. */
   private readonly authority: string;
 
@@ -68,8 +75,23 @@ export class Http1Pool {
 
   /** Hands waiting requests to idle sockets, opening new ones while under the limit. */
   private pump(): void {
+    // A socket dropped below calls back into `released`, which must not start a second loop.
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      this.drain();
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private drain(): void {
     while (this.queue.length > 0) {
       let c = this.idle.pop();
+      if (c && c.stale()) {
+        c.destroy();
+        continue;
+      }
       if (!c) {
         if (this.open >= this.connections) return;
         this.open++;
@@ -99,6 +121,9 @@ class Connection {
   private buffered: Buffer | null = null;
   private timer: NodeJS.Timeout | undefined;
   private gone = false;
+  /** When the last answer ended, and until when the server keeps the socket open after it. */
+  private idleSince = 0;
+  private keepAliveMs = Number.POSITIVE_INFINITY;
 
   constructor(
     host: string,
@@ -110,6 +135,11 @@ class Connection {
     this.socket.on('error', (err) => this.destroy(err));
     this.socket.on('close', () => this.destroy(new Error('socket hang up')));
     this.socket.on('end', () => this.destroy(new Error('socket hang up')));
+  }
+
+  /** Whether the server may close this idle socket any moment now. */
+  stale(): boolean {
+    return performance.now() - this.idleSince > this.keepAliveMs - IDLE_MARGIN_MS;
   }
 
   send(p: Pending): void {
@@ -143,6 +173,8 @@ class Connection {
     clearTimeout(this.timer);
     const p = this.current;
     this.current = null;
+    if (answer.keepAliveS !== undefined) this.keepAliveMs = answer.keepAliveS * 1000;
+    this.idleSince = performance.now();
     if (answer.close) {
       this.gone = true;
       this.socket.destroy();
@@ -152,22 +184,33 @@ class Connection {
   }
 }
 
+interface Answer {
+  status: number;
+  text: string;
+  /** The server closes the connection after this answer. */
+  close: boolean;
+  /** The idle timeout the server announced (`Keep-Alive: timeout=N`), in seconds. */
+  keepAliveS?: number;
+}
+
 /** A whole answer in `data`, null when more bytes are needed, 'error' when it is not HTTP. */
-function parseAnswer(data: Buffer): { status: number; text: string; close: boolean } | null | 'error' {
+function parseAnswer(data: Buffer): Answer | null | 'error' {
   const end = data.indexOf(CRLF2);
   if (end < 0) return null;
   const head = data.toString('latin1', 0, end);
   const status = Number(head.slice(9, 12));
   if (!head.startsWith('HTTP/1.') || !(status >= 100 && status <= 599)) return 'error';
   const close = CLOSE.test(head);
+  const keepAlive = KEEP_ALIVE.exec(head);
+  const answer = (text: string): Answer => (keepAlive ? { status, text, close, keepAliveS: Number(keepAlive[1]) } : { status, text, close });
   const bodyStart = end + 4;
-  if (status === 204 || status === 304 || (status >= 100 && status < 200)) return { status, text: '', close };
+  if (status === 204 || status === 304 || (status >= 100 && status < 200)) return answer('');
   const length = CONTENT_LENGTH.exec(head);
   if (length) {
     const bodyEnd = bodyStart + Number(length[1]);
     if (data.length < bodyEnd) return null;
     if (data.length > bodyEnd) return 'error'; // one request at a time: nothing may follow the answer
-    return { status, text: data.toString('utf8', bodyStart, bodyEnd), close };
+    return answer(data.toString('utf8', bodyStart, bodyEnd));
   }
   if (CHUNKED.test(head)) {
     const chunks: Buffer[] = [];
@@ -180,7 +223,7 @@ function parseAnswer(data: Buffer): { status: number; text: string; close: boole
       if (size === 0) {
         // The last chunk, then (no trailers) an empty line.
         if (data.length < lineEnd + 4) return null;
-        return { status, text: Buffer.concat(chunks).toString('utf8'), close };
+        return answer(Buffer.concat(chunks).toString('utf8'));
       }
       if (data.length < lineEnd + 2 + size + 2) return null;
       chunks.push(data.subarray(lineEnd + 2, lineEnd + 2 + size));
