@@ -3,10 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Channel } from './channel.ts';
 import { signWebhookBody } from './signature.ts';
-import { keepAliveFetch } from '../lib/keep-alive-fetch.ts';
 import type { WebhookResult } from './sim-metrics.ts';
 import type { SimStats } from './sim-stats.ts';
 import { mergeWebhooks } from './webhook-merge.ts';
+import { WebhookPoster } from './webhook-poster.ts';
 
 /** How the simulator retries a webhook the receiver did not take, like Meta does. */
 export interface WebhookRetryPolicy {
@@ -86,7 +86,7 @@ export class WebhookDispatcher {
   private readonly slots = new Map<number, Slot>();
   private closed = false;
   /** node:http with keep-alive: a fraction of the built-in fetch's CPU per webhook. */
-  private readonly fetch = keepAliveFetch();
+  private readonly poster = new WebhookPoster();
 
   constructor(private readonly deps: WebhookDispatcherDeps) {}
 
@@ -122,7 +122,7 @@ export class WebhookDispatcher {
     this.controller.abort();
     this.wakeAll();
     await Promise.allSettled([...this.tasks]);
-    this.fetch.close();
+    this.poster.close();
   }
 
   private track(task: () => Promise<void>): void {
@@ -252,17 +252,8 @@ export class WebhookDispatcher {
       }
       stats.webhookAttempt(channel);
       try {
-        const res = await this.fetch(url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'x-hub-signature-256': signature,
-            'user-agent': 'facebookexternalua',
-          },
-          body,
-          signal: AbortSignal.any([signal, AbortSignal.timeout(retry.requestTimeoutMs)]),
-        });
-        await res.arrayBuffer().catch(() => undefined);
+        const headers = { 'content-type': 'application/json', 'x-hub-signature-256': signature, 'user-agent': 'facebookexternalua' };
+        const res = await this.poster.post(url, headers, body, retry.requestTimeoutMs, signal);
         if (res.ok) return 'sent';
         logger.warn({ channel, url, status: res.status, attempt }, 'webhook receiver answered non-2xx');
       } catch (err) {
