@@ -112,6 +112,7 @@ export class WebhookDispatcher {
   /** Drops every scheduled event and aborts deliveries in flight (used by reset). */
   cancelAll(): void {
     this.controller.abort();
+    this.dropQueued(this.controller.signal);
     this.controller = listenedController();
     this.wakeAll();
   }
@@ -120,6 +121,7 @@ export class WebhookDispatcher {
   async close(): Promise<void> {
     this.closed = true;
     this.controller.abort();
+    this.dropQueued(this.controller.signal);
     this.wakeAll();
     await Promise.allSettled([...this.tasks]);
     this.poster.close();
@@ -173,6 +175,12 @@ export class WebhookDispatcher {
     return slot.wake;
   }
 
+  /** Fails every event waiting for a POST with the reason of `signal` (cancelled). */
+  private dropQueued(signal: AbortSignal): void {
+    const reason = signal.reason instanceof Error ? signal.reason : new Error('cancelled');
+    for (const q of this.queues.values()) for (const item of q.items.splice(0)) item.settle(reason);
+  }
+
   /** Wakes every waiting event now (cancelled: their signal is aborted). */
   private wakeAll(): void {
     for (const slot of this.slots.values()) slot.fire();
@@ -185,21 +193,15 @@ export class WebhookDispatcher {
     if (!queue) this.queues.set(channel, (queue = { items: [], inFlight: 0, pumpScheduled: false }));
     const q = queue;
     return new Promise<WebhookResult>((resolve, reject) => {
-      const onAbort = (): void => {
-        const i = q.items.indexOf(item);
-        if (i >= 0) q.items.splice(i, 1);
-        reject(signal.reason);
-      };
+      // No abort listener per event: cancelling drops every queued event at once (`dropQueued`).
       const item: Queued = {
         payload,
         signal,
         settle: (result) => {
-          signal.removeEventListener('abort', onAbort);
           if (result instanceof Error) reject(result);
           else resolve(result);
         },
       };
-      signal.addEventListener('abort', onAbort, { once: true });
       q.items.push(item);
       if (!q.pumpScheduled) {
         q.pumpScheduled = true;
