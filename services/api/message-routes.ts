@@ -8,6 +8,7 @@ import { rejectReason } from './metrics.ts';
 import { sendMessageRequest } from './schemas.ts';
 import { sendMessage, type SendMessageDeps } from './send-message.ts';
 import { parse } from './validate.ts';
+import { plainTextSend } from './plain-send.ts';
 import { traceRequested } from './trace-id.ts';
 
 /** The answer of an accepted `POST /v1/messages`: 202 with this body. */
@@ -43,7 +44,7 @@ export function sendHandler(ctx: RouteContext): (caller: Principal, body: unknow
       member ? ctx.limits.check(['sendsPerUser', senderId], ['sendsPerConversation', conversationId]) : ctx.limits.check(['sendsPerUser', senderId]),
   };
   return async (caller, body, traceId, traced) => {
-    const input = parse(sendMessageRequest, body);
+    const input = plainTextSend(body) ?? parse(sendMessageRequest, body);
     const result = await sendMessage(deps, {
       sender_id: caller.sub,
       message_id: input.message_id,
