@@ -233,6 +233,7 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<LoadResult>
 
   const api = new HttpClient(options.target.apiUrl, { connections, timeoutMs: options.requestTimeoutMs ?? 30_000 });
   const headers = convs.map((c) => ({ authorization: `Bearer ${c.token}` }));
+  const conversationJson = convs.map((c) => JSON.stringify(c.conversationId));
   const numbers = convs.map(() => 0);
   const receiptsByConv: Sent[][] = convs.map(() => []);
   const byText = new Map<string, Sent>();
@@ -317,12 +318,9 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<LoadResult>
     };
     if (track) byText.set(s.text, s);
     if (fromStore) byId.set(s.messageId, s);
-    const body = JSON.stringify({
-      message_id: s.messageId,
-      conversation_id: convs[conv]!.conversationId,
-      channels: ['whatsapp'],
-      payload: { type: 'text', text: s.text },
-    });
+    // What JSON.stringify of { message_id, conversation_id, channels, payload } gives, put together
+    // from the parts that change (the generator's CPU is taken from the platform it measures).
+    const body = `{"message_id":"${s.messageId}","conversation_id":${conversationJson[conv]},"channels":["whatsapp"],"payload":{"type":"text","text":${JSON.stringify(s.text)}}}`;
     inFlight++;
     api.request('POST', '/v1/messages', body, headers[conv]).then(
       (res) => {
@@ -481,12 +479,12 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<LoadResult>
   return result;
 }
 
+// The one field the generator reads of a 202, found without parsing the whole answer.
+const ACCEPTED_AT = /"accepted_at"\s*:\s*"([^"]+)"/;
+
 function acceptedAtOf(text: string): number {
-  try {
-    return Date.parse((JSON.parse(text) as { accepted_at?: string }).accepted_at ?? '');
-  } catch {
-    return NaN;
-  }
+  const m = ACCEPTED_AT.exec(text);
+  return m ? Date.parse(m[1]!) : NaN;
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;

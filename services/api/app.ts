@@ -32,6 +32,11 @@ export type { ApiDeps };
 export interface Api {
   app: express.Express;
   /**
+   * The fast path of `POST /v1/messages` (send-fast-path.ts), the app's first middleware: a server
+   * runs it before the app, so the sends it takes never enter Express (it calls `next` for the rest).
+   */
+  fastPath: ReturnType<typeof sendFastPath>;
+  /**
    * Starts the periodic file job (expires abandoned upload sessions, resumes verifications left
    * by a restart); `tick()` runs a pass now, `stop()` ends it and waits for verifications under way.
    */
@@ -67,7 +72,8 @@ export function createApi(deps: ApiDeps): Api {
   if (deps.config.trustProxy) app.set('trust proxy', 1);
   app.set(MAX_JSON_DEPTH_SETTING, deps.config.maxJsonDepth);
   // Before everything else: the sends it takes skip the chain below (their twin route is in messageRoutes).
-  app.use(sendFastPath(ctx));
+  const fastPath = sendFastPath(ctx);
+  app.use(fastPath);
   app.use(traceId());
   app.use(requestMetrics(ctx.metrics));
   // Security headers (nosniff, frame-ancestors, HSTS, a default-src 'self' CSP); /docs sets its own CSP.
@@ -90,6 +96,7 @@ export function createApi(deps: ApiDeps): Api {
   app.use(errorHandler(deps.logger));
   return {
     app,
+    fastPath,
     startFileJob: () => {
       const job = startFileJob(fileDeps, verifier);
       return {

@@ -19,7 +19,7 @@ export interface ApiProcess {
  */
 export async function composeApi(config: Config, adapters: Adapters, logger: Logger): Promise<ApiProcess> {
   const registry = createRegistry('api');
-  const { app, startFileJob } = createApi({ ...adapters, config, logger, registry });
+  const { app, fastPath, startFileJob } = createApi({ ...adapters, config, logger, registry });
   // The bucket exists before the first upload. An object store that is down (or does not answer
   // within 10 s) is said, not fatal: messages work without it, and file calls answer 503 meanwhile.
   let timer: NodeJS.Timeout | undefined;
@@ -30,7 +30,15 @@ export async function composeApi(config: Config, adapters: Adapters, logger: Log
     .catch((err: unknown) => logger.error({ err, bucket: config.s3Bucket, endpoint: config.s3Endpoint }, 'the object store bucket could not be checked or made; file uploads fail until it can'))
     .finally(() => clearTimeout(timer));
   const fileJob = startFileJob();
-  const served = await listenService(app, { host: config.apiHost, port: config.apiPort, metricsPort: config.metricsPort, registry, limits: httpLimits(config) });
+  const served = await listenService(app, {
+    host: config.apiHost,
+    port: config.apiPort,
+    metricsPort: config.metricsPort,
+    registry,
+    limits: httpLimits(config),
+    // Sends are answered before Express (and before the metrics port's front app) sees them.
+    first: fastPath,
+  });
   logger.info({ url: served.http.url, metrics_url: served.metrics?.url }, 'api listening');
   return {
     url: served.http.url,

@@ -8,6 +8,8 @@ import { rejectReason } from './metrics.ts';
 import { sendMessageRequest } from './schemas.ts';
 import { sendMessage, type SendMessageDeps } from './send-message.ts';
 import { parse } from './validate.ts';
+import { plainTextSend } from './plain-send.ts';
+import { traceRequested } from './trace-id.ts';
 
 /** The answer of an accepted `POST /v1/messages`: 202 with this body. */
 export interface SendAnswer {
@@ -23,7 +25,7 @@ export interface SendAnswer {
  * the AppError to answer otherwise. Shared by the Express route and the fast path
  * (`send-fast-path.ts`), so both decide the same way.
  */
-export function sendHandler(ctx: RouteContext): (caller: Principal, body: unknown, traceId: string) => Promise<SendAnswer> {
+export function sendHandler(ctx: RouteContext): (caller: Principal, body: unknown, traceId: string, traced: boolean) => Promise<SendAnswer> {
   const { metrics } = ctx;
   const deps: SendMessageDeps = {
     conversations: ctx.conversations,
@@ -37,11 +39,12 @@ export function sendHandler(ctx: RouteContext): (caller: Principal, body: unknow
       if (error) metrics.kafkaPublishErrors.inc();
     },
     publishWaitMs: ctx.config.publishWaitMs,
-    admit: (conversationId) => ctx.limits.check(['sendsPerConversation', conversationId]),
+    // Both limits of a send in one call to the store: the sender's, then (for a member) the conversation's.
+    admit: (senderId, conversationId, member) =>
+      member ? ctx.limits.check(['sendsPerUser', senderId], ['sendsPerConversation', conversationId]) : ctx.limits.check(['sendsPerUser', senderId]),
   };
-  return async (caller, body, traceId) => {
-    const input = parse(sendMessageRequest, body);
-    await ctx.limits.check(['sendsPerUser', caller.sub]);
+  return async (caller, body, traceId, traced) => {
+    const input = plainTextSend(body) ?? parse(sendMessageRequest, body);
     const result = await sendMessage(deps, {
       sender_id: caller.sub,
       message_id: input.message_id,
@@ -50,6 +53,7 @@ export function sendHandler(ctx: RouteContext): (caller: Principal, body: unknow
       payload: input.payload,
       metadata: input.metadata ?? null,
       trace_id: traceId,
+      traced,
     });
     if (result.created) metrics.messagesAccepted.inc();
     return { status: result.status, message_id: result.message_id, conversation_id: result.conversation_id, accepted_at: result.accepted_at };
@@ -73,7 +77,7 @@ export function messageRoutes(ctx: RouteContext): Router {
     ctx.authenticated,
     jsonBody(),
     async (req: Request, res: Response) => {
-      res.status(202).json(await send(principalOf(res), req.body, res.locals.traceId as string));
+      res.status(202).json(await send(principalOf(res), req.body, res.locals.traceId as string, traceRequested(req)));
     },
     // Counts every refusal by reason, then lets the error handler answer.
     (err: unknown, _req: Request, _res: Response, next: NextFunction) => {

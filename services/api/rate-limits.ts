@@ -40,18 +40,25 @@ export class RateLimits {
     private readonly deps: { config: Config; rateLimits: RateLimitStore; clock: Clock; onLimited?: (name: LimitName) => void },
   ) {}
 
-  /** Counts one call against each `[limit, subject]` pair; throws `rate_limited` (429) when one is over. */
+  /**
+   * Counts one call against each `[limit, subject]` pair, in order and in one round trip to the
+   * store; throws `rate_limited` (429) for the first one over (the pairs after it are not counted).
+   */
   async check(...pairs: [LimitName, string][]): Promise<void> {
     const { config, rateLimits, clock } = this.deps;
-    if (!config.rateLimitEnabled) return;
-    for (const [name, subject] of pairs) {
-      const limit = config[LIMITS[name].field];
-      const decision = await rateLimits.consume(`${name}:${subject}`, 1, config.rateLimitWindowMs, limit, clock.now());
-      if (!decision.allowed) {
-        this.deps.onLimited?.(name);
-        throw tooManyRequests(LIMITS[name].what, limit, config.rateLimitWindowMs, decision.retryAfterMs);
-      }
-    }
+    if (!config.rateLimitEnabled || pairs.length === 0) return;
+    const now = clock.now();
+    const windowMs = config.rateLimitWindowMs;
+    const limits = pairs.map(([name]) => config[LIMITS[name].field]);
+    const decisions = await rateLimits.consumeEach(
+      pairs.map(([name, subject], i) => ({ key: `${name}:${subject}`, cost: 1, windowMs, limit: limits[i]! })),
+      now,
+    );
+    const refused = decisions.findIndex((d) => !d.allowed);
+    if (refused < 0) return;
+    const name = pairs[refused]![0];
+    this.deps.onLimited?.(name);
+    throw tooManyRequests(LIMITS[name].what, limits[refused]!, windowMs, decisions[refused]!.retryAfterMs);
   }
 }
 

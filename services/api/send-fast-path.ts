@@ -1,12 +1,11 @@
 import type { IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http';
-import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import type { RouteContext } from './api-deps.ts';
 import { bearerToken } from './auth.ts';
 import { toAppError } from './error-handler.ts';
 import { MAX_BODY_BYTES } from './json-body.ts';
 import { countRejection, sendHandler, type SendAnswer } from './message-routes.ts';
-import { traceIdOf } from './trace-id.ts';
+import { traceIdOf, traceRequested } from './trace-id.ts';
 import { badRequest } from '../core/errors.ts';
 import { tooDeep } from '../core/body-errors.ts';
 import { jsonTooDeep } from '../core/json-depth.ts';
@@ -23,7 +22,9 @@ const JSON_TYPES = new Set(['application/json', 'application/json;charset=utf-8'
  * too deeply nested JSON, invalid fields), 404, 409, 429 and 503 problems. Only the plain case
  * takes it: the exact path and a UTF-8 `application/json` body of a declared, allowed length, not
  * compressed. Anything else (no body, chunked, another media type or charset, too large, a query
- * string) goes on to the Express route, which handles the unusual.
+ * string) goes on to the Express route, which handles the unusual. It is both the app's first
+ * middleware and, in a served API, the server's own first handler (`listenService`'s `first`), so
+ * the sends it takes skip Express's request set-up and routing altogether.
  */
 export function sendFastPath(ctx: RouteContext) {
   const send = sendHandler(ctx);
@@ -68,14 +69,14 @@ export function sendFastPath(ctx: RouteContext) {
       const raw = await readBody(req);
       if (raw === undefined) return; // the client went away: nobody to answer
       if (jsonTooDeep(raw, maxDepth)) throw tooDeep(maxDepth);
-      result = await send(caller, parseJson(raw), traceId);
+      result = await send(caller, parseJson(raw), traceId, traceRequested(req));
     } catch (err) {
       return refuse(req, res, err, traceId, started);
     }
     answer(res, 202, 'application/json; charset=utf-8', JSON.stringify(result), traceId, started);
   };
 
-  return (req: Request, res: Response, next: NextFunction): void => {
+  return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     if (req.method !== 'POST' || req.url !== PATH) return next();
     const h = req.headers;
     const length = Number(h['content-length']);

@@ -17,6 +17,11 @@ export interface SendMessageInput {
   payload: Payload;
   metadata?: Record<string, unknown> | null;
   trace_id: string;
+  /**
+   * Whether the client asked for this request to be traced (`traceRequested`): its acceptance is
+   * logged at info, any other at debug. @default false
+   */
+  traced?: boolean;
 }
 
 export interface SendMessageResult {
@@ -42,11 +47,11 @@ export interface SendMessageDeps {
    */
   publishWaitMs?: number;
   /**
-   * Called once the sender is known to be a member, before anything is stored: the
-   * per-conversation rate limit (it throws to refuse). After the membership check, so that no
-   * outsider can spend a conversation's budget.
+   * The rate limits of a send (they throw to refuse), called before anything is stored with
+   * whether the sender is a member: a sender's own limit counts every send, the conversation's
+   * only a member's, so that no outsider can spend a conversation's budget.
    */
-  admit?: (conversationId: string) => Promise<void>;
+  admit?: (senderId: string, conversationId: string, member: boolean) => Promise<void>;
   /** Called with the publish time in seconds, or with an error when the bus refused. */
   onPublish?: (seconds: number, error?: unknown) => void;
 }
@@ -58,10 +63,10 @@ export interface SendMessageDeps {
  * harmless retry; with another body it is a conflict.
  */
 export async function sendMessage(deps: SendMessageDeps, input: SendMessageInput): Promise<SendMessageResult> {
-  const conversation = await deps.conversations.getConversation(input.conversation_id);
-  if (!conversation || !conversation.members.includes(input.sender_id)) throw notFound('conversation');
+  const member = await deps.conversations.isMember(input.conversation_id, input.sender_id);
+  await deps.admit?.(input.sender_id, input.conversation_id, member);
+  if (!member) throw notFound('conversation');
   if (input.payload.type === 'file') await checkFile(deps.files, input.sender_id, input.conversation_id, input.payload.file_id);
-  await deps.admit?.(input.conversation_id);
 
   const body_hash = bodyHash(input);
   const message_id = input.message_id ?? randomUUID();
@@ -79,7 +84,7 @@ export async function sendMessage(deps: SendMessageDeps, input: SendMessageInput
   if (!created && (message.body_hash !== body_hash || message.sender_id !== input.sender_id)) {
     throw conflict(`message_id ${message_id} was already used for a different message`);
   }
-  if (created) deps.logger.info({ message_id, conversation_id: message.conversation_id, trace_id: message.trace_id }, 'message accepted');
+  if (created) deps.logger[input.traced ? 'info' : 'debug']({ message_id, conversation_id: message.conversation_id, trace_id: message.trace_id }, 'message accepted');
   await publishAccepted(deps, message);
   return {
     status: 'accepted',

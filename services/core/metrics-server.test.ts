@@ -39,4 +39,25 @@ describe('listenService: /metrics on its own port', () => {
       await served.close();
     }
   });
+
+  it('hands every request to `first` before the app: what it takes never reaches Express', async () => {
+    for (const metricsPort of [0, undefined]) {
+      const express = app();
+      let reachedApp = 0;
+      express.use((_req, _res, next) => {
+        reachedApp++;
+        next();
+      });
+      const first = (req: { url?: string }, res: { end(text: string): void }, next: () => void) => (req.url === '/fast' ? res.end('fast') : next());
+      const served = await listenService(express, { host: '127.0.0.1', port: 0, registry, ...(metricsPort === undefined ? {} : { metricsPort }), first });
+      try {
+        assert.equal(await (await fetch(`${served.http.url}/fast`)).text(), 'fast');
+        assert.equal((await fetch(`${served.http.url}/readyz`)).status, 200, 'the rest goes on to the app');
+        assert.equal((await fetch(`${served.http.url}/elsewhere`)).status, 404);
+        assert.equal(reachedApp, 1, 'only the request the app has no route for went through the added middleware');
+      } finally {
+        await served.close();
+      }
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import type { RequestListener } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express from 'express';
 import type { Registry } from 'prom-client';
 import { closeServer, listen } from './listen.ts';
@@ -30,6 +30,21 @@ export function metricsElsewhere(_req: express.Request, res: express.Response): 
   res.status(404).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'metrics are served on the metrics port only' }));
 }
 
+/** Where and how {@link listenService} listens. */
+export interface ListenOptions {
+  host: string;
+  port: number;
+  /** A second port for `/metrics` and `/healthz` only (METRICS_PORT). */
+  metricsPort?: number;
+  registry: Registry;
+  limits?: HttpLimits;
+  /**
+   * A handler every request meets before the app (and before the metrics port's 404 for
+   * `/metrics`): it answers the requests it takes, without Express, and calls `next` for the rest.
+   */
+  first?: (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+}
+
 /**
  * Listens for one service: its app on `host:port` and, when `metricsPort` is set (METRICS_PORT),
  * a second server on that port that serves only `/metrics` and `/healthz`. The app's own port then
@@ -38,16 +53,19 @@ export function metricsElsewhere(_req: express.Request, res: express.Response): 
  * one port, as before. `app` is an Express app or any request listener (one that answers some
  * requests before handing the rest to its Express app).
  */
-export async function listenService(app: RequestListener, options: { host: string; port: number; metricsPort?: number; registry: Registry; limits?: HttpLimits }): Promise<ServiceListeners> {
+export async function listenService(app: RequestListener, options: ListenOptions): Promise<ServiceListeners> {
+  const { first } = options;
+  // The hot path answers what it takes without entering Express at all; the rest goes on to the app.
+  const serve = (handler: RequestListener): RequestListener => (first ? (req, res) => first(req, res, () => void handler(req, res)) : handler);
   if (options.metricsPort === undefined) {
-    const http = await listen(app, options.host, options.port, options.limits);
+    const http = await listen(serve(app), options.host, options.port, options.limits);
     return { http, metrics: null, close: () => closeServer(http.server) };
   }
   const front = express();
   front.disable('x-powered-by');
   front.all('/metrics', metricsElsewhere);
   front.use(app);
-  const http = await listen(front, options.host, options.port, options.limits);
+  const http = await listen(serve(front), options.host, options.port, options.limits);
   const metrics = await listen(metricsOnlyApp(options.registry), options.host, options.metricsPort);
   return {
     http,

@@ -24,11 +24,15 @@ function channelOf(ctx: SimContext, nodeId: string, body: JsonBody): Channel {
   return 'whatsapp';
 }
 
+/** The expected token's bytes, made once per token rather than once per call. */
+const tokenBytes = new Map<string, Buffer>();
+
 function hasBearer(header: string | undefined, token: string): boolean {
   const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
   if (!match) return false;
   const given = Buffer.from(match[1]!.trim());
-  const expected = Buffer.from(token);
+  let expected = tokenBytes.get(token);
+  if (!expected) tokenBytes.set(token, (expected = Buffer.from(token)));
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
@@ -51,9 +55,13 @@ export function matchSendPath(method: string | undefined, url: string | undefine
   }
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  // Headers as a flat list: node takes them as they are, without an object to walk.
+  const list: string[] = [];
+  if (headers) for (const name in headers) list.push(name, headers[name]!);
+  list.push('content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(text)));
+  res.writeHead(status, list);
   res.end(text);
 }
 

@@ -42,7 +42,16 @@ function emptyStats(): ChannelStats {
 export class SimStats {
   private stats: Record<Channel, ChannelStats> = { whatsapp: emptyStats(), instagram: emptyStats() };
 
+  /** Counter children by their labels: prom-client hashes a label object at every `inc` otherwise. */
+  private readonly children = new Map<string, { inc(): void }>();
+
   constructor(private readonly metrics: SimMetrics) {}
+
+  private count(key: string, make: () => { inc(): void }): void {
+    let child = this.children.get(key);
+    if (!child) this.children.set(key, (child = make()));
+    child.inc();
+  }
 
   request(channel: Channel): void {
     this.stats[channel].requests += 1;
@@ -52,7 +61,7 @@ export class SimStats {
     const s = this.stats[channel];
     if (outcome === 'accepted') s.accepted += 1;
     if (code !== undefined) s.rejected[String(code)] = (s.rejected[String(code)] ?? 0) + 1;
-    this.metrics.requests.inc({ channel, outcome });
+    this.count(`requests:${channel}:${outcome}`, () => this.metrics.requests.labels({ channel, outcome }));
   }
 
   fault(channel: Channel, kind: FaultKind): void {
@@ -65,7 +74,7 @@ export class SimStats {
 
   webhookAttempt(channel: Channel): void {
     this.stats[channel].webhooks.attempts += 1;
-    this.metrics.webhookAttempts.inc({ channel });
+    this.count(`attempts:${channel}`, () => this.metrics.webhookAttempts.labels({ channel }));
   }
 
   /** Records how a scheduled event ended; `undefined` when cancelled by reset or close. */
@@ -74,7 +83,7 @@ export class SimStats {
     w.pending = Math.max(0, w.pending - 1);
     if (result === undefined) return;
     w[result] += 1;
-    this.metrics.webhooks.inc({ channel, result });
+    this.count(`webhooks:${channel}:${result}`, () => this.metrics.webhooks.labels({ channel, result }));
   }
 
   /** A copy of every channel's counters. */

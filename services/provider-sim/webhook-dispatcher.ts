@@ -3,10 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Channel } from './channel.ts';
 import { signWebhookBody } from './signature.ts';
-import { keepAliveFetch } from '../lib/keep-alive-fetch.ts';
 import type { WebhookResult } from './sim-metrics.ts';
 import type { SimStats } from './sim-stats.ts';
 import { mergeWebhooks } from './webhook-merge.ts';
+import { WebhookPoster } from './webhook-poster.ts';
 
 /** How the simulator retries a webhook the receiver did not take, like Meta does. */
 export interface WebhookRetryPolicy {
@@ -86,7 +86,7 @@ export class WebhookDispatcher {
   private readonly slots = new Map<number, Slot>();
   private closed = false;
   /** node:http with keep-alive: a fraction of the built-in fetch's CPU per webhook. */
-  private readonly fetch = keepAliveFetch();
+  private readonly poster = new WebhookPoster();
 
   constructor(private readonly deps: WebhookDispatcherDeps) {}
 
@@ -112,6 +112,7 @@ export class WebhookDispatcher {
   /** Drops every scheduled event and aborts deliveries in flight (used by reset). */
   cancelAll(): void {
     this.controller.abort();
+    this.dropQueued(this.controller.signal);
     this.controller = listenedController();
     this.wakeAll();
   }
@@ -120,9 +121,10 @@ export class WebhookDispatcher {
   async close(): Promise<void> {
     this.closed = true;
     this.controller.abort();
+    this.dropQueued(this.controller.signal);
     this.wakeAll();
     await Promise.allSettled([...this.tasks]);
-    this.fetch.close();
+    this.poster.close();
   }
 
   private track(task: () => Promise<void>): void {
@@ -173,6 +175,12 @@ export class WebhookDispatcher {
     return slot.wake;
   }
 
+  /** Fails every event waiting for a POST with the reason of `signal` (cancelled). */
+  private dropQueued(signal: AbortSignal): void {
+    const reason = signal.reason instanceof Error ? signal.reason : new Error('cancelled');
+    for (const q of this.queues.values()) for (const item of q.items.splice(0)) item.settle(reason);
+  }
+
   /** Wakes every waiting event now (cancelled: their signal is aborted). */
   private wakeAll(): void {
     for (const slot of this.slots.values()) slot.fire();
@@ -185,21 +193,15 @@ export class WebhookDispatcher {
     if (!queue) this.queues.set(channel, (queue = { items: [], inFlight: 0, pumpScheduled: false }));
     const q = queue;
     return new Promise<WebhookResult>((resolve, reject) => {
-      const onAbort = (): void => {
-        const i = q.items.indexOf(item);
-        if (i >= 0) q.items.splice(i, 1);
-        reject(signal.reason);
-      };
+      // No abort listener per event: cancelling drops every queued event at once (`dropQueued`).
       const item: Queued = {
         payload,
         signal,
         settle: (result) => {
-          signal.removeEventListener('abort', onAbort);
           if (result instanceof Error) reject(result);
           else resolve(result);
         },
       };
-      signal.addEventListener('abort', onAbort, { once: true });
       q.items.push(item);
       if (!q.pumpScheduled) {
         q.pumpScheduled = true;
@@ -252,17 +254,8 @@ export class WebhookDispatcher {
       }
       stats.webhookAttempt(channel);
       try {
-        const res = await this.fetch(url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'x-hub-signature-256': signature,
-            'user-agent': 'facebookexternalua',
-          },
-          body,
-          signal: AbortSignal.any([signal, AbortSignal.timeout(retry.requestTimeoutMs)]),
-        });
-        await res.arrayBuffer().catch(() => undefined);
+        const headers = { 'content-type': 'application/json', 'x-hub-signature-256': signature, 'user-agent': 'facebookexternalua' };
+        const res = await this.poster.post(url, headers, body, retry.requestTimeoutMs, signal);
         if (res.ok) return 'sent';
         logger.warn({ channel, url, status: res.status, attempt }, 'webhook receiver answered non-2xx');
       } catch (err) {

@@ -18,6 +18,9 @@ function entriesOf(payload: unknown): Entry[] {
   return isRecord(payload) && Array.isArray(payload.entry) ? (payload.entry.filter(isRecord) as Entry[]) : [];
 }
 
+/** The lists of a WhatsApp change whose items add up when changes merge. */
+const LISTS = ['statuses', 'messages', 'contacts'] as const;
+
 /** WhatsApp: one entry per WABA, one `messages` change per phone number id, its arrays concatenated. */
 function mergeWhatsApp(payloads: readonly unknown[]): unknown {
   const entries = new Map<unknown, { id: unknown; changes: Map<string, { field: unknown; value: Record<string, unknown> }> }>();
@@ -29,13 +32,17 @@ function mergeWhatsApp(payloads: readonly unknown[]): unknown {
         const value = isRecord(change.value) ? change.value : {};
         const metadata = isRecord(value.metadata) ? value.metadata : {};
         const key = JSON.stringify([change.field, metadata.phone_number_id]);
-        const into = merged.changes.get(key);
+        let into = merged.changes.get(key);
         if (!into) {
-          merged.changes.set(key, { field: change.field, value: { ...value } });
+          // The lists are copied once and appended to after: the events' own payloads stay as they were.
+          merged.changes.set(key, (into = { field: change.field, value: { ...value } }));
+          for (const list of LISTS) if (Array.isArray(value[list])) into.value[list] = [...value[list]];
           continue;
         }
-        for (const list of ['statuses', 'messages', 'contacts'] as const) {
-          if (Array.isArray(value[list])) into.value[list] = [...((into.value[list] as unknown[] | undefined) ?? []), ...value[list]];
+        for (const list of LISTS) {
+          if (!Array.isArray(value[list])) continue;
+          const target = (into.value[list] ??= []) as unknown[];
+          for (const item of value[list]) target.push(item);
         }
       }
     }

@@ -22,6 +22,17 @@ export function conversationStoreContract(name: string, make: StoresFactory) {
       assert.equal(await conversations.getConversation(id()), null);
     });
 
+    it('answers whether a user is a member', async () => {
+      const { conversations } = ctx.stores;
+      const { users, conversation_id } = await conversation(ctx.stores, 2);
+      const [first, second] = users as [string, string];
+      assert.equal(await conversations.isMember(conversation_id, first), true);
+      assert.equal(await conversations.isMember(conversation_id, id()), false, 'someone else');
+      assert.equal(await conversations.isMember(id(), first), false, 'an unknown conversation');
+      await conversations.removeMember(conversation_id, second);
+      assert.equal(await conversations.isMember(conversation_id, second), false, 'a removed member');
+    });
+
     it('removes a member, keeps the conversation, and lets the user join again', async () => {
       const { conversations } = ctx.stores;
       const { users, conversation_id } = await conversation(ctx.stores, 3);

@@ -33,6 +33,22 @@ export function rateLimitStoreContract(name: string, make: StoresFactory) {
       assert.equal((await rateLimits.consume(b, 6, MINUTE, 6, T)).allowed, true, 'another key has its own count');
     });
 
+    it('consumes several counters in order and stops at the first refused one', async () => {
+      const { rateLimits } = ctx.stores;
+      const [user, conv, other] = [`sendsPerUser:${id()}`, `sendsPerConversation:${id()}`, `sendsPerConversation:${id()}`];
+      const both = (limit: number, key = conv) => [{ key: user, cost: 1, windowMs: MINUTE, limit }, { key, cost: 1, windowMs: MINUTE, limit: 5 }];
+      assert.deepEqual(await rateLimits.consumeEach(both(2), T), [
+        { allowed: true, remaining: 1, retryAfterMs: 0 },
+        { allowed: true, remaining: 4, retryAfterMs: 0 },
+      ]);
+      assert.deepEqual((await rateLimits.consumeEach(both(2), T)).map((d) => d.remaining), [0, 3]);
+      const refused = await rateLimits.consumeEach(both(2, other), T);
+      assert.deepEqual(refused, [{ allowed: false, remaining: 0, retryAfterMs: 20_000 }], 'the first refused counter ends the list');
+      assert.equal((await rateLimits.consume(other, 1, MINUTE, 5, T)).remaining, 4, 'the counter after a refused one was not touched');
+      assert.equal((await rateLimits.consume(conv, 1, MINUTE, 5, T)).remaining, 2, 'consumeEach and consume share the counters');
+      assert.deepEqual(await rateLimits.consumeEach([], T), []);
+    });
+
     it('lets exactly the limit through when callers race', async () => {
       const { rateLimits } = ctx.stores;
       const key = `register:ip:${id()}`;

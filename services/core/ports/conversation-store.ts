@@ -7,6 +7,11 @@ export interface ConversationStore {
   /** The conversation by id; null when there is none. */
   getConversation(conversationId: string): Promise<Conversation | null>;
   /**
+   * Whether the user is a member of the conversation; false for an unknown conversation. The
+   * check of every send: one key lookup instead of reading the conversation and all its members.
+   */
+  isMember(conversationId: string, userId: string): Promise<boolean>;
+  /**
    * One page of the conversations a user is a member of, in `conversation_id` order (stable while
    * conversations are added): up to `limit` with an id above `after` (from the start when absent),
    * and `next`, the `after` of the following page (null on the last page).

@@ -25,6 +25,21 @@ export interface RateLimitStore {
    * cannot decide (unreachable, contention it could not settle).
    */
   consume(key: string, cost: number, windowMs: number, limit: number, nowMs: number): Promise<RateLimitDecision>;
+  /**
+   * `consume` for each counter in turn, stopping at the first refused one: the decisions of the
+   * counters consumed, in order (the last one refused when fewer than asked). One round trip to
+   * the store for the several limits of one request (a send counts its sender and its
+   * conversation); a counter after a refused one is not touched, as if asked one by one.
+   */
+  consumeEach(counters: RateLimitCounter[], nowMs: number): Promise<RateLimitDecision[]>;
+}
+
+/** One counter of {@link RateLimitStore.consumeEach}: the arguments of `consume`. */
+export interface RateLimitCounter {
+  key: string;
+  cost: number;
+  windowMs: number;
+  limit: number;
 }
 
 /** The decision for a window's count after a call: the rule both adapters share. */

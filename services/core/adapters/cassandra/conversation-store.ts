@@ -56,6 +56,10 @@ export class CassandraConversationStore implements ConversationStore {
     return toConversation(row, ordered);
   }
 
+  async isMember(conversationId: string, userId: string): Promise<boolean> {
+    return (await this.ctx.db.rows(CQL.member, [conversationId, userId])).length > 0;
+  }
+
   async listConversations(userId: string, page: ConversationPage) {
     // The user's list is clustered by conversation_id, so a page is a range read after the cursor.
     // Its entries are copies the conversation's members confirm; a leftover one is skipped, and

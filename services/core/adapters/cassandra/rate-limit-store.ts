@@ -1,5 +1,5 @@
 import { unavailable } from '../../errors.ts';
-import { decide, windowOf, type RateLimitDecision, type RateLimitStore } from '../../ports/rate-limit-store.ts';
+import { decide, windowOf, type RateLimitCounter, type RateLimitDecision, type RateLimitStore } from '../../ports/rate-limit-store.ts';
 import type { CassandraContext } from './context.ts';
 import { CQL } from './statements.ts';
 import { num } from './values.ts';
@@ -41,5 +41,16 @@ export class CassandraRateLimitStore implements RateLimitStore {
       if ((await db.run(CQL.addRateLimit, [ttl, hits + cost, key, bucket, hits])).wasApplied()) return decide(hits + cost, windowMs, limit, nowMs);
     }
     throw unavailable(`rate limit ${key}: too much contention to count; retry`);
+  }
+
+  async consumeEach(counters: RateLimitCounter[], nowMs: number): Promise<RateLimitDecision[]> {
+    // Each counter is its own partition and compare-and-set: one after the other, as asked.
+    const decisions: RateLimitDecision[] = [];
+    for (const c of counters) {
+      const decision = await this.consume(c.key, c.cost, c.windowMs, c.limit, nowMs);
+      decisions.push(decision);
+      if (!decision.allowed) break;
+    }
+    return decisions;
   }
 }

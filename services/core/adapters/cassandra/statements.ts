@@ -54,6 +54,7 @@ export const CQL = {
   // Members are only ever written with IF NOT EXISTS (a member's joining time and place never change).
   addMember: 'INSERT INTO conversation_members (conversation_id, user_id, joined_at, pos) VALUES (?, ?, ?, ?) IF NOT EXISTS',
   members: 'SELECT user_id, pos FROM conversation_members WHERE conversation_id = ?',
+  member: 'SELECT user_id FROM conversation_members WHERE conversation_id = ? AND user_id = ?',
   // A lightweight transaction like the inserts, so a removal and a (re)joining are ordered by Paxos.
   removeMember: 'DELETE FROM conversation_members WHERE conversation_id = ? AND user_id = ? IF EXISTS',
   deleteConversationByUser: 'DELETE FROM conversations_by_user WHERE user_id = ? AND conversation_id = ?',

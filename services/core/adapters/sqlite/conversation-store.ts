@@ -47,6 +47,10 @@ export class SqliteConversationStore implements ConversationStore {
     return this.read(id);
   }
 
+  async isMember(conversationId: string, userId: string) {
+    return this.stmt.isMember.get(conversationId, userId) !== undefined;
+  }
+
   async listConversations(userId: string, page: ConversationPage) {
     // One row more than asked tells whether another page follows.
     const ids = (this.stmt.conversationsOf.all(userId, page.after ?? '', page.limit + 1) as Row[]).map((r) => r.conversation_id as string);

@@ -1,4 +1,4 @@
-import { decide, windowOf, type RateLimitDecision, type RateLimitStore } from '../../ports/rate-limit-store.ts';
+import { decide, windowOf, type RateLimitCounter, type RateLimitDecision, type RateLimitStore } from '../../ports/rate-limit-store.ts';
 import type { SqliteDatabase } from './database.ts';
 import { groupCommitOf, type GroupCommit } from './group-commit.ts';
 
@@ -26,12 +26,26 @@ export class SqliteRateLimitStore implements RateLimitStore {
   }
 
   async consume(key: string, cost: number, windowMs: number, limit: number, nowMs: number): Promise<RateLimitDecision> {
-    const window = windowOf(nowMs, windowMs);
-    // Shares the group transaction of this turn's other writes (the send it guards, often).
-    const count = await this.group.run(() => {
-      if (++this.calls % SWEEP_EVERY === 0) this.stmt.sweep.run(nowMs);
-      return (this.stmt.add.get(key, window, cost, (window + 1) * windowMs) as { hits: number }).hits;
+    return (await this.consumeEach([{ key, cost, windowMs, limit }], nowMs))[0]!;
+  }
+
+  async consumeEach(counters: RateLimitCounter[], nowMs: number): Promise<RateLimitDecision[]> {
+    // The counters of one request in one write of this turn's group transaction, not one each.
+    return this.group.run(() => {
+      this.calls += counters.length;
+      if (this.calls >= SWEEP_EVERY) {
+        this.calls = 0;
+        this.stmt.sweep.run(nowMs);
+      }
+      const decisions: RateLimitDecision[] = [];
+      for (const c of counters) {
+        const window = windowOf(nowMs, c.windowMs);
+        const hits = (this.stmt.add.get(c.key, window, c.cost, (window + 1) * c.windowMs) as { hits: number }).hits;
+        const decision = decide(hits, c.windowMs, c.limit, nowMs);
+        decisions.push(decision);
+        if (!decision.allowed) break;
+      }
+      return decisions;
     });
-    return decide(count, windowMs, limit, nowMs);
   }
 }
