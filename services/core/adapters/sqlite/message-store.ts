@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { timeOrderedId } from './time-ordered-id.ts';
 import { acceptedHistoryEntry, firstHistoryEntry, newDelivery } from '../../domain/delivery.ts';
 import type { PlannedDelivery } from '../../domain/routing.ts';
 import type { HistoryEntry, Message } from '../../domain/types.ts';
@@ -105,7 +105,7 @@ export class SqliteMessageStore implements MessageStore {
     if (!next) throw notFound(`conversation ${m.conversation_id}`);
     this.stmt.setSeq.run(next.last_seq, at, messageId);
     // The rows just written are exactly these: no read-back.
-    const deliveries = plan.map((p) => newDelivery(p, { delivery_id: randomUUID(), message_id: messageId, conversation_id: m.conversation_id }, at));
+    const deliveries = plan.map((p) => newDelivery(p, { delivery_id: timeOrderedId(), message_id: messageId, conversation_id: m.conversation_id }, at));
     for (const d of deliveries) {
       this.stmt.insertDelivery.run({ ...d, error: jsonOrNull(d.error) });
       this.appendHistory(messageId, firstHistoryEntry(d));
