@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { timeOrderedId } from './time-ordered-id.ts';
 import { acceptedHistoryEntry, firstHistoryEntry, newDelivery } from '../../domain/delivery.ts';
 import type { PlannedDelivery } from '../../domain/routing.ts';
 import type { HistoryEntry, Message } from '../../domain/types.ts';
@@ -38,8 +38,13 @@ export class SqliteMessageStore implements MessageStore {
          WHERE o.conversation_id = m.conversation_id AND o.seq IS NULL AND o.rowid < m.rowid ORDER BY o.rowid`,
       ),
       unroutedIn: db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND seq IS NULL ORDER BY rowid'),
-      nextSeq: db.prepare('UPDATE conversations SET last_seq = last_seq + 1 WHERE conversation_id = ? RETURNING last_seq'),
-      setSeq: db.prepare('UPDATE messages SET seq = ?, routed_at = ? WHERE message_id = ?'),
+      // The message takes its conversation's next seq in one statement (no read of the message
+      // first); only a message already routed, or missing, is read after it.
+      takeSeq: db.prepare(
+        `UPDATE messages SET seq = (SELECT c.last_seq + 1 FROM conversations c WHERE c.conversation_id = messages.conversation_id), routed_at = ?
+         WHERE message_id = ? AND seq IS NULL RETURNING seq, conversation_id`,
+      ),
+      setLastSeq: db.prepare('UPDATE conversations SET last_seq = ? WHERE conversation_id = ?'),
       insertDelivery: db.prepare(
         `INSERT INTO deliveries (delivery_id, message_id, conversation_id, recipient_id, channel, address, status, error, created_at, updated_at)
          VALUES (@delivery_id, @message_id, @conversation_id, @recipient_id, @channel, @address, @status, @error, @updated_at, @updated_at)`,
@@ -96,21 +101,22 @@ export class SqliteMessageStore implements MessageStore {
 
   /** Routes one message inside the caller's transaction. */
   private route(messageId: string, plan: PlannedDelivery[], at: string): RouteResult {
-    const m = this.stmt.routing.get(messageId) as { seq: number | null; conversation_id: string } | undefined;
-    if (!m) throw notFound(`message ${messageId}`);
-    if (m.seq !== null && m.seq !== undefined) {
-      return { seq: m.seq, deliveries: (this.stmt.deliveriesOf.all(messageId) as Row[]).map(toDelivery), routedNow: false };
+    const taken = this.stmt.takeSeq.get(at, messageId) as { seq: number | null; conversation_id: string } | undefined;
+    if (!taken) {
+      const m = this.stmt.routing.get(messageId) as { seq: number | null; conversation_id: string } | undefined;
+      if (!m) throw notFound(`message ${messageId}`);
+      return { seq: m.seq!, deliveries: (this.stmt.deliveriesOf.all(messageId) as Row[]).map(toDelivery), routedNow: false };
     }
-    const next = this.stmt.nextSeq.get(m.conversation_id) as { last_seq: number } | undefined;
-    if (!next) throw notFound(`conversation ${m.conversation_id}`);
-    this.stmt.setSeq.run(next.last_seq, at, messageId);
+    // No conversation row: the caller's savepoint undoes the seq-less update with this throw.
+    if (taken.seq === null) throw notFound(`conversation ${taken.conversation_id}`);
+    this.stmt.setLastSeq.run(taken.seq, taken.conversation_id);
     // The rows just written are exactly these: no read-back.
-    const deliveries = plan.map((p) => newDelivery(p, { delivery_id: randomUUID(), message_id: messageId, conversation_id: m.conversation_id }, at));
+    const deliveries = plan.map((p) => newDelivery(p, { delivery_id: timeOrderedId(), message_id: messageId, conversation_id: taken.conversation_id }, at));
     for (const d of deliveries) {
       this.stmt.insertDelivery.run({ ...d, error: jsonOrNull(d.error) });
       this.appendHistory(messageId, firstHistoryEntry(d));
     }
-    return { seq: next.last_seq, deliveries, routedNow: true };
+    return { seq: taken.seq, deliveries, routedNow: true };
   }
 
   async history(messageId: string): Promise<HistoryEntry[]> {
