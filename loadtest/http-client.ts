@@ -13,7 +13,9 @@ export interface HttpClientOptions {
 /**
  * A small keep-alive HTTP client: a fixed pool of sockets, no per-request allocation beyond the
  * request itself. Plain http goes through {@link Http1Pool} (a third of node:http's CPU per
- * request; global fetch costs twice node:http's), https through node:https. The generator shares
+ * request; global fetch costs twice node:http's; undici 7's `Pool` measured 0.33–0.45 ms of client
+ * CPU per request against its 0.24–0.29, at 500 requests/s to the bare server), https through
+ * node:https. The generator shares
  * the machine with what it measures, so what it spends per request is taken from the platform.
  */
 export class HttpClient {
