@@ -8,7 +8,7 @@ import { recordBytes } from '../../record-batches.ts';
 import { delayedAssigner } from './delayed-assigner.ts';
 import { hasRetryAfter, retryDelay } from './handler-retry.ts';
 import { kafkaLogLevel, pinoLogCreator } from './kafka-log.ts';
-import { publishError } from './kafka-errors.ts';
+import { isRebalance, publishError } from './kafka-errors.ts';
 import { kafkaOffsetReader } from './kafka-offset-reader.ts';
 import { keyedPartitioner } from './keyed-partitioner.ts';
 import { fixKafkajsIdleTimer } from './kafkajs-idle-timer.ts';
@@ -63,6 +63,12 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+/** A batch handler's slice: the first of a partition's records, and at most this many. */
+const FIRST_SLICE = 10;
+const MAX_SLICE = 500;
+/** The work a slice is sized to (from the time per record of the partition's slice before). */
+const SLICE_MS = 500;
+
 /** The publishes waiting to be produced (every topic), and the produces in flight. */
 interface Lane {
   queue: Pending[];
@@ -87,6 +93,8 @@ export class KafkaBus implements Bus {
   private connecting: Promise<Producer> | null = null;
   private readonly lane: Lane = { queue: [], queued: 0, inFlight: 0, timer: null };
   private readonly consumers = new Set<Consumer>();
+  /** The slice size each partition's batch handler reached (`handleBatch`), by group, topic and partition. */
+  private readonly slices = new Map<string, number>();
   private lastPublishError = 0;
   private closed = false;
 
@@ -400,17 +408,33 @@ export class KafkaBus implements Bus {
       }
     };
 
-    if (options.batchHandler && batch.messages.length > 0 && !gone()) {
-      // The whole batch in one go; on failure, the same records one at a time below.
-      const beat = setInterval(() => void heartbeat().catch(() => undefined), 1000);
+    let rest = batch.messages;
+    if (options.batchHandler && rest.length > 0 && !gone()) {
+      // The batch in slices of about SLICE_MS of work each (sized from the slice before), so a
+      // rebalance the heartbeat hears of waits for one slice, not for the whole fetch: a broker
+      // answers a fetch with up to a megabyte per partition, and a slow handler would otherwise
+      // hold the whole group for as long as that takes. On failure, the records not yet handled
+      // go one at a time below.
+      let rebalancing = false;
+      const beat = setInterval(() => void heartbeat().catch((err: unknown) => (rebalancing ||= isRebalance(err))), 1000);
+      const sliceKey = `${options.group}\n${batch.topic}\n${batch.partition}`;
+      let size = this.slices.get(sliceKey) ?? FIRST_SLICE;
       try {
-        await options.batchHandler(batch.messages.map(toBus));
-        last = batch.messages[batch.messages.length - 1]!.offset;
-        resolveOffset(last);
+        while (rest.length > 0) {
+          if (last !== null && (rebalancing || gone())) break;
+          const slice = rest.slice(0, size);
+          const started = performance.now();
+          await options.batchHandler(slice.map(toBus));
+          last = slice[slice.length - 1]!.offset;
+          resolveOffset(last);
+          rest = rest.slice(slice.length);
+          size = Math.max(1, Math.min(MAX_SLICE, Math.floor((SLICE_MS * slice.length) / Math.max(1, performance.now() - started))));
+          this.slices.set(sliceKey, size);
+        }
         await commit();
         return;
       } catch (err) {
-        log?.debug({ err, topic: batch.topic, partition: batch.partition, records: batch.messages.length }, 'batch failed; handling its records one by one');
+        log?.debug({ err, topic: batch.topic, partition: batch.partition, records: rest.length }, 'batch failed; handling its records one by one');
       } finally {
         clearInterval(beat);
       }
@@ -421,7 +445,7 @@ export class KafkaBus implements Bus {
       // Keys of the batch at once, each key in order; commit the prefix finished without a gap.
       const beat = setInterval(() => void heartbeat().catch(() => undefined), 1000);
       try {
-        const msgs = batch.messages.map(toBus);
+        const msgs = rest.map(toBus);
         const finished = await handleKeyed(msgs, width, handleOne);
         if (finished > 0) {
           last = msgs[finished - 1]!.offset;
@@ -434,7 +458,7 @@ export class KafkaBus implements Bus {
       return;
     }
     let lastBeat = Date.now();
-    for (const m of batch.messages) {
+    for (const m of rest) {
       // A record is retried until it succeeds: nothing behind it on the partition overtakes it.
       if (!(await handleOne(toBus(m)))) break;
       resolveOffset(m.offset);

@@ -47,3 +47,9 @@ export function publishError(err: unknown): AppError {
   }
   return new AppError('bus_rejected', `the message bus refused the records: ${detail}`, { status: 500, retriable: false, cause: err });
 }
+
+/** Whether a heartbeat's error says the group is rebalancing (or already moved on without this member). */
+export function isRebalance(err: unknown): boolean {
+  const type = (err as { type?: unknown } | null)?.type;
+  return type === 'REBALANCE_IN_PROGRESS' || type === 'ILLEGAL_GENERATION' || type === 'UNKNOWN_MEMBER_ID';
+}
